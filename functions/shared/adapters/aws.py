@@ -1,0 +1,41 @@
+"""boto3 clients, built once per container and bounded in time.
+
+Every AWS call in the project goes through `aws_client`, so tests can point the whole process at moto
+(in-process or server mode via AWS_ENDPOINT_URL) and `reset_clients()` drops clients between mocks.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from functions.shared.settings import get_settings
+
+_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=8,
+    retries={"max_attempts": 3, "mode": "standard"},
+    user_agent_extra="alert-intel",
+)
+
+
+@lru_cache(maxsize=32)
+def aws_client(service: str, region: str | None = None) -> Any:
+    return boto3.client(service, region_name=region or get_settings().aws_region, config=_CONFIG)
+
+
+def reset_clients() -> None:
+    aws_client.cache_clear()
+
+
+def is_throttling(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+    return code in {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+
+
+def is_access_denied(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+    return code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}

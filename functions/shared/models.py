@@ -1,0 +1,197 @@
+"""Payloads that cross a state boundary of the alert pipeline.
+
+Every stage parses its input into one of these models and returns one of them dumped to JSON, so the shapes an
+operator reads in the Step Functions console are exactly the shapes defined here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Route = Literal["critical", "heartbeat"]
+Severity = Literal["critical", "warning", "info"]
+AlertSource = Literal[
+    "budget",
+    "cost_anomaly",
+    "cloudwatch_alarm",
+    "health",
+    "security_hub",
+    "guardduty",
+    "custom",
+    "unknown",
+]
+SectionName = Literal["cost", "compute", "logs"]
+SectionStatus = Literal["ok", "error", "skipped"]
+AnalysisMethod = Literal["claude", "rule_based", "passthrough"]
+Confidence = Literal["high", "medium", "low"]
+
+# Bounds that keep every state's output far below Step Functions' 256 KB payload limit.
+MAX_RAW_PAYLOAD_CHARS = 60_000
+MAX_RAW_EXCERPT_CHARS = 2_000
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class PipelineInput(_Model):
+    """One alert as the ingest stage hands it to the state machine (the execution input)."""
+
+    route: Route = "critical"
+    dedup_key: str = ""
+    delivery: Literal["sns", "sns_https", "eventbridge", "direct"] = "direct"
+    received_at: datetime | None = None
+    subject: str | None = None
+    topic_arn: str | None = None
+    # The alert exactly as it arrived: a JSON object when it parsed as one, otherwise its text.
+    payload: Any = None
+    payload_truncated: bool = False
+
+
+class ResourceRef(_Model):
+    """The AWS resource an alert is about, as precisely as the alert names it."""
+
+    type: str = ""  # e.g. "AWS::Lambda::Function", "AWS::EC2::Instance", "AWS::Budgets::Budget"
+    name: str = ""
+    arn: str | None = None
+    region: str | None = None
+
+
+class Alert(_Model):
+    """The one normalised shape every alert source becomes."""
+
+    source: AlertSource
+    alert_type: str
+    severity: Severity
+    title: str
+    summary: str = ""
+    account_id: str | None = None
+    region: str | None = None
+    occurred_at: datetime | None = None
+    resource: ResourceRef | None = None
+    # Source-specific numbers: budgeted/actual amounts, alarm metric/namespace/dimensions/threshold/state, ...
+    details: dict[str, Any] = Field(default_factory=dict)
+    dedup_key: str
+    # Kept for alerts we could not fully understand, so nothing that arrived is lost.
+    raw_excerpt: str | None = None
+
+
+class StageInput(_Model):
+    """What the gather and analyse stages receive: the route and the classified alert."""
+
+    route: Route = "critical"
+    alert: Alert
+
+
+class Fact(_Model):
+    """One piece of evidence found while gathering context."""
+
+    key: str  # stable machine name, e.g. "cost.top_service"
+    text: str  # one line a human reads, e.g. "AWS Lambda: $412.30 in 7 days, +300% day over day"
+    value: float | int | str | None = None
+    link: str | None = None  # console deep link to the evidence
+
+
+class ContextSection(_Model):
+    """The compact result of one gather branch."""
+
+    name: SectionName
+    status: SectionStatus
+    looked_at: list[str] = Field(default_factory=list)  # what was queried, e.g. "Cost Explorer 2026-11-18..25"
+    facts: list[Fact] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # truncation, missing permission, missing data, ...
+    error: str | None = None
+    cause: str | None = None  # filled by the state machine's Catch when the branch itself failed
+    duration_ms: int | None = None
+
+    def fact(self, key: str) -> Fact | None:
+        return next((f for f in self.facts if f.key == key), None)
+
+
+class GatheredContext(_Model):
+    cost: ContextSection | None = None
+    compute: ContextSection | None = None
+    logs: ContextSection | None = None
+
+    def sections(self) -> list[ContextSection]:
+        return [s for s in (self.cost, self.compute, self.logs) if s is not None]
+
+
+class AnalyzeInput(StageInput):
+    context: GatheredContext = Field(default_factory=GatheredContext)
+    mode: Literal["auto", "rules"] = "auto"
+    # Set by the state machine when the AI analysis failed after its retries.
+    ai_failure: dict[str, Any] | None = None
+
+
+class EvidenceClaim(_Model):
+    claim: str
+    section: SectionName | Literal["alert"] = "alert"
+    link: str | None = None
+
+
+class AnalysisBody(_Model):
+    """What an analysis says, whoever wrote it (Claude or the rules)."""
+
+    root_cause: str
+    confidence: Confidence = "low"
+    evidence: list[EvidenceClaim] = Field(default_factory=list)
+    diagnostics: list[str] = Field(default_factory=list)  # read-only `aws` CLI commands
+    recommendations: list[str] = Field(default_factory=list)
+    unknowns: list[str] = Field(default_factory=list)
+
+
+class TokenUsage(_Model):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    estimated_cost_usd: float = 0.0
+
+
+class Analysis(AnalysisBody):
+    """An analysis plus how it was produced: what the Format stage renders."""
+
+    method: AnalysisMethod
+    model_id: str | None = None
+    usage: TokenUsage | None = None
+    latency_ms: int | None = None
+    # Why the AI analysis was not used, in words an on-call engineer understands.
+    fallback_reason: str | None = None
+    dropped_commands: list[str] = Field(default_factory=list)
+
+
+class FormatInput(_Model):
+    route: Route = "critical"
+    alert: Alert
+    context: GatheredContext = Field(default_factory=GatheredContext)
+    analysis: Analysis | None = None
+    analysis_failure: dict[str, Any] | None = None
+    execution_id: str | None = None
+    started_at: datetime | None = None
+
+
+class SlackMessage(_Model):
+    text: str
+    blocks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class FormatOutput(_Model):
+    route: Route
+    dedup_key: str
+    title: str
+    message: SlackMessage
+
+
+class PostInput(_Model):
+    route: Route = "critical"
+    dedup_key: str = ""
+    message: SlackMessage
+
+
+class PostResult(_Model):
+    posted: bool
+    route: Route
+    status_code: int
+    attempts: int = 1
