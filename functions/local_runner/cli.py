@@ -1,0 +1,163 @@
+"""`alert-intel`: classify alerts and run them through the real state machine, offline.
+
+Verbs: `classify FILE`, `run [FILE] [--scenario NAME] [--out DIR]`, `demo`, `eval`, `chat`, `slack-server`.
+Exit codes: 0 success, 1 the run failed, 2 bad usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable input file: exit 2 with a clear message."""
+
+
+def _read_file(path: str) -> bytes:
+    file = Path(path)
+    if not file.exists():
+        raise UsageError(f"no such file: {path}")
+    if not file.is_file():
+        raise UsageError(f"not a file: {path}")
+    return file.read_bytes()
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from functions.classify.logic import classify
+    from functions.ingest.logic import pipeline_inputs_from_raw
+
+    data = _read_file(args.file)
+    alerts = [classify(item).model_dump(mode="json") for item in pipeline_inputs_from_raw(data)]
+    print(json.dumps(alerts, indent=2))
+    return EXIT_OK
+
+
+def _print_run(result: Any, out_dir: Path | None) -> None:
+    from functions.format.logic import block_kit_builder_url
+    from functions.local_runner.terminal import message_preview, state_table
+    from functions.shared.models import SlackMessage
+
+    print(state_table(result))
+    print()
+    if result.slack_message is None:
+        print("No Slack message was posted.")
+    else:
+        print("Slack message posted to the local webhook:")
+        print()
+        print(message_preview(result.slack_message))
+        print()
+        print("Block Kit Builder: " + block_kit_builder_url(SlackMessage.model_validate(result.slack_message)))
+    if out_dir is not None:
+        print(f"Wrote {out_dir / 'slack_message.json'} and {out_dir / 'execution.json'}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from functions.local_runner.runner import run_scenario
+    from functions.local_runner.scenario import DEFAULT_SCENARIO, load_scenario
+
+    scenario = _load_scenario(args.scenario or DEFAULT_SCENARIO, load_scenario)
+    payload = _read_file(args.file) if args.file else None
+    out_dir = Path(args.out)
+    try:
+        result = run_scenario(scenario, alert_payload=payload, out_dir=out_dir)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    _print_run(result, out_dir)
+    return EXIT_OK if result.succeeded else EXIT_FAILED
+
+
+def _load_scenario(name: str, loader: Any) -> Any:
+    try:
+        return loader(name)
+    except (FileNotFoundError, KeyError) as exc:
+        raise UsageError(f"unknown scenario {name!r}: {exc}") from exc
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from functions.local_runner.runner import run_scenario
+    from functions.local_runner.scenario import DEFAULT_SCENARIO, builtin_scenarios
+
+    scenarios = sorted(builtin_scenarios(), key=lambda s: (s.name != DEFAULT_SCENARIO, s.name))
+    out_root = Path(args.out)
+    failures = 0
+    summary: list[tuple[str, str, str, int]] = []
+    for index, scenario in enumerate(scenarios):
+        result = run_scenario(scenario, out_dir=out_root / scenario.name)
+        failures += 0 if result.succeeded else 1
+        if index == 0:
+            print(f"== Scenario {scenario.name}: {scenario.description}")
+            _print_run(result, out_root / scenario.name)
+            print()
+        header = next(
+            (b["text"]["text"] for b in (result.slack_message or {}).get("blocks", []) if b.get("type") == "header"),
+            "(nothing posted)",
+        )
+        summary.append((scenario.name, result.status, header, result.max_state_output_bytes))
+    print(f"== All {len(scenarios)} built-in scenarios (messages in {out_root}/<scenario>/slack_message.json)")
+    width = max(len(name) for name, *_ in summary)
+    for name, status, header, biggest in summary:
+        print(f"{name.ljust(width)}  {status:<9}  largest state output {biggest:>6,} B  {header}")
+    return EXIT_OK if failures == 0 else EXIT_FAILED
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from functions.local_runner.eval import run_eval
+
+    scenarios_dir = Path(args.scenarios) if args.scenarios else None
+    if scenarios_dir is not None and not scenarios_dir.is_dir():
+        raise UsageError(f"no such scenarios folder: {args.scenarios}")
+    return run_eval(scenarios_dir, as_json=args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alert-intel", description="AWS alert intelligence: run alerts through the pipeline locally."
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    classify = verbs.add_parser("classify", help="print the normalised alert(s) in FILE as a JSON array")
+    classify.add_argument("file", metavar="FILE")
+    classify.set_defaults(func=cmd_classify)
+
+    run = verbs.add_parser("run", help="run one alert through the state machine against a simulated account")
+    run.add_argument("file", metavar="FILE", nargs="?", help="the alert payload (default: the scenario's own)")
+    run.add_argument("--scenario", metavar="NAME", help="built-in scenario name or a scenario file to seed from")
+    run.add_argument("--out", metavar="DIR", default="out", help="where to write slack_message.json and execution.json")
+    run.set_defaults(func=cmd_run)
+
+    demo = verbs.add_parser("demo", help="run the built-in scenarios end to end")
+    demo.add_argument("--out", metavar="DIR", default="out/demo")
+    demo.set_defaults(func=cmd_demo)
+
+    evaluate = verbs.add_parser("eval", help="score the context and analysis of each scenario")
+    evaluate.add_argument("--scenarios", metavar="DIR", help="a folder of scenario files (default: built-in)")
+    evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
+    evaluate.set_defaults(func=cmd_eval)
+
+    try:
+        from functions.local_runner.chat_commands import register
+    except ImportError:  # the chat verbs need the `chat` extra (LangGraph)
+        pass
+    else:
+        register(verbs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"alert-intel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

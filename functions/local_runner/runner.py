@@ -1,0 +1,395 @@
+"""Execute the real state machine definition offline, against a simulated AWS account.
+
+The same `statemachines/alert_pipeline.asl.json` that CDK deploys runs in moto's Step Functions interpreter; each
+Task invokes a moto Lambda function whose handler runs in this process (see `moto_lambda`), and the Post stage
+sends the real webhook POST to a Slack endpoint on 127.0.0.1. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from moto import mock_aws
+
+from functions.local_runner.moto_lambda import InProcessLambdas, in_process_lambdas
+from functions.local_runner.slack_sink import SlackWebhookSink
+from functions.shared.models import PipelineInput
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFINITION_PATH = REPO_ROOT / "statemachines" / "alert_pipeline.asl.json"
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+STATE_MACHINE_NAME = "alert-intel-pipeline"
+WEBHOOK_SECRET_NAME = "alert-intel/slack-webhooks"
+EXECUTION_TIMEOUT_SECONDS = 180
+
+# ASL placeholder -> (simulated function name, handler). CDK substitutes the same placeholders with real ARNs.
+PIPELINE_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "ClassifyFunctionArn": ("alert-intel-classify", "functions.classify.handler.handler"),
+    "GatherCostFunctionArn": ("alert-intel-gather-cost", "functions.gather_cost.handler.handler"),
+    "GatherComputeFunctionArn": ("alert-intel-gather-compute", "functions.gather_compute.handler.handler"),
+    "GatherLogsFunctionArn": ("alert-intel-gather-logs", "functions.gather_logs.handler.handler"),
+    "AnalyzeFunctionArn": ("alert-intel-analyze", "functions.analyze.handler.handler"),
+    "FormatFunctionArn": ("alert-intel-format", "functions.format.handler.handler"),
+    "PostFunctionArn": ("alert-intel-post", "functions.post.handler.handler"),
+}
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def placeholders(definition_text: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(definition_text))
+
+
+def substitute(definition_text: str, substitutions: dict[str, str]) -> str:
+    """Replace every `${Name}`; a placeholder without a substitution is an error, as in CloudFormation."""
+    missing = placeholders(definition_text) - substitutions.keys()
+    if missing:
+        raise KeyError(f"no substitution for placeholder(s): {', '.join(sorted(missing))}")
+    return _PLACEHOLDER.sub(lambda m: substitutions[m.group(1)], definition_text)
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+
+
+def local_definition(*, quick_retries: bool = False) -> str:
+    """The ASL file with our simulated ARNs substituted.
+
+    `quick_retries` caps every Retry interval at 1 s with no backoff growth: moto's interpreter really sleeps, and
+    tests that provoke retries should not wait for production backoff. Nothing else in the definition changes.
+    """
+    text = substitute(
+        DEFINITION_PATH.read_text(),
+        {placeholder: function_arn(name) for placeholder, (name, _) in PIPELINE_FUNCTIONS.items()},
+    )
+    if not quick_retries:
+        return text
+    definition = json.loads(text)
+
+    def visit(states: dict[str, Any]) -> None:
+        for state in states.values():
+            for retrier in state.get("Retry", []):
+                retrier["IntervalSeconds"] = 1
+                retrier["BackoffRate"] = 1.0
+                retrier.pop("JitterStrategy", None)
+            for branch in state.get("Branches", []):
+                visit(branch["States"])
+
+    visit(definition["States"])
+    return json.dumps(definition)
+
+
+@dataclass
+class StateRecord:
+    name: str
+    status: str  # "succeeded", "failed" (caught or fatal), "running"
+    duration_ms: int
+    output_bytes: int
+    output: Any = None
+    error: str | None = None
+    failures: int = 0  # failed attempts, retried or caught
+
+    @property
+    def attempts(self) -> int:
+        return self.failures + (1 if self.status == "succeeded" else 0)
+
+
+@dataclass
+class RunResult:
+    status: str
+    execution_arn: str
+    seconds: float
+    states: list[StateRecord] = field(default_factory=list)
+    slack_posts: list[dict[str, Any]] = field(default_factory=list)
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    analyze_input: dict[str, Any] | None = None
+    analysis: dict[str, Any] | None = None
+    invocations: list[Any] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+    @property
+    def slack_message(self) -> dict[str, Any] | None:
+        return self.slack_posts[-1] if self.slack_posts else None
+
+    @property
+    def max_state_output_bytes(self) -> int:
+        return max((s.output_bytes for s in self.states), default=0)
+
+    def execution_document(self) -> dict[str, Any]:
+        """What `execution.json` holds: status and the state-by-state history."""
+        return {
+            "status": self.status,
+            "execution_arn": self.execution_arn,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "cause": self.cause,
+            "max_state_output_bytes": self.max_state_output_bytes,
+            "states": [
+                {
+                    "name": s.name,
+                    "status": s.status,
+                    "duration_ms": s.duration_ms,
+                    "output_bytes": s.output_bytes,
+                    "attempts": s.attempts,
+                    "error": s.error,
+                    "output": s.output,
+                }
+                for s in self.states
+            ],
+            "output": self.output,
+        }
+
+
+def _quiet_local_environment(webhook_secret_name: str) -> None:
+    """Dummy credentials and quiet Powertools: the run must not find or use a real AWS account."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        os.environ[key] = value
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ["SLACK_WEBHOOKS_SECRET_NAME"] = webhook_secret_name
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+
+
+def _reset_caches() -> None:
+    """Settings, clients and secrets are cached per container; a new simulated account needs fresh ones."""
+    from functions.shared.adapters.aws import reset_clients
+    from functions.shared.settings import get_settings
+
+    get_settings.cache_clear()
+    reset_clients()
+    try:
+        from aws_lambda_powertools.utilities.parameters import clear_caches
+
+        clear_caches()
+    except ImportError:  # pragma: no cover - older Powertools
+        pass
+    try:
+        from functions.shared.cache import clear_cache
+
+        clear_cache()
+    except ImportError:
+        pass
+
+
+class SimulatedAccount:
+    """An active moto account with the pipeline's functions, the state machine and the Slack secret in place."""
+
+    def __init__(self, sink: SlackWebhookSink, lambdas: InProcessLambdas, *, quick_retries: bool) -> None:
+        import boto3
+
+        self.sink = sink
+        self.lambdas = lambdas
+        iam = boto3.client("iam", region_name=REGION)
+        role_arn = iam.create_role(
+            RoleName="alert-intel-local",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        self.role_arn = role_arn
+        lambda_client = boto3.client("lambda", region_name=REGION)
+        for name, handler in PIPELINE_FUNCTIONS.values():
+            lambda_client.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role_arn,
+                Handler=handler,
+                Code={"ZipFile": _placeholder_zip()},
+                Timeout=60,
+            )
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=WEBHOOK_SECRET_NAME,
+            SecretString=json.dumps({route: sink.webhook_url(route) for route in ("critical", "heartbeat")}),
+        )
+        self.sfn = boto3.client("stepfunctions", region_name=REGION)
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name=STATE_MACHINE_NAME,
+            definition=local_definition(quick_retries=quick_retries),
+            roleArn=role_arn,
+            type="STANDARD",
+        )["stateMachineArn"]
+
+    def execute(self, pipeline_input: PipelineInput, *, name: str | None = None) -> RunResult:
+        from functions.ingest.logic import execution_name
+
+        started = time.perf_counter()
+        posts_before = len(self.sink.received)
+        invocations_before = len(self.lambdas.invocations)
+        execution_arn = self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn,
+            name=name or execution_name(pipeline_input),
+            input=pipeline_input.model_dump_json(),
+        )["executionArn"]
+        description = self.sfn.describe_execution(executionArn=execution_arn)
+        deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS
+        while description["status"] == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            description = self.sfn.describe_execution(executionArn=execution_arn)
+        history = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        result = RunResult(
+            status=description["status"],
+            execution_arn=execution_arn,
+            seconds=time.perf_counter() - started,
+            states=states_from_history(history),
+            slack_posts=[post.body for post in self.sink.received[posts_before:]],
+            output=json.loads(description["output"]) if description.get("output") else None,
+            error=description.get("error"),
+            cause=description.get("cause"),
+            invocations=self.lambdas.invocations[invocations_before:],
+        )
+        _attach_stage_payloads(result, history)
+        return result
+
+
+def _placeholder_zip() -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "Runs in-process: see functions/local_runner/moto_lambda.py")
+    return buffer.getvalue()
+
+
+def states_from_history(events: list[dict[str, Any]]) -> list[StateRecord]:
+    """Pair each StateEntered with its StateExited, like the console's state view."""
+    records: list[StateRecord] = []
+    open_states: dict[str, tuple[datetime, StateRecord]] = {}
+    for event in events:
+        kind: str = event["type"]
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            record = StateRecord(name=name, status="running", duration_ms=0, output_bytes=0)
+            open_states[name] = (event["timestamp"], record)
+            records.append(record)
+        elif kind.endswith("StateExited"):
+            details = event["stateExitedEventDetails"]
+            entered_at, record = open_states.pop(details["name"], (event["timestamp"], None))  # type: ignore[arg-type]
+            if record is None:
+                continue
+            output_text = details.get("output") or ""
+            record.status = "succeeded"
+            record.duration_ms = int((event["timestamp"] - entered_at).total_seconds() * 1000)
+            record.output_bytes = len(output_text.encode())
+            record.output = json.loads(output_text) if output_text else None
+        elif kind in ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut", "LambdaFunctionTimedOut"):
+            detail = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            last_running = next((r for r in reversed(records) if r.status == "running"), None)
+            if last_running is not None:
+                last_running.error = detail.get("error")
+                last_running.failures += 1
+    last_time = events[-1]["timestamp"] if events else None
+    for record in records:
+        if record.status != "running":
+            continue
+        # Entered but never exited: the state failed (its Catch moved on, or the run failed here).
+        record.status = "failed"
+        entered_at = open_states.get(record.name, (None, None))[0]
+        if entered_at is not None and last_time is not None:
+            record.duration_ms = int((last_time - entered_at).total_seconds() * 1000)
+    return records
+
+
+def _attach_stage_payloads(result: RunResult, events: list[dict[str, Any]]) -> None:
+    """Keep what the analysis was handed and what it produced, for the eval and the bench."""
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if not details:
+            continue
+        if details["name"] in ("Analyze Alert", "Summarize Without AI", "Fall Back To Rule-Based Analysis"):
+            state = json.loads(details.get("input") or "{}")
+            result.analyze_input = {k: state.get(k) for k in ("route", "alert", "context")}
+        if details["name"] == "Format Slack Message":
+            state = json.loads(details.get("input") or "{}")
+            result.analysis = state.get("analysis")
+            if result.analyze_input is None:
+                result.analyze_input = {k: state.get(k) for k in ("route", "alert", "context")}
+
+
+@contextmanager
+def simulated_account(
+    *,
+    seed: Callable[[datetime], None] | None = None,
+    quick_retries: bool = False,
+) -> Iterator[SimulatedAccount]:
+    """A fresh moto account with the pipeline deployed; `seed(now)` fills it with a scenario's resources."""
+    _quiet_local_environment(WEBHOOK_SECRET_NAME)
+    with (
+        SlackWebhookSink() as sink,
+        mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}),
+        in_process_lambdas() as lambdas,
+    ):
+        _reset_caches()
+        if seed is not None:
+            seed(datetime.now(UTC))
+        yield SimulatedAccount(sink, lambdas, quick_retries=quick_retries)
+    _reset_caches()
+
+
+def run_pipeline_input(
+    pipeline_input: PipelineInput,
+    *,
+    seed: Callable[[datetime], None] | None = None,
+    quick_retries: bool = False,
+) -> RunResult:
+    with simulated_account(seed=seed, quick_retries=quick_retries) as account:
+        return account.execute(pipeline_input)
+
+
+def write_outputs(result: RunResult, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "execution.json").write_text(json.dumps(result.execution_document(), indent=2, default=str) + "\n")
+    if result.slack_message is not None:
+        (out_dir / "slack_message.json").write_text(json.dumps(result.slack_message, indent=2) + "\n")
+
+
+def run_scenario(
+    scenario: Any,
+    *,
+    alert_payload: Any = None,
+    out_dir: Path | None = None,
+    quick_retries: bool = False,
+) -> RunResult:
+    """Run a scenario's alert (or `alert_payload`, e.g. a user's file) through the pipeline on its seeded account.
+
+    Raises:
+        ValueError: the payload yields no alert to run (e.g. an SNS subscription confirmation).
+    """
+    from functions.ingest.logic import pipeline_inputs_from_raw
+    from functions.local_runner.seed import seed_account
+
+    payload = scenario.alert if alert_payload is None else alert_payload
+    raw = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
+    inputs = pipeline_inputs_from_raw(raw, default_route=getattr(scenario, "route", None) or "critical")
+    if not inputs:
+        raise ValueError("the payload holds no alert to run")
+    result = run_pipeline_input(
+        inputs[0],
+        seed=lambda now: seed_account(scenario.account, now=now),
+        quick_retries=quick_retries,
+    )
+    if out_dir is not None:
+        write_outputs(result, out_dir)
+    return result
