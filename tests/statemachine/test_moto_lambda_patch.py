@@ -32,7 +32,9 @@ def _zip() -> bytes:
 
 
 def _create(client, name: str, handler: str, role: str) -> None:
-    client.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler=handler, Code={"ZipFile": _zip()})
+    client.create_function(
+        FunctionName=name, Runtime="python3.12", Role=role, Handler=handler, Code={"ZipFile": _zip()}
+    )
 
 
 def test_the_patched_method_keeps_its_signature():
