@@ -1,0 +1,124 @@
+"""`make bench`: the speed, size and cost numbers the issues set targets for.
+
+Prints, for this machine:
+- each stage handler's cold import time (a fresh interpreter per handler, as a Lambda cold start imports it);
+- for every built-in scenario: each state's output size, the estimated model input tokens and $ per alert, and an
+  all-in cost per alert (model + Step Functions state transitions + Lambda GB-seconds);
+- each Lambda function's zipped code size, when the CDK packaging is available.
+Targets are checked here, not in timed tests: state outputs < 32 KB, prompts <= 4,000 estimated input tokens.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+from typing import Any
+
+from functions.local_runner.runner import PIPELINE_FUNCTIONS
+
+STATE_OUTPUT_TARGET_BYTES = 32 * 1024
+PROMPT_TARGET_TOKENS = 4_000
+# AWS list prices (us-east-1) used for the all-in estimate.
+STEP_FUNCTIONS_USD_PER_TRANSITION = 0.025 / 1000
+LAMBDA_USD_PER_GB_SECOND = 0.0000166667
+LAMBDA_USD_PER_REQUEST = 0.20 / 1_000_000
+LAMBDA_MEMORY_GB = 0.5  # the stages' memory size in the CDK app
+HANDLER_MODULES = [handler.rpartition(".")[0] for _, handler in PIPELINE_FUNCTIONS.values()] + [
+    "functions.ingest.handler"
+]
+IMPORT_SAMPLES = 3
+
+
+def cold_import_ms(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
+    samples = []
+    for _ in range(IMPORT_SAMPLES):
+        completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        samples.append(float(completed.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def _estimate_tokens(analyze_input: dict[str, Any] | None) -> int:
+    if not analyze_input:
+        return 0
+    from functions.analyze.logic import estimate_input_tokens
+    from functions.shared.models import AnalyzeInput
+
+    return int(estimate_input_tokens(AnalyzeInput.model_validate(analyze_input)))
+
+
+def _model_cost(input_tokens: int, output_tokens: int) -> tuple[str, float]:
+    from functions.analyze.logic import estimate_cost_usd, model_for_environment
+
+    model_id = model_for_environment("prod")
+    return model_id, float(estimate_cost_usd(model_id, input_tokens, output_tokens))
+
+
+def print_imports() -> None:
+    print("Cold import time per stage handler (median of 3 fresh interpreters)")
+    for module in HANDLER_MODULES:
+        print(f"  {module:<40} {cold_import_ms(module):8.1f} ms")
+    print()
+
+
+def print_scenarios() -> bool:
+    from functions.local_runner.runner import run_scenario
+    from functions.local_runner.scenario import builtin_scenarios
+
+    within_targets = True
+    print("Per scenario: state output sizes, prompt size and cost per alert")
+    assumed_output_tokens = 600
+    for scenario in builtin_scenarios():
+        result = run_scenario(scenario)
+        tokens = _estimate_tokens(result.analyze_input)
+        model_id, model_usd = _model_cost(tokens, assumed_output_tokens)
+        transitions = len(result.states) + sum(s.failures for s in result.states)
+        lambda_seconds = sum(i.duration_ms for i in result.invocations) / 1000
+        lambda_usd = lambda_seconds * LAMBDA_MEMORY_GB * LAMBDA_USD_PER_GB_SECOND
+        lambda_usd += len(result.invocations) * LAMBDA_USD_PER_REQUEST
+        sfn_usd = transitions * STEP_FUNCTIONS_USD_PER_TRANSITION
+        print(f"  {scenario.name}: {result.status}, {result.seconds:.2f} s")
+        for state in result.states:
+            print(f"    {state.name:<34} {state.output_bytes:>7,} B  {state.duration_ms:>6} ms")
+        print(
+            f"    prompt ~{tokens:,} input tokens; {model_id}: ${model_usd:.5f} (at {assumed_output_tokens} output"
+            f" tokens); {transitions} transitions ${sfn_usd:.5f}; Lambda {lambda_seconds:.2f} s ${lambda_usd:.6f};"
+            f" all-in ${model_usd + sfn_usd + lambda_usd:.5f} per alert"
+        )
+        if result.max_state_output_bytes >= STATE_OUTPUT_TARGET_BYTES or tokens > PROMPT_TARGET_TOKENS:
+            within_targets = False
+            print("    ^ OVER TARGET")
+    print()
+    return within_targets
+
+
+def print_package_sizes() -> None:
+    try:
+        from cdk.packaging.sizes import report
+    except ImportError:
+        print("Function package sizes: CDK packaging not available (install the `cdk` extra)")
+        return
+    print("Zipped Lambda code (+ layers) per function")
+    for name, size in report():
+        print(f"  {name:<40} {size / 1024:10,.1f} KiB")
+    print()
+
+
+def main() -> int:
+    print_imports()
+    ok = print_scenarios()
+    print_package_sizes()
+    try:
+        from functions.local_runner.eval import run_eval
+    except ImportError:
+        pass
+    else:
+        print("Eval (built-in scenarios)")
+        run_eval(None, as_json=False)
+    print("Targets: state outputs < 32 KB, prompts <= 4,000 tokens:", "met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
