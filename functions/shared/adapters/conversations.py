@@ -1,0 +1,219 @@
+"""The chat bot's DynamoDB table: conversations, alert context records and event dedup claims.
+
+The item layout is documented in `functions.chat.models`. Partition key `conversation_id` and sort key
+`timestamp` are both strings; `ttl` is the table's TTL attribute (epoch seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from functions.chat.models import AlertContext, Conversation, conversation_id_for
+from functions.shared.adapters.aws import aws_client, is_throttling
+from functions.shared.errors import AlertIntelError
+
+KIND_CONVERSATION = "conversation"
+KIND_ALERT_CONTEXT = "alert_context"
+KIND_EVENT_CLAIM = "event_claim"
+ALERT_CONTEXT_SORT_KEY = "context"
+CLAIM_SORT_KEY = "claim"
+# Slack retries for about an hour at most, so a claim older than that is never needed again.
+CLAIM_TTL_SECONDS = 3_600
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class ConversationStoreError(AlertIntelError):
+    """The conversations table could not be read or written (throttled, missing, or no permission)."""
+
+
+class ConversationConflictError(ConversationStoreError):
+    """Someone else saved the conversation since it was loaded (optimistic locking on `version`)."""
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item (wire format, as in streams too) as plain Python values."""
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def conversation_to_item(conversation: Conversation) -> dict[str, Any]:
+    values = conversation.model_dump(mode="json", exclude_none=True)
+    values["kind"] = KIND_CONVERSATION
+    return to_item(values)
+
+
+class ConversationTable:
+    """Reads and writes the chat bot's table through one boto3 DynamoDB client."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or aws_client("dynamodb")
+
+    def latest(self, conversation_id: str) -> Conversation | None:
+        """The most recent conversation in a thread, whatever its status, or None.
+
+        Raises:
+            ConversationStoreError: the query failed.
+        """
+        try:
+            answer = self.client.query(
+                TableName=self.table_name,
+                KeyConditionExpression="conversation_id = :id",
+                ExpressionAttributeValues={":id": {"S": conversation_id}},
+                ScanIndexForward=False,
+                Limit=1,
+                ConsistentRead=True,
+            )
+        except ClientError as exc:
+            raise self._error("query", exc) from exc
+        items = answer.get("Items", [])
+        return Conversation.model_validate(from_item(items[0])) if items else None
+
+    def save(self, conversation: Conversation) -> Conversation:
+        """Write the conversation if nobody saved it since it was loaded; returns it with `version` bumped.
+
+        Raises:
+            ConversationConflictError: the stored version is not the one this copy was loaded at.
+            ConversationStoreError: the write failed otherwise.
+        """
+        saved = conversation.model_copy(update={"version": conversation.version + 1})
+        if conversation.version == 0:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(conversation_id)"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :loaded",
+                "ExpressionAttributeValues": {":loaded": {"N": str(conversation.version)}},
+            }
+        try:
+            self.client.put_item(TableName=self.table_name, Item=conversation_to_item(saved), **condition)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConversationConflictError(
+                    f"conversation {conversation.conversation_id} changed since version {conversation.version}"
+                ) from exc
+            raise self._error("put_item", exc) from exc
+        return saved
+
+    def claim(self, key: str, ttl_seconds: int = CLAIM_TTL_SECONDS) -> bool:
+        """Record `key` (an event id or message id) as seen; False when it was already claimed.
+
+        Raises:
+            ConversationStoreError: the write failed for another reason than an existing claim.
+        """
+        item = {
+            "conversation_id": key,
+            "timestamp": CLAIM_SORT_KEY,
+            "kind": KIND_EVENT_CLAIM,
+            "ttl": int(time.time()) + ttl_seconds,
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(conversation_id)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise self._error("put_item", exc) from exc
+        return True
+
+    def release(self, key: str) -> None:
+        """Forget a claim, so a retry of an event we failed to hand over is processed.
+
+        Raises:
+            ConversationStoreError: the delete failed.
+        """
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"conversation_id": {"S": key}, "timestamp": {"S": CLAIM_SORT_KEY}},
+            )
+        except ClientError as exc:
+            raise self._error("delete_item", exc) from exc
+
+    def put_alert_context(
+        self, context: AlertContext, channel: str | None = None, thread_ts: str | None = None
+    ) -> None:
+        """Store what the pipeline knew about a posted alert.
+
+        Always keyed by the alert's dedup key; when the Slack channel and message ts of the posted alert are
+        known, a conversation for that thread is also started with the context, so the first question asked in
+        the thread begins with it.
+
+        Raises:
+            ConversationStoreError: a write failed.
+        """
+        ttl = int(time.time()) + 7 * 86_400
+        values = {
+            "conversation_id": f"alert#{context.dedup_key}",
+            "timestamp": ALERT_CONTEXT_SORT_KEY,
+            "kind": KIND_ALERT_CONTEXT,
+            "ttl": ttl,
+            "alert_context": context.model_dump(mode="json", exclude_none=True),
+        }
+        try:
+            self.client.put_item(TableName=self.table_name, Item=to_item(values))
+        except ClientError as exc:
+            raise self._error("put_item", exc) from exc
+        if channel and thread_ts:
+            conversation_id = conversation_id_for(channel, thread_ts)
+            if self.latest(conversation_id) is None:
+                conversation = Conversation.start(conversation_id, channel, thread_ts, alert_context=context)
+                # A question that got there first already looked the context up by dedup key.
+                with contextlib.suppress(ConversationConflictError):
+                    self.save(conversation)
+
+    def alert_context(self, dedup_key: str) -> AlertContext | None:
+        """The alert context stored for `dedup_key`, or None.
+
+        Raises:
+            ConversationStoreError: the read failed.
+        """
+        try:
+            answer = self.client.get_item(
+                TableName=self.table_name,
+                Key={"conversation_id": {"S": f"alert#{dedup_key}"}, "timestamp": {"S": ALERT_CONTEXT_SORT_KEY}},
+            )
+        except ClientError as exc:
+            raise self._error("get_item", exc) from exc
+        item = answer.get("Item")
+        if not item:
+            return None
+        return AlertContext.model_validate(from_item(item).get("alert_context", {}))
+
+    def _error(self, operation: str, exc: ClientError) -> ConversationStoreError:
+        code = exc.response.get("Error", {}).get("Code", "unknown")
+        kind = "throttled" if is_throttling(exc) else "failed"
+        return ConversationStoreError(f"DynamoDB {operation} on {self.table_name} {kind}: {code}")
+
+
+@lru_cache(maxsize=4)
+def conversation_table(table_name: str) -> ConversationTable:
+    return ConversationTable(table_name)

@@ -1,0 +1,143 @@
+"""A Slack Web API server on 127.0.0.1 that records calls and answers like Slack.
+
+Speaks the wire format slack_sdk's WebClient uses: `POST /api/<method>` with a JSON or form body, or `GET` with
+query parameters, `Authorization: Bearer <token>`; answers `{"ok": true, ...}`. `chat.postMessage` answers a
+fresh `ts`; `conversations.replies` answers the messages a test set with `set_thread`. A test can queue a raw
+answer (e.g. 429 with `Retry-After`), and a wrong token answers `{"ok": false, "error": "invalid_auth"}`.
+Point a client at it with `SLACK_API_URL=<fake.api_url>`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class ApiCall:
+    method: str
+    http_verb: str
+    headers: dict[str, str]
+    args: dict[str, Any]
+
+
+@dataclass
+class QueuedAnswer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlackApi:
+    def __init__(self, token: str = "xoxb-test-token") -> None:
+        self.token = token
+        self.calls: list[ApiCall] = []
+        self.queued: list[QueuedAnswer] = []
+        self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._posted = threading.Condition()
+        self._ts_counter = 0
+        fake = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                fake._handle(self, "GET", url.path, dict(parse_qsl(url.query)))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length).decode("utf-8")
+                content_type = self.headers.get("Content-Type", "")
+                if "json" in content_type:
+                    args = json.loads(raw or "{}")
+                else:
+                    args = dict(parse_qsl(raw))
+                    for key in ("blocks", "attachments", "metadata"):
+                        if isinstance(args.get(key), str):
+                            args[key] = json.loads(args[key])
+                fake._handle(self, "POST", urlsplit(self.path).path, args)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def api_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    def set_thread(self, channel: str, ts: str, messages: list[dict[str, Any]]) -> None:
+        self.threads[(channel, ts)] = messages
+
+    def queue(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self.queued.append(QueuedAnswer(status, body, headers or {}))
+
+    def posts(self) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == "chat.postMessage"]
+
+    def wait_for_posts(self, count: int, timeout: float = 10.0) -> list[ApiCall]:
+        """Block until `count` messages were posted (background workers), or the timeout passes."""
+        deadline = time.monotonic() + timeout
+        with self._posted:
+            while len(self.posts()) < count and time.monotonic() < deadline:
+                self._posted.wait(timeout=0.05)
+        return self.posts()
+
+    def _handle(self, handler: BaseHTTPRequestHandler, verb: str, path: str, args: dict[str, Any]) -> None:
+        method = path.rsplit("/", 1)[-1]
+        headers = dict(handler.headers.items())
+        if self.queued:
+            answer = self.queued.pop(0)
+            self._answer(handler, answer.status, answer.body, answer.headers)
+            return
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            self._answer(handler, 200, {"ok": False, "error": "invalid_auth"})
+            return
+        with self._posted:
+            self.calls.append(ApiCall(method, verb, headers, args))
+            self._posted.notify_all()
+        if method == "chat.postMessage":
+            if not args.get("channel") or not (args.get("text") or args.get("blocks")):
+                self._answer(handler, 200, {"ok": False, "error": "no_text"})
+                return
+            self._ts_counter += 1
+            ts = f"{int(time.time())}.{self._ts_counter:06d}"
+            message = {"type": "message", "text": args.get("text", ""), "ts": ts, "bot_id": "B0FAKEBOT"}
+            self._answer(handler, 200, {"ok": True, "channel": args["channel"], "ts": ts, "message": message})
+        elif method == "conversations.replies":
+            messages = self.threads.get((str(args.get("channel")), str(args.get("ts"))))
+            if messages is None:
+                self._answer(handler, 200, {"ok": False, "error": "thread_not_found"})
+            else:
+                self._answer(handler, 200, {"ok": True, "messages": messages, "has_more": False})
+        elif method == "auth.test":
+            self._answer(handler, 200, {"ok": True, "user_id": "U0BOTUSER", "bot_id": "B0FAKEBOT"})
+        else:
+            self._answer(handler, 200, {"ok": False, "error": "unknown_method"})
+
+    @staticmethod
+    def _answer(
+        handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def __enter__(self) -> FakeSlackApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
