@@ -1,0 +1,21 @@
+"""Lambda boundary of the "Format Slack Message" state."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.format.logic import format_output
+from functions.format.models import FormatEvent
+from functions.shared.models import FormatInput
+from functions.shared.observability import logger, metrics, tracer
+from functions.shared.stage_io import parse_stage_input
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    """Render the pipeline state as a Slack message; the output is what "Post To Slack" reads."""
+    merged = parse_stage_input(event, FormatEvent).merged_state()
+    format_input = parse_stage_input(merged, FormatInput)
+    return format_output(format_input).model_dump(mode="json")

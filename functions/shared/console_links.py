@@ -1,0 +1,361 @@
+"""Deep links into the AWS console, built from facts we already hold.
+
+Every function returns a complete `https://` URL and never calls AWS. Names and IDs are URL-encoded, so a link
+built from alert-supplied text can only ever point at a console page, never somewhere else. `is_console_url`
+tells the Slack formatter which links it may render as clickable.
+
+The consoles' URL fragments are not a documented API; each function names the page it opens so a broken link is
+easy to trace and fix in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+if TYPE_CHECKING:
+    from functions.shared.models import Alert, ResourceRef
+
+DEFAULT_REGION = "us-east-1"
+# Billing, Budgets, Cost Explorer and Cost Anomaly Detection are global services served from us-east-1.
+_BILLING_REGION = "us-east-1"
+_CONSOLE_DOMAINS = ("aws.amazon.com", "amazonaws.cn", "amazonaws-us-gov.com")
+
+
+def _q(value: str) -> str:
+    """Encode one URL component completely (slashes, colons and `#` included)."""
+    return quote(value, safe="")
+
+
+def console_host(region: str | None = None) -> str:
+    """The regional console origin, e.g. `https://eu-west-1.console.aws.amazon.com` (China and GovCloud too)."""
+    region = region or DEFAULT_REGION
+    if region.startswith("cn-"):
+        return f"https://{region}.console.amazonaws.cn"
+    if region.startswith("us-gov-"):
+        return f"https://{region}.console.amazonaws-us-gov.com"
+    return f"https://{region}.console.aws.amazon.com"
+
+
+def is_console_url(url: str | None) -> bool:
+    """True when `url` is an https link to an AWS console page: the only links the Slack message makes clickable."""
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and any(host == d or host.endswith("." + d) for d in _CONSOLE_DOMAINS)
+
+
+def region_from_arn(arn: str | None) -> str | None:
+    """The region field of an ARN (`arn:partition:service:region:account:resource`), or None when it has none."""
+    if not arn or not arn.startswith("arn:"):
+        return None
+    parts = arn.split(":", 5)
+    return (parts[3] or None) if len(parts) > 3 else None
+
+
+def jsurl(value: Any) -> str:
+    """Encode `value` in the JSURL notation the CloudWatch console uses in its URL fragments.
+
+    Objects are `~(key~value...)`, arrays `~(~a~b)`, strings `~'text` with every character outside `[A-Za-z0-9_.-]`
+    written as `*hh` (or `**hhhh`), `$` as `!`; numbers, booleans and null as literals.
+    """
+    if value is None:
+        return "~null"
+    if isinstance(value, bool):
+        return "~true" if value else "~false"
+    if isinstance(value, int | float):
+        return f"~{value}"
+    if isinstance(value, str):
+        return "~'" + _jsurl_text(value)
+    if isinstance(value, Mapping):
+        return "~(" + "~".join(_jsurl_text(str(k)) + jsurl(v) for k, v in value.items()) + ")"
+    if isinstance(value, Sequence):
+        return "~(" + "".join(jsurl(v) for v in value) + ")"
+    return "~'" + _jsurl_text(str(value))
+
+
+def _jsurl_text(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch.isascii() and (ch.isalnum() or ch in "_.-"):
+            out.append(ch)
+        elif ch == "$":
+            out.append("!")
+        elif ord(ch) < 0x100:
+            out.append(f"*{ord(ch):02x}")
+        else:
+            out.append(f"**{ord(ch) & 0xFFFF:04x}")
+    return "".join(out)
+
+
+# --- Step Functions -------------------------------------------------------------------------------------------
+
+
+def stepfunctions_execution_url(execution_arn: str, region: str | None = None) -> str:
+    """The Step Functions console page of one execution (graph, events, each state's input and output).
+
+    The region defaults to the one in the execution ARN.
+    """
+    region = region or region_from_arn(execution_arn) or DEFAULT_REGION
+    return f"{console_host(region)}/states/home?region={region}#/v2/executions/details/{quote(execution_arn, safe=':')}"
+
+
+# --- CloudWatch -----------------------------------------------------------------------------------------------
+
+
+def cloudwatch_alarm_url(alarm_name: str, region: str | None = None) -> str:
+    """The CloudWatch console page of one alarm (its graph, history and actions)."""
+    region = region or DEFAULT_REGION
+    return f"{console_host(region)}/cloudwatch/home?region={region}#alarmsV2:alarm/{_q(alarm_name)}"
+
+
+def cloudwatch_alarms_url(region: str | None = None) -> str:
+    """The CloudWatch alarms list of a region: the fallback when an alarm's name is unknown."""
+    region = region or DEFAULT_REGION
+    return f"{console_host(region)}/cloudwatch/home?region={region}#alarmsV2:"
+
+
+def metric_graph_url(
+    namespace: str,
+    metric_name: str,
+    dimensions: Mapping[str, Any] | None = None,
+    region: str | None = None,
+    *,
+    stat: str = "Average",
+    period_seconds: int = 300,
+    start: str = "-PT3H",
+    end: str = "P0D",
+) -> str:
+    """A CloudWatch metrics graph of one metric, e.g. (`AWS/Lambda`, `Errors`, {"FunctionName": "api"}).
+
+    `start`/`end` are ISO-8601 durations relative to now (the console's own notation) or ISO timestamps.
+    """
+    region = region or DEFAULT_REGION
+    metric: list[Any] = [namespace, metric_name]
+    for key, value in (dimensions or {}).items():
+        metric += [str(key), str(value)]
+    graph = {
+        "view": "timeSeries",
+        "stacked": False,
+        "region": region,
+        "stat": stat,
+        "period": period_seconds,
+        "start": start,
+        "end": end,
+        "metrics": [metric],
+    }
+    return f"{console_host(region)}/cloudwatch/home?region={region}#metricsV2?graph={jsurl(graph)}"
+
+
+def log_group_url(log_group_name: str, region: str | None = None) -> str:
+    """The CloudWatch Logs console page of one log group (its streams)."""
+    region = region or DEFAULT_REGION
+    # The logs console reads its fragment with `%` written as `$`.
+    group = _q(_q(log_group_name)).replace("%", "$")
+    return f"{console_host(region)}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{group}"
+
+
+def logs_insights_url(
+    log_groups: Sequence[str],
+    query: str,
+    region: str | None = None,
+    *,
+    lookback_seconds: int = 3600,
+) -> str:
+    """CloudWatch Logs Insights with `query` pre-filled over `log_groups` and the last `lookback_seconds`.
+
+    The query is not run until the reader presses "Run query", so the link itself costs nothing.
+    """
+    region = region or DEFAULT_REGION
+    detail = {
+        "end": 0,
+        "start": -abs(lookback_seconds),
+        "timeType": "RELATIVE",
+        "unit": "seconds",
+        "editorString": query,
+        "source": list(log_groups),
+    }
+    fragment = quote("?queryDetail=" + jsurl(detail), safe="~()'*!").replace("%", "$")
+    return f"{console_host(region)}/cloudwatch/home?region={region}#logsV2:logs-insights{fragment}"
+
+
+# --- Compute --------------------------------------------------------------------------------------------------
+
+
+def lambda_function_url(function_name: str, region: str | None = None) -> str:
+    """The Lambda console page of one function (its code, configuration and monitoring tabs).
+
+    Accepts a function name or ARN; an ARN's own region wins over `region`.
+    """
+    if function_name.startswith("arn:"):
+        region = region_from_arn(function_name) or region
+        function_name = function_name.split(":")[6] if function_name.count(":") >= 6 else function_name
+    region = region or DEFAULT_REGION
+    return f"{console_host(region)}/lambda/home?region={region}#/functions/{_q(function_name)}"
+
+
+def ec2_instance_url(instance_id: str, region: str | None = None) -> str:
+    """The EC2 console page of one instance (its state, status checks and monitoring)."""
+    region = region or DEFAULT_REGION
+    return f"{console_host(region)}/ec2/home?region={region}#InstanceDetails:instanceId={_q(instance_id)}"
+
+
+# --- Cost -----------------------------------------------------------------------------------------------------
+
+
+def budgets_url(budget_name: str | None = None) -> str:
+    """The AWS Budgets page of one budget, or the list of budgets when no name is given."""
+    base = f"{console_host(_BILLING_REGION)}/costmanagement/home#/budgets"
+    return f"{base}/details?name={_q(budget_name)}" if budget_name else base
+
+
+def cost_anomaly_detection_url(monitor_arn: str | None = None, anomaly_id: str | None = None) -> str:
+    """Cost Anomaly Detection: one anomaly when its monitor and ID are known, otherwise the anomaly history."""
+    base = f"{console_host(_BILLING_REGION)}/costmanagement/home#/anomaly-detection"
+    if monitor_arn and anomaly_id:
+        monitor_id = monitor_arn.rsplit("/", 1)[-1]
+        return f"{base}/monitors/{_q(monitor_id)}/anomalies/{_q(anomaly_id)}"
+    return f"{base}/overview?activeTab=history"
+
+
+def cost_explorer_url(
+    start: date | datetime | str,
+    end: date | datetime | str,
+    *,
+    service: str | None = None,
+    granularity: str = "Daily",
+    group_by: str = "Service",
+) -> str:
+    """Cost Explorer over [start, end], grouped by `group_by` (default Service), optionally for one service.
+
+    Dates may be `date`, `datetime` or `YYYY-MM-DD` strings; `service` is the Cost Explorer service name, e.g.
+    "AWS Lambda".
+    """
+    params = [
+        "chartStyle=STACK",
+        f"granularity={_q(granularity)}",
+        f"startDate={_q(_iso_day(start))}",
+        f"endDate={_q(_iso_day(end))}",
+        f"groupBy={_q(group_by)}",
+    ]
+    if service:
+        service_filter = [
+            {
+                "dimension": {"id": "Service", "displayValue": "Service"},
+                "operator": "INCLUDES",
+                "values": [{"value": service, "displayValue": service}],
+            }
+        ]
+        params.append("filter=" + _q(json.dumps(service_filter, separators=(",", ":"))))
+    return f"{console_host(_BILLING_REGION)}/costmanagement/home#/cost-explorer?{'&'.join(params)}"
+
+
+def _iso_day(value: date | datetime | str) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value[:10]
+
+
+# --- Health and security --------------------------------------------------------------------------------------
+
+
+def health_event_url(event_arn: str | None = None) -> str:
+    """The AWS Health Dashboard page of one event, or the account's event log when no ARN is given."""
+    base = "https://health.aws.amazon.com/health/home#/account/event-log"
+    return f"{base}?eventID={_q(event_arn)}&eventTab=details" if event_arn else base
+
+
+def security_hub_finding_url(finding_id: str | None = None, region: str | None = None) -> str:
+    """Security Hub's findings list filtered to one finding ID (the list of findings without an ID)."""
+    region = region or region_from_arn(finding_id) or DEFAULT_REGION
+    base = f"{console_host(region)}/securityhub/home?region={region}#/findings"
+    if not finding_id:
+        return base
+    # The console double-encodes the filter value inside its `search` parameter.
+    search = "Id=" + _q("\\operator\\:EQUALS\\:" + finding_id)
+    return f"{base}?search={_q(search)}"
+
+
+def guardduty_findings_url(finding_id: str | None = None, region: str | None = None) -> str:
+    """GuardDuty's current findings, with one finding opened when its ID is given."""
+    region = region or DEFAULT_REGION
+    base = f"{console_host(region)}/guardduty/home?region={region}#/findings?macros=current"
+    return f"{base}&fId={_q(finding_id)}" if finding_id else base
+
+
+# --- Choosing the page for an alert ---------------------------------------------------------------------------
+
+
+def _detail(details: Mapping[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = details.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def resource_console_link(resource: ResourceRef | None, region: str | None = None) -> tuple[str, str] | None:
+    """(label, url) of the console page of a Lambda function, EC2 instance or log group; None for other types."""
+    if resource is None or not (resource.name or resource.arn):
+        return None
+    region = resource.region or region_from_arn(resource.arn) or region
+    kind = resource.type.lower()
+    name = resource.name or resource.arn or ""
+    if "lambda::function" in kind or (resource.arn or "").startswith("arn:aws:lambda:"):
+        return "Lambda function", lambda_function_url(resource.arn or name, region)
+    if "ec2::instance" in kind or ":instance/" in (resource.arn or ""):
+        instance_id = name if name.startswith("i-") else (resource.arn or "").rsplit("/", 1)[-1]
+        return "EC2 instance", ec2_instance_url(instance_id, region)
+    if "logs::loggroup" in kind:
+        return "Log group", log_group_url(name, region)
+    return None
+
+
+def alert_console_link(alert: Alert) -> tuple[str, str] | None:
+    """(button label, url) of the console page where the alert itself lives.
+
+    CloudWatch alarm page, Budgets page, Cost Anomaly Detection, Health event, Security Hub finding, GuardDuty
+    findings; for custom alerts the page of the resource (Lambda function / EC2 instance). None when nothing fits.
+    """
+    details = alert.details
+    resource = alert.resource
+    region = alert.region or (resource.region if resource else None)
+    resource_name = resource.name if resource and resource.name else None
+    match alert.source:
+        case "cloudwatch_alarm":
+            alarm = _detail(details, "alarm_name", "AlarmName")
+            if alarm is None and resource and "cloudwatch::alarm" in resource.type.lower():
+                alarm = resource_name
+            if alarm:
+                return "Open alarm", cloudwatch_alarm_url(alarm, region)
+            return "CloudWatch alarms", cloudwatch_alarms_url(region)
+        case "budget":
+            budget = _detail(details, "budget_name", "budgetName", "BudgetName")
+            if budget is None and resource and "budget" in resource.type.lower():
+                budget = resource_name
+            return "Open budget", budgets_url(budget)
+        case "cost_anomaly":
+            monitor = _detail(details, "monitor_arn", "monitorArn")
+            anomaly = _detail(details, "anomaly_id", "anomalyId")
+            return "Cost Anomaly Detection", cost_anomaly_detection_url(monitor, anomaly)
+        case "health":
+            event_arn = _detail(details, "event_arn", "eventArn")
+            return "Health event", health_event_url(event_arn)
+        case "security_hub":
+            finding = _detail(details, "finding_id", "Id", "id")
+            return "Security Hub finding", security_hub_finding_url(finding, region)
+        case "guardduty":
+            finding = _detail(details, "finding_id", "id", "Id")
+            return "GuardDuty findings", guardduty_findings_url(finding, region)
+        case "custom":
+            return resource_console_link(resource, region)
+    return None
