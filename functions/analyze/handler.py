@@ -1,0 +1,20 @@
+"""Analyze Alert: Claude on Bedrock when a model is configured, the rule-based analysis otherwise."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.analyze.logic import analyze_alert
+from functions.shared.adapters.bedrock import get_bedrock_model
+from functions.shared.models import AnalyzeInput
+from functions.shared.observability import logger, metrics, tracer
+from functions.shared.stage_io import parse_stage_input
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    """Return the Analysis for one alert; raises BedrockThrottledError for the state machine to retry."""
+    analyze_input = parse_stage_input(event, AnalyzeInput)
+    return analyze_alert(analyze_input, get_bedrock_model()).model_dump(mode="json")
