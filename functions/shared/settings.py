@@ -20,6 +20,8 @@ class Settings(BaseModel):
     # Bedrock model; empty means "no model configured": the rule-based analysis runs, labelled as such.
     model_id: str = ""
     bedrock_region: str | None = None
+    # Bound on one Bedrock call (the Analyze Lambda may make two: the answer and one repair).
+    bedrock_timeout_seconds: float = Field(default=25.0, gt=0)
     state_machine_arn: str | None = None
     # Bound on every AWS read a gather stage makes, so a slow API cannot eat the Lambda's timeout.
     gather_timeout_seconds: float = Field(default=8.0, gt=0)
@@ -41,6 +43,7 @@ def get_settings() -> Settings:
         "slack_webhooks_secret_name": _env("SLACK_WEBHOOKS_SECRET_NAME", "alert-intel/slack-webhooks"),
         "model_id": _env("ALERT_INTEL_MODEL_ID", ""),
         "bedrock_region": _env("BEDROCK_REGION"),
+        "bedrock_timeout_seconds": _env("BEDROCK_TIMEOUT_SECONDS", "25"),
         "state_machine_arn": _env("STATE_MACHINE_ARN"),
         "gather_timeout_seconds": _env("GATHER_TIMEOUT_SECONDS", "8"),
         "logs_query_lookback_minutes": _env("LOGS_QUERY_LOOKBACK_MINUTES", "60"),
