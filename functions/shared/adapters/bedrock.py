@@ -52,7 +52,6 @@ PRICE_PER_MILLION_TOKENS: tuple[tuple[str, tuple[float, float]], ...] = (
 )
 DEFAULT_PRICE_PER_MILLION_TOKENS = (3.00, 15.00)
 
-DEFAULT_TIMEOUT_SECONDS = 25.0
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
@@ -109,7 +108,7 @@ def get_bedrock_client() -> AnthropicBedrock:
 
 
 def _timeout_seconds(settings: Settings) -> float:
-    return float(getattr(settings, "bedrock_timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
+    return settings.bedrock_timeout_seconds
 
 
 @dataclass
