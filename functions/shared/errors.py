@@ -31,3 +31,18 @@ class SlackPostError(AlertIntelError):
 
 class ConfigurationError(AlertIntelError):
     """A setting or secret the stage needs is missing or malformed."""
+
+
+class AwsReadDeniedError(AlertIntelError):
+    """A read-only AWS call was denied; `permission` names the IAM action the role lacks (e.g. "ce:GetCostAndUsage").
+
+    Gather stages report it in their section (status "error") rather than failing the branch.
+    """
+
+    def __init__(self, permission: str, message: str = "") -> None:
+        super().__init__(message or f"missing permission {permission}")
+        self.permission = permission
+
+
+class AwsReadUnavailableError(AlertIntelError):
+    """A read-only AWS call failed for a reason other than throttling or permissions (not found, unsupported)."""
