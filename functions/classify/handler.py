@@ -1,0 +1,20 @@
+"""Classify Alert: the state machine's first task (execution input -> {"route", "alert"})."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.classify.logic import classify
+from functions.shared.models import PipelineInput, StageInput
+from functions.shared.observability import logger, metrics, tracer
+from functions.shared.stage_io import parse_stage_input
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    pipeline_input = parse_stage_input(event, PipelineInput)
+    alert = classify(pipeline_input)
+    logger.info("Alert classified", source=alert.source, alert_type=alert.alert_type, severity=alert.severity)
+    return StageInput(route=pipeline_input.route, alert=alert).model_dump(mode="json")
