@@ -1,0 +1,90 @@
+"""The alert-intel CDK app: five stacks per environment, checked by cdk-nag, synthesised offline.
+
+    python cdk/app.py [-c env=dev|staging|prod] [-c layers=built|stub]
+
+Run directly (no CDK CLI needed) it reads cdk.json's context itself and writes `cdk.out/`; under the CLI
+(`cdk synth|deploy -c env=prod`) the CLI's context and output folder win.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aws_cdk import App, Environment, Tags
+
+from cdk.constants import CONTEXT_LAYERS, DEFAULT_OUTDIR, LAYERS_BUILT, PROJECT, REPO_ROOT
+from cdk.environment import load_environment
+from cdk.nag import add_checks
+from cdk.stacks.alert_analyzer_stack import AlertAnalyzerStack
+from cdk.stacks.storage_stack import StorageStack
+
+
+def cdk_json_context(path: Path = REPO_ROOT / "cdk.json") -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    return dict(json.loads(path.read_text()).get("context", {}))
+
+
+def build_app(context: Mapping[str, Any] | None = None, outdir: str | Path | None = None) -> App:
+    """The app with every stack of the selected environment; `context` overrides cdk.json's."""
+    app = App(
+        context={**cdk_json_context(), **(context or {})},
+        outdir=str(outdir or os.environ.get("CDK_OUTDIR") or DEFAULT_OUTDIR),
+    )
+    config = load_environment(app.node)
+    layers_mode = str(app.node.try_get_context(CONTEXT_LAYERS) or LAYERS_BUILT)
+    env = Environment(account=config.account, region=config.region)
+    common: dict[str, Any] = {"env": env}
+
+    storage = StorageStack(
+        app, config.stack_name("Storage"), config=config, description="alert-intel conversations and archive", **common
+    )
+    analyzer = AlertAnalyzerStack(
+        app,
+        config.stack_name("AlertAnalyzer"),
+        config=config,
+        layers_mode=layers_mode,
+        description="alert-intel pipeline: stage Lambdas and the Step Functions state machine",
+        **common,
+    )
+    del storage, analyzer
+    Tags.of(app).add("project", PROJECT)
+    Tags.of(app).add("environment", config.name)
+    for key, value in config.tags.items():
+        Tags.of(app).add(key, value)
+    add_checks(app)
+    return app
+
+
+def parse_context_args(argv: Sequence[str]) -> dict[str, str]:
+    """`-c key=value` / `--context key=value` pairs, as the CDK CLI accepts them."""
+    context: dict[str, str] = {}
+    args = list(argv)
+    while args:
+        flag = args.pop(0)
+        if flag in ("-c", "--context") and args:
+            key, _, value = args.pop(0).partition("=")
+            context[key] = value
+        else:
+            raise SystemExit(f"unexpected argument {flag!r}; usage: app.py [-c key=value ...]")
+    return context
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    app = build_app(parse_context_args(sys.argv[1:] if argv is None else argv))
+    assembly = app.synth()
+    print(f"synthesised {len(assembly.stacks)} stacks into {assembly.directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

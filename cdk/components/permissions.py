@@ -1,0 +1,146 @@
+"""The design's permission list, as IAM statements: read-only evidence, one model, named secrets.
+
+Resources are scoped to this account and region wherever the action supports it; the actions left on `*` are
+reads whose API has no resource type (Cost Explorer, EC2 Describe*, CloudWatch metric reads, Lambda
+ListFunctions, Health, Logs Insights query results) — the infrastructure tests check that no write action is.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+
+from cdk.constants import EnvironmentConfig
+
+# Cross-region inference profiles are named `<geo>.<foundation model id>`.
+_INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "jp.", "au.", "ca.", "global.")
+
+
+def _account_arn(stack: Stack, service: str, resource: str, region: str | None = None) -> str:
+    return f"arn:{stack.partition}:{service}:{stack.region if region is None else region}:{stack.account}:{resource}"
+
+
+def secret_arn(stack: Stack, secret_name: str) -> str:
+    """ARN pattern of a secret created by name: Secrets Manager appends `-` and six random characters."""
+    return _account_arn(stack, "secretsmanager", f"secret:{secret_name}-??????")
+
+
+def read_secrets(stack: Stack, *secret_names: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=["secretsmanager:GetSecretValue"],
+        resources=[secret_arn(stack, name) for name in secret_names],
+    )
+
+
+def cost_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    return [
+        iam.PolicyStatement(
+            # Cost Explorer has no resource type for these reads.
+            actions=["ce:GetCostAndUsage", "ce:GetCostForecast", "ce:GetAnomalies"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            # ViewBudget also authorises DescribeBudgets / DescribeBudget.
+            actions=["budgets:ViewBudget"],
+            resources=[f"arn:{stack.partition}:budgets::{stack.account}:budget/*"],
+        ),
+    ]
+
+
+def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    return [
+        iam.PolicyStatement(
+            actions=["lambda:GetFunction", "lambda:GetFunctionConfiguration"],
+            resources=[_account_arn(stack, "lambda", "function:*")],
+        ),
+        iam.PolicyStatement(
+            actions=["cloudwatch:DescribeAlarms"],
+            resources=[_account_arn(stack, "cloudwatch", "alarm:*")],
+        ),
+        iam.PolicyStatement(
+            actions=["securityhub:GetFindings"],
+            resources=[_account_arn(stack, "securityhub", "hub/default")],
+        ),
+        iam.PolicyStatement(
+            actions=["guardduty:GetFindings", "guardduty:ListFindings"],
+            resources=[_account_arn(stack, "guardduty", "detector/*")],
+        ),
+        iam.PolicyStatement(
+            # Health events are global resources (`arn:aws:health:*::event/...`), read-only.
+            actions=["health:DescribeAffectedEntities", "health:DescribeEventDetails"],
+            resources=[f"arn:{stack.partition}:health:*::event/*"],
+        ),
+        iam.PolicyStatement(
+            # No resource type exists for these reads.
+            actions=[
+                "lambda:ListFunctions",
+                "ec2:DescribeInstances",
+                "ec2:DescribeInstanceStatus",
+                "cloudwatch:GetMetricData",
+                "cloudwatch:GetMetricStatistics",
+            ],
+            resources=["*"],
+        ),
+    ]
+
+
+def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    return [
+        iam.PolicyStatement(
+            actions=[
+                "logs:StartQuery",
+                "logs:GetQueryResults",
+                "logs:FilterLogEvents",
+            ],
+            resources=[_account_arn(stack, "logs", "log-group:*")],
+        ),
+        iam.PolicyStatement(
+            # DescribeLogGroups and StopQuery have no resource type; StopQuery only ends our own running
+            # Logs Insights query (the gather stage stops a query that outlives its time bound).
+            actions=["logs:DescribeLogGroups", "logs:StopQuery"],
+            resources=["*"],
+        ),
+    ]
+
+
+def evidence_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """Everything the three gather stages may read: the chat worker's tools use the same."""
+    return [*cost_reads(stack), *compute_reads(stack), *logs_reads(stack)]
+
+
+def foundation_model_id(model_id: str) -> str:
+    """The foundation model behind a model id or a cross-region inference profile id."""
+    for prefix in _INFERENCE_PROFILE_PREFIXES:
+        if model_id.startswith(prefix):
+            return model_id.removeprefix(prefix)
+    return model_id
+
+
+def is_inference_profile(model_id: str) -> bool:
+    return foundation_model_id(model_id) != model_id
+
+
+def invoke_model(stack: Stack, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
+    """bedrock:InvokeModel on the environment's model only.
+
+    For a cross-region inference profile: the profile in this account, plus the foundation model in any region
+    the profile routes to, but only when the call comes through that profile.
+    """
+    region = config.resolved_bedrock_region
+    model_id = config.model_id
+    if not is_inference_profile(model_id):
+        return [
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=[f"arn:{stack.partition}:bedrock:{region}::foundation-model/{model_id}"],
+            )
+        ]
+    profile_arn = _account_arn(stack, "bedrock", f"inference-profile/{model_id}", region=region)
+    return [
+        iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[profile_arn]),
+        iam.PolicyStatement(
+            actions=["bedrock:InvokeModel"],
+            resources=[f"arn:{stack.partition}:bedrock:*::foundation-model/{foundation_model_id(model_id)}"],
+            conditions={"StringEquals": {"bedrock:InferenceProfileArn": profile_arn}},
+        ),
+    ]

@@ -1,0 +1,91 @@
+"""The folders CDK turns into Lambda assets: the function code and the dependency layers.
+
+The code asset is a copy of `functions/` (its root holds the `functions` package, so handlers are
+`functions.<stage>.handler.handler`) without the local runner, tests and caches. It is staged under
+`build/lambda/code/<content hash>/`, so concurrent synths never see a half-written folder and an unchanged tree
+gives CDK the same asset hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from cdk.constants import BUILD_DIR, FUNCTIONS_DIR, LAYERS_BUILT, LAYERS_STUB, STUB_LAYER_DIR
+from cdk.packaging import build_layers
+
+CODE_DIR = BUILD_DIR / "code"
+# Never deployed: the offline runner (moto patch, CLI) and anything that is not code.
+EXCLUDED_PACKAGES = frozenset({"local_runner", "tests"})
+EXCLUDED_SUFFIXES = frozenset({".pyc", ".pyo"})
+
+
+class LayersNotBuiltError(RuntimeError):
+    """The real layers were asked for but are missing or stale and could not be built."""
+
+
+def _code_files(source: Path = FUNCTIONS_DIR) -> list[Path]:
+    files = []
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if not path.is_file() or "__pycache__" in relative.parts or path.suffix in EXCLUDED_SUFFIXES:
+            continue
+        if relative.parts[0] in EXCLUDED_PACKAGES:
+            continue
+        files.append(path)
+    return files
+
+
+def stage_function_code(source: Path = FUNCTIONS_DIR) -> Path:
+    """Copy the deployable part of `functions/` into a content-addressed folder; returns that folder."""
+    files = _code_files(source)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(source)).encode())
+        digest.update(path.read_bytes())
+    staged = CODE_DIR / digest.hexdigest()[:16]
+    if staged.is_dir():
+        return staged
+    CODE_DIR.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=CODE_DIR, prefix=".staging-"))
+    for path in files:
+        target = scratch / "functions" / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    try:
+        scratch.rename(staged)
+    except OSError:  # another synth staged the same content first
+        shutil.rmtree(scratch, ignore_errors=True)
+    _prune_old_stages(keep=staged)
+    return staged
+
+
+def _prune_old_stages(keep: Path, min_age_seconds: float = 3600) -> None:
+    # Only old stages: a concurrent synth may still be copying a recent one into its cloud assembly.
+    cutoff = time.time() - min_age_seconds
+    for entry in CODE_DIR.iterdir():
+        if entry != keep and not entry.name.startswith(".") and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def layer_asset_dirs(mode: str) -> dict[str, Path]:
+    """Layer name -> folder to deploy. `built` builds the layers if stale (pip, network on first run);
+    `stub` returns a tiny placeholder for offline tests.
+
+    Raises LayersNotBuiltError when the layers cannot be built, ValueError for an unknown mode.
+    """
+    if mode == LAYERS_STUB:
+        return dict.fromkeys(build_layers.LAYER_NAMES, STUB_LAYER_DIR)
+    if mode != LAYERS_BUILT:
+        raise ValueError(f"unknown layers mode {mode!r}: use {LAYERS_BUILT!r} or {LAYERS_STUB!r}")
+    try:
+        build_layers.build()
+    except build_layers.LayerBuildError as error:
+        raise LayersNotBuiltError(
+            f"the Lambda layers are not built and pip failed ({error}); run "
+            "`python -m cdk.packaging.build_layers` with network access, or synthesise with `-c layers=stub`"
+        ) from error
+    return {name: build_layers.layer_dir(name) for name in build_layers.LAYER_NAMES}

@@ -1,0 +1,101 @@
+"""AlertAnalyzerStack: one Lambda per pipeline stage and the state machine that runs them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from cdk.components import permissions
+from cdk.components.alert_state_machine import AlertStateMachine
+from cdk.components.lambda_function import READ_SCOPED_REASON, AlertIntelFunction
+from cdk.components.packaging import LambdaPackaging
+from cdk.constants import (
+    ASL_PATH,
+    ASL_SUBSTITUTIONS,
+    PIPELINE_FUNCTIONS,
+    SLACK_WEBHOOKS_SECRET_NAME,
+    EnvironmentConfig,
+)
+from cdk.nag import acknowledge
+
+BEDROCK_REASON = (
+    "The foundation model behind this environment's cross-region inference profile, in whichever region the "
+    "profile routes to, and only through that profile (condition bedrock:InferenceProfileArn)."
+)
+
+
+class AlertAnalyzerStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, layers_mode: str, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        packaging = LambdaPackaging(self, "Packaging", layers_mode=layers_mode)
+
+        # Exactly the design's permission list, per stage; classify and format read nothing.
+        statements: dict[str, list[iam.PolicyStatement]] = {
+            "classify": [],
+            "gather_cost": permissions.cost_reads(self),
+            "gather_compute": permissions.compute_reads(self),
+            "gather_logs": permissions.logs_reads(self),
+            "analyze": permissions.invoke_model(self, config),
+            "format": [],
+            "post": [permissions.read_secrets(self, SLACK_WEBHOOKS_SECRET_NAME)],
+        }
+        environment: dict[str, dict[str, str]] = {
+            "analyze": {
+                "ALERT_INTEL_MODEL_ID": config.model_id,
+                "BEDROCK_REGION": config.resolved_bedrock_region,
+            },
+            "post": {"SLACK_WEBHOOKS_SECRET_NAME": SLACK_WEBHOOKS_SECRET_NAME},
+        }
+        self.stage_functions: dict[str, AlertIntelFunction] = {}
+        for stage, (handler, memory_mb, timeout_seconds) in PIPELINE_FUNCTIONS.items():
+            self.stage_functions[stage] = AlertIntelFunction(
+                self,
+                _construct_id(stage),
+                config=config,
+                name=stage,
+                handler=handler,
+                memory_mb=memory_mb,
+                timeout_seconds=timeout_seconds,
+                code=packaging.code,
+                layers=packaging.pipeline_layers,
+                environment=environment.get(stage),
+                statements=statements[stage],
+                wildcard_reason=BEDROCK_REASON if stage == "analyze" else READ_SCOPED_REASON,
+                description=f"alert-intel pipeline stage: {stage}",
+            )
+
+        self.pipeline = AlertStateMachine(
+            self,
+            "AlertPipeline",
+            config=config,
+            asl_path=ASL_PATH,
+            functions={
+                placeholder: self.stage_functions[stage].function for placeholder, stage in ASL_SUBSTITUTIONS.items()
+            },
+        )
+        self.state_machine = self.pipeline.state_machine
+        self._acknowledge_findings()
+
+    @property
+    def analyze_function(self) -> lambda_.IFunction:
+        return self.stage_functions["analyze"].function
+
+    def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only actions without a resource type use `*`: X-Ray PutTraceSegments/PutTelemetryRecords, the "
+            "read-only Cost Explorer, EC2 Describe*, CloudWatch metric reads, lambda:ListFunctions, "
+            "logs:DescribeLogGroups/StopQuery, and the Step Functions log-delivery actions; the infrastructure "
+            "tests assert no write action is granted on `*` beyond these.",
+        )
+
+
+def _construct_id(stage: str) -> str:
+    return "".join(part.capitalize() for part in stage.split("_")) + "Function"
