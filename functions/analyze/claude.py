@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from anthropic.types import Message
 from pydantic import ValidationError
 
 from functions.analyze.prompt import MAX_OUTPUT_TOKENS, TOOL_NAME, ClaudeAnalysis, RenderedPrompt
 from functions.shared.adapters.bedrock import BedrockCallError, estimate_cost_usd
 from functions.shared.errors import AlertIntelError
 from functions.shared.models import AnalysisBody, TokenUsage
+
+if TYPE_CHECKING:
+    from anthropic.types import Message
 
 
 class MessagesModel(Protocol):
@@ -32,7 +34,7 @@ class MessagesModel(Protocol):
 
 
 class ClaudeUnavailableError(AlertIntelError):
-    """The AI analysis cannot be used for this alert; `reason` is what the Slack message says, `usage` what it cost."""
+    """The AI analysis cannot be used for this alert; `reason` says why (shown in Slack), `usage` what it cost."""
 
     def __init__(self, reason: str, usage: TokenUsage | None = None) -> None:
         super().__init__(reason)
@@ -63,8 +65,7 @@ def analyze_with_claude(prompt: RenderedPrompt, model: MessagesModel) -> ClaudeR
         tool_use = next((b for b in reply.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
         if tool_use is None:
             raise ClaudeUnavailableError(
-                f"AI analysis unavailable: Claude's answer did not contain an analysis "
-                f"(stop reason: {reply.stop_reason})",
+                f"Claude's answer did not contain an analysis (stop reason: {reply.stop_reason})",
                 usage,
             )
         try:
@@ -95,7 +96,7 @@ def analyze_with_claude(prompt: RenderedPrompt, model: MessagesModel) -> ClaudeR
         body = AnalysisBody.model_validate(parsed.model_dump())
         return ClaudeResult(body=body, usage=usage, repaired=attempt == 2)
     raise ClaudeUnavailableError(
-        f"AI analysis unavailable: Claude's answer was not a valid analysis even after one repair attempt ({problem})",
+        f"Claude's answer was not a valid analysis even after one repair attempt ({problem})",
         usage,
     )
 
@@ -111,7 +112,7 @@ def _call(model: MessagesModel, prompt: RenderedPrompt, messages: list[dict[str,
             temperature=0.0,
         )
     except BedrockCallError as exc:
-        raise ClaudeUnavailableError(f"AI analysis unavailable: {exc.reason}", usage) from exc
+        raise ClaudeUnavailableError(exc.reason, usage) from exc
     usage.input_tokens += reply.usage.input_tokens
     usage.output_tokens += reply.usage.output_tokens
     usage.estimated_cost_usd = estimate_cost_usd(model.model_id, usage.input_tokens, usage.output_tokens)

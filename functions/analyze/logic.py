@@ -104,17 +104,19 @@ def _finish(
 
 
 def describe_ai_failure(ai_failure: dict[str, Any] | None) -> str | None:
-    """What the state machine's Catch recorded, in words for the Slack message (None when nothing failed)."""
+    """Why the AI analysis is unavailable, from what the state machine's Catch recorded (None: nothing failed).
+
+    The Format stage shows it as "AI analysis unavailable: <reason>", so the reason carries no prefix.
+    """
     if not ai_failure:
         return None
     error = str(ai_failure.get("Error") or ai_failure.get("errorType") or "unknown error")
     message = _cause_message(ai_failure.get("Cause") or ai_failure.get("errorMessage"))
     if error == "BedrockThrottledError":
-        return f"AI analysis unavailable: Bedrock throttled the request and the retries ran out ({error})"
+        return f"Bedrock throttled the request and the state machine's retries ran out ({error})"
     if error == "States.Timeout":
-        return f"AI analysis unavailable: the analysis timed out ({error})"
-    detail = f": {message}" if message else ""
-    return f"AI analysis unavailable{detail} ({error})"[:400]
+        return f"the AI analysis timed out ({error})"
+    return f"{message or 'the AI analysis failed'} ({error})"[:400]
 
 
 def _cause_message(cause: Any) -> str:

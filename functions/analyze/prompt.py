@@ -134,15 +134,25 @@ class _SectionView:
     header: list[str]
     items: list[str]
     trimmed: int = 0
+    _items_chars: int = 0
+
+    def __post_init__(self) -> None:
+        self._items_chars = sum(len(item) + 1 for item in self.items)
+
+    def trim_one(self) -> None:
+        self._items_chars -= len(self.items.pop()) + 1
+        self.trimmed += 1
+
+    def _trimmed_line(self) -> list[str]:
+        return [f"({self.trimmed} more lines trimmed to fit the prompt budget)"] if self.trimmed else []
 
     def render(self) -> list[str]:
-        lines = [*self.header, *self.items]
-        if self.trimmed:
-            lines.append(f"({self.trimmed} more lines trimmed to fit the prompt budget)")
-        return lines
+        return [*self.header, *self.items, *self._trimmed_line()]
 
     def size(self) -> int:
-        return sum(len(line) + 1 for line in self.render())
+        """Characters `render()` produces, joined by newlines (kept cheap: the trim loop calls it often)."""
+        fixed = [*self.header, *self._trimmed_line()]
+        return sum(len(line) + 1 for line in fixed) + self._items_chars
 
 
 @dataclass
@@ -174,12 +184,18 @@ def render_prompt(analyze_input: AnalyzeInput, max_input_tokens: int = MAX_INPUT
     prompt = build()
     while prompt.estimated_input_tokens > max_input_tokens:
         # Largest section first: a flood of log lines gives way before the one cost fact that explains the bill.
-        candidates = [s for s in sections if s.items]
-        if not candidates:
+        excess_chars = math.ceil((prompt.estimated_input_tokens - max_input_tokens) * CHARS_PER_TOKEN)
+        while excess_chars > 0:
+            candidates = [s for s in sections if s.items]
+            if not candidates:
+                break
+            largest = max(candidates, key=_SectionView.size)
+            before = largest.size()
+            largest.trim_one()
+            excess_chars -= before - largest.size()
+        if not any(s.items for s in sections):
+            prompt = build()
             break
-        largest = max(candidates, key=_SectionView.size)
-        largest.items.pop()
-        largest.trimmed += 1
         prompt = build()
     if prompt.estimated_input_tokens > max_input_tokens:
         # Still over with every section at its header: shorten the alert's own text.

@@ -5,6 +5,9 @@ The SDK signs every request with SigV4 from the standard AWS credential chain an
 itself; tests point it at a loopback server). SDK retries are off: the state machine owns retrying a throttled
 call, so a Lambda never sleeps through its own timeout.
 
+`anthropic` is imported on first use: it takes about a second to import, and a container with no model configured
+(the rule-based analysis) never needs it.
+
 Used by the Analyze stage and by the chat Lambda (`BedrockModel.create_message` is a plain Messages call, fit for a
 tool-use loop).
 """
@@ -15,14 +18,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
-
-import anthropic
-from anthropic import AnthropicBedrock
-from anthropic.types import Message
+from typing import TYPE_CHECKING, Any
 
 from functions.shared.errors import AlertIntelError, BedrockThrottledError
 from functions.shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic import AnthropicBedrock
+    from anthropic.types import Message
 
 # Bedrock model per environment (cross-region inference profiles, which the 4.x models need for on-demand use).
 # ALERT_INTEL_MODEL_ID overrides; locally there is no default, so Claude runs only when the variable is set.
@@ -98,9 +102,11 @@ def estimate_cost_usd(model_id: str, input_tokens: int, output_tokens: int) -> f
 @lru_cache(maxsize=1)
 def get_bedrock_client() -> AnthropicBedrock:
     """The process's Bedrock client, built on first use (region: BEDROCK_REGION, else AWS_REGION)."""
+    import anthropic
+
     settings = get_settings()
     timeout = _timeout_seconds(settings)
-    return AnthropicBedrock(
+    return anthropic.AnthropicBedrock(
         aws_region=settings.bedrock_region or settings.aws_region,
         timeout=anthropic.Timeout(timeout, connect=min(CONNECT_TIMEOUT_SECONDS, timeout)),
         max_retries=0,
@@ -116,7 +122,7 @@ class BedrockModel:
     """One Bedrock model, called through the shared client. `calls` counts requests sent, for usage reports."""
 
     model_id: str
-    client_factory: Callable[[], AnthropicBedrock] = get_bedrock_client
+    client_factory: Callable[[], AnthropicBedrock] = field(default=lambda: get_bedrock_client())
     calls: int = field(default=0, init=False)
 
     def create_message(
@@ -148,6 +154,8 @@ class BedrockModel:
             request["tools"] = tools
         if tool_choice:
             request["tool_choice"] = tool_choice
+        import anthropic
+
         self.calls += 1
         started = time.perf_counter()
         try:
@@ -188,7 +196,10 @@ def _error_message(exc: anthropic.APIStatusError) -> str:
 def get_bedrock_model() -> BedrockModel | None:
     """The configured model, or None when no model is configured (then the rule-based analysis runs)."""
     model_id = resolve_model_id()
-    return BedrockModel(model_id) if model_id else None
+    if not model_id:
+        return None
+    get_bedrock_client()  # build the client (and import the SDK) now, not inside the first timed call
+    return BedrockModel(model_id)
 
 
 def reset_bedrock() -> None:
