@@ -109,7 +109,10 @@ def handle_slack_request(
 
 
 def bot_user_ids(envelope: dict[str, Any]) -> set[str]:
-    """The bot's own user ids, from the envelope's `authorizations` (and the legacy `authed_users`)."""
+    """The bot's own user ids, from the envelope's `authorizations`.
+
+    The deprecated `authed_users` is not used: it can list people who installed the app, whose questions count.
+    """
     ids = {a.get("user_id", "") for a in envelope.get("authorizations") or [] if a.get("is_bot")}
     return {i for i in ids if i}
 

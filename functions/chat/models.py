@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.shared.models import Alert, AnalysisBody, GatheredContext
+
 AgentName = Literal["CostAnalyst", "InfraExpert", "LogsAnalyst", "General"]
 ConversationStatus = Literal["active", "completed"]
 Role = Literal["user", "assistant"]
@@ -197,3 +199,29 @@ class ChatResult(_Model):
     posted_ts: str | None = None
     status: ConversationStatus = "active"
     skipped_reason: str | None = None
+
+
+def alert_context_from_pipeline(
+    alert: Alert, analysis: AnalysisBody | None = None, context: GatheredContext | None = None
+) -> AlertContext:
+    """The context record the alert pipeline stores for a posted alert (see `ConversationTable.put_alert_context`)."""
+    resource = ""
+    if alert.resource is not None:
+        resource = alert.resource.arn or alert.resource.name
+    facts = [
+        f"{section.name}: {fact.text}" for section in (context.sections() if context else []) for fact in section.facts
+    ]
+    return AlertContext(
+        dedup_key=alert.dedup_key,
+        title=alert.title,
+        severity=alert.severity,
+        source=alert.source,
+        summary=alert.summary[:1000],
+        resource=resource,
+        account_id=alert.account_id,
+        region=alert.region,
+        root_cause=analysis.root_cause[:1000] if analysis else "",
+        recommendations=[r[:300] for r in (analysis.recommendations if analysis else [])[:5]],
+        facts=[f[:300] for f in facts[:15]],
+        posted_at=utc_now(),
+    )

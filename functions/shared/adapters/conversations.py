@@ -7,6 +7,7 @@ The item layout is documented in `functions.chat.models`. Partition key `convers
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from decimal import Decimal
 from functools import lru_cache
@@ -217,3 +218,30 @@ class ConversationTable:
 @lru_cache(maxsize=4)
 def conversation_table(table_name: str) -> ConversationTable:
     return ConversationTable(table_name)
+
+
+class ArchiveWriteError(ConversationStoreError):
+    """A conversation could not be written to the archive bucket; the stream batch is retried."""
+
+
+class ConversationArchive:
+    """Writes archived conversations to S3 as JSON documents."""
+
+    def __init__(self, bucket: str, client: Any | None = None) -> None:
+        self.bucket = bucket
+        self._client = client
+
+    def put_json(self, key: str, document: dict[str, Any]) -> None:
+        """Raises ArchiveWriteError when S3 refuses the write."""
+        client = self._client or aws_client("s3")
+        try:
+            client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8"),
+                ContentType="application/json",
+                ServerSideEncryption="AES256",
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "unknown")
+            raise ArchiveWriteError(f"S3 put_object s3://{self.bucket}/{key} failed: {code}") from exc

@@ -1,0 +1,1 @@
+"""The supervisor's specialists: CostAnalyst, InfraExpert, LogsAnalyst, and the general answerer."""

@@ -1,0 +1,33 @@
+"""Lambda on the conversations table's DynamoDB stream: archive conversations to S3."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.chat.archiver import archive_records
+from functions.chat.settings import get_chat_settings
+from functions.shared.adapters.conversations import ConversationArchive
+from functions.shared.errors import ConfigurationError
+from functions.shared.observability import logger, metrics, tracer
+
+
+@lru_cache(maxsize=1)
+def _archive() -> ConversationArchive:
+    bucket = get_chat_settings().archive_bucket
+    if not bucket:
+        raise ConfigurationError("ARCHIVE_BUCKET is not set")
+    return ConversationArchive(bucket)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Archive each expiring or completed conversation in the batch; raising retries the whole batch."""
+    report = archive_records(event.get("Records") or [], _archive())
+    metrics.add_metric(name="ConversationsArchived", unit=MetricUnit.Count, value=len(report.archived))
+    return report.model_dump(mode="json")

@@ -1,0 +1,51 @@
+"""Lambda invoked asynchronously by the events endpoint: answer one question in its Slack thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.chat.agents.specialist import Limits
+from functions.chat.graph import SupervisorDeps
+from functions.chat.models import ChatRequest
+from functions.chat.settings import ChatSettings, get_chat_settings
+from functions.chat.tools import default_toolbox
+from functions.chat.worker import WorkerDeps, answer_chat_request
+from functions.shared.adapters.bedrock import get_bedrock_model
+from functions.shared.adapters.conversations import conversation_table
+from functions.shared.adapters.slack_api import slack_api
+from functions.shared.errors import ConfigurationError
+from functions.shared.observability import logger, metrics, tracer
+from functions.shared.stage_io import parse_stage_input
+
+
+def limits_from(settings: ChatSettings) -> Limits:
+    return Limits(
+        max_steps=settings.max_agent_steps,
+        max_output_tokens=settings.max_output_tokens,
+        max_total_tokens=settings.max_total_tokens,
+        max_tool_result_chars=settings.max_tool_result_chars,
+    )
+
+
+def worker_deps() -> WorkerDeps:
+    settings = get_chat_settings()
+    if not settings.conversations_table:
+        raise ConfigurationError("CONVERSATIONS_TABLE is not set")
+    slack = slack_api()
+    return WorkerDeps(
+        store=conversation_table(settings.conversations_table),
+        slack=slack,
+        supervisor=SupervisorDeps(toolbox=default_toolbox(), model=get_bedrock_model(), limits=limits_from(settings)),
+        thread_parent=slack.thread_parent,
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer the question; posting or storage failures raise, and Lambda's async retry runs it again."""
+    request = parse_stage_input(event, ChatRequest)
+    return answer_chat_request(request, worker_deps()).model_dump(mode="json")
