@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from functions.format.mrkdwn import clip, code_block, escape, link, one_line, safe
 from functions.shared import console_links
 from functions.shared.models import (
@@ -23,6 +25,7 @@ from functions.shared.models import (
     FormatOutput,
     SlackMessage,
 )
+from functions.shared.observability import metrics
 
 # Slack's documented limits (Block Kit reference).
 MAX_BLOCKS = 50
@@ -112,12 +115,14 @@ def format_message(fi: FormatInput, *, now: datetime | None = None) -> SlackMess
 
 
 def format_output(fi: FormatInput, *, now: datetime | None = None) -> FormatOutput:
-    """The Format stage's result: what Post needs, without the bulky context."""
+    """The Format stage's result: what Post needs, without the bulky context (metric `SlackMessageBytes`)."""
+    message = format_message(fi, now=now)
+    metrics.add_metric(name="SlackMessageBytes", unit=MetricUnit.Bytes, value=message_size(message))
     return FormatOutput(
         route=fi.route,
         dedup_key=fi.alert.dedup_key,
         title=clip(one_line(fi.alert.title), 300),
-        message=format_message(fi, now=now),
+        message=message,
     )
 
 
