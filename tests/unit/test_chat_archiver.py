@@ -1,0 +1,79 @@
+"""Which stream records are archived, why, and where."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from functions.chat.archiver import archive_key, archive_records
+from functions.chat.models import ChatMessage, Conversation
+from functions.shared.adapters.conversations import conversation_to_item, to_item
+
+START = datetime(2026, 11, 18, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+class Writer:
+    def __init__(self) -> None:
+        self.written: dict[str, dict] = {}
+
+    def put_json(self, key, document):
+        self.written[key] = document
+
+
+def conversation(status="active") -> Conversation:
+    c = Conversation.start("C0ALERTS01-1732560000.000100", "C0ALERTS01", "1732560000.000100", now=START)
+    c.append(ChatMessage(role="user", content="why?", timestamp=START))
+    c.status = status
+    return c
+
+
+def record(event_name, old=None, new=None, ttl=False):
+    change = {}
+    if old is not None:
+        change["OldImage"] = old
+    if new is not None:
+        change["NewImage"] = new
+    rec = {"eventName": event_name, "dynamodb": change, "eventSource": "aws:dynamodb"}
+    if ttl:
+        rec["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    return rec
+
+
+def test_key_is_partitioned_by_the_conversations_start_date():
+    key = archive_key("C0ALERTS01-1732560000.000100", "20261118T093015.123456Z")
+    assert key == ("conversations/year=2026/month=11/day=18/C0ALERTS01-1732560000.000100-20261118T093015.123456Z.json")
+
+
+def test_ttl_expiry_archives_the_old_image_as_expired():
+    writer = Writer()
+    report = archive_records([record("REMOVE", old=conversation_to_item(conversation()), ttl=True)], writer)
+    [key] = report.archived
+    assert writer.written[key]["archived_reason"] == "expired"
+    assert writer.written[key]["conversation"]["messages"][0]["content"] == "why?"
+
+
+def test_a_manual_delete_is_archived_too():
+    writer = Writer()
+    archive_records([record("REMOVE", old=conversation_to_item(conversation()))], writer)
+    assert [d["archived_reason"] for d in writer.written.values()] == ["deleted"]
+
+
+def test_completion_is_archived_once():
+    writer = Writer()
+    active, completed = conversation_to_item(conversation()), conversation_to_item(conversation("completed"))
+    report = archive_records(
+        [
+            record("MODIFY", old=active, new=active),
+            record("MODIFY", old=active, new=completed),
+            record("MODIFY", old=completed, new=completed),
+        ],
+        writer,
+    )
+    assert len(report.archived) == 1 and report.skipped == 2
+    assert [d["archived_reason"] for d in writer.written.values()] == ["completed"]
+
+
+def test_claims_and_alert_contexts_are_never_archived():
+    claim = to_item({"conversation_id": "event#Ev1", "timestamp": "claim", "kind": "event_claim", "ttl": 1})
+    writer = Writer()
+    report = archive_records([record("REMOVE", old=claim, ttl=True), record("INSERT", new=claim)], writer)
+    assert report.archived == [] and writer.written == {}
