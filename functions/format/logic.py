@@ -294,6 +294,8 @@ def _section_text(section: ContextSection, limit: int, budget: _Budget) -> str:
     if section.notes:
         lines.append("_" + safe(one_line("; ".join(section.notes)), 200) + "_")
     text = label
+    if section.looked_at:
+        text += " _(" + safe(one_line("; ".join(section.looked_at)), min(150, limit // 3)) + ")_"
     for index, line in enumerate(lines):
         candidate = f"{text}\n{line}"
         if len(candidate) > limit - 25:

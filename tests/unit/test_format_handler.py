@@ -57,6 +57,7 @@ def test_a_bare_format_input_is_accepted_too() -> None:
     assert output["route"] == "heartbeat"
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics")
 def test_state_without_an_alert_is_rejected_by_name() -> None:
     with pytest.raises(InvalidStageInputError, match="alert"):
         invoke({"state": {"route": "critical"}, "execution_id": EXECUTION})

@@ -75,6 +75,7 @@ def context(**sections: Any) -> dict[str, Any]:
         "compute": {
             "name": "compute",
             "status": "ok",
+            "looked_at": ["Lambda api metrics, last 1 h"],
             "facts": [{"key": "compute.errors", "text": "api: 12 errors in 5 min", "link": LAMBDA_CONSOLE}],
         },
         "logs": {
@@ -188,7 +189,7 @@ def test_context_sections_say_what_was_found_failed_or_skipped() -> None:
 
     (facts,) = [t for t in section_texts(message) if t.startswith("*What we looked at*")]
     assert "*Cost*: skipped (not a cost alert)" in facts
-    assert f"*Compute*\n• <{LAMBDA_CONSOLE}|api: 12 errors in 5 min>" in facts
+    assert f"*Compute* _(Lambda api metrics, last 1 h)_\n• <{LAMBDA_CONSOLE}|api: 12 errors in 5 min>" in facts
     assert "*Logs*: ⚠️ failed (GatherThrottledError: Logs Insights throttled)" in facts
 
 
@@ -403,7 +404,7 @@ def huge_input(source: str = "cloudwatch_alarm") -> FormatInput:
         fallback_reason="f" * 5000,
     )
     sections = {
-        name: {"name": name, "status": "ok", "facts": facts, "notes": ["n" * 2000] * 10}
+        name: {"name": name, "status": "ok", "facts": facts, "notes": ["n" * 2000] * 10, "looked_at": ["l" * 999]}
         for name in ("cost", "compute", "logs")
     }
     return format_input(alert=alert, analysis=analysis, context=sections)

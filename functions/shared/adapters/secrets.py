@@ -25,16 +25,20 @@ from functions.shared.settings import get_settings
 SECRET_MAX_AGE_SECONDS = 300
 
 
-@lru_cache(maxsize=1)
 def _provider() -> parameters.SecretsProvider:
-    # Built on the project's client factory: same timeouts and retries as every other AWS call, and tests
-    # drop it with `reset_secret_cache()` together with `reset_clients()`.
-    return parameters.SecretsProvider(boto3_client=aws_client("secretsmanager"))
+    return _provider_for(aws_client("secretsmanager"))
+
+
+@lru_cache(maxsize=1)
+def _provider_for(client: Any) -> parameters.SecretsProvider:
+    # Built on the project's client factory (same timeouts and retries as every other AWS call) and keyed by that
+    # client: `reset_clients()` yields a new client, hence a new provider with an empty cache.
+    return parameters.SecretsProvider(boto3_client=client)
 
 
 def reset_secret_cache() -> None:
-    """Forget the cached provider and secret values (tests; or after rotating a webhook by hand)."""
-    _provider.cache_clear()
+    """Forget cached secret values (tests; or after rotating a webhook by hand)."""
+    _provider_for.cache_clear()
     parameters.clear_caches()
 
 

@@ -1,0 +1,36 @@
+"""The webhook secret: read through Powertools' parameters utility and cached across invocations."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+
+from functions.local_runner.slack_sink import SlackWebhookSink
+from functions.shared.adapters.aws import reset_clients
+from functions.shared.adapters.secrets import read_webhook_secret, webhook_url_for
+from tests.integration.post.conftest import SECRET_NAME, store_webhooks
+
+
+def test_secret_is_cached_between_invocations(aws: None) -> None:
+    # Given a secret read once
+    store_webhooks({"critical": "https://hooks.slack.com/services/T/B/old"})
+    assert webhook_url_for("critical") == "https://hooks.slack.com/services/T/B/old"
+
+    # When the webhook is rotated in Secrets Manager
+    boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+        SecretId=SECRET_NAME, SecretString=json.dumps({"critical": "https://hooks.slack.com/services/T/B/new"})
+    )
+
+    # Then a warm container keeps the cached value; a fresh client (new container) reads the new one
+    assert webhook_url_for("critical") == "https://hooks.slack.com/services/T/B/old"
+    reset_clients()
+    assert webhook_url_for("critical") == "https://hooks.slack.com/services/T/B/new"
+
+
+def test_secret_name_can_be_given_explicitly(aws: None, sink: SlackWebhookSink) -> None:
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="other/webhooks", SecretString=json.dumps({"heartbeat": sink.webhook_url("heartbeat")})
+    )
+    assert read_webhook_secret("other/webhooks") == {"heartbeat": sink.webhook_url("heartbeat")}
+    assert webhook_url_for("heartbeat", "other/webhooks") == sink.webhook_url("heartbeat")
