@@ -29,7 +29,6 @@ class MessagesModel(Protocol):
         max_tokens: int,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: dict[str, Any] | None = None,
-        temperature: float = 0.0,
     ) -> Message: ...
 
 
@@ -109,7 +108,6 @@ def _call(model: MessagesModel, prompt: RenderedPrompt, messages: list[dict[str,
             max_tokens=MAX_OUTPUT_TOKENS,
             tools=[prompt.tool],
             tool_choice={"type": "tool", "name": TOOL_NAME},
-            temperature=0.0,
         )
     except BedrockCallError as exc:
         raise ClaudeUnavailableError(exc.reason, usage) from exc

@@ -1,10 +1,11 @@
 """A Bedrock Runtime endpoint on 127.0.0.1 that speaks InvokeModel for Anthropic models.
 
 `anthropic[bedrock]` sends `POST /model/<model-id>/invoke` with the Messages request body (the model moved into the
-path, an `anthropic_version` in the body: the SDK picks the value) and a SigV4 `Authorization` header; Bedrock answers a Messages response
-(content blocks, stop_reason, usage) or an error with `x-amzn-ErrorType` and `{"message": ...}`. This server does
-the same: tests queue answers (a tool call, text, a throttle, a server error, a delay) and read back every request
-it received. Point the SDK at it with `ANTHROPIC_BEDROCK_BASE_URL=<fake.url>` and dummy AWS credentials.
+path, an `anthropic_version` in the body: the SDK picks the value) and a SigV4 `Authorization` header; Bedrock
+answers a Messages response (content blocks, stop_reason, usage) or an error with `x-amzn-ErrorType` and
+`{"message": ...}`. This server does the same: tests queue answers (a tool call, text, a throttle, a server error,
+a delay) and read back every request it received. Point the SDK at it with `ANTHROPIC_BEDROCK_BASE_URL=<fake.url>`
+and dummy AWS credentials.
 
 An unqueued request answers 500 "no answer queued", so a test that sends more calls than it expected fails loudly.
 """
@@ -67,7 +68,7 @@ class FakeBedrock:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:

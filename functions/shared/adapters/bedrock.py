@@ -133,7 +133,6 @@ class BedrockModel:
         max_tokens: int,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: dict[str, Any] | None = None,
-        temperature: float = 0.0,
     ) -> Message:
         """Send one Messages request to Bedrock InvokeModel and return Claude's message.
 
@@ -148,7 +147,6 @@ class BedrockModel:
             "system": system,
             "messages": list(messages),
             "max_tokens": max_tokens,
-            "temperature": temperature,
         }
         if tools:
             request["tools"] = tools
