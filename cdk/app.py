@@ -24,6 +24,8 @@ from cdk.constants import CONTEXT_LAYERS, DEFAULT_OUTDIR, LAYERS_BUILT, PROJECT,
 from cdk.environment import load_environment
 from cdk.nag import add_checks
 from cdk.stacks.alert_analyzer_stack import AlertAnalyzerStack
+from cdk.stacks.chat_handler_stack import ChatHandlerStack
+from cdk.stacks.sns_stack import SnsStack
 from cdk.stacks.storage_stack import StorageStack
 
 
@@ -55,7 +57,25 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | Path | Non
         description="alert-intel pipeline: stage Lambdas and the Step Functions state machine",
         **common,
     )
-    del storage, analyzer
+    SnsStack(
+        app,
+        config.stack_name("Sns"),
+        config=config,
+        layers_mode=layers_mode,
+        state_machine=analyzer.state_machine,
+        description="alert-intel alert intake: SNS topics, EventBridge rules and the ingest Lambda",
+        **common,
+    )
+    ChatHandlerStack(
+        app,
+        config.stack_name("ChatHandler"),
+        config=config,
+        layers_mode=layers_mode,
+        conversations=storage.conversations,
+        archive_bucket=storage.archive_bucket,
+        description="alert-intel Slack bot: events endpoint, LangGraph worker, conversation archiver",
+        **common,
+    )
     Tags.of(app).add("project", PROJECT)
     Tags.of(app).add("environment", config.name)
     for key, value in config.tags.items():

@@ -123,6 +123,15 @@ class EnvironmentConfig:
         """Physical name shared by every resource of this environment: `alert-intel-<env>-<suffix>`."""
         return f"{PROJECT}-{self.name}-{suffix.replace('_', '-')}"
 
+    @property
+    def conversations_table_name(self) -> str:
+        return self.resource_name("conversations")
+
+    @property
+    def archive_bucket_name(self) -> str:
+        # Bucket names are global: account and region make this one unique.
+        return f"{self.resource_name('archive')}-{self.account}-{self.region}"
+
     def stack_name(self, suffix: str) -> str:
         return f"AlertIntel-{self.name}-{suffix}"
 

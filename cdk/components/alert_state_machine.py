@@ -14,7 +14,7 @@ from constructs import Construct
 
 from cdk.components.lambda_function import retention
 from cdk.constants import EnvironmentConfig
-from cdk.nag import acknowledge_invoke_grants
+from cdk.nag import acknowledge, acknowledge_invoke_grants
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -80,6 +80,12 @@ class AlertStateMachine(Construct):
         stage_functions = list(dict.fromkeys(functions.values()))
         for function in stage_functions:
             function.grant_invoke(self.state_machine)
+        acknowledge(
+            self.state_machine,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Actions that accept only `*`: X-Ray tracing and the CloudWatch Logs log-delivery actions Step "
+            "Functions needs to write its execution log.",
+        )
         acknowledge_invoke_grants(
             self.state_machine,
             stage_functions,

@@ -36,9 +36,10 @@ class EncryptedTopic(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             pending_window=Duration.days(7),
         )
+        # The topic's id names its subscriptions under each subscriber: keep it unique per topic.
         self.topic = sns.Topic(
             self,
-            "Topic",
+            f"{construct_id}Topic",
             topic_name=topic_name,
             display_name=display_name,
             master_key=self.key,

@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk.constants import LAMBDA_PYTHON_VERSION, METRICS_NAMESPACE, SERVICE_NAME, EnvironmentConfig
-from cdk.nag import acknowledge_wildcard_resources
+from cdk.nag import acknowledge, acknowledge_wildcard_resources
 
 READ_SCOPED_REASON = (
     "Read-only actions scoped to this account (and region); which function, instance, alarm, log group or "
@@ -101,3 +101,11 @@ class AlertIntelFunction(Construct):
         for statement in statements:
             self.role.add_to_policy(statement)
         acknowledge_wildcard_resources(self, statements, wildcard_reason)
+        any_resource_reads = sorted({a for st in statements if "*" in st.resources for a in st.actions})
+        acknowledge(
+            self,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Actions that accept only `*`: X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords)"
+            + (f" and reads without a resource type ({', '.join(any_resource_reads)})" if any_resource_reads else "")
+            + ".",
+        )

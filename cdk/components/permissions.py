@@ -74,6 +74,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
             # No resource type exists for these reads.
             actions=[
                 "lambda:ListFunctions",
+                "guardduty:ListDetectors",
                 "ec2:DescribeInstances",
                 "ec2:DescribeInstanceStatus",
                 "cloudwatch:GetMetricData",
@@ -144,3 +145,23 @@ def invoke_model(stack: Stack, config: EnvironmentConfig) -> list[iam.PolicyStat
             conditions={"StringEquals": {"bedrock:InferenceProfileArn": profile_arn}},
         ),
     ]
+
+
+# The conversation store's calls (functions/shared/adapters/conversations.py): load, save, claim and release.
+CONVERSATION_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
+
+
+def conversation_table_access(stack: Stack, config: EnvironmentConfig) -> iam.PolicyStatement:
+    """Item reads and writes on the Conversations table itself (no indexes, no scans, no table admin)."""
+    return iam.PolicyStatement(
+        actions=list(CONVERSATION_TABLE_ACTIONS),
+        resources=[_account_arn(stack, "dynamodb", f"table/{config.conversations_table_name}")],
+    )
+
+
+def archive_writes(stack: Stack, config: EnvironmentConfig, prefix: str) -> iam.PolicyStatement:
+    """s3:PutObject under the archive prefix only: the archiver never reads, lists or deletes."""
+    return iam.PolicyStatement(
+        actions=["s3:PutObject"],
+        resources=[f"arn:{stack.partition}:s3:::{config.archive_bucket_name}/{prefix}*"],
+    )

@@ -20,7 +20,6 @@ from cdk.constants import (
     SLACK_WEBHOOKS_SECRET_NAME,
     EnvironmentConfig,
 )
-from cdk.nag import acknowledge
 
 BEDROCK_REASON = (
     "The foundation model behind this environment's cross-region inference profile, in whichever region the "
@@ -80,21 +79,10 @@ class AlertAnalyzerStack(Stack):
             },
         )
         self.state_machine = self.pipeline.state_machine
-        self._acknowledge_findings()
 
     @property
     def analyze_function(self) -> lambda_.IFunction:
         return self.stage_functions["analyze"].function
-
-    def _acknowledge_findings(self) -> None:
-        acknowledge(
-            self,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Only actions without a resource type use `*`: X-Ray PutTraceSegments/PutTelemetryRecords, the "
-            "read-only Cost Explorer, EC2 Describe*, CloudWatch metric reads, lambda:ListFunctions, "
-            "logs:DescribeLogGroups/StopQuery, and the Step Functions log-delivery actions; the infrastructure "
-            "tests assert no write action is granted on `*` beyond these.",
-        )
 
 
 def _construct_id(stage: str) -> str:

@@ -29,7 +29,7 @@ class StorageStack(Stack):
         self.conversations = dynamodb.Table(
             self,
             "Conversations",
-            table_name=config.resource_name("conversations"),
+            table_name=config.conversations_table_name,
             partition_key=dynamodb.Attribute(name=CONVERSATIONS_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=CONVERSATIONS_SORT_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -45,6 +45,7 @@ class StorageStack(Stack):
         self.archive_bucket = s3.Bucket(
             self,
             "ConversationArchive",
+            bucket_name=config.archive_bucket_name,
             versioned=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,

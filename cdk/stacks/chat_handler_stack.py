@@ -1,0 +1,230 @@
+"""ChatHandlerStack: the Slack events endpoint, the LangGraph chat worker and the conversation archiver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk.components import permissions
+from cdk.components.lambda_function import AlertIntelFunction, retention
+from cdk.components.packaging import LambdaPackaging
+from cdk.constants import (
+    ARCHIVE_PREFIX,
+    CHAT_FUNCTIONS,
+    SLACK_BOT_TOKEN_SECRET_NAME,
+    SLACK_SIGNING_SECRET_NAME,
+    EnvironmentConfig,
+)
+from cdk.nag import acknowledge, acknowledge_invoke_grants
+
+SLACK_EVENTS_PATH = ("slack", "events")
+
+
+class ChatHandlerStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        layers_mode: str,
+        conversations: dynamodb.ITable,
+        archive_bucket: s3.IBucket,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        packaging = LambdaPackaging(self, "Packaging", layers_mode=layers_mode, with_chat=True)
+        table_env = {"CONVERSATIONS_TABLE": conversations.table_name}
+
+        def chat_function(key: str, **extra: Any) -> AlertIntelFunction:
+            handler, memory_mb, timeout_seconds = CHAT_FUNCTIONS[key]
+            return AlertIntelFunction(
+                self,
+                "".join(part.capitalize() for part in key.split("_")) + "Function",
+                config=config,
+                name=key,
+                handler=handler,
+                memory_mb=memory_mb,
+                timeout_seconds=timeout_seconds,
+                code=packaging.code,
+                layers=packaging.chat_layers,
+                **extra,
+            )
+
+        # The worker: LangGraph supervisor + specialists, with the same read-only tools as the gather stages.
+        worker_statements = [
+            *permissions.evidence_reads(self),
+            *permissions.invoke_model(self, config),
+            permissions.read_secrets(self, SLACK_BOT_TOKEN_SECRET_NAME),
+            permissions.conversation_table_access(self, config),
+        ]
+        self.worker = chat_function(
+            "chat_worker",
+            environment={
+                **table_env,
+                "SLACK_BOT_TOKEN_SECRET_NAME": SLACK_BOT_TOKEN_SECRET_NAME,
+                "ALERT_INTEL_MODEL_ID": config.model_id,
+                "BEDROCK_REGION": config.resolved_bedrock_region,
+            },
+            statements=worker_statements,
+            description="alert-intel chat worker: answers a Slack question in its thread",
+        )
+        # The events endpoint already de-duplicates by event_id; a retried worker would answer twice.
+        self.worker.function.configure_async_invoke(retry_attempts=0, max_event_age=Duration.minutes(15))
+
+        # The endpoint: verify Slack's signature, de-duplicate, hand over to the worker, answer within 3 s.
+        self.events = chat_function(
+            "chat_events",
+            environment={
+                **table_env,
+                "SLACK_SIGNING_SECRET_NAME": SLACK_SIGNING_SECRET_NAME,
+                "CHAT_WORKER_FUNCTION_NAME": self.worker.function.function_name,
+            },
+            statements=[
+                permissions.read_secrets(self, SLACK_SIGNING_SECRET_NAME),
+                permissions.conversation_table_access(self, config),
+            ],
+            description="alert-intel Slack events endpoint: verify, de-duplicate, hand over to the worker",
+        )
+        self.worker.function.grant_invoke(self.events.function)
+        acknowledge_invoke_grants(
+            self.events,
+            [self.worker.function],
+            "Invoking the chat worker (any version or alias of that one function) is the endpoint's hand-over.",
+        )
+
+        # The archiver: every expiring or completed conversation reaches S3 before it is gone.
+        self.archiver_dead_letters = sqs.Queue(
+            self,
+            "ArchiverDeadLetters",
+            queue_name=config.resource_name("archiver-dead-letters"),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.archiver_dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is itself the failure destination of the archiver's stream: records it could not archive.",
+        )
+        self.archiver = chat_function(
+            "chat_archiver",
+            environment={**table_env, "ARCHIVE_BUCKET": archive_bucket.bucket_name},
+            statements=[permissions.archive_writes(self, config, ARCHIVE_PREFIX)],
+            wildcard_reason="The archiver writes one object per conversation under the conversations/ prefix only.",
+            description="alert-intel conversation archiver: DynamoDB stream to S3",
+        )
+        self.archiver.function.add_event_source(
+            event_sources.DynamoEventSource(
+                conversations,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=100,
+                max_batching_window=Duration.seconds(5),
+                bisect_batch_on_error=True,
+                retry_attempts=5,
+                report_batch_item_failures=True,
+                on_failure=event_sources.SqsDlq(self.archiver_dead_letters),
+            )
+        )
+        self.api = self._slack_events_api(config, self.events.function)
+
+    def _slack_events_api(self, config: EnvironmentConfig, handler: lambda_.IFunction) -> apigateway.RestApi:
+        access_logs = logs.LogGroup(
+            self,
+            "ApiAccessLogs",
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        api = apigateway.RestApi(
+            self,
+            "SlackEventsApi",
+            rest_api_name=config.resource_name("slack-events"),
+            description="Slack Events API endpoint of the alert-intel bot",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            deploy_options=apigateway.StageOptions(
+                stage_name=config.name,
+                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # request bodies are Slack messages: keep them out of the logs
+                metrics_enabled=True,
+                tracing_enabled=True,
+                throttling_rate_limit=20,
+                throttling_burst_limit=40,
+            ),
+        )
+        resource = api.root
+        for part in SLACK_EVENTS_PATH:
+            resource = resource.add_resource(part)
+        # Every Events API body (url_verification, event_callback) is a JSON object with a string `type`.
+        slack_event_model = api.add_model(
+            "SlackEventModel",
+            content_type="application/json",
+            model_name="SlackEvent",
+            schema=apigateway.JsonSchema(
+                schema=apigateway.JsonSchemaVersion.DRAFT4,
+                type=apigateway.JsonSchemaType.OBJECT,
+                required=["type"],
+                properties={"type": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING)},
+            ),
+        )
+        resource.add_method(
+            "POST",
+            apigateway.LambdaIntegration(handler),
+            request_models={"application/json": slack_event_model},
+            # Requests without Slack's signature headers never reach the Lambda.
+            request_parameters={
+                "method.request.header.X-Slack-Signature": True,
+                "method.request.header.X-Slack-Request-Timestamp": True,
+            },
+            request_validator_options=apigateway.RequestValidatorOptions(
+                request_validator_name="slack-event-shape-and-signature-headers",
+                validate_request_body=True,
+                validate_request_parameters=True,
+            ),
+        )
+        acknowledge(
+            api,
+            "AwsSolutions-APIG4",
+            "Slack cannot send IAM, Cognito or Lambda-authorizer credentials; every request is authenticated by "
+            "its Slack signature (HMAC over the raw body with the signing secret), verified by the handler.",
+        )
+        acknowledge(
+            api,
+            "AwsSolutions-COG4",
+            "Slack is the only caller and authenticates with its request signature, not a Cognito user.",
+        )
+        acknowledge(
+            api,
+            "AwsSolutions-APIG3",
+            "One Slack webhook path with stage throttling and signature verification; a WAF web ACL would cost "
+            "more than the endpoint itself. Attach one if your organisation requires it.",
+        )
+        acknowledge(
+            api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role; AWS's managed policy is the documented way to grant it.",
+        )
+        return api

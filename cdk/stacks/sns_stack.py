@@ -1,0 +1,135 @@
+"""SnsStack: where alerts arrive. Two encrypted topics and EventBridge rules, all feeding the ingest Lambda."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk.components.encrypted_topic import EncryptedTopic
+from cdk.components.lambda_function import AlertIntelFunction
+from cdk.components.packaging import LambdaPackaging
+from cdk.constants import ALERT_PUBLISHERS, INGEST_FUNCTION, EnvironmentConfig
+from cdk.nag import acknowledge
+
+# EventBridge patterns for the alert sources that do not publish to SNS.
+EVENT_SOURCES: dict[str, dict[str, Any]] = {
+    "HealthEvents": {"source": ["aws.health"], "detail_type": ["AWS Health Event"]},
+    "SecurityHubFindings": {
+        "source": ["aws.securityhub"],
+        "detail_type": ["Security Hub Findings - Imported"],
+        # LOW / INFORMATIONAL findings would start a run each for an info-level message: left out.
+        "detail": {"findings": {"Severity": {"Label": ["CRITICAL", "HIGH", "MEDIUM"]}}},
+    },
+    "GuardDutyFindings": {"source": ["aws.guardduty"], "detail_type": ["GuardDuty Finding"]},
+    "AlarmStateChanges": {
+        "source": ["aws.cloudwatch"],
+        "detail_type": ["CloudWatch Alarm State Change"],
+        "detail": {"state": {"value": ["ALARM", "OK"]}},
+    },
+    "CostAnomalies": {"source": ["aws.ce"], "detail_type": ["Anomaly Detected"]},
+}
+
+
+class SnsStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        layers_mode: str,
+        state_machine: sfn.IStateMachine,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.critical_topic = EncryptedTopic(
+            self,
+            "CriticalAlerts",
+            topic_name=config.resource_name("critical-alerts"),
+            display_name="alert-intel critical alerts",
+            publishers=ALERT_PUBLISHERS,
+        ).topic
+        self.heartbeat_topic = EncryptedTopic(
+            self,
+            "HeartbeatAlerts",
+            topic_name=config.resource_name("heartbeat-alerts"),
+            display_name="alert-intel heartbeat alerts",
+            publishers=ALERT_PUBLISHERS,
+        ).topic
+
+        # Alerts ingest could not hand over (after Lambda's and EventBridge's own retries) wait here.
+        self.dead_letters = sqs.Queue(
+            self,
+            "IngestDeadLetters",
+            queue_name=config.resource_name("ingest-dead-letters"),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the ingest Lambda and the EventBridge targets.",
+        )
+
+        packaging = LambdaPackaging(self, "Packaging", layers_mode=layers_mode)
+        handler, memory_mb, timeout_seconds = INGEST_FUNCTION
+        self.ingest = AlertIntelFunction(
+            self,
+            "IngestFunction",
+            config=config,
+            name="ingest",
+            handler=handler,
+            memory_mb=memory_mb,
+            timeout_seconds=timeout_seconds,
+            code=packaging.code,
+            layers=packaging.pipeline_layers,
+            environment={
+                "STATE_MACHINE_ARN": state_machine.state_machine_arn,
+                "CRITICAL_TOPIC_ARN": self.critical_topic.topic_arn,
+                "HEARTBEAT_TOPIC_ARN": self.heartbeat_topic.topic_arn,
+            },
+            description="alert-intel ingest: one state machine execution per alert, named by its dedup key",
+        )
+        ingest = self.ingest.function
+        # Execution names come from the dedup key: a redelivered alert gets ExecutionAlreadyExists, not a run.
+        state_machine.grant_start_execution(ingest)
+        ingest.configure_async_invoke(
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+            on_failure=destinations.SqsDestination(self.dead_letters),
+        )
+
+        for topic in (self.critical_topic, self.heartbeat_topic):
+            topic.add_subscription(subscriptions.LambdaSubscription(ingest))
+
+        self.rules: dict[str, events.Rule] = {}
+        for rule_id, pattern in EVENT_SOURCES.items():
+            rule = events.Rule(
+                self,
+                rule_id,
+                rule_name=config.resource_name(_kebab(rule_id)),
+                description=f"alert-intel: {rule_id} to the ingest Lambda",
+                event_pattern=events.EventPattern(**pattern),
+            )
+            rule.add_target(
+                targets.LambdaFunction(
+                    ingest,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(6),
+                )
+            )
+            self.rules[rule_id] = rule
+
+
+def _kebab(name: str) -> str:
+    return "".join(f"-{char.lower()}" if char.isupper() else char for char in name).lstrip("-")
