@@ -18,9 +18,12 @@ from functions.analyze.claude import ClaudeUnavailableError, MessagesModel, anal
 from functions.analyze.commands import CommandFilter
 from functions.analyze.prompt import RenderedPrompt, render_prompt
 from functions.analyze.rules import analyze_with_rules
+from functions.shared.adapters.bedrock import estimate_cost_usd
 from functions.shared.errors import BedrockThrottledError
 from functions.shared.models import Analysis, AnalysisBody, AnalysisMethod, AnalyzeInput, TokenUsage
 from functions.shared.observability import logger, metrics
+
+__all__ = ["analyze_alert", "describe_ai_failure", "estimate_cost_usd", "estimate_input_tokens", "rule_based_analysis"]
 
 
 def analyze_alert(analyze_input: AnalyzeInput, model: MessagesModel | None) -> Analysis:
@@ -30,13 +33,14 @@ def analyze_alert(analyze_input: AnalyzeInput, model: MessagesModel | None) -> A
         BedrockThrottledError: Bedrock throttled the call (only in "auto" mode with a model).
     """
     started = time.perf_counter()
+    metrics.add_dimension(name="AlertType", value=analyze_input.alert.alert_type[:250] or "unknown")
     try:
         analysis = _analyze(analyze_input, model)
     except BedrockThrottledError:
         metrics.add_metric(name="BedrockThrottled", unit=MetricUnit.Count, value=1)
         raise
     analysis.latency_ms = int((time.perf_counter() - started) * 1000)
-    _record_metrics(analyze_input, analysis)
+    _record_metrics(analysis)
     return analysis
 
 
@@ -132,8 +136,7 @@ def _cause_message(cause: Any) -> str:
     return str(cause)[:300]
 
 
-def _record_metrics(analyze_input: AnalyzeInput, analysis: Analysis) -> None:
-    metrics.add_dimension(name="AlertType", value=analyze_input.alert.alert_type[:250] or "unknown")
+def _record_metrics(analysis: Analysis) -> None:
     metrics.add_metric(name="AlertsAnalyzed", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="AnalysisLatency", unit=MetricUnit.Milliseconds, value=analysis.latency_ms or 0)
     if analysis.fallback_reason:

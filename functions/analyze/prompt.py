@@ -30,6 +30,9 @@ MAX_OUTPUT_TOKENS = 1_024
 # Claude tokenises English prose at roughly 4 characters a token and JSON, ids and log lines nearer 3; 3.5 keeps
 # the estimate on the safe side for the mix a prompt here holds.
 CHARS_PER_TOKEN = 3.5
+# Anthropic adds a hidden system prompt when tools are used, billed as input: 313 tokens for a forced tool choice
+# on the Claude 4.x models (Anthropic's tool-use pricing notes). Counted so the estimate matches the bill.
+TOOL_USE_OVERHEAD_TOKENS = 313
 
 _MAX_FIELD_CHARS = 300
 _MAX_SUMMARY_CHARS = 1_200
@@ -165,7 +168,12 @@ class RenderedPrompt:
 
     @property
     def estimated_input_tokens(self) -> int:
-        return estimate_tokens(self.system) + estimate_tokens(json.dumps(self.tool)) + estimate_tokens(self.user)
+        return (
+            TOOL_USE_OVERHEAD_TOKENS
+            + estimate_tokens(self.system)
+            + estimate_tokens(json.dumps(self.tool))
+            + estimate_tokens(self.user)
+        )
 
     def messages(self) -> list[dict[str, Any]]:
         return [{"role": "user", "content": self.user}]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from functions.analyze.handler import handler
-from functions.analyze.prompt import MAX_INPUT_TOKENS, TOOL_NAME, estimate_tokens
+from functions.analyze.prompt import MAX_INPUT_TOKENS, TOOL_NAME, TOOL_USE_OVERHEAD_TOKENS, estimate_tokens
 from functions.format.logic import format_message
 from functions.shared.adapters.bedrock import reset_bedrock
 from functions.shared.errors import BedrockThrottledError
@@ -116,7 +116,12 @@ def test_a_good_tool_use_answer_becomes_the_analysis(bedrock: FakeBedrock) -> No
     user = request.user_text
     assert user.index("<alert_data>") < user.index("budget_threshold_exceeded") < user.index("</alert_data>")
     assert user.index("<context_data>") < user.index("AWS Lambda: $412.30") < user.index("</context_data>")
-    sent_tokens = estimate_tokens(body["system"]) + estimate_tokens(json.dumps(tool)) + estimate_tokens(user)
+    sent_tokens = (
+        TOOL_USE_OVERHEAD_TOKENS
+        + estimate_tokens(body["system"])
+        + estimate_tokens(json.dumps(tool))
+        + estimate_tokens(user)
+    )
     assert sent_tokens <= MAX_INPUT_TOKENS
     # And: the Slack message shows the analysis and what it cost
     slack = _slack_text(event, result)

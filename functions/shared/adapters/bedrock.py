@@ -49,6 +49,7 @@ PRICE_PER_MILLION_TOKENS: tuple[tuple[str, tuple[float, float]], ...] = (
     ("claude-sonnet-4", (3.00, 15.00)),
     ("claude-3-7-sonnet", (3.00, 15.00)),
     ("claude-3-5-sonnet", (3.00, 15.00)),
+    ("claude-opus-4-6", (5.00, 25.00)),
     ("claude-opus-4-5", (5.00, 25.00)),
     ("claude-opus-4", (15.00, 75.00)),
     ("haiku", (1.00, 5.00)),
