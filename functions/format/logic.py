@@ -41,6 +41,8 @@ MAX_FALLBACK_TEXT_CHARS = 3000
 TARGET_MESSAGE_BYTES = 12_000
 
 SEVERITY_MARKERS = {"critical": "🔴 CRITICAL", "warning": "🟠 WARNING", "info": "🔵 INFO"}
+HEARTBEAT_MARKER = "💚 HEARTBEAT"
+HEARTBEAT_STATUS = {"ok": "✓", "skipped": "skipped", "error": "✗ failed"}
 SOURCE_LABELS = {
     "budget": "AWS Budgets",
     "cost_anomaly": "Cost Anomaly Detection",
@@ -141,11 +143,13 @@ def block_kit_builder_url(message: SlackMessage) -> str:
 
 
 def _render(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
+    if fi.route == "heartbeat":
+        return _render_heartbeat(fi, now, budget)
     alert = fi.alert
     analysis = fi.analysis
     blocks: list[dict[str, Any] | None] = [_header(alert)]
 
-    if alert.summary.strip():
+    if _summary_adds_something(alert):
         blocks.append(_section(safe(alert.summary.strip(), budget.summary)))
     if analysis is None:
         blocks.append(_section(_analysis_failed_text(fi.analysis_failure, budget)))
@@ -189,8 +193,36 @@ def _render(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
     return SlackMessage(text=_fallback_text(fi, budget), blocks=kept)
 
 
-def _header(alert: Alert) -> dict[str, Any]:
-    marker = SEVERITY_MARKERS.get(alert.severity, alert.severity.upper())
+def _render_heartbeat(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
+    """The heartbeat channel gets a compact message: the alert's facts and how each pipeline stage fared (the
+    proof that the pipeline runs end to end), without the analysis sections a routine notice does not need."""
+    alert = fi.alert
+    blocks: list[dict[str, Any] | None] = [_header(alert, marker=HEARTBEAT_MARKER)]
+    if _summary_adds_something(alert):
+        blocks.append(_section(safe(alert.summary.strip(), budget.summary)))
+    fields = _fields(alert, budget)
+    if fields:
+        blocks.append({"type": "section", "fields": fields})
+    if alert.source == "unknown":
+        blocks.append(_section(_raw_excerpt_text(alert, budget)))
+    stages = [f"{SECTION_LABELS.get(s.name, s.name)}: {HEARTBEAT_STATUS[s.status]}" for s in fi.context.sections()]
+    analysed = "analysis failed" if fi.analysis is None else "analysis ✓"
+    blocks.append(_section("*Pipeline* · " + " · ".join([*stages, analysed])))
+    blocks.append(_footer(fi, now, budget))
+    blocks.append(_actions(fi))
+    kept = [b for b in blocks if b is not None][:MAX_BLOCKS]
+    text = clip(f"{HEARTBEAT_MARKER}: {escape(one_line(alert.title[:400]))}", budget.fallback_text)
+    return SlackMessage(text=text, blocks=kept)
+
+
+def _summary_adds_something(alert: Alert) -> bool:
+    """False when the summary is empty or only repeats the title (custom and heartbeat alerts often do)."""
+    summary = one_line(alert.summary).casefold()
+    return bool(summary) and summary not in one_line(alert.title).casefold()
+
+
+def _header(alert: Alert, *, marker: str | None = None) -> dict[str, Any]:
+    marker = marker or SEVERITY_MARKERS.get(alert.severity, alert.severity.upper())
     title = one_line(alert.title[:400]) or alert.alert_type or "Alert"
     return {
         "type": "header",

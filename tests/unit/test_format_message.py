@@ -531,3 +531,39 @@ def test_empty_message_parts_are_left_out() -> None:
     kinds = [b["type"] for b in message["blocks"]]
     assert kinds == ["header", "section", "divider", "section", "context", "actions"]
     assert isinstance(SlackMessage.model_validate(message), SlackMessage)
+
+
+# --- Heartbeat route and repeated text -------------------------------------------------------------------------
+
+
+def test_heartbeat_is_compact_and_shows_each_stage() -> None:
+    # Given a heartbeat whose log branch failed
+    fi = format_input(
+        route="heartbeat", alert=alarm_alert(severity="info"), analysis=claude_analysis(method="rule_based")
+    )
+
+    # When
+    message = render(fi)
+
+    # Then
+    assert slack_limit_violations(message) == []
+    assert message["text"].startswith("💚 HEARTBEAT: ALARM: api-errors")
+    texts = section_texts(message)
+    assert "*Pipeline* · Cost: skipped · Compute: ✓ · Logs: ✗ failed · analysis ✓" in texts
+    assert not any(t.startswith(("*Root cause*", "*Evidence*", "*What we looked at*")) for t in texts)
+    assert any("fields" in b for b in message["blocks"])
+    assert "route: heartbeat" in footer(message)
+    assert "View run" in buttons(message)
+
+
+def test_heartbeat_of_an_unknown_alert_keeps_the_raw_text() -> None:
+    alert = alarm_alert(source="unknown", raw_excerpt="host=db1 status=DOWN", details={}, resource=None)
+    message = render(format_input(route="heartbeat", alert=alert, analysis=None))
+    assert any("host=db1 status=DOWN" in t for t in section_texts(message))
+    assert "*Pipeline* · Cost: skipped · Compute: ✓ · Logs: ✗ failed · analysis failed" in section_texts(message)
+
+
+def test_summary_repeating_the_title_is_not_shown_twice() -> None:
+    alert = alarm_alert(title="ImageProcessor: S3 GetObject timed out", summary="S3 GetObject timed out")
+    message = render(format_input(alert=alert))
+    assert not any(t == "S3 GetObject timed out" for t in section_texts(message))
