@@ -6,10 +6,12 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.shared.adapters.slack_webhook import WebhookDelivery
-from functions.shared.errors import SlackRateLimitedError
+from functions.shared.adapters.slack_webhook import SlackRejectedError, WebhookDelivery
+from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.models import PostInput, PostResult, Route
 from functions.shared.observability import logger, metrics
+
+FALLBACK_TEXT_CHARS = 3000
 
 
 class WebhookSender(Protocol):
@@ -18,21 +20,29 @@ class WebhookSender(Protocol):
 
 def post_message(post_input: PostInput, sender: WebhookSender) -> PostResult:
     """Send the message to the route's webhook and count the outcome (metrics `SlackPosts`,
-    `SlackPostFailures`, `SlackRateLimited`).
+    `SlackPostFailures`, `SlackRateLimited`, `SlackPostRetries`, dimension `Route`).
 
-    The body sent is exactly the message: `{"text": ..., "blocks": [...]}`.
+    The body sent is exactly the message: `{"text": ..., "blocks": [...]}`. When Slack refuses the blocks
+    themselves (HTTP 400 invalid_blocks, msg_too_long, ...), the plain-text fallback is posted so the alert still
+    reaches the channel, and the stage still fails: a message Slack refuses is a bug to fix, not to hide.
 
     Raises:
         ConfigurationError: no webhook configured for the route.
         SlackRateLimitedError: Slack kept answering 429 (the state machine retries with backoff).
         SlackPostError: Slack rejected the message or could not be reached (the run fails loudly).
     """
+    metrics.add_dimension(name="Route", value=post_input.route)
     body = post_input.message.model_dump(mode="json")
     try:
         delivery = sender.send(post_input.route, body)
     except SlackRateLimitedError:
         metrics.add_metric(name="SlackRateLimited", unit=MetricUnit.Count, value=1)
         raise
+    except SlackRejectedError as exc:
+        metrics.add_metric(name="SlackPostFailures", unit=MetricUnit.Count, value=1)
+        if exc.payload_rejected:
+            raise SlackPostError(f"{exc}; {_post_text_fallback(post_input, sender, exc)}") from exc
+        raise SlackPostError(str(exc)) from exc
     except Exception:
         metrics.add_metric(name="SlackPostFailures", unit=MetricUnit.Count, value=1)
         raise
@@ -44,3 +54,16 @@ def post_message(post_input: PostInput, sender: WebhookSender) -> PostResult:
         extra={"route": post_input.route, "dedup_key": post_input.dedup_key, "attempts": delivery.attempts},
     )
     return PostResult(posted=True, route=post_input.route, status_code=delivery.status_code, attempts=delivery.attempts)
+
+
+def _post_text_fallback(post_input: PostInput, sender: WebhookSender, rejection: SlackRejectedError) -> str:
+    """Post the message's plain text alone; returns what happened, for the error message."""
+    note = f"\n_(Slack refused the full message: {rejection.slack_error.strip()}. Details are in the run.)_"
+    text = (post_input.message.text or f"Alert {post_input.dedup_key}")[: FALLBACK_TEXT_CHARS - len(note)] + note
+    try:
+        sender.send(post_input.route, {"text": text})
+    except Exception as exc:  # the original rejection is the error to report; this only adds context
+        logger.warning("Plain-text fallback post failed too", extra={"error": str(exc)})
+        return f"the plain-text fallback failed too ({type(exc).__name__})"
+    logger.warning("Slack refused the blocks; posted the plain-text fallback", extra={"route": post_input.route})
+    return "the plain-text fallback was posted instead"

@@ -32,6 +32,34 @@ DEFAULT_TIMEOUT_SECONDS = 10
 DEFAULT_MAX_RETRY_AFTER_SECONDS = 20.0
 
 
+# What Slack answers (HTTP 400) when the message itself is at fault, not the webhook.
+PAYLOAD_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_payload",
+        "invalid_attachments",
+        "too_many_attachments",
+        "msg_too_long",
+        "no_text",
+    }
+)
+
+
+class SlackRejectedError(SlackPostError):
+    """Slack answered with a status other than 200 or 429; `slack_error` is its short reason, e.g. no_service."""
+
+    def __init__(self, message: str, *, status_code: int, slack_error: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.slack_error = slack_error
+
+    @property
+    def payload_rejected(self) -> bool:
+        """True when the webhook works but Slack refused this message's content (blocks, size)."""
+        return self.status_code == 400 and self.slack_error.strip() in PAYLOAD_ERRORS
+
+
 @dataclass(frozen=True)
 class WebhookDelivery:
     status_code: int
@@ -154,7 +182,8 @@ class SlackWebhook:
         Raises:
             ConfigurationError: no webhook URL for the route (from the resolver).
             SlackRateLimitedError: still 429 after honouring Retry-After once, or Slack asked to wait too long.
-            SlackPostError: any other non-200 answer, or the webhook could not be reached.
+            SlackRejectedError: any other non-200 answer (a SlackPostError carrying the status and Slack's reason).
+            SlackPostError: the webhook could not be reached.
         """
         url = self._webhook_url(route)
         attempts = _Attempts()
@@ -184,7 +213,9 @@ class SlackWebhook:
                 f"Slack rate-limited the {route!r} webhook after {attempts.count} attempt(s)"
                 + (f" (Retry-After: {wait:g} s)" if wait is not None else "")
             )
-        raise SlackPostError(
+        raise SlackRejectedError(
             f"Slack rejected the message for route {route!r}: HTTP {status} {text[:300]!r} "
-            f"after {attempts.count} attempt(s)"
+            f"after {attempts.count} attempt(s)",
+            status_code=status,
+            slack_error=text[:300],
         )

@@ -105,7 +105,7 @@ def test_retry_after_longer_than_the_cap_is_left_to_the_state_machine(
 
 @pytest.mark.parametrize(
     ("status", "body"),
-    [(404, "no_service"), (400, "invalid_payload"), (403, "invalid_token"), (410, "channel_is_archived")],
+    [(404, "no_service"), (400, "no_service_id"), (403, "invalid_token"), (410, "channel_is_archived")],
 )
 def test_permanent_rejection_fails_loudly(webhooks: SlackWebhookSink, status: int, body: str) -> None:
     # Given
@@ -115,6 +115,31 @@ def test_permanent_rejection_fails_loudly(webhooks: SlackWebhookSink, status: in
     with pytest.raises(SlackPostError, match=rf"HTTP {status} '{body}'"):
         invoke(post_event())
     assert len(webhooks.received) == 1
+
+
+@pytest.mark.parametrize("reason", ["invalid_blocks", "invalid_payload", "msg_too_long"])
+def test_refused_blocks_still_reach_the_channel_as_text_and_fail_loudly(
+    webhooks: SlackWebhookSink, reason: str
+) -> None:
+    # Given Slack refuses the message's blocks
+    webhooks.queue(400, reason)
+
+    # When / Then the stage fails, naming the reason and that the text went out
+    with pytest.raises(SlackPostError, match=rf"HTTP 400 '{reason}'.*plain-text fallback was posted instead"):
+        invoke(post_event())
+
+    # and the second request carried the plain text alone
+    assert [p.body.keys() for p in webhooks.received] == [MESSAGE.keys(), {"text"}]
+    fallback = webhooks.received[1].body["text"]
+    assert fallback.startswith(MESSAGE["text"])
+    assert f"Slack refused the full message: {reason}" in fallback
+
+
+def test_text_fallback_failing_too_is_reported(webhooks: SlackWebhookSink) -> None:
+    webhooks.queue(400, "invalid_blocks")
+    webhooks.queue(404, "no_service")
+    with pytest.raises(SlackPostError, match=r"invalid_blocks.*fallback failed too \(SlackRejectedError\)"):
+        invoke(post_event())
 
 
 def test_unreachable_webhook_is_a_post_error(aws: None, waits: list[float]) -> None:
