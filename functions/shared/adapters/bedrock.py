@@ -134,11 +134,14 @@ class BedrockModel:
         max_tokens: int,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: dict[str, Any] | None = None,
+        temperature: float | None = None,
     ) -> Message:
         """Send one Messages request to Bedrock InvokeModel and return Claude's message.
 
+        `temperature=None` leaves the model's default; `messages` may hold tool_use / tool_result blocks (a tool loop).
+
         Raises:
-            BedrockThrottledError: Bedrock answered 429 / ThrottlingException (the state machine retries it).
+            BedrockThrottledError: Bedrock answered 429 / ThrottlingException (the alert state machine retries it).
             BedrockTimeoutError: no answer within the client's timeout.
             BedrockUnavailableError: a 5xx answer, or Bedrock could not be reached.
             BedrockRequestError: any other rejection (access denied, unknown model, malformed request, ...).
@@ -153,6 +156,9 @@ class BedrockModel:
             request["tools"] = tools
         if tool_choice:
             request["tool_choice"] = tool_choice
+        if temperature is not None:
+            # The 2.x SDK dropped the keyword; Bedrock's Messages body still takes the field.
+            request["extra_body"] = {"temperature": temperature}
         import anthropic
 
         self.calls += 1
@@ -161,7 +167,7 @@ class BedrockModel:
             return self.client_factory().messages.create(**request)
         except anthropic.APITimeoutError as exc:
             waited = time.perf_counter() - started
-            raise BedrockTimeoutError(f"Bedrock did not answer within {waited:.0f} s") from exc
+            raise BedrockTimeoutError(f"Bedrock did not answer within {waited:.1f} s") from exc
         except anthropic.APIConnectionError as exc:
             raise BedrockUnavailableError(f"Bedrock could not be reached ({type(exc).__name__})") from exc
         except anthropic.APIStatusError as exc:
