@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from functions.chat.models import Conversation, parse_sort_key, utc_now
-from functions.shared.adapters.conversations import KIND_CONVERSATION, from_item
+from functions.shared.adapters.conversations import KIND_CONVERSATION, ArchiveWriteError, from_item
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 ArchiveReason = Literal["expired", "deleted", "completed"]
@@ -30,6 +30,15 @@ class ArchiveWriter(Protocol):
 class ArchiveReport(BaseModel):
     archived: list[str] = Field(default_factory=list)
     skipped: int = 0
+    # The stream sequence number of the first record that could not be archived: Lambda retries from there.
+    failed_sequence_number: str | None = None
+    failure: str | None = None
+
+    def batch_response(self) -> dict[str, Any]:
+        """The partial-batch response of a stream event source with ReportBatchItemFailures."""
+        if self.failed_sequence_number is None:
+            return {"batchItemFailures": []}
+        return {"batchItemFailures": [{"itemIdentifier": self.failed_sequence_number}]}
 
 
 def archive_key(conversation_id: str, sort_key: str) -> str:
@@ -71,10 +80,14 @@ def archive_document(image: dict[str, Any], reason: ArchiveReason, now: datetime
 def archive_records(
     records: Iterable[dict[str, Any]], writer: ArchiveWriter, now: datetime | None = None
 ) -> ArchiveReport:
-    """Write every archivable conversation in a stream batch.
+    """Write every archivable conversation in a stream batch, in order.
+
+    A failed write stops the batch and is reported as `failed_sequence_number` (stream records must be retried
+    in order; writes are idempotent by key, so the retry may rewrite some). Without a sequence number to report,
+    the error is raised and the whole batch is retried.
 
     Raises:
-        ArchiveWriteError: a write failed; the whole batch is retried (writes are idempotent by key).
+        ArchiveWriteError: a write failed for a record without a stream sequence number.
     """
     report = ArchiveReport()
     for record in records:
@@ -84,6 +97,14 @@ def archive_records(
             continue
         image, reason = decision
         key = archive_key(str(image["conversation_id"]), str(image["timestamp"]))
-        writer.put_json(key, archive_document(image, reason, now or utc_now()))
+        try:
+            writer.put_json(key, archive_document(image, reason, now or utc_now()))
+        except ArchiveWriteError as exc:
+            sequence_number = (record.get("dynamodb") or {}).get("SequenceNumber")
+            if not sequence_number:
+                raise
+            report.failed_sequence_number = str(sequence_number)
+            report.failure = str(exc)
+            break
         report.archived.append(key)
     return report

@@ -27,7 +27,10 @@ def _archive() -> ConversationArchive:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Archive each expiring or completed conversation in the batch; raising retries the whole batch."""
+    """Archive each expiring or completed conversation; a failed write is reported as a partial batch failure."""
     report = archive_records(event.get("Records") or [], _archive())
     metrics.add_metric(name="ConversationsArchived", unit=MetricUnit.Count, value=len(report.archived))
-    return report.model_dump(mode="json")
+    logger.info("conversations archived", extra={"keys": report.archived, "skipped": report.skipped})
+    if report.failure:
+        logger.error("archiving stopped at a failed write", extra={"failure": report.failure})
+    return report.batch_response()

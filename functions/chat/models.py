@@ -196,9 +196,9 @@ class ChatResult(_Model):
     agent: AgentName
     tools_used: list[str] = Field(default_factory=list)
     method: AnswerMethod
+    answer: str = ""
     posted_ts: str | None = None
     status: ConversationStatus = "active"
-    skipped_reason: str | None = None
 
 
 def alert_context_from_pipeline(

@@ -147,6 +147,7 @@ def answer_chat_request(request: ChatRequest, deps: WorkerDeps, now: datetime | 
         agent=answer.agent,
         tools_used=answer.tools_used,
         method=answer.method,
+        answer=answer.answer,
         posted_ts=posted_ts,
         status=saved.status,
     )

@@ -77,3 +77,29 @@ def test_claims_and_alert_contexts_are_never_archived():
     writer = Writer()
     report = archive_records([record("REMOVE", old=claim, ttl=True), record("INSERT", new=claim)], writer)
     assert report.archived == [] and writer.written == {}
+
+
+def test_a_failed_write_reports_the_first_failed_record_and_stops():
+    # Given a writer that fails on the second conversation
+    from functions.shared.adapters.conversations import ArchiveWriteError
+
+    class Flaky(Writer):
+        def put_json(self, key, document):
+            if self.written:
+                raise ArchiveWriteError("S3 put_object failed: SlowDown")
+            super().put_json(key, document)
+
+    first = record("REMOVE", old=conversation_to_item(conversation()), ttl=True)
+    first["dynamodb"]["SequenceNumber"] = "100"
+    later = Conversation.start("C0ALERTS01-1732569999.000100", now=START)
+    second = record("REMOVE", old=conversation_to_item(later), ttl=True)
+    second["dynamodb"]["SequenceNumber"] = "200"
+    third = record("REMOVE", old=conversation_to_item(conversation()), ttl=True)
+    third["dynamodb"]["SequenceNumber"] = "300"
+
+    # When the batch is archived
+    report = archive_records([first, second, third], Flaky())
+
+    # Then Lambda is told to retry from the second record
+    assert report.batch_response() == {"batchItemFailures": [{"itemIdentifier": "200"}]}
+    assert len(report.archived) == 1
