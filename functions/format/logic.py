@@ -25,7 +25,7 @@ from functions.shared.models import (
     FormatOutput,
     SlackMessage,
 )
-from functions.shared.observability import metrics
+from functions.shared.observability import logger, metrics
 
 # Slack's documented limits (Block Kit reference).
 MAX_BLOCKS = 50
@@ -105,15 +105,37 @@ def format_message(fi: FormatInput, *, now: datetime | None = None) -> SlackMess
     """Render `fi` as a Slack message (top-level fallback `text` plus Block Kit `blocks`).
 
     `now` is when the run is considered finished (defaults to the current time); with `fi.started_at` it gives the
-    duration shown in the footer. Never raises on odd content: a part that cannot be rendered is left out.
+    duration shown in the footer. Never raises: if rendering fails on content nobody anticipated, a minimal
+    message (title, summary, the error) is returned instead, because an alert must not be lost to a formatting bug.
     """
     now = now or datetime.now(UTC)
-    message = SlackMessage(text="", blocks=[])
-    for factor in _SCALES:
-        message = _render(fi, now, _Budget().scaled(factor))
-        if message_size(message) <= TARGET_MESSAGE_BYTES:
-            break
-    return message
+    try:
+        message = SlackMessage(text="", blocks=[])
+        for factor in _SCALES:
+            message = _render(fi, now, _Budget().scaled(factor))
+            if message_size(message) <= TARGET_MESSAGE_BYTES:
+                break
+        return message
+    except Exception as exc:
+        logger.exception("Formatting failed; posting a minimal message", extra={"dedup_key": fi.alert.dedup_key})
+        return _minimal_message(fi, exc)
+
+
+def _minimal_message(fi: FormatInput, error: Exception) -> SlackMessage:
+    alert = fi.alert
+    marker = SEVERITY_MARKERS.get(alert.severity, "🔴 ALERT")
+    title = clip(f"{marker} {escape(one_line(alert.title[:400]))}", MAX_HEADER_CHARS)
+    lines = [safe(alert.summary, 1500)] if alert.summary.strip() else []
+    if alert.raw_excerpt:
+        lines.append(code_block(alert.raw_excerpt, 1000))
+    lines.append(f"_Formatting failed ({safe(type(error).__name__, 80)}); this is the minimal message._")
+    if fi.execution_id:
+        lines.append(link(console_links.stepfunctions_execution_url(fi.execution_id), "View run"))
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
+        _section("\n".join(lines)),
+    ]
+    return SlackMessage(text=title, blocks=blocks)
 
 
 def format_output(fi: FormatInput, *, now: datetime | None = None) -> FormatOutput:

@@ -567,3 +567,26 @@ def test_summary_repeating_the_title_is_not_shown_twice() -> None:
     alert = alarm_alert(title="ImageProcessor: S3 GetObject timed out", summary="S3 GetObject timed out")
     message = render(format_input(alert=alert))
     assert not any(t == "S3 GetObject timed out" for t in section_texts(message))
+
+
+def test_a_rendering_bug_still_yields_a_postable_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a part of the renderer that blows up on some content
+    from functions.format import logic
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(logic, "_fields", broken)
+    alert = alarm_alert(summary="Summary <!channel>", raw_excerpt="raw text")
+
+    # When
+    message = render(format_input(alert=alert))
+
+    # Then the alert still goes out, minimal, escaped and within limits
+    assert slack_limit_violations(message) == []
+    text = all_text(message)
+    assert "ALARM: api-errors" in message["text"]
+    assert "Summary &lt;!channel&gt;" in text
+    assert "raw text" in text
+    assert "Formatting failed (KeyError)" in text
+    assert "|View run>" in text
