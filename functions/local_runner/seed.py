@@ -53,6 +53,8 @@ class LambdaFunctionSeed(_Seed):
     environment: dict[str, str] = Field(default_factory=dict)
     reserved_concurrency: int | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    # When its code or configuration last changed: a deploy 20 minutes ago reads `last_modified_minutes_ago: 20`.
+    last_modified_minutes_ago: float = 30 * 24 * 60
 
 
 class Ec2InstanceSeed(_Seed):
@@ -187,7 +189,7 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
     clear_cache()  # a new account: nothing cached from a previous one may leak into this run
     region = seed.region
     if seed.lambda_functions:
-        _seed_lambda(seed.lambda_functions, region)
+        _seed_lambda(seed.lambda_functions, seed.account_id, region, now)
     if seed.ec2_instances:
         _seed_ec2(seed.ec2_instances, region)
     if seed.metrics:
@@ -202,7 +204,7 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
         _seed_findings(seed.findings, seed.account_id, region, now)
 
 
-def _seed_lambda(functions: list[LambdaFunctionSeed], region: str) -> None:
+def _seed_lambda(functions: list[LambdaFunctionSeed], account_id: str, region: str, now: datetime) -> None:
     iam = aws_client("iam", region)
     role_arn = iam.create_role(
         RoleName="simulated-customer-lambda-role",
@@ -224,6 +226,21 @@ def _seed_lambda(functions: list[LambdaFunctionSeed], region: str) -> None:
         )
         if fn.reserved_concurrency is not None:
             client.put_function_concurrency(FunctionName=fn.name, ReservedConcurrentExecutions=fn.reserved_concurrency)
+        _set_last_modified(fn.name, account_id, region, now - timedelta(minutes=fn.last_modified_minutes_ago))
+
+
+def _set_last_modified(name: str, account_id: str, region: str, when: datetime) -> None:
+    """moto stamps LastModified with the creation time and the Lambda API cannot set it: set it on moto's model."""
+    from moto.awslambda.models import lambda_backends
+    from moto.awslambda_simple.models import lambda_simple_backends
+
+    # Which backend holds the function depends on moto's Lambda config (docker-less runs use the simple one).
+    for backends in (lambda_simple_backends, lambda_backends):
+        try:
+            function = backends[account_id][region].get_function(name)
+        except Exception:  # not in this backend: try the next
+            continue
+        function.last_modified = when.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 def _stub_zip() -> bytes:

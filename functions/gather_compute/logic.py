@@ -1,0 +1,243 @@
+"""Compute context for an alert, by alert type (the playbooks):
+
+- CloudWatch alarm: the alarm's metric around the breach (peak vs baseline), related metrics of the same resource
+  (Lambda, EC2, SQS, DynamoDB, API Gateway), and the resource's recent configuration changes.
+- Budget / cost anomaly: drill from spend to the resource: the Lambda function whose invocations grew most in the
+  last 24 hours, its metrics and configuration.
+- Health: the event's description, affected entities and their current state.
+- Security Hub / GuardDuty: the finding, its resource and how many similar findings exist.
+- Custom application errors: the named Lambda function's metrics and configuration.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from functions.shared import console_links
+from functions.shared.adapters.cloudwatch import CloudWatchReader
+from functions.shared.adapters.compute import Ec2Reader, LambdaReader
+from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
+from functions.shared.investigate.base import (
+    Deadline,
+    Evidence,
+    number,
+    section_from,
+    signed_percent,
+    skipped_section,
+)
+from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
+from functions.shared.investigate.resources import ec2_instance_evidence, lambda_function_evidence
+from functions.shared.investigate.security import finding_evidence, health_evidence
+from functions.shared.investigate.target import Target, alarm_metric, implicated_target
+from functions.shared.models import Alert, ContextSection, Fact, StageInput
+from functions.shared.settings import Settings
+
+ALARM_BEFORE = timedelta(hours=3)
+ALARM_AFTER = timedelta(minutes=30)
+# Most telling first: the section is capped, and the prompt trims from the end.
+FACT_ORDER = (
+    "compute.lambda_mover",
+    "compute.alarm_metric",
+    "security.finding",
+    "health.event",
+    "health.affected_entities",
+    "compute.recent_change",
+    "compute.reserved_concurrency",
+    "compute.instance",
+    "compute.status_checks",
+    "compute.scheduled_event",
+    "security.similar_findings",
+    "compute.metric.",
+    "compute.lambda_config",
+    "security.remediation",
+)
+
+
+@dataclass
+class ComputeReaders:
+    cloudwatch: CloudWatchReader
+    lambdas: LambdaReader
+    ec2: Ec2Reader
+    securityhub: SecurityHubReader
+    guardduty: GuardDutyReader
+    health: HealthReader
+
+    @classmethod
+    def default(cls, region: str | None = None) -> ComputeReaders:
+        return cls(
+            cloudwatch=CloudWatchReader(region=region),
+            lambdas=LambdaReader(region=region),
+            ec2=Ec2Reader(region=region),
+            securityhub=SecurityHubReader(region=region),
+            guardduty=GuardDutyReader(region=region),
+            health=HealthReader(),
+        )
+
+
+def _rank(key: str) -> int:
+    return next((i for i, prefix in enumerate(FACT_ORDER) if key.startswith(prefix)), len(FACT_ORDER))
+
+
+def _moment(alert: Alert, now: datetime) -> datetime:
+    at = alert.occurred_at
+    if at is None or at.tzinfo is None or at > now or now - at > timedelta(days=14):
+        return now
+    return at
+
+
+def resource_evidence(
+    readers: ComputeReaders, target: Target, *, at: datetime, now: datetime, before: timedelta, after: timedelta,
+    period_seconds: int, skip_metric: str | None = None,
+) -> Evidence:  # fmt: skip
+    """Related metrics plus configuration / state of one resource."""
+    evidence = Evidence()
+    metrics, _ = related_metrics_evidence(
+        readers.cloudwatch,
+        target,
+        at=at,
+        now=now,
+        before=before,
+        after=after,
+        period_seconds=period_seconds,
+        skip=skip_metric,
+    )
+    evidence.add(metrics)
+    if target.kind == "lambda":
+        evidence.add(lambda_function_evidence(readers.lambdas, target.name, now=now, region=target.region))
+    elif target.kind == "ec2":
+        evidence.add(ec2_instance_evidence(readers.ec2, target.name, now=now, region=target.region))
+    return evidence
+
+
+def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
+    evidence = Evidence()
+    at = _moment(alert, now)
+    metric = alarm_metric(alert)
+    target = implicated_target(alert)
+    if metric is not None:
+        found, _ = alarm_metric_evidence(
+            readers.cloudwatch, metric, at=at, now=now, region=alert.region, before=ALARM_BEFORE, after=ALARM_AFTER
+        )
+        evidence.add(found)
+    else:
+        evidence.notes.append("The alarm watches no single metric (composite or metric math): its metric not read.")
+    if target is None:
+        evidence.notes.append("The alarm names no Lambda function, instance, queue, table or API to look at.")
+        return evidence
+    same_namespace = metric is not None and metric.namespace == target.namespace
+    evidence.add(
+        resource_evidence(
+            readers,
+            target,
+            at=at,
+            now=now,
+            before=ALARM_BEFORE,
+            after=ALARM_AFTER,
+            period_seconds=metric.period_seconds if metric else 300,
+            skip_metric=metric.metric_name if same_namespace and metric else None,
+        )
+    )
+    return evidence
+
+
+def _cost_drill_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
+    """From spend to resource: which Lambda function's invocations moved with the bill."""
+    evidence = Evidence()
+    evidence.looked_at.append("Lambda invocations per function, last 24 h vs the 24 h before")
+    movers = evidence.read(
+        "Lambda invocations per function", lambda: lambda_movers(readers.cloudwatch, readers.lambdas, now=now)
+    )
+    if not movers:
+        if movers is not None:
+            evidence.notes.append("No Lambda function's invocations grew in the last 24 hours.")
+        return evidence
+    top = movers[0]
+    if top.last_24h <= top.previous_24h:
+        evidence.notes.append("No Lambda function's invocations grew in the last 24 hours.")
+        return evidence
+    evidence.facts.append(
+        Fact(
+            key="compute.lambda_mover",
+            text=(
+                f"Lambda {top.function_name}: {number(top.last_24h)} invocations in the last 24 h vs "
+                f"{number(top.previous_24h)} the 24 h before ({signed_percent(top.change_percent)})"
+            ),
+            value=round(top.change_percent, 1) if top.change_percent is not None else top.last_24h,
+            link=console_links.lambda_function_url(top.function_name, alert.region),
+        )
+    )
+    target = Target(
+        kind="lambda", name=top.function_name, namespace="AWS/Lambda", dimension="FunctionName", region=alert.region
+    )
+    evidence.add(
+        resource_evidence(
+            readers,
+            target,
+            at=now,
+            now=now,
+            before=timedelta(hours=48),
+            after=timedelta(0),
+            period_seconds=3600,
+            skip_metric="Invocations",
+        )
+    )
+    return evidence
+
+
+def _custom_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
+    target = implicated_target(alert)
+    if target is None and alert.resource and alert.resource.name:
+        # An application name often is its function's name; a missing function is reported, not guessed.
+        target = Target(
+            kind="lambda",
+            name=alert.resource.name,
+            namespace="AWS/Lambda",
+            dimension="FunctionName",
+            region=alert.region,
+        )
+    if target is None:
+        evidence = Evidence()
+        evidence.notes.append("The application error names no AWS resource to look at.")
+        return evidence
+    return resource_evidence(
+        readers, target, at=_moment(alert, now), now=now, before=ALARM_BEFORE, after=ALARM_AFTER, period_seconds=300
+    )
+
+
+def gather_compute(
+    stage_input: StageInput, readers: ComputeReaders, *, now: datetime, settings: Settings
+) -> ContextSection:
+    """The compute section for one alert.
+
+    Raises:
+        GatherThrottledError: an AWS read throttled (the state machine retries the branch).
+    """
+    started = time.monotonic()
+    alert = stage_input.alert
+    if stage_input.route == "heartbeat":
+        return skipped_section("compute", "Heartbeat alert: no compute context needed.", started=started)
+    deadline = Deadline(settings.gather_timeout_seconds)
+    local = settings.environment == "local"
+    match alert.source:
+        case "cloudwatch_alarm":
+            evidence = _alarm_playbook(alert, readers, now)
+        case "budget" | "cost_anomaly":
+            evidence = _cost_drill_playbook(alert, readers, now)
+        case "health":
+            evidence = health_evidence(alert, readers.health, readers.ec2, now=now, use_health_api=not local)
+        case "security_hub" | "guardduty":
+            evidence = finding_evidence(
+                alert, readers.securityhub, readers.guardduty, readers.ec2, now=now, use_guardduty_api=not local
+            )
+        case "custom":
+            evidence = _custom_playbook(alert, readers, now)
+        case _:
+            return skipped_section(
+                "compute", "The alert could not be classified, so no resource is known to look at.", started=started
+            )
+    if deadline.expired:
+        evidence.notes.append(f"Gathering took longer than its {settings.gather_timeout_seconds:.0f} s budget.")
+    evidence.facts.sort(key=lambda f: _rank(f.key))
+    return section_from("compute", evidence, started=started)

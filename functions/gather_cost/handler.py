@@ -1,0 +1,22 @@
+"""Gather Cost Context: the cost evidence for one alert (read-only, bounded)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.gather_cost.logic import CostReaders, gather_cost
+from functions.shared.models import StageInput
+from functions.shared.observability import logger, metrics, tracer
+from functions.shared.settings import get_settings
+from functions.shared.stage_io import parse_stage_input
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    stage_input = parse_stage_input(event, StageInput)
+    section = gather_cost(stage_input, CostReaders.default(), now=datetime.now(UTC), settings=get_settings())
+    return section.model_dump(mode="json")

@@ -1,0 +1,94 @@
+"""Cost context for an alert: the budget / cost-anomaly playbook.
+
+Cost Explorer daily cost for 14 days by service and by usage type, the top movers day over day and week over
+week ($ and %), month to date against the budget and the forecast to month end, and a cost anomaly's own root
+causes. Other alert types skip this branch (Cost Explorer bills every request).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from functions.shared.adapters.budgets import BudgetsReader
+from functions.shared.adapters.cost_explorer import CostExplorerReader
+from functions.shared.investigate.base import Deadline, Evidence, section_from, skipped_section
+from functions.shared.investigate.cost import anomaly_evidence, budget_evidence, cost_trend, cost_trend_evidence
+from functions.shared.models import Alert, ContextSection, StageInput
+from functions.shared.settings import Settings
+
+COST_SOURCES = ("budget", "cost_anomaly")
+# Most telling first: the section is capped, and the prompt trims from the end.
+FACT_ORDER = (
+    "cost.anomaly_root_cause",
+    "cost.top_mover",
+    "cost.top_usage_type",
+    "cost.month_to_date",
+    "cost.forecast",
+    "cost.anomaly_impact",
+    "cost.top_service",
+    "cost.daily_total",
+    "cost.other_movers",
+    "cost.top_services",
+)
+
+
+@dataclass
+class CostReaders:
+    ce: CostExplorerReader
+    budgets: BudgetsReader
+
+    @classmethod
+    def default(cls) -> CostReaders:
+        return cls(ce=CostExplorerReader(), budgets=BudgetsReader())
+
+
+def wants_cost_context(alert: Alert) -> bool:
+    if alert.source in COST_SOURCES:
+        return True
+    return alert.source == "cloudwatch_alarm" and alert.details.get("namespace") == "AWS/Billing"
+
+
+def _rank(key: str) -> int:
+    return next((i for i, prefix in enumerate(FACT_ORDER) if key.startswith(prefix)), len(FACT_ORDER))
+
+
+def gather_cost(stage_input: StageInput, readers: CostReaders, *, now: datetime, settings: Settings) -> ContextSection:
+    """The cost section for one alert.
+
+    Raises:
+        GatherThrottledError: Cost Explorer or Budgets throttled (the state machine retries the branch).
+    """
+    started = time.monotonic()
+    alert = stage_input.alert
+    if stage_input.route == "heartbeat":
+        return skipped_section("cost", "Heartbeat alert: no cost context needed.", started=started)
+    if not wants_cost_context(alert):
+        return skipped_section(
+            "cost",
+            f"Cost context is gathered for budget, cost-anomaly and billing alerts; this is a {alert.source} alert.",
+            started=started,
+        )
+    deadline = Deadline(settings.gather_timeout_seconds)
+    today = now.date()
+    evidence = Evidence()
+    evidence.add(anomaly_evidence(alert))
+    trend = evidence.read("Cost Explorer cost and usage", lambda: cost_trend(readers.ce, today=today))
+    if trend is not None:
+        evidence.add(cost_trend_evidence(trend))
+    if deadline.expired:
+        evidence.notes.append("Time budget used up: budget status not read.")
+    else:
+        budget_name = alert.details.get("budget_name") if alert.source == "budget" else None
+        evidence.add(
+            budget_evidence(
+                readers.budgets,
+                account_id=alert.account_id,
+                budget_name=budget_name,
+                month_to_date=trend.month_to_date if trend else None,
+                today=today,
+            )
+        )
+    evidence.facts.sort(key=lambda f: _rank(f.key))
+    return section_from("cost", evidence, started=started)

@@ -1,0 +1,196 @@
+"""What every investigation returns (`Evidence`), its time budget, and the bounds a context section keeps."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from pydantic import BaseModel, Field
+
+from functions.shared.errors import AwsReadDeniedError, AwsReadUnavailableError
+from functions.shared.models import ContextSection, Fact
+
+T = TypeVar("T")
+
+MAX_FACTS_PER_SECTION = 10
+MAX_SECTION_BYTES = 4_096
+MAX_FACT_TEXT_CHARS = 240
+
+
+class Evidence(BaseModel):
+    """Facts found, what was queried, and what could not be read (and why), in the order found."""
+
+    looked_at: list[str] = Field(default_factory=list)
+    facts: list[Fact] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    # IAM actions that were denied, e.g. "ce:GetCostAndUsage".
+    missing_permissions: list[str] = Field(default_factory=list)
+    # Reads that failed for another reason (not found, not supported, endpoint down), in words.
+    failures: list[str] = Field(default_factory=list)
+
+    def add(self, other: Evidence) -> Evidence:
+        self.looked_at.extend(x for x in other.looked_at if x not in self.looked_at)
+        self.facts.extend(other.facts)
+        self.notes.extend(x for x in other.notes if x not in self.notes)
+        self.missing_permissions.extend(x for x in other.missing_permissions if x not in self.missing_permissions)
+        self.failures.extend(x for x in other.failures if x not in self.failures)
+        return self
+
+    def fact(self, key: str) -> Fact | None:
+        return next((f for f in self.facts if f.key == key), None)
+
+    def read(self, what: str, call: Callable[[], T]) -> T | None:
+        """Run one read; a denied or failed read becomes a note (and None), throttling propagates.
+
+        Raises:
+            GatherThrottledError: the read was throttled (the state machine retries the branch).
+        """
+        try:
+            return call()
+        except AwsReadDeniedError as exc:
+            if exc.permission not in self.missing_permissions:
+                self.missing_permissions.append(exc.permission)
+            self.notes.append(f"Could not read {what}: missing permission {exc.permission}.")
+        except AwsReadUnavailableError as exc:
+            self.failures.append(f"{what}: {exc}")
+            self.notes.append(f"Could not read {what}: {exc}"[:200])
+        return None
+
+
+class Deadline:
+    """A time budget for one gather branch, so a slow API cannot eat the Lambda's timeout."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._end = clock() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._end - self._clock())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+
+# --- Number formatting -----------------------------------------------------------------------------------------
+
+
+def money(amount: float | None) -> str:
+    if amount is None:
+        return "n/a"
+    return f"-${abs(amount):,.2f}" if amount < 0 else f"${amount:,.2f}"
+
+
+def signed_money(amount: float) -> str:
+    return ("+" if amount >= 0 else "-") + f"${abs(amount):,.2f}"
+
+
+def percent_change(new: float, old: float) -> float | None:
+    """Relative change in percent; None when the old value is zero (a change from nothing has no percentage)."""
+    if old == 0:
+        return None
+    return (new - old) / abs(old) * 100
+
+
+def signed_percent(value: float | None) -> str:
+    if value is None:
+        return "new"
+    return f"{value:+,.0f}%"
+
+
+def number(value: float) -> str:
+    """A compact human number: 32000 -> "32,000", 0.25 -> "0.25", 1234.5 -> "1,234.5"."""
+    if value == int(value):
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def hhmm(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%H:%M")
+
+
+def when(at: datetime, now: datetime | None = None) -> str:
+    """ "19:25 UTC" for a moment within the last 12 hours, else "Nov 24 20:25 UTC"."""
+    now = now or datetime.now(UTC)
+    at = at.astimezone(UTC)
+    if abs((now - at).total_seconds()) < 12 * 3600:
+        return at.strftime("%H:%M UTC")
+    return at.strftime("%b %d %H:%M UTC")
+
+
+# --- Sections --------------------------------------------------------------------------------------------------
+
+
+def _size(section: ContextSection) -> int:
+    return len(json.dumps(section.model_dump(mode="json"), separators=(",", ":")))
+
+
+def bounded_section(
+    section: ContextSection,
+    *,
+    max_facts: int = MAX_FACTS_PER_SECTION,
+    max_bytes: int = MAX_SECTION_BYTES,
+) -> ContextSection:
+    """Cap a section at `max_facts` facts and `max_bytes` of JSON, saying in its notes what was left out.
+
+    Facts are kept in order (most important first), each text cut to MAX_FACT_TEXT_CHARS.
+    """
+    facts = [
+        f.model_copy(update={"text": f.text if len(f.text) <= MAX_FACT_TEXT_CHARS else f.text[:239] + "…"})
+        for f in section.facts
+    ]
+    dropped = facts[max_facts:]
+    kept = facts[:max_facts]
+    result = section.model_copy(update={"facts": kept, "notes": list(section.notes)[:6]})
+    while _size(result) > max_bytes and result.facts:
+        dropped.insert(0, result.facts.pop())
+    if dropped:
+        keys = ", ".join(f.key for f in dropped[:6]) + (" …" if len(dropped) > 6 else "")
+        result.notes.append(f"{len(dropped)} more fact(s) left out to keep this section small: {keys}.")
+    while _size(result) > max_bytes and len(result.notes) > 1:
+        result.notes.pop(0)
+    return result
+
+
+def section_from(
+    name: str,
+    evidence: Evidence,
+    *,
+    started: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> ContextSection:
+    """A section from evidence: "ok" when anything was found or cleanly absent; "error" when reads failed and
+    nothing was found; the error names each missing permission precisely."""
+    status = "ok"
+    error = None
+    if not evidence.facts and (evidence.missing_permissions or evidence.failures):
+        status = "error"
+        parts = []
+        if evidence.missing_permissions:
+            parts.append("missing permission " + ", ".join(evidence.missing_permissions))
+        parts.extend(evidence.failures[:2])
+        error = "; ".join(parts)[:300]
+    section = ContextSection(
+        name=name,  # type: ignore[arg-type]
+        status=status,  # type: ignore[arg-type]
+        looked_at=evidence.looked_at[:6],
+        facts=evidence.facts,
+        notes=evidence.notes,
+        error=error,
+        duration_ms=int((clock() - started) * 1000),
+    )
+    return bounded_section(section)
+
+
+def skipped_section(name: str, reason: str, *, started: float) -> ContextSection:
+    return ContextSection(
+        name=name,  # type: ignore[arg-type]
+        status="skipped",
+        notes=[reason],
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )

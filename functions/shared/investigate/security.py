@@ -1,0 +1,232 @@
+"""Security and Health evidence: a finding's resource, details and similar findings; a Health event's entities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from functions.shared import console_links
+from functions.shared.adapters.compute import Ec2Reader
+from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
+from functions.shared.investigate.base import Evidence
+from functions.shared.investigate.resources import ec2_instance_evidence
+from functions.shared.investigate.target import implicated_target
+from functions.shared.models import Alert, Fact
+
+MAX_SIMILAR = 100
+
+
+def guardduty_type_in_asff(finding_type: str) -> str:
+    """GuardDuty's "Recon:EC2/PortProbeUnprotectedPort" as it appears in an ASFF Types entry
+    ("TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort")."""
+    threat, _, rest = finding_type.partition(":")
+    return f"{threat}:{rest.replace('/', '-')}" if rest else finding_type
+
+
+def _similar(alert: Alert, finding: dict[str, Any]) -> bool:
+    """Whether a Security Hub finding is "of the same kind" as the alert's (re-checked here: some backends
+    ignore GetFindings filters)."""
+    if finding.get("RecordState", "ACTIVE") != "ACTIVE":
+        return False
+    details = alert.details
+    if alert.source == "guardduty":
+        wanted = guardduty_type_in_asff(str(details.get("finding_type", "")))
+        return bool(wanted) and any(str(t).endswith(wanted) for t in finding.get("Types", []))
+    control = details.get("security_control_id")
+    if control:
+        compliance = finding.get("Compliance") or {}
+        if compliance.get("SecurityControlId") == control:
+            return True
+    generator = details.get("generator_id")
+    if generator and finding.get("GeneratorId") == generator:
+        return True
+    types = details.get("types") or []
+    return bool(types) and types[0] in finding.get("Types", []) and not generator and not control
+
+
+def _filters(alert: Alert) -> dict[str, Any]:
+    def equals(value: str, comparison: str = "EQUALS") -> list[dict[str, str]]:
+        return [{"Value": value, "Comparison": comparison}]
+
+    active = {"RecordState": equals("ACTIVE")}
+    details = alert.details
+    if alert.source == "guardduty":
+        wanted = guardduty_type_in_asff(str(details.get("finding_type", "")))
+        return {**active, "ProductName": equals("GuardDuty"), "Type": equals(wanted, "CONTAINS")}
+    if details.get("security_control_id"):
+        return {**active, "ComplianceSecurityControlId": equals(str(details["security_control_id"]))}
+    if details.get("generator_id"):
+        return {**active, "GeneratorId": equals(str(details["generator_id"]))}
+    types = details.get("types") or []
+    return {**active, "Type": equals(str(types[0]))} if types else active
+
+
+def _resource_ids(finding: dict[str, Any]) -> list[str]:
+    return [str(r.get("Id")) for r in finding.get("Resources", []) if r.get("Id")]
+
+
+def finding_evidence(
+    alert: Alert,
+    securityhub: SecurityHubReader,
+    guardduty: GuardDutyReader | None,
+    ec2: Ec2Reader,
+    *,
+    now: datetime,
+    use_guardduty_api: bool = True,
+) -> Evidence:
+    """The finding itself, the resource it is about (its state), and how many similar active findings exist."""
+    evidence = Evidence()
+    details = alert.details
+    region = alert.region
+    resource = alert.resource
+    if alert.source == "guardduty":
+        link = console_links.guardduty_findings_url(details.get("finding_id"), region)
+        kind = details.get("finding_type", alert.alert_type)
+        parts = [f"GuardDuty {kind}"]
+        if details.get("severity_score") is not None:
+            parts.append(f"severity {details['severity_score']}")
+        if details.get("action_type"):
+            parts.append(f"action {details['action_type']}")
+        if details.get("remote_ip"):
+            parts.append(f"from {details['remote_ip']}")
+        if details.get("count"):
+            parts.append(f"seen {int(details['count'])} times")
+    else:
+        link = console_links.security_hub_finding_url(details.get("finding_id"), region)
+        parts = [f"Security Hub {details.get('security_control_id') or alert.alert_type}"]
+        if details.get("severity_label"):
+            parts.append(f"severity {details['severity_label']}")
+        if details.get("compliance_status"):
+            parts.append(f"compliance {details['compliance_status']}")
+    target = f" on {resource.type} {resource.name}" if resource and resource.name else ""
+    evidence.facts.append(
+        Fact(key="security.finding", text=", ".join(parts) + target + f": {alert.title}"[:200], link=link)
+    )
+    remediation_url = details.get("remediation_url")
+    if alert.source != "guardduty" and details.get("remediation"):
+        evidence.facts.append(
+            Fact(
+                key="security.remediation",
+                text=f"Remediation: {str(details['remediation'])[:180]}",
+                link=remediation_url if console_links.is_console_url(remediation_url) else link,
+            )
+        )
+    instance = implicated_target(alert)
+    if instance is not None and instance.kind == "ec2":
+        evidence.add(ec2_instance_evidence(ec2, instance.name, now=now, region=region))
+    evidence.add(_similar_findings(alert, securityhub, guardduty, use_guardduty_api=use_guardduty_api))
+    return evidence
+
+
+def _similar_findings(
+    alert: Alert,
+    securityhub: SecurityHubReader,
+    guardduty: GuardDutyReader | None,
+    *,
+    use_guardduty_api: bool,
+) -> Evidence:
+    evidence = Evidence()
+    details = alert.details
+    region = alert.region
+    if alert.source == "guardduty" and guardduty is not None and use_guardduty_api:
+        detector = details.get("detector_id") or evidence.read("the GuardDuty detector", guardduty.detector_id)
+        finding_type = details.get("finding_type")
+        if detector and finding_type:
+            evidence.looked_at.append(f"GuardDuty findings of type {finding_type}")
+            count = evidence.read(
+                "GuardDuty findings", lambda: guardduty.count_findings(str(detector), str(finding_type))
+            )
+            if count is not None:
+                evidence.facts.append(
+                    Fact(
+                        key="security.similar_findings",
+                        text=f"{count}{'+' if count >= 50 else ''} current GuardDuty finding(s) of type {finding_type}",
+                        value=count,
+                        link=console_links.guardduty_findings_url(None, region),
+                    )
+                )
+                return evidence
+    evidence.looked_at.append("Security Hub active findings of the same kind")
+    found = evidence.read("Security Hub findings", lambda: securityhub.findings(_filters(alert), MAX_SIMILAR))
+    if found is None:
+        return evidence
+    similar = [f for f in found if _similar(alert, f)]
+    own_id = details.get("finding_id")
+    own_resources = set(details.get("resource_ids") or [])
+    if alert.resource and alert.resource.name:
+        own_resources.add(alert.resource.name)
+    other_resources = sorted(
+        {rid for f in similar for rid in _resource_ids(f) if not any(rid.endswith(o) for o in own_resources if o)}
+    )
+    count = len(similar) if any(f.get("Id") == own_id for f in similar) or not own_id else len(similar) + 1
+    text = f"{count} active finding(s) of this kind in Security Hub"
+    if other_resources:
+        shown = ", ".join(r.rsplit("/", 1)[-1] for r in other_resources[:3])
+        text += f", on {len(other_resources)} other resource(s): {shown}"
+    else:
+        text += ", all on this resource"
+    evidence.facts.append(
+        Fact(
+            key="security.similar_findings",
+            text=text,
+            value=count,
+            link=console_links.security_hub_finding_url(None, region),
+        )
+    )
+    return evidence
+
+
+def health_evidence(
+    alert: Alert,
+    health: HealthReader | None,
+    ec2: Ec2Reader,
+    *,
+    now: datetime,
+    use_health_api: bool = True,
+) -> Evidence:
+    """The Health event's description and affected entities, with each EC2 entity's current state.
+
+    With `use_health_api` off (local runs: the simulated account has no Health API) the event's own data is used
+    and a note says so.
+    """
+    evidence = Evidence()
+    details = alert.details
+    event_arn = details.get("event_arn")
+    link = console_links.health_event_url(event_arn)
+    description = alert.summary
+    entities = [str(e) for e in (details.get("affected_entities") or [])]
+    if use_health_api and health is not None and event_arn:
+        evidence.looked_at.append("AWS Health event details and affected entities")
+        event = evidence.read("the Health event", lambda: health.event_details(str(event_arn)))
+        if event:
+            description = (event.get("eventDescription") or {}).get("latestDescription") or description
+        listed = evidence.read("the Health event's affected entities", lambda: health.affected_entities(str(event_arn)))
+        if listed:
+            entities = [f"{e.get('entityValue')} ({e.get('statusCode', '?')})" for e in listed if e.get("entityValue")]
+    else:
+        evidence.notes.append("Health API not queried here: description and entities come from the event itself.")
+    code = details.get("event_type_code", alert.alert_type)
+    when = details.get("start_time")
+    evidence.facts.append(
+        Fact(
+            key="health.event",
+            text=f"Health {code} ({details.get('status_code', 'status unknown')})"
+            + (f", starting {when}" if when else "")
+            + f": {' '.join(str(description).split())[:150]}",
+            link=link,
+        )
+    )
+    if entities:
+        evidence.facts.append(
+            Fact(
+                key="health.affected_entities",
+                text=f"{len(entities)} affected entit{'y' if len(entities) == 1 else 'ies'}: "
+                + ", ".join(entities[:5]),
+                value=len(entities),
+                link=link,
+            )
+        )
+    target = implicated_target(alert)
+    if target is not None and target.kind == "ec2":
+        evidence.add(ec2_instance_evidence(ec2, target.name, now=now, region=alert.region))
+    return evidence

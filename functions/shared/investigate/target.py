@@ -1,0 +1,140 @@
+"""Which resource an alert implicates: from the alarm's dimensions, the alert's resource, or a Health entity."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from functions.shared.models import Alert
+
+TargetKind = Literal["lambda", "ec2", "sqs", "dynamodb", "apigateway"]
+
+# Dimension that names the resource -> (kind, metric namespace).
+_DIMENSIONS: dict[str, tuple[TargetKind, str]] = {
+    "FunctionName": ("lambda", "AWS/Lambda"),
+    "InstanceId": ("ec2", "AWS/EC2"),
+    "QueueName": ("sqs", "AWS/SQS"),
+    "TableName": ("dynamodb", "AWS/DynamoDB"),
+    "ApiName": ("apigateway", "AWS/ApiGateway"),
+    "ApiId": ("apigateway", "AWS/ApiGateway"),
+}
+_NAMESPACE_KIND: dict[str, TargetKind] = {ns: kind for kind, ns in _DIMENSIONS.values()}
+_INSTANCE_ID = re.compile(r"\bi-[0-9a-f]{8,17}\b")
+
+
+class Target(BaseModel):
+    """One resource to investigate, with the CloudWatch dimension that names it."""
+
+    kind: TargetKind
+    name: str
+    namespace: str
+    dimension: str
+    region: str | None = None
+
+    @property
+    def dimensions(self) -> dict[str, str]:
+        return {self.dimension: self.name}
+
+    @property
+    def log_group(self) -> str | None:
+        return f"/aws/lambda/{self.name}" if self.kind == "lambda" else None
+
+
+class AlarmMetric(BaseModel):
+    """The metric an alarm watches, as the classified alert describes it."""
+
+    namespace: str
+    metric_name: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    stat: str = "Average"
+    period_seconds: int = 300
+    threshold: float | None = None
+    comparison: str | None = None
+
+
+def _dimensions(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, list):  # [{"name": ..., "value": ...}] as some payloads carry them
+        out = {}
+        for item in value:
+            if isinstance(item, dict):
+                key = item.get("name") or item.get("Name")
+                val = item.get("value") or item.get("Value")
+                if key and val:
+                    out[str(key)] = str(val)
+        return out
+    return {}
+
+
+def _stat(value: Any) -> str:
+    text = str(value or "Average")
+    lowered = text.lower()
+    for canonical in ("Average", "Sum", "Maximum", "Minimum", "SampleCount"):
+        if lowered == canonical.lower():
+            return canonical
+    return text
+
+
+def alarm_metric(alert: Alert) -> AlarmMetric | None:
+    """The alarm's own metric, when the alert is a single-metric CloudWatch alarm."""
+    details = alert.details
+    namespace = details.get("namespace")
+    metric_name = details.get("metric_name")
+    if not namespace or not metric_name:
+        return None
+    try:
+        period = int(details.get("period_seconds") or 300)
+    except (TypeError, ValueError):
+        period = 300
+    try:
+        threshold = float(details["threshold"]) if details.get("threshold") is not None else None
+    except (TypeError, ValueError):
+        threshold = None
+    return AlarmMetric(
+        namespace=str(namespace),
+        metric_name=str(metric_name),
+        dimensions=_dimensions(details.get("dimensions")),
+        stat=_stat(details.get("statistic")),
+        period_seconds=max(60, period),
+        threshold=threshold,
+        comparison=details.get("comparison_operator"),
+    )
+
+
+def implicated_target(alert: Alert) -> Target | None:
+    """The Lambda function / EC2 instance / queue / table / API the alert is about, or None."""
+    region = alert.region or (alert.resource.region if alert.resource else None)
+    dims = _dimensions(alert.details.get("dimensions"))
+    for dimension, (kind, namespace) in _DIMENSIONS.items():
+        if dims.get(dimension):
+            name = dims[dimension]
+            return Target(kind=kind, name=name, namespace=namespace, dimension=dimension, region=region)
+    resource = alert.resource
+    if resource is not None and resource.name:
+        kind_text = resource.type.lower()
+        arn = resource.arn or ""
+        if "lambda::function" in kind_text or arn.startswith("arn:aws:lambda:"):
+            name = resource.name.split(":")[-1] if resource.name.startswith("arn:") else resource.name
+            return Target(kind="lambda", name=name, namespace="AWS/Lambda", dimension="FunctionName", region=region)
+        for text in (resource.name, arn):
+            match = _INSTANCE_ID.search(text)
+            if match and ("ec2" in kind_text or "instance" in kind_text or text.startswith("i-")):
+                return Target(
+                    kind="ec2", name=match.group(0), namespace="AWS/EC2", dimension="InstanceId", region=region
+                )
+    entities = alert.details.get("affected_entities") or []
+    for entity in entities if isinstance(entities, list) else []:
+        match = _INSTANCE_ID.search(str(entity))
+        if match:
+            return Target(kind="ec2", name=match.group(0), namespace="AWS/EC2", dimension="InstanceId", region=region)
+    service = alert.details.get("function_name") or alert.details.get("lambda_function")
+    if isinstance(service, str) and service:
+        return Target(kind="lambda", name=service, namespace="AWS/Lambda", dimension="FunctionName", region=region)
+    namespace = alert.details.get("namespace")
+    if isinstance(namespace, str) and namespace in _NAMESPACE_KIND and dims:
+        dimension, name = next(iter(dims.items()))
+        return Target(kind=_NAMESPACE_KIND[namespace], name=name, namespace=namespace, dimension=dimension)
+    return None
