@@ -15,6 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+# jsii warns on every start under Node 20; the app works there (see TOOLING.md).
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -23,8 +26,10 @@ from aws_cdk import App, Environment, Tags
 from cdk.constants import CONTEXT_LAYERS, DEFAULT_OUTDIR, LAYERS_BUILT, PROJECT, REPO_ROOT
 from cdk.environment import load_environment
 from cdk.nag import add_checks
+from cdk.packaging.assets import prepare_asset_dirs
 from cdk.stacks.alert_analyzer_stack import AlertAnalyzerStack
 from cdk.stacks.chat_handler_stack import ChatHandlerStack
+from cdk.stacks.monitoring_stack import MonitoringStack
 from cdk.stacks.sns_stack import SnsStack
 from cdk.stacks.storage_stack import StorageStack
 
@@ -42,7 +47,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | Path | Non
         outdir=str(outdir or os.environ.get("CDK_OUTDIR") or DEFAULT_OUTDIR),
     )
     config = load_environment(app.node)
-    layers_mode = str(app.node.try_get_context(CONTEXT_LAYERS) or LAYERS_BUILT)
+    asset_dirs = prepare_asset_dirs(str(app.node.try_get_context(CONTEXT_LAYERS) or LAYERS_BUILT))
     env = Environment(account=config.account, region=config.region)
     common: dict[str, Any] = {"env": env}
 
@@ -53,29 +58,39 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | Path | Non
         app,
         config.stack_name("AlertAnalyzer"),
         config=config,
-        layers_mode=layers_mode,
+        asset_dirs=asset_dirs,
         description="alert-intel pipeline: stage Lambdas and the Step Functions state machine",
         **common,
     )
-    SnsStack(
+    sns_stack = SnsStack(
         app,
         config.stack_name("Sns"),
         config=config,
-        layers_mode=layers_mode,
+        asset_dirs=asset_dirs,
         state_machine=analyzer.state_machine,
         description="alert-intel alert intake: SNS topics, EventBridge rules and the ingest Lambda",
         **common,
     )
-    ChatHandlerStack(
+    chat = ChatHandlerStack(
         app,
         config.stack_name("ChatHandler"),
         config=config,
-        layers_mode=layers_mode,
+        asset_dirs=asset_dirs,
         conversations=storage.conversations,
         archive_bucket=storage.archive_bucket,
         description="alert-intel Slack bot: events endpoint, LangGraph worker, conversation archiver",
         **common,
     )
+    monitoring = MonitoringStack(
+        app,
+        config.stack_name("Monitoring"),
+        config=config,
+        description="alert-intel dashboard and meta-alarms",
+        **common,
+    )
+    # Metrics and log groups are addressed by name: deploy what they watch first.
+    for watched in (analyzer, chat, storage, sns_stack):
+        monitoring.add_stack_dependency(watched)
     Tags.of(app).add("project", PROJECT)
     Tags.of(app).add("environment", config.name)
     for key, value in config.tags.items():
@@ -99,7 +114,6 @@ def parse_context_args(argv: Sequence[str]) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     app = build_app(parse_context_args(sys.argv[1:] if argv is None else argv))
     assembly = app.synth()
     print(f"synthesised {len(assembly.stacks)} stacks into {assembly.directory}")

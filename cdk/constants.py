@@ -6,6 +6,7 @@ context (`alert-intel:environments`) overrides it per key, and `-c env=<name>` p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +102,11 @@ HAIKU_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 SONNET_MODEL_ID = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
+def kebab_case(name: str) -> str:
+    """`DailyLLMCost` -> `daily-llm-cost`: construct ids become physical names."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """One deployment target. Accounts here are placeholders: set yours in cdk.json."""
@@ -122,6 +128,21 @@ class EnvironmentConfig:
     def resource_name(self, suffix: str) -> str:
         """Physical name shared by every resource of this environment: `alert-intel-<env>-<suffix>`."""
         return f"{PROJECT}-{self.name}-{suffix.replace('_', '-')}"
+
+    def function_name(self, key: str) -> str:
+        return self.resource_name(key)
+
+    @property
+    def state_machine_name(self) -> str:
+        return self.resource_name("alert-pipeline")
+
+    @property
+    def ingest_dead_letters_name(self) -> str:
+        return self.resource_name("ingest-dead-letters")
+
+    @property
+    def archiver_dead_letters_name(self) -> str:
+        return self.resource_name("archiver-dead-letters")
 
     @property
     def conversations_table_name(self) -> str:

@@ -56,7 +56,7 @@ class AlertStateMachine(Construct):
         super().__init__(scope, construct_id)
         asl_text = asl_path.read_text()
         check_substitutions(asl_text, set(functions))
-        name = config.resource_name("alert-pipeline")
+        name = config.state_machine_name
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",

@@ -60,7 +60,7 @@ class AlertIntelFunction(Construct):
         description: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function_name = config.resource_name(name)
+        self.function_name = config.function_name(name)
         self.role = iam.Role(
             self,
             "Role",

@@ -6,21 +6,20 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from cdk.components.lambda_function import ARCHITECTURE, RUNTIME
-from cdk.packaging.assets import layer_asset_dirs, stage_function_code
+from cdk.packaging.assets import AssetDirs
 from cdk.packaging.build_layers import CHAT_LAYER, PIPELINE_LAYER
 
 
 class LambdaPackaging(Construct):
     """Code asset plus the pipeline layer (and the chat layer when `with_chat`), built without Docker.
 
-    `layers_mode` is `built` (pip-built layers, rebuilt when pyproject.toml changes) or `stub` (a placeholder,
-    for offline tests).
+    `asset_dirs` comes from `cdk.packaging.assets.prepare_asset_dirs`, once per synth.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, layers_mode: str, with_chat: bool = False) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, asset_dirs: AssetDirs, with_chat: bool = False) -> None:
         super().__init__(scope, construct_id)
-        self.code = lambda_.Code.from_asset(str(stage_function_code()))
-        layer_dirs = layer_asset_dirs(layers_mode)
+        self.code = lambda_.Code.from_asset(str(asset_dirs.code))
+        layer_dirs = asset_dirs.layers
         self.pipeline_layer = self._layer("PipelineLayer", layer_dirs[PIPELINE_LAYER], "pydantic, powertools, SDKs")
         self.chat_layer = (
             self._layer("ChatLayer", layer_dirs[CHAT_LAYER], "LangGraph and its dependencies") if with_chat else None

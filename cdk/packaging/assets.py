@@ -12,6 +12,7 @@ import hashlib
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from cdk.constants import BUILD_DIR, FUNCTIONS_DIR, LAYERS_BUILT, LAYERS_STUB, STUB_LAYER_DIR
@@ -21,6 +22,19 @@ CODE_DIR = BUILD_DIR / "code"
 # Never deployed: the offline runner (moto patch, CLI) and anything that is not code.
 EXCLUDED_PACKAGES = frozenset({"local_runner", "tests"})
 EXCLUDED_SUFFIXES = frozenset({".pyc", ".pyo"})
+
+
+@dataclass(frozen=True)
+class AssetDirs:
+    """The folders one synth deploys: staged once, so every stack ships the same code."""
+
+    code: Path
+    layers: dict[str, Path]
+
+
+def prepare_asset_dirs(layers_mode: str) -> AssetDirs:
+    """Stage the function code and resolve the layers (see `layer_asset_dirs` for the modes and errors)."""
+    return AssetDirs(code=stage_function_code(), layers=layer_asset_dirs(layers_mode))
 
 
 class LayersNotBuiltError(RuntimeError):

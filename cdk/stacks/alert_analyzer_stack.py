@@ -20,6 +20,7 @@ from cdk.constants import (
     SLACK_WEBHOOKS_SECRET_NAME,
     EnvironmentConfig,
 )
+from cdk.packaging.assets import AssetDirs
 
 BEDROCK_REASON = (
     "The foundation model behind this environment's cross-region inference profile, in whichever region the "
@@ -29,10 +30,10 @@ BEDROCK_REASON = (
 
 class AlertAnalyzerStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, layers_mode: str, **kwargs: Any
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, asset_dirs: AssetDirs, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        packaging = LambdaPackaging(self, "Packaging", layers_mode=layers_mode)
+        packaging = LambdaPackaging(self, "Packaging", asset_dirs=asset_dirs)
 
         # Exactly the design's permission list, per stage; classify and format read nothing.
         statements: dict[str, list[iam.PolicyStatement]] = {

@@ -25,6 +25,7 @@ from cdk.constants import (
     EnvironmentConfig,
 )
 from cdk.nag import acknowledge, acknowledge_invoke_grants
+from cdk.packaging.assets import AssetDirs
 
 SLACK_EVENTS_PATH = ("slack", "events")
 
@@ -36,13 +37,13 @@ class ChatHandlerStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        layers_mode: str,
+        asset_dirs: AssetDirs,
         conversations: dynamodb.ITable,
         archive_bucket: s3.IBucket,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        packaging = LambdaPackaging(self, "Packaging", layers_mode=layers_mode, with_chat=True)
+        packaging = LambdaPackaging(self, "Packaging", asset_dirs=asset_dirs, with_chat=True)
         table_env = {"CONVERSATIONS_TABLE": conversations.table_name}
 
         def chat_function(key: str, **extra: Any) -> AlertIntelFunction:
@@ -106,7 +107,7 @@ class ChatHandlerStack(Stack):
         self.archiver_dead_letters = sqs.Queue(
             self,
             "ArchiverDeadLetters",
-            queue_name=config.resource_name("archiver-dead-letters"),
+            queue_name=config.archiver_dead_letters_name,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(14),

@@ -16,8 +16,9 @@ from constructs import Construct
 from cdk.components.encrypted_topic import EncryptedTopic
 from cdk.components.lambda_function import AlertIntelFunction
 from cdk.components.packaging import LambdaPackaging
-from cdk.constants import ALERT_PUBLISHERS, INGEST_FUNCTION, EnvironmentConfig
+from cdk.constants import ALERT_PUBLISHERS, INGEST_FUNCTION, EnvironmentConfig, kebab_case
 from cdk.nag import acknowledge
+from cdk.packaging.assets import AssetDirs
 
 # EventBridge patterns for the alert sources that do not publish to SNS.
 EVENT_SOURCES: dict[str, dict[str, Any]] = {
@@ -45,7 +46,7 @@ class SnsStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        layers_mode: str,
+        asset_dirs: AssetDirs,
         state_machine: sfn.IStateMachine,
         **kwargs: Any,
     ) -> None:
@@ -69,7 +70,7 @@ class SnsStack(Stack):
         self.dead_letters = sqs.Queue(
             self,
             "IngestDeadLetters",
-            queue_name=config.resource_name("ingest-dead-letters"),
+            queue_name=config.ingest_dead_letters_name,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(14),
@@ -80,7 +81,7 @@ class SnsStack(Stack):
             "This queue is itself the dead-letter queue of the ingest Lambda and the EventBridge targets.",
         )
 
-        packaging = LambdaPackaging(self, "Packaging", layers_mode=layers_mode)
+        packaging = LambdaPackaging(self, "Packaging", asset_dirs=asset_dirs)
         handler, memory_mb, timeout_seconds = INGEST_FUNCTION
         self.ingest = AlertIntelFunction(
             self,
@@ -116,7 +117,7 @@ class SnsStack(Stack):
             rule = events.Rule(
                 self,
                 rule_id,
-                rule_name=config.resource_name(_kebab(rule_id)),
+                rule_name=config.resource_name(kebab_case(rule_id)),
                 description=f"alert-intel: {rule_id} to the ingest Lambda",
                 event_pattern=events.EventPattern(**pattern),
             )
@@ -129,7 +130,3 @@ class SnsStack(Stack):
                 )
             )
             self.rules[rule_id] = rule
-
-
-def _kebab(name: str) -> str:
-    return "".join(f"-{char.lower()}" if char.isupper() else char for char in name).lstrip("-")
