@@ -61,7 +61,14 @@ def _analyze(analyze_input: AnalyzeInput, model: MessagesModel | None) -> Analys
             analysis.usage = exc.usage
             analysis.model_id = model.model_id
         return analysis
-    return _finish(result.body, method="claude", model_id=model.model_id, usage=result.usage, prompt=prompt)
+    return _finish(
+        result.body,
+        method="claude",
+        model_id=model.model_id,
+        usage=result.usage,
+        prompt=prompt,
+        known_links=_context_links(analyze_input),
+    )
 
 
 def rule_based_analysis(
@@ -72,7 +79,7 @@ def rule_based_analysis(
 ) -> Analysis:
     """The rules' analysis, with its suggested commands held to the same read-only allowlist as Claude's."""
     body = analyze_with_rules(analyze_input.alert, analyze_input.context)
-    return _finish(body, method=method, fallback_reason=fallback_reason)
+    return _finish(body, method=method, fallback_reason=fallback_reason, known_links=_context_links(analyze_input))
 
 
 def _finish(
@@ -83,12 +90,19 @@ def _finish(
     usage: TokenUsage | None = None,
     fallback_reason: str | None = None,
     prompt: RenderedPrompt | None = None,
+    known_links: set[str] | None = None,
 ) -> Analysis:
     commands = CommandFilter()
+    links = known_links or set()
     safe = AnalysisBody(
         root_cause=commands.redact_text(body.root_cause),
         confidence=body.confidence,
-        evidence=[e.model_copy(update={"claim": commands.redact_text(e.claim)}) for e in body.evidence],
+        # A link is kept only if the gathered context holds it: a model can invent URLs, and a log line can carry
+        # a phishing link that a model might cite.
+        evidence=[
+            e.model_copy(update={"claim": commands.redact_text(e.claim), "link": e.link if e.link in links else None})
+            for e in body.evidence
+        ],
         diagnostics=commands.keep_commands(body.diagnostics),
         recommendations=[r for r in body.recommendations if commands.clean_text(r) is not None],
         unknowns=[u for u in body.unknowns if commands.clean_text(u) is not None],
@@ -105,6 +119,10 @@ def _finish(
         fallback_reason=fallback_reason,
         dropped_commands=commands.dropped,
     )
+
+
+def _context_links(analyze_input: AnalyzeInput) -> set[str]:
+    return {f.link for section in analyze_input.context.sections() for f in section.facts if f.link}
 
 
 def describe_ai_failure(ai_failure: dict[str, Any] | None) -> str | None:

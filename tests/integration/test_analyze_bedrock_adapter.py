@@ -153,3 +153,22 @@ def test_an_unreachable_endpoint_is_unavailable(env: pytest.MonkeyPatch) -> None
     # When / Then
     with pytest.raises(BedrockUnavailableError, match="could not be reached"):
         _ask(BedrockModel(MODEL_ID))
+
+
+def test_missing_credentials_are_a_request_error_not_a_crash(bedrock: FakeBedrock, env: pytest.MonkeyPatch) -> None:
+    # Given: no credentials anywhere in the chain (a region of its own: the SDK caches one boto3 session per region)
+    env.setenv("BEDROCK_REGION", "ap-southeast-4")
+    get_settings.cache_clear()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.delenv(name, raising=False)
+    env.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    env.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    env.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    env.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    env.delenv("AWS_WEB_IDENTITY_TOKEN_FILE", raising=False)
+
+    # When / Then: nothing is sent unsigned
+    with pytest.raises(BedrockRequestError, match="no AWS credentials"):
+        _ask(BedrockModel(MODEL_ID))
+    assert bedrock.requests == []

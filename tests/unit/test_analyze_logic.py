@@ -246,3 +246,16 @@ def test_failures_other_than_throttling_are_described_from_the_catch() -> None:
         describe_ai_failure({"Error": "KeyError", "Cause": '{"errorMessage": "boom", "errorType": "KeyError"}'})
         == "boom (KeyError)"
     )
+
+
+def test_evidence_links_not_found_in_the_context_are_removed() -> None:
+    # Given: one real console link from the context, one invented
+    answer = good_claude_analysis()
+    answer["evidence"][1]["link"] = "https://evil.example/login?next=console"
+
+    # When
+    analysis = analyze_alert(lambda_cost_spike_input(), InMemoryModel(answer))
+
+    # Then
+    assert analysis.evidence[0].link == "https://console.aws.amazon.com/cost-management/home#/cost-explorer"
+    assert analysis.evidence[1].link is None

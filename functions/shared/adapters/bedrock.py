@@ -144,7 +144,8 @@ class BedrockModel:
             BedrockThrottledError: Bedrock answered 429 / ThrottlingException (the alert state machine retries it).
             BedrockTimeoutError: no answer within the client's timeout.
             BedrockUnavailableError: a 5xx answer, or Bedrock could not be reached.
-            BedrockRequestError: any other rejection (access denied, unknown model, malformed request, ...).
+            BedrockRequestError: any other rejection (access denied, unknown model, malformed request, ...), or no
+                AWS credentials to sign with.
         """
         request: dict[str, Any] = {
             "model": self.model_id,
@@ -172,6 +173,13 @@ class BedrockModel:
             raise BedrockUnavailableError(f"Bedrock could not be reached ({type(exc).__name__})") from exc
         except anthropic.APIStatusError as exc:
             raise _translate_status_error(exc) from exc
+        except anthropic.AnthropicError as exc:
+            raise BedrockRequestError(f"the Bedrock request failed ({type(exc).__name__}: {exc})"[:300]) from exc
+        except RuntimeError as exc:
+            # The SDK signs requests itself and says so with a bare RuntimeError when the chain has no credentials.
+            if "credentials" not in str(exc).lower():
+                raise
+            raise BedrockRequestError(f"no AWS credentials for Bedrock ({exc})") from exc
 
 
 def _translate_status_error(exc: anthropic.APIStatusError) -> Exception:
