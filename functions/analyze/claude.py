@@ -76,20 +76,7 @@ def analyze_with_claude(prompt: RenderedPrompt, model: MessagesModel) -> ClaudeR
             messages = [
                 *messages,
                 {"role": "assistant", "content": [_echo_block(b) for b in reply.content]},
-                {
-                    "role": "user",
-                    "content": [
-                        {
-                            "type": "tool_result",
-                            "tool_use_id": tool_use.id,
-                            "is_error": True,
-                            "content": (
-                                f"The {TOOL_NAME} input was invalid: {problem}. "
-                                f"Call {TOOL_NAME} again with every field corrected."
-                            ),
-                        }
-                    ],
-                },
+                {"role": "user", "content": _repair_request(reply, tool_use.id, problem)},
             ]
             continue
         body = AnalysisBody.model_validate(parsed.model_dump())
@@ -115,6 +102,20 @@ def _call(model: MessagesModel, prompt: RenderedPrompt, messages: list[dict[str,
     usage.output_tokens += reply.usage.output_tokens
     usage.estimated_cost_usd = estimate_cost_usd(model.model_id, usage.input_tokens, usage.output_tokens)
     return reply
+
+
+def _repair_request(reply: Message, invalid_id: str, problem: str) -> list[dict[str, Any]]:
+    """Tool results for every tool call in `reply` (the API requires one each): the invalid one gets the errors."""
+    results = []
+    for block in reply.content:
+        if block.type != "tool_use":
+            continue
+        if block.id == invalid_id:
+            text = f"The {TOOL_NAME} input was invalid: {problem}. Call {TOOL_NAME} again with every field corrected."
+        else:
+            text = f"Ignored: call {TOOL_NAME} exactly once."
+        results.append({"type": "tool_result", "tool_use_id": block.id, "is_error": True, "content": text})
+    return results
 
 
 def _echo_block(block: Any) -> dict[str, Any]:

@@ -61,6 +61,8 @@ def _analyze(analyze_input: AnalyzeInput, model: MessagesModel | None) -> Analys
             analysis.usage = exc.usage
             analysis.model_id = model.model_id
         return analysis
+    if result.repaired:
+        metrics.add_metric(name="AIAnalysisRepaired", unit=MetricUnit.Count, value=1)
     return _finish(
         result.body,
         method="claude",

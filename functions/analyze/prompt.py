@@ -27,6 +27,9 @@ from functions.shared.models import (
 TOOL_NAME = "record_analysis"
 MAX_INPUT_TOKENS = 4_000
 MAX_OUTPUT_TOKENS = 1_024
+# A complete analysis tool call (a few evidence claims, commands and steps) runs 300-600 output tokens; the bench
+# prices this middle value per alert, with MAX_OUTPUT_TOKENS as the ceiling.
+TYPICAL_OUTPUT_TOKENS = 450
 # Claude tokenises English prose at roughly 4 characters a token and JSON, ids and log lines nearer 3; 3.5 keeps
 # the estimate on the safe side for the mix a prompt here holds.
 CHARS_PER_TOKEN = 3.5
