@@ -20,7 +20,7 @@ MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 class InMemoryModel:
     """Answers queued replies (tool inputs, text, or exceptions) and keeps every request it was sent."""
 
-    def __init__(self, *replies: dict[str, Any] | str | Exception) -> None:
+    def __init__(self, *replies: dict[str, Any] | list[dict[str, Any]] | str | Exception) -> None:
         self.model_id = MODEL_ID
         self.replies = list(replies)
         self.requests: list[dict[str, Any]] = []
@@ -33,8 +33,10 @@ class InMemoryModel:
         if isinstance(reply, str):
             content: list[dict[str, Any]] = [{"type": "text", "text": reply}]
         else:
+            inputs = reply if isinstance(reply, list) else [reply]
             content = [
-                {"type": "tool_use", "id": f"toolu_{len(self.requests)}", "name": "record_analysis", "input": reply}
+                {"type": "tool_use", "id": f"toolu_{len(self.requests)}_{i}", "name": "record_analysis", "input": one}
+                for i, one in enumerate(inputs)
             ]
         return Message.model_validate(
             {
@@ -259,3 +261,17 @@ def test_evidence_links_not_found_in_the_context_are_removed() -> None:
     # Then
     assert analysis.evidence[0].link == "https://console.aws.amazon.com/cost-management/home#/cost-explorer"
     assert analysis.evidence[1].link is None
+
+
+def test_a_repair_answers_every_tool_call_of_the_invalid_reply() -> None:
+    # Given: Claude called the tool twice, the first call invalid
+    model = InMemoryModel([{"root_cause": 1}, good_claude_analysis()], good_claude_analysis())
+
+    # When
+    analysis = analyze_alert(lambda_cost_spike_input(), model)
+
+    # Then: one tool_result per tool_use, as the Messages API requires
+    assert analysis.method == "claude"
+    results = model.requests[1]["messages"][2]["content"]
+    assert [r["tool_use_id"] for r in results] == ["toolu_1_0", "toolu_1_1"]
+    assert "invalid" in results[0]["content"] and "exactly once" in results[1]["content"]
