@@ -18,12 +18,19 @@ from functions.analyze.claude import ClaudeUnavailableError, MessagesModel, anal
 from functions.analyze.commands import CommandFilter
 from functions.analyze.prompt import RenderedPrompt, render_prompt
 from functions.analyze.rules import analyze_with_rules
-from functions.shared.adapters.bedrock import estimate_cost_usd
+from functions.shared.adapters.bedrock import estimate_cost_usd, model_for_environment
 from functions.shared.errors import BedrockThrottledError
 from functions.shared.models import Analysis, AnalysisBody, AnalysisMethod, AnalyzeInput, TokenUsage
 from functions.shared.observability import logger, metrics
 
-__all__ = ["analyze_alert", "describe_ai_failure", "estimate_cost_usd", "estimate_input_tokens", "rule_based_analysis"]
+__all__ = [
+    "analyze_alert",
+    "describe_ai_failure",
+    "estimate_cost_usd",
+    "estimate_input_tokens",
+    "model_for_environment",
+    "rule_based_analysis",
+]
 
 
 def analyze_alert(analyze_input: AnalyzeInput, model: MessagesModel | None) -> Analysis:
@@ -33,6 +40,8 @@ def analyze_alert(analyze_input: AnalyzeInput, model: MessagesModel | None) -> A
         BedrockThrottledError: Bedrock throttled the call (only in "auto" mode with a model).
     """
     started = time.perf_counter()
+    # With metrics disabled (local runs) nothing is flushed between invocations: replace the last alert's type.
+    metrics.dimension_set.pop("AlertType", None)
     metrics.add_dimension(name="AlertType", value=analyze_input.alert.alert_type[:250] or "unknown")
     try:
         analysis = _analyze(analyze_input, model)

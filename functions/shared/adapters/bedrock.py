@@ -80,10 +80,15 @@ class BedrockRequestError(BedrockCallError):
     """Bedrock rejected the request (4xx other than throttling): access, model id, or request shape."""
 
 
+def model_for_environment(environment: str) -> str:
+    """The table's model for `environment` ("" for local: no model unless ALERT_INTEL_MODEL_ID names one)."""
+    return MODEL_BY_ENVIRONMENT.get(environment, "")
+
+
 def resolve_model_id(settings: Settings | None = None) -> str:
     """The Bedrock model id to use, or "" when none is configured (the rule-based analysis runs)."""
     settings = settings or get_settings()
-    return settings.model_id or MODEL_BY_ENVIRONMENT.get(settings.environment, "")
+    return settings.model_id or model_for_environment(settings.environment)
 
 
 def price_per_million_tokens(model_id: str) -> tuple[float, float]:
