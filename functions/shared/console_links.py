@@ -11,6 +11,7 @@ easy to trace and fix in one place.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 DEFAULT_REGION = "us-east-1"
 # Billing, Budgets, Cost Explorer and Cost Anomaly Detection are global services served from us-east-1.
 _BILLING_REGION = "us-east-1"
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+_HOST = re.compile(r"[a-z0-9.-]+")
 _CONSOLE_DOMAINS = ("aws.amazon.com", "amazonaws.cn", "amazonaws-us-gov.com")
 
 
@@ -30,9 +33,17 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
+def valid_region(*candidates: str | None) -> str:
+    """The first candidate that looks like an AWS region name (e.g. `eu-west-1`), else `DEFAULT_REGION`.
+
+    Regions often come from alert payloads; this keeps arbitrary text out of the console host and query string.
+    """
+    return next((c for c in candidates if c and _REGION.fullmatch(c)), DEFAULT_REGION)
+
+
 def console_host(region: str | None = None) -> str:
     """The regional console origin, e.g. `https://eu-west-1.console.aws.amazon.com` (China and GovCloud too)."""
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     if region.startswith("cn-"):
         return f"https://{region}.console.amazonaws.cn"
     if region.startswith("us-gov-"):
@@ -49,7 +60,9 @@ def is_console_url(url: str | None) -> bool:
     except ValueError:
         return False
     host = (parts.hostname or "").lower()
-    return parts.scheme == "https" and any(host == d or host.endswith("." + d) for d in _CONSOLE_DOMAINS)
+    if parts.scheme != "https" or not _HOST.fullmatch(host) or parts.username or parts.password:
+        return False
+    return any(host == d or host.endswith("." + d) for d in _CONSOLE_DOMAINS)
 
 
 def region_from_arn(arn: str | None) -> str | None:
@@ -57,7 +70,8 @@ def region_from_arn(arn: str | None) -> str | None:
     if not arn or not arn.startswith("arn:"):
         return None
     parts = arn.split(":", 5)
-    return (parts[3] or None) if len(parts) > 3 else None
+    region = parts[3] if len(parts) > 3 else ""
+    return region if _REGION.fullmatch(region) else None
 
 
 def jsurl(value: Any) -> str:
@@ -103,7 +117,7 @@ def stepfunctions_execution_url(execution_arn: str, region: str | None = None) -
 
     The region defaults to the one in the execution ARN.
     """
-    region = region or region_from_arn(execution_arn) or DEFAULT_REGION
+    region = valid_region(region, region_from_arn(execution_arn))
     return f"{console_host(region)}/states/home?region={region}#/v2/executions/details/{quote(execution_arn, safe=':')}"
 
 
@@ -112,13 +126,13 @@ def stepfunctions_execution_url(execution_arn: str, region: str | None = None) -
 
 def cloudwatch_alarm_url(alarm_name: str, region: str | None = None) -> str:
     """The CloudWatch console page of one alarm (its graph, history and actions)."""
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     return f"{console_host(region)}/cloudwatch/home?region={region}#alarmsV2:alarm/{_q(alarm_name)}"
 
 
 def cloudwatch_alarms_url(region: str | None = None) -> str:
     """The CloudWatch alarms list of a region: the fallback when an alarm's name is unknown."""
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     return f"{console_host(region)}/cloudwatch/home?region={region}#alarmsV2:"
 
 
@@ -137,7 +151,7 @@ def metric_graph_url(
 
     `start`/`end` are ISO-8601 durations relative to now (the console's own notation) or ISO timestamps.
     """
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     metric: list[Any] = [namespace, metric_name]
     for key, value in (dimensions or {}).items():
         metric += [str(key), str(value)]
@@ -156,7 +170,7 @@ def metric_graph_url(
 
 def log_group_url(log_group_name: str, region: str | None = None) -> str:
     """The CloudWatch Logs console page of one log group (its streams)."""
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     # The logs console reads its fragment with `%` written as `$`.
     group = _q(_q(log_group_name)).replace("%", "$")
     return f"{console_host(region)}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{group}"
@@ -173,7 +187,7 @@ def logs_insights_url(
 
     The query is not run until the reader presses "Run query", so the link itself costs nothing.
     """
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     detail = {
         "end": 0,
         "start": -abs(lookback_seconds),
@@ -195,15 +209,15 @@ def lambda_function_url(function_name: str, region: str | None = None) -> str:
     Accepts a function name or ARN; an ARN's own region wins over `region`.
     """
     if function_name.startswith("arn:"):
-        region = region_from_arn(function_name) or region
+        region = valid_region(region_from_arn(function_name), region)
         function_name = function_name.split(":")[6] if function_name.count(":") >= 6 else function_name
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     return f"{console_host(region)}/lambda/home?region={region}#/functions/{_q(function_name)}"
 
 
 def ec2_instance_url(instance_id: str, region: str | None = None) -> str:
     """The EC2 console page of one instance (its state, status checks and monitoring)."""
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     return f"{console_host(region)}/ec2/home?region={region}#InstanceDetails:instanceId={_q(instance_id)}"
 
 
@@ -276,7 +290,7 @@ def health_event_url(event_arn: str | None = None) -> str:
 
 def security_hub_finding_url(finding_id: str | None = None, region: str | None = None) -> str:
     """Security Hub's findings list filtered to one finding ID (the list of findings without an ID)."""
-    region = region or region_from_arn(finding_id) or DEFAULT_REGION
+    region = valid_region(region, region_from_arn(finding_id))
     base = f"{console_host(region)}/securityhub/home?region={region}#/findings"
     if not finding_id:
         return base
@@ -287,7 +301,7 @@ def security_hub_finding_url(finding_id: str | None = None, region: str | None =
 
 def guardduty_findings_url(finding_id: str | None = None, region: str | None = None) -> str:
     """GuardDuty's current findings, with one finding opened when its ID is given."""
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     base = f"{console_host(region)}/guardduty/home?region={region}#/findings?macros=current"
     return f"{base}&fId={_q(finding_id)}" if finding_id else base
 
@@ -307,7 +321,7 @@ def resource_console_link(resource: ResourceRef | None, region: str | None = Non
     """(label, url) of the console page of a Lambda function, EC2 instance or log group; None for other types."""
     if resource is None or not (resource.name or resource.arn):
         return None
-    region = resource.region or region_from_arn(resource.arn) or region
+    region = valid_region(resource.region, region_from_arn(resource.arn), region)
     kind = resource.type.lower()
     name = resource.name or resource.arn or ""
     if "lambda::function" in kind or (resource.arn or "").startswith("arn:aws:lambda:"):
@@ -328,7 +342,7 @@ def alert_console_link(alert: Alert) -> tuple[str, str] | None:
     """
     details = alert.details
     resource = alert.resource
-    region = alert.region or (resource.region if resource else None)
+    region = valid_region(alert.region, resource.region if resource else None)
     resource_name = resource.name if resource and resource.name else None
     match alert.source:
         case "cloudwatch_alarm":

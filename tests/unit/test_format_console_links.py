@@ -113,3 +113,16 @@ def test_alert_without_details_still_gets_a_list_page() -> None:
     )
     unknown = alert.model_copy(update={"source": "unknown"})
     assert links.alert_console_link(unknown) is None
+
+
+@pytest.mark.parametrize("region", ["<!channel>", "evil.example/x#", "EU-WEST-1", "", None])
+def test_a_region_that_is_not_a_region_name_falls_back_to_the_default(region: str | None) -> None:
+    assert links.cloudwatch_alarm_url("a", region) == (
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/a"
+    )
+
+
+def test_region_candidates_are_taken_in_order() -> None:
+    assert links.valid_region("bogus region", None, "ap-south-2", "eu-west-1") == "ap-south-2"
+    assert links.region_from_arn("arn:aws:sns:<x>:1:t") is None
+    assert links.region_from_arn("arn:aws:iam::123456789012:role/x") is None

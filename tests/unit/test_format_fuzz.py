@@ -1,0 +1,142 @@
+"""Property tests: whatever text arrives, the message fits Slack's limits and no control sequence survives."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from functions.format.logic import TARGET_MESSAGE_BYTES, format_message
+from functions.format.mrkdwn import clip, code_block, escape
+from functions.shared.models import FormatInput
+from tests.support.slack_limits import message_bytes, slack_limit_violations
+
+# Text biased towards what breaks Slack messages: control sequences, entities, fences, broadcast words.
+NASTY = st.sampled_from(
+    [
+        "<!channel>",
+        "<!here>",
+        "<@U1>",
+        "<#C1|x>",
+        "<https://evil.example|y>",
+        "@here",
+        "@channel",
+        "@everyone",
+        "&",
+        "&amp;",
+        "<",
+        ">",
+        "```",
+        "`",
+        "|",
+        "*",
+        "_",
+        "~",
+        "\n",
+        "é",
+        "🔥",
+        "\u200b",
+    ]
+)
+TEXT = st.lists(st.one_of(NASTY, st.text(max_size=40)), max_size=30).map("".join)
+LONG_TEXT = st.one_of(TEXT, st.integers(min_value=0, max_value=8000).map(lambda n: "<!channel>&" * n))
+SCALAR = st.one_of(TEXT, st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none())
+LINK = st.one_of(st.none(), st.just("https://us-east-1.console.aws.amazon.com/x?a=1&b=<2>|3"), TEXT)
+
+
+def section(name: str) -> st.SearchStrategy[dict[str, Any]]:
+    fact = st.fixed_dictionaries({"key": TEXT, "text": LONG_TEXT, "link": LINK})
+    return st.fixed_dictionaries(
+        {
+            "name": st.just(name),
+            "status": st.sampled_from(["ok", "error", "skipped"]),
+            "looked_at": st.lists(TEXT, max_size=3),
+            "facts": st.lists(fact, max_size=12),
+            "notes": st.lists(TEXT, max_size=3),
+            "error": st.one_of(st.none(), TEXT),
+            "cause": st.one_of(st.none(), LONG_TEXT),
+        }
+    )
+
+
+ALERT = st.fixed_dictionaries(
+    {
+        "source": st.sampled_from(
+            ["budget", "cost_anomaly", "cloudwatch_alarm", "health", "security_hub", "guardduty", "custom", "unknown"]
+        ),
+        "alert_type": TEXT,
+        "severity": st.sampled_from(["critical", "warning", "info"]),
+        "title": LONG_TEXT,
+        "summary": LONG_TEXT,
+        "account_id": st.one_of(st.none(), TEXT),
+        "region": st.one_of(st.none(), st.sampled_from(["us-east-1", "eu-west-1", "cn-north-1"]), TEXT),
+        "resource": st.one_of(
+            st.none(),
+            st.fixed_dictionaries({"type": TEXT, "name": TEXT, "arn": st.one_of(st.none(), TEXT)}),
+        ),
+        "details": st.dictionaries(TEXT, st.one_of(SCALAR, st.dictionaries(TEXT, SCALAR, max_size=3)), max_size=15),
+        "dedup_key": TEXT,
+        "raw_excerpt": st.one_of(st.none(), LONG_TEXT),
+    }
+)
+ANALYSIS = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {
+            "method": st.sampled_from(["claude", "rule_based", "passthrough"]),
+            "model_id": st.one_of(st.none(), TEXT),
+            "root_cause": LONG_TEXT,
+            "confidence": st.sampled_from(["high", "medium", "low"]),
+            "evidence": st.lists(st.fixed_dictionaries({"claim": LONG_TEXT, "link": LINK}), max_size=20),
+            "diagnostics": st.lists(LONG_TEXT, max_size=20),
+            "recommendations": st.lists(TEXT, max_size=20),
+            "unknowns": st.lists(TEXT, max_size=20),
+            "fallback_reason": st.one_of(st.none(), TEXT),
+            "dropped_commands": st.lists(TEXT, max_size=3),
+        }
+    ),
+)
+FORMAT_INPUT = st.fixed_dictionaries(
+    {
+        "route": st.sampled_from(["critical", "heartbeat"]),
+        "alert": ALERT,
+        "context": st.fixed_dictionaries(
+            {"cost": section("cost"), "compute": section("compute"), "logs": section("logs")}
+        ),
+        "analysis": ANALYSIS,
+        "analysis_failure": st.one_of(st.none(), st.fixed_dictionaries({"Error": TEXT, "Cause": LONG_TEXT})),
+        "execution_id": st.one_of(st.none(), st.just("arn:aws:states:eu-west-1:1:execution:sm:run"), TEXT),
+    }
+)
+CONTROL = re.compile(r"<[!@#]|<https?:(?!//[a-z0-9-]+\.console\.aws\.amazon\.com/)|@(?:channel|here|everyone)\b")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(FORMAT_INPUT)
+def test_any_input_gives_a_message_within_limits_with_no_control_sequences(data: dict[str, Any]) -> None:
+    # Given / When
+    message = format_message(FormatInput.model_validate(data)).model_dump(mode="json")
+
+    # Then
+    assert slack_limit_violations(message) == []
+    assert message_bytes(message) < TARGET_MESSAGE_BYTES
+    assert CONTROL.search(json.dumps(message, ensure_ascii=False)) is None
+
+
+@given(TEXT, st.integers(min_value=1, max_value=300))
+def test_clip_of_escaped_text_never_leaves_a_broken_entity(text: str, limit: int) -> None:
+    clipped = clip(escape(text), limit)
+    assert len(clipped) <= limit
+    assert re.search(r"&(?!amp;|lt;|gt;)", clipped) is None
+    assert "<" not in clipped and ">" not in clipped
+
+
+@given(TEXT, st.integers(min_value=20, max_value=500))
+def test_a_code_block_cannot_be_closed_early(text: str, limit: int) -> None:
+    block = code_block(text, limit)
+    assert len(block) <= limit
+    assert block.startswith("```\n") and block.endswith("\n```")
+    assert "```" not in block[3:-3]
