@@ -19,7 +19,6 @@ ALL_TOOL_NAMES = (
     roster.LIST_LAMBDA_FUNCTIONS,
     roster.LAMBDA_METRICS,
     roster.EC2_INSTANCE,
-    roster.ALARMS,
     roster.LOG_ERRORS,
     roster.LOG_PATTERN_SEARCH,
 )

@@ -38,7 +38,7 @@ def test_a_question_without_keywords_under_a_budget_alert_goes_to_the_cost_analy
     ("question", "agent", "tools"),
     [
         ("why did Lambda costs spike?", "CostAnalyst", ["cost_by_service", "budgets_status", "cost_forecast"]),
-        ("how many invocations did ImageProcessor have?", "InfraExpert", ["lambda_metrics", "cloudwatch_alarms"]),
+        ("how many invocations did ImageProcessor have?", "InfraExpert", ["lambda_metrics"]),
         ("show me errors in the ImageProcessor logs", "LogsAnalyst", ["log_errors"]),
     ],
 )

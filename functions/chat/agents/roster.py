@@ -15,7 +15,6 @@ COST_FORECAST = "cost_forecast"
 LIST_LAMBDA_FUNCTIONS = "list_lambda_functions"
 LAMBDA_METRICS = "lambda_metrics"
 EC2_INSTANCE = "ec2_instance"
-ALARMS = "cloudwatch_alarms"
 LOG_ERRORS = "log_errors"
 LOG_PATTERN_SEARCH = "log_pattern_search"
 
@@ -48,10 +47,10 @@ def _cost_plan(question: str, alert_context: AlertContext | None) -> list[Planne
 def _infra_plan(question: str, alert_context: AlertContext | None) -> list[PlannedCall]:
     name = resource_hint(question, alert_context)
     if name and name.startswith("i-"):
-        return [PlannedCall(EC2_INSTANCE, {"instance_id": name}), PlannedCall(ALARMS, {})]
+        return [PlannedCall(EC2_INSTANCE, {"instance_id": name})]
     if name:
-        return [PlannedCall(LAMBDA_METRICS, {"function_name": name}), PlannedCall(ALARMS, {})]
-    return [PlannedCall(LIST_LAMBDA_FUNCTIONS, {}), PlannedCall(ALARMS, {})]
+        return [PlannedCall(LAMBDA_METRICS, {"function_name": name})]
+    return [PlannedCall(LIST_LAMBDA_FUNCTIONS, {})]
 
 
 def _logs_plan(question: str, alert_context: AlertContext | None) -> list[PlannedCall]:
@@ -74,11 +73,11 @@ COST_ANALYST = Specialist(
 INFRA_EXPERT = Specialist(
     name="InfraExpert",
     role=(
-        "You explain how Lambda functions and EC2 instances behave, from CloudWatch metrics and alarms: "
+        "You explain how Lambda functions and EC2 instances behave, from their configuration and CloudWatch metrics: "
         "invocations, errors, throttles, duration, concurrency, CPU. Name the function or instance and the "
         "time window of every number."
     ),
-    tool_names=(LIST_LAMBDA_FUNCTIONS, LAMBDA_METRICS, EC2_INSTANCE, ALARMS),
+    tool_names=(LIST_LAMBDA_FUNCTIONS, LAMBDA_METRICS, EC2_INSTANCE),
     plan=_infra_plan,
 )
 LOGS_ANALYST = Specialist(
