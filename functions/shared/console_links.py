@@ -165,7 +165,7 @@ def metric_graph_url(
         "end": end,
         "metrics": [metric],
     }
-    return f"{console_host(region)}/cloudwatch/home?region={region}#metricsV2?graph={jsurl(graph)}"
+    return f"{console_host(region)}/cloudwatch/home?region={region}#metricsV2:graph={jsurl(graph)}"
 
 
 def log_group_url(log_group_name: str, region: str | None = None) -> str:

@@ -28,7 +28,7 @@ def test_alarm_names_are_encoded() -> None:
 def test_metric_graph_uses_the_consoles_jsurl_notation() -> None:
     url = links.metric_graph_url("AWS/Lambda", "Errors", {"FunctionName": "api"}, "eu-west-1", stat="Sum")
     assert url == (
-        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#metricsV2?graph="
+        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#metricsV2:graph="
         "~(view~'timeSeries~stacked~false~region~'eu-west-1~stat~'Sum~period~300~start~'-PT3H~end~'P0D"
         "~metrics~(~(~'AWS*2fLambda~'Errors~'FunctionName~'api)))"
     )

@@ -114,7 +114,7 @@ FORMAT_INPUT = st.fixed_dictionaries(
 CONTROL = re.compile(r"<[!@#]|<https?:(?!//[a-z0-9-]+\.console\.aws\.amazon\.com/)|@(?:channel|here|everyone)\b")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(FORMAT_INPUT)
 def test_any_input_gives_a_message_within_limits_with_no_control_sequences(data: dict[str, Any]) -> None:
     # Given / When
