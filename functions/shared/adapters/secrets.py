@@ -66,7 +66,8 @@ def webhook_url_for(route: Route, secret_name: str | None = None) -> str:
     """The webhook URL for `route`; a missing heartbeat URL falls back to the critical one (with a warning).
 
     Raises:
-        ConfigurationError: the secret is unreadable, or has no usable http(s) URL for the route.
+        ConfigurationError: the secret is unreadable, or has no usable URL for the route (https:// outside the
+            local environment).
     """
     secret = read_webhook_secret(secret_name)
     name = secret_name or get_settings().slack_webhooks_secret_name
@@ -81,4 +82,7 @@ def webhook_url_for(route: Route, secret_name: str | None = None) -> str:
         raise ConfigurationError(
             f"Secret {name!r} has no webhook URL for route {route!r} (keys present: {sorted(secret)})"
         )
+    if url.startswith("http://") and get_settings().environment != "local":
+        # Alert content must not travel in clear text; plain http is only for the local webhook sink.
+        raise ConfigurationError(f"Secret {name!r}: the {route!r} webhook must be an https:// URL")
     return url

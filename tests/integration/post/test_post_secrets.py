@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 
 from functions.local_runner.slack_sink import SlackWebhookSink
 from functions.shared.adapters.aws import reset_clients
 from functions.shared.adapters.secrets import read_webhook_secret, webhook_url_for
+from functions.shared.errors import ConfigurationError
+from functions.shared.settings import get_settings
 from tests.integration.post.conftest import SECRET_NAME, store_webhooks
 
 
@@ -34,3 +37,14 @@ def test_secret_name_can_be_given_explicitly(aws: None, sink: SlackWebhookSink) 
     )
     assert read_webhook_secret("other/webhooks") == {"heartbeat": sink.webhook_url("heartbeat")}
     assert webhook_url_for("heartbeat", "other/webhooks") == sink.webhook_url("heartbeat")
+
+
+def test_plain_http_webhooks_are_refused_outside_local_runs(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a deployed environment whose secret holds an http:// URL
+    monkeypatch.setenv("ALERT_INTEL_ENV", "prod")
+    get_settings.cache_clear()
+    store_webhooks({"critical": "http://hooks.slack.com/services/T/B/x"})
+
+    # When / Then
+    with pytest.raises(ConfigurationError, match="must be an https:// URL"):
+        webhook_url_for("critical")
