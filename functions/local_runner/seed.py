@@ -151,6 +151,7 @@ class FindingSeed(_Seed):
     resource_id: str = ""
     generator_id: str = ""
     compliance_status: Literal["PASSED", "FAILED", "WARNING", "NOT_AVAILABLE"] | None = None
+    security_control_id: str | None = None  # e.g. "S3.8"
     minutes_ago: float = 30
     # Extra findings just like this one (ids suffixed -2, -3, ...): the "similar findings" the playbook counts.
     similar: int = Field(default=0, ge=0, le=100)
@@ -466,6 +467,8 @@ def _asff(finding: FindingSeed, copy: int, account_id: str, region: str, now: da
         "RecordState": "ACTIVE",
         "Workflow": {"Status": "NEW"},
     }
-    if finding.compliance_status:
-        record["Compliance"] = {"Status": finding.compliance_status}
+    if finding.compliance_status or finding.security_control_id:
+        record["Compliance"] = {"Status": finding.compliance_status or "FAILED"}
+        if finding.security_control_id:
+            record["Compliance"]["SecurityControlId"] = finding.security_control_id
     return record

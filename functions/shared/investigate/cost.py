@@ -166,7 +166,7 @@ def cost_trend_evidence(trend: CostTrend, *, top_n: int = 5) -> Evidence:
         Fact(
             key="cost.top_mover",
             text="Top mover " + top.describe(),
-            value=round(top.dod_percent, 1) if top.dod_percent is not None else round(top.dod_amount, 2),
+            value=_headline_change(top),
             link=console_links.cost_explorer_url(start, end, service=top.service, group_by="UsageType"),
         )
     )
@@ -228,6 +228,14 @@ def cost_trend_evidence(trend: CostTrend, *, top_n: int = 5) -> Evidence:
     if trend.estimated:
         evidence.notes.append("The last days' costs are estimated and may still change.")
     return evidence
+
+
+def _headline_change(mover: CostMover) -> float:
+    """The mover's larger change (day over day or week over week) in percent, or in dollars when it is new."""
+    use_week = mover.wow_amount is not None and abs(mover.wow_amount) > abs(mover.dod_amount)
+    percent = mover.wow_percent if use_week else mover.dod_percent
+    amount = mover.wow_amount if use_week and mover.wow_amount is not None else mover.dod_amount
+    return round(percent, 1) if percent is not None else round(amount, 2)
 
 
 def _short(mover: CostMover) -> str:

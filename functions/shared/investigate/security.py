@@ -158,7 +158,9 @@ def _similar_findings(
     other_resources = sorted(
         {rid for f in similar for rid in _resource_ids(f) if not any(rid.endswith(o) for o in own_resources if o)}
     )
-    count = len(similar) if any(f.get("Id") == own_id for f in similar) or not own_id else len(similar) + 1
+    # GuardDuty's own finding id is the last part of the ARN Security Hub uses as its Id.
+    own_listed = not own_id or any(str(f.get("Id", "")).endswith(str(own_id)) for f in similar)
+    count = len(similar) if own_listed else len(similar) + 1
     text = f"{count} active finding(s) of this kind in Security Hub"
     if other_resources:
         shown = ", ".join(r.rsplit("/", 1)[-1] for r in other_resources[:3])
