@@ -72,8 +72,11 @@ def _analyze(analyze_input: AnalyzeInput, model: MessagesModel | None) -> Analys
         return analysis
     if result.repaired:
         metrics.add_metric(name="AIAnalysisRepaired", unit=MetricUnit.Count, value=1)
+    body = result.body.model_copy(
+        update={"evidence": [e.model_copy(update={"link": prompt.links.resolve(e.link)}) for e in result.body.evidence]}
+    )
     return _finish(
-        result.body,
+        body,
         method="claude",
         model_id=model.model_id,
         usage=result.usage,

@@ -62,8 +62,9 @@ How to analyse:
 - root_cause: one or two sentences naming the most likely cause, grounded in the evidence.
 - confidence: high only when the context directly shows the cause; medium when it strongly suggests it; low \
 otherwise.
-- evidence: claims taken from the data, each naming the section it comes from (alert, cost, compute or logs) and \
-copying that fact's console link when it has one. Do not invent numbers.
+- evidence: claims taken from the data, each naming the section it comes from (alert, cost, compute or logs) and, \
+when the fact it comes from ends in a link id such as [L3], that id as its link (never a URL). Do not invent \
+numbers.
 - recommendations: concrete next steps for the on-call engineer, most urgent first.
 - unknowns: what the context could not show that would change the conclusion (including sections that failed or \
 were skipped).
@@ -72,7 +73,7 @@ Be concise: an engineer reads this in Slack at 3 a.m."""
 _FIELD_DESCRIPTIONS = {
     "root_cause": "One or two sentences: the most likely root cause, grounded in the evidence.",
     "confidence": "high | medium | low, as defined in the instructions.",
-    "evidence": "Claims from the data, each with the section it comes from and its console link if it has one.",
+    "evidence": "Claims from the data, each with the section it comes from and the fact's link id (e.g. L3) or null.",
     "diagnostics": "Read-only `aws` CLI commands (describe/get/list/lookup/filter/start-query style), no shell.",
     "recommendations": "Concrete next steps, most urgent first.",
     "unknowns": "What the gathered context could not show.",
@@ -162,12 +163,40 @@ class _SectionView:
 
 
 @dataclass
+class LinkRefs:
+    """Console links stand in the prompt as short ids ([L1], [L2], ...) that the answer maps back to the URLs.
+
+    A deep link costs 50-150 tokens and a model copying one can garble it; an id costs two, and only links the
+    context really holds can come back out.
+    """
+
+    by_ref: dict[str, str] = field(default_factory=dict)
+    _by_url: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    def ref(self, url: str) -> str:
+        if url not in self._by_url:
+            ref = f"L{len(self._by_url) + 1}"
+            self._by_url[url] = ref
+            self.by_ref[ref] = url
+        return self._by_url[url]
+
+    def resolve(self, value: str | None) -> str | None:
+        """The URL behind an id like "L3" (also "[L3]"); a URL the context holds is kept; anything else is None."""
+        if not value:
+            return None
+        cleaned = value.strip().strip("[]")
+        if cleaned in self.by_ref:
+            return self.by_ref[cleaned]
+        return value if value in self._by_url else None
+
+
+@dataclass
 class RenderedPrompt:
     system: str
     user: str
     tool: dict[str, Any]
+    links: LinkRefs = field(default_factory=LinkRefs)
     trimmed_lines: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def estimated_input_tokens(self) -> int:
@@ -186,11 +215,12 @@ def render_prompt(analyze_input: AnalyzeInput, max_input_tokens: int = MAX_INPUT
     """The system prompt, tool and user message for one alert, trimmed to `max_input_tokens` (estimated)."""
     tool = analysis_tool()
     alert_lines = _alert_lines(analyze_input)
-    sections = [_section_view(s) for s in analyze_input.context.sections()]
+    links = LinkRefs()
+    sections = [_section_view(s, links) for s in analyze_input.context.sections()]
     missing = [n for n in ("cost", "compute", "logs") if getattr(analyze_input.context, n) is None]
 
     def build() -> RenderedPrompt:
-        return RenderedPrompt(SYSTEM_PROMPT, _user_message(alert_lines, sections, missing), tool)
+        return RenderedPrompt(SYSTEM_PROMPT, _user_message(alert_lines, sections, missing), tool, links=links)
 
     prompt = build()
     while prompt.estimated_input_tokens > max_input_tokens:
@@ -261,7 +291,7 @@ def _alert_lines(analyze_input: AnalyzeInput) -> list[str]:
     return lines
 
 
-def _section_view(section: ContextSection) -> _SectionView:
+def _section_view(section: ContextSection, links: LinkRefs) -> _SectionView:
     header = [f"[{section.name}] status: {section.status}"]
     if section.looked_at:
         looked = "; ".join(untrusted(item, 120) for item in section.looked_at[:_MAX_LOOKED_AT])
@@ -272,7 +302,7 @@ def _section_view(section: ContextSection) -> _SectionView:
         header.append(f"cause: {untrusted(section.cause)}")
     items = []
     for fact in section.facts:
-        link = f" (link: {untrusted(fact.link, 400)})" if fact.link else ""
+        link = f" [{links.ref(fact.link)}]" if fact.link else ""
         items.append(f"- {untrusted(fact.text)}{link}")
     items.extend(f"note: {untrusted(note, 200)}" for note in section.notes)
     return _SectionView(header=header, items=items)

@@ -83,11 +83,8 @@ def good_claude_analysis(**overrides: Any) -> dict[str, Any]:
         ),
         "confidence": "high",
         "evidence": [
-            {
-                "claim": "AWS Lambda cost $412.30 in 7 days, +300% day over day",
-                "section": "cost",
-                "link": f"{CONSOLE}/cost-management/home#/cost-explorer",
-            },
+            # The prompt shows console links as ids: [L1] is the first fact's link (Cost Explorer).
+            {"claim": "AWS Lambda cost $412.30 in 7 days, +300% day over day", "section": "cost", "link": "L1"},
             {"claim": "1.9M invocations in 24 h against ~45K/day normally", "section": "compute", "link": None},
             {"claim": "PutObject to images-thumbnails re-triggered the function 12,408 times", "section": "logs"},
         ],

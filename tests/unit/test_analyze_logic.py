@@ -250,17 +250,27 @@ def test_failures_other_than_throttling_are_described_from_the_catch() -> None:
     )
 
 
-def test_evidence_links_not_found_in_the_context_are_removed() -> None:
-    # Given: one real console link from the context, one invented
+def test_evidence_links_are_resolved_from_ids_and_unknown_links_removed() -> None:
+    # Given: a link id from the prompt, a URL the context holds, an invented URL and an unknown id
     answer = good_claude_analysis()
-    answer["evidence"][1]["link"] = "https://evil.example/login?next=console"
+    lambda_console = "https://console.aws.amazon.com/lambda/home?region=us-east-1#/functions/ImageProcessor"
+    answer["evidence"] = [
+        {"claim": "Lambda spend +300%", "section": "cost", "link": "L1"},
+        {"claim": "1.9M invocations", "section": "compute", "link": lambda_console},
+        {"claim": "Errors", "section": "compute", "link": "https://evil.example/login?next=console"},
+        {"claim": "Loop in logs", "section": "logs", "link": "L99"},
+    ]
 
     # When
     analysis = analyze_alert(lambda_cost_spike_input(), InMemoryModel(answer))
 
     # Then
-    assert analysis.evidence[0].link == "https://console.aws.amazon.com/cost-management/home#/cost-explorer"
-    assert analysis.evidence[1].link is None
+    assert [e.link for e in analysis.evidence] == [
+        "https://console.aws.amazon.com/cost-management/home#/cost-explorer",
+        lambda_console,
+        None,
+        None,
+    ]
 
 
 def test_a_repair_answers_every_tool_call_of_the_invalid_reply() -> None:

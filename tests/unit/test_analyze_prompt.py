@@ -135,3 +135,18 @@ def test_cost_estimates_use_the_list_price_table() -> None:
     assert estimate_cost_usd(HAIKU_CLASS_MODEL, 2_000, 500) == 0.0045
     assert estimate_cost_usd(SONNET_CLASS_MODEL, 2_000, 500) == 0.0135
     assert estimate_cost_usd("some.future-model-v9", 1_000_000, 0) == 3.0
+
+
+def test_console_links_travel_as_short_ids() -> None:
+    # When
+    prompt = render_prompt(lambda_cost_spike_input())
+
+    # Then: no URL in the prompt; each fact with a link ends in its id, and the ids map back
+    assert "https://" not in prompt.user
+    assert "AWS Lambda: $412.30 in 7 days, +300% day over day [L1]" in prompt.user
+    assert prompt.links.resolve("L1") == "https://console.aws.amazon.com/cost-management/home#/cost-explorer"
+    assert (
+        prompt.links.resolve("[L2]")
+        == "https://console.aws.amazon.com/lambda/home?region=us-east-1#/functions/ImageProcessor"
+    )
+    assert prompt.links.resolve("L9") is None
