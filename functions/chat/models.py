@@ -199,6 +199,10 @@ class ChatResult(_Model):
     answer: str = ""
     posted_ts: str | None = None
     status: ConversationStatus = "active"
+    new_conversation: bool = False
+    model_id: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 def alert_context_from_pipeline(

@@ -150,6 +150,10 @@ def answer_chat_request(request: ChatRequest, deps: WorkerDeps, now: datetime | 
         answer=answer.answer,
         posted_ts=posted_ts,
         status=saved.status,
+        new_conversation=sum(1 for m in saved.messages if m.role == "user") == 1,
+        model_id=answer.model_id,
+        input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens,
     )
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.chat.agents.specialist import Limits
 from functions.chat.graph import SupervisorDeps
-from functions.chat.models import ChatRequest
+from functions.chat.models import ChatRequest, ChatResult
 from functions.chat.settings import ChatSettings, get_chat_settings
 from functions.chat.tools import default_toolbox
 from functions.chat.worker import WorkerDeps, answer_chat_request
-from functions.shared.adapters.bedrock import get_bedrock_model
+from functions.shared.adapters.bedrock import estimate_cost_usd, get_bedrock_model
 from functions.shared.adapters.conversations import conversation_table
 from functions.shared.adapters.slack_api import slack_api
 from functions.shared.errors import ConfigurationError
@@ -48,4 +49,18 @@ def worker_deps() -> WorkerDeps:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Answer the question; posting or storage failures raise, and Lambda's async retry runs it again."""
     request = parse_stage_input(event, ChatRequest)
-    return answer_chat_request(request, worker_deps()).model_dump(mode="json")
+    result = answer_chat_request(request, worker_deps())
+    emit_metrics(result)
+    return result.model_dump(mode="json")
+
+
+def emit_metrics(result: ChatResult) -> None:
+    """The chat metrics the dashboard and the daily LLM cost alarm read (no dimensions: they sum everywhere)."""
+    metrics.add_metric(name="ChatQuestionsAnswered", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Conversations", unit=MetricUnit.Count, value=1 if result.new_conversation else 0)
+    metrics.add_metric(name="ToolExecutions", unit=MetricUnit.Count, value=len(result.tools_used))
+    tokens = result.input_tokens + result.output_tokens
+    if result.model_id and tokens:
+        metrics.add_metric(name="LLMTokensUsed", unit=MetricUnit.Count, value=tokens)
+        cost = estimate_cost_usd(result.model_id, result.input_tokens, result.output_tokens)
+        metrics.add_metric(name="LLMCostUSD", unit=MetricUnit.NoUnit, value=cost)
