@@ -80,6 +80,13 @@ def _quiet_local_environment() -> None:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
 
 
+def _quiet_logs() -> None:
+    """The CLI prints its own output; the Lambdas' structured INFO logs would drown it."""
+    from functions.shared.observability import logger
+
+    logger.setLevel(logging.WARNING)
+
+
 def _reset_caches() -> None:
     from functions.chat.settings import get_chat_settings
     from functions.shared.adapters.aws import reset_clients
@@ -153,6 +160,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if not question:
         print("alert-intel: the question is empty", file=sys.stderr)
         return EXIT_USAGE
+    _quiet_logs()
     thread = args.thread or f"cli-{uuid.uuid4().hex[:8]}"
     store = JsonFileConversationStore(state_file())
     try:
@@ -297,6 +305,7 @@ def cmd_slack_server(args: argparse.Namespace) -> int:
         print(f"alert-intel: set {' and '.join(missing)} (from your Slack app's settings)", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    _quiet_logs()
     try:
         with simulated_chat_account(args.scenario) as seeded, local_slack_server(args.port) as server:
             target = slack_api_base_url() or "https://slack.com/api/"
