@@ -104,20 +104,34 @@ def _tool_schema() -> dict[str, Any]:
     schema = ClaudeAnalysis.model_json_schema()
     definitions = schema.pop("$defs", {})
     inlined = _inline_refs(schema, definitions)
+    inlined.pop("description", None)  # the class docstring is for developers, not for the model
     for name, description in _FIELD_DESCRIPTIONS.items():
         inlined["properties"][name]["description"] = description
+    claim = inlined["properties"]["evidence"]["items"]["properties"]
+    claim["claim"]["description"] = "One fact from the data, with its numbers."
+    claim["section"]["description"] = "Where the fact comes from: alert, cost, compute or logs."
+    claim["link"]["description"] = "The fact's link id, such as L3, or null when it has none."
     inlined["required"] = list(inlined["properties"])
     return inlined
 
 
 def _inline_refs(node: Any, definitions: dict[str, Any]) -> Any:
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inline_refs(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
-        return {k: _inline_refs(v, definitions) for k, v in node.items() if k not in ("title", "default")}
+    """The schema with every `$ref` replaced by its definition, minus pydantic's titles and defaults."""
     if isinstance(node, list):
         return [_inline_refs(item, definitions) for item in node]
-    return node
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _inline_refs(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+    inlined: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("title", "default"):
+            continue
+        if key == "properties":  # a mapping of field names, where "title" could be a field
+            inlined[key] = {name: _inline_refs(schema, definitions) for name, schema in value.items()}
+        else:
+            inlined[key] = _inline_refs(value, definitions)
+    return inlined
 
 
 def untrusted(text: Any, limit: int = _MAX_FIELD_CHARS, *, single_line: bool = True) -> str:
