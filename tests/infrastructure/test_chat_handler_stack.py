@@ -1,0 +1,104 @@
+"""ChatHandlerStack: Slack events endpoint, chat worker and archiver, wired to the storage by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from cdk.constants import CHAT_FUNCTIONS
+from tests.infrastructure.conftest import Synthesis
+
+STACK = "ChatHandler"
+
+
+def _function(synthesis: Synthesis, key: str) -> dict[str, Any]:
+    return synthesis.raw[STACK]["Resources"][synthesis.logical_id_of_function(STACK, key)]["Properties"]
+
+
+def test_three_chat_functions_with_both_layers_and_their_handlers(synthesis: Synthesis) -> None:
+    synthesis.template(STACK).resource_count_is("AWS::Lambda::Function", len(CHAT_FUNCTIONS))
+    for key, (handler, _memory, _timeout) in CHAT_FUNCTIONS.items():
+        properties = _function(synthesis, key)
+        assert properties["Handler"] == handler
+        assert len(properties["Layers"]) == 2  # the pipeline layer + LangGraph's
+
+
+def test_chat_functions_read_the_settings_the_chat_code_expects(synthesis: Synthesis) -> None:
+    # Given each chat function's environment
+    env = {key: _function(synthesis, key)["Environment"]["Variables"] for key in CHAT_FUNCTIONS}
+
+    # Then the names are exactly those functions/chat reads
+    assert env["chat_events"]["SLACK_SIGNING_SECRET_NAME"] == "alert-intel/slack-signing-secret"
+    assert env["chat_events"]["CHAT_WORKER_FUNCTION_NAME"] == {
+        "Ref": synthesis.logical_id_of_function(STACK, "chat_worker")
+    }
+    assert env["chat_worker"]["SLACK_BOT_TOKEN_SECRET_NAME"] == "alert-intel/slack-bot-token"
+    assert env["chat_worker"]["ALERT_INTEL_MODEL_ID"] == synthesis.config.model_id
+    assert env["chat_archiver"]["ARCHIVE_BUCKET"]  # imported from the storage stack
+    for key in CHAT_FUNCTIONS:
+        assert "CONVERSATIONS_TABLE" in env[key]
+
+
+def test_slack_events_endpoint_proxies_every_post_to_the_events_function(synthesis: Synthesis) -> None:
+    # Unsigned requests must reach the handler, which answers 401 (Slack's contract): no gateway validation.
+    template = synthesis.template(STACK)
+    template.resource_count_is("AWS::ApiGateway::RestApi", 1)
+    template.resource_count_is("AWS::ApiGateway::RequestValidator", 0)
+    template.resource_count_is("AWS::ApiGateway::Method", 1)
+    template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "slack"})
+    template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "events"})
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "POST",
+            "AuthorizationType": "NONE",
+            "Integration": Match.object_like({"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST"}),
+        },
+    )
+
+
+def test_api_stage_is_throttled_traced_and_access_logged_without_bodies(synthesis: Synthesis) -> None:
+    synthesis.template(STACK).has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "dev",
+            "TracingEnabled": True,
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+            "MethodSettings": [
+                Match.object_like(
+                    {
+                        "DataTraceEnabled": False,
+                        "LoggingLevel": "ERROR",
+                        "ThrottlingRateLimit": 20,
+                        "ThrottlingBurstLimit": 40,
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_archiver_reads_the_table_stream_from_the_start_with_a_failure_queue(synthesis: Synthesis) -> None:
+    template = synthesis.template(STACK)
+    template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "FunctionName": {"Ref": synthesis.logical_id_of_function(STACK, "chat_archiver")},
+            "StartingPosition": "TRIM_HORIZON",
+            "BisectBatchOnFunctionError": True,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SQS::Queue", {"QueueName": synthesis.config.archiver_dead_letters_name, "SqsManagedSseEnabled": True}
+    )
+
+
+def test_a_retried_worker_never_answers_twice(synthesis: Synthesis) -> None:
+    synthesis.template(STACK).has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {"FunctionName": {"Ref": synthesis.logical_id_of_function(STACK, "chat_worker")}, "MaximumRetryAttempts": 0},
+    )
