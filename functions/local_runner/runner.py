@@ -274,41 +274,47 @@ def _placeholder_zip() -> bytes:
 
 
 def states_from_history(events: list[dict[str, Any]]) -> list[StateRecord]:
-    """Pair each StateEntered with its StateExited, like the console's state view."""
+    """Rebuild the console's state view from the execution history.
+
+    Events of parallel branches interleave, so each event is attributed to its state by following
+    `previousEventId` back to the state's StateEntered event. A Task whose last attempt failed is "failed" even when
+    a Catch moved the run on (the history still shows it exiting).
+    """
     records: list[StateRecord] = []
-    open_states: dict[str, tuple[datetime, StateRecord]] = {}
+    owner: dict[int, StateRecord] = {}
+    entered_at: dict[int, datetime] = {}
+    last_attempt_failed: dict[int, bool] = {}
     for event in events:
         kind: str = event["type"]
+        record = owner.get(event.get("previousEventId", 0))
         if kind.endswith("StateEntered"):
-            name = event["stateEnteredEventDetails"]["name"]
-            record = StateRecord(name=name, status="running", duration_ms=0, output_bytes=0)
-            open_states[name] = (event["timestamp"], record)
+            record = StateRecord(
+                name=event["stateEnteredEventDetails"]["name"], status="running", duration_ms=0, output_bytes=0
+            )
             records.append(record)
+            entered_at[id(record)] = event["timestamp"]
+        if record is None:
+            continue
+        owner[event["id"]] = record
+        if kind.endswith(("FunctionFailed", "FunctionTimedOut", "TaskFailed", "TaskTimedOut")):
+            detail = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            record.error = detail.get("error")
+            record.failures += 1
+            last_attempt_failed[id(record)] = True
+        elif kind.endswith(("FunctionSucceeded", "TaskSucceeded")):
+            last_attempt_failed[id(record)] = False
         elif kind.endswith("StateExited"):
-            details = event["stateExitedEventDetails"]
-            entered_at, record = open_states.pop(details["name"], (event["timestamp"], None))  # type: ignore[arg-type]
-            if record is None:
-                continue
-            output_text = details.get("output") or ""
-            record.status = "succeeded"
-            record.duration_ms = int((event["timestamp"] - entered_at).total_seconds() * 1000)
+            output_text = event["stateExitedEventDetails"].get("output") or ""
+            record.status = "failed" if last_attempt_failed.get(id(record)) else "succeeded"
+            record.duration_ms = int((event["timestamp"] - entered_at[id(record)]).total_seconds() * 1000)
             record.output_bytes = len(output_text.encode())
             record.output = json.loads(output_text) if output_text else None
-        elif kind in ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut", "LambdaFunctionTimedOut"):
-            detail = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-            last_running = next((r for r in reversed(records) if r.status == "running"), None)
-            if last_running is not None:
-                last_running.error = detail.get("error")
-                last_running.failures += 1
     last_time = events[-1]["timestamp"] if events else None
     for record in records:
-        if record.status != "running":
-            continue
-        # Entered but never exited: the state failed (its Catch moved on, or the run failed here).
-        record.status = "failed"
-        entered_at = open_states.get(record.name, (None, None))[0]
-        if entered_at is not None and last_time is not None:
-            record.duration_ms = int((last_time - entered_at).total_seconds() * 1000)
+        if record.status == "running":  # entered, never exited: the run failed here
+            record.status = "failed"
+            if last_time is not None:
+                record.duration_ms = int((last_time - entered_at[id(record)]).total_seconds() * 1000)
     return records
 
 
