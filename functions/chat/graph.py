@@ -77,10 +77,10 @@ def build_supervisor(deps: SupervisorDeps) -> Any:
         graph.add_node(name, specialist_node(name))
     graph.add_node("General", general)
     graph.add_edge(START, "supervisor")
-    destinations = [*SPECIALISTS_BY_NAME, "General"]
+    destinations: list[str] = [*SPECIALISTS_BY_NAME, "General"]
     graph.add_conditional_edges("supervisor", lambda state: state["route"].agent, destinations)
-    for name in destinations:
-        graph.add_edge(name, END)
+    for destination in destinations:
+        graph.add_edge(destination, END)
     return graph.compile()
 
 

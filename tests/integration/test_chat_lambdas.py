@@ -14,8 +14,9 @@ import boto3
 import pytest
 
 from functions.chat import archiver_handler, events_handler
-from functions.chat.models import ChatMessage, Conversation
+from functions.chat.models import ChatMessage, Conversation, alert_context_from_pipeline
 from functions.shared.adapters.conversations import ConversationTable, conversation_to_item
+from functions.shared.models import Alert, AnalysisBody
 from tests.support.chat_aws import BOT_TOKEN, BUCKET, REGION, SIGNING_SECRET, TABLE, WORKER, chat_account
 from tests.support.events import load_event
 from tests.support.fake_slack_api import FakeSlackApi
@@ -194,3 +195,31 @@ def test_item_serialisation_has_no_floats():
     # DynamoDB's serializer refuses Python floats; a conversation item must never contain one.
     item = conversation_to_item(Conversation.start("C-1.0", now=datetime.now(UTC)))
     assert "ttl" in item and time.time() < int(item["ttl"]["N"])
+
+
+def test_a_question_under_an_alert_starts_from_the_context_the_pipeline_stored(account, slack):
+    # Given the pipeline stored the alert's context, and the alert message (posted by webhook) shows its dedup key
+    context = alert_context_from_pipeline(
+        Alert(
+            source="budget",
+            alert_type="budget_exceeded",
+            severity="critical",
+            title="Budget monthly-aws-spend exceeded: $1,042.17 of $1,000.00",
+            dedup_key="budget#monthly-aws-spend#2026-11",
+        ),
+        AnalysisBody(root_cause="Lambda ImageProcessor is in an invocation storm.", recommendations=["Stop it"]),
+    )
+    ConversationTable(TABLE).put_alert_context(context)
+    footer = {"type": "mrkdwn", "text": "rule-based · dedup `budget#monthly-aws-spend#2026-11`"}
+    alert_message = {"type": "message", "subtype": "bot_message", "ts": "1732560000.000100", "text": "Budget exceeded"}
+    alert_message["blocks"] = [{"type": "context", "elements": [footer]}]
+    slack.set_thread("C0ALERTS01", "1732560000.000100", [alert_message])
+
+    # When someone asks in that alert's thread
+    deliver(account, load_event("slack_app_mention_in_thread.json"))
+
+    # Then the worker read the thread's first message and the conversation starts from the alert's analysis
+    assert [c.method for c in slack.calls] == ["conversations.replies", "chat.postMessage"]
+    stored = ConversationTable(TABLE).latest("C0ALERTS01-1732560000.000100")
+    assert stored.alert_context.root_cause == "Lambda ImageProcessor is in an invocation storm."
+    assert slack.posts()[0].args["thread_ts"] == "1732560000.000100"
