@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from functions.local_runner.runner import configure_local_environment
+
+    configure_local_environment()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

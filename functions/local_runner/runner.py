@@ -158,8 +158,11 @@ class RunResult:
         }
 
 
-def _quiet_local_environment(webhook_secret_name: str) -> None:
-    """Dummy credentials and quiet Powertools: the run must not find or use a real AWS account."""
+def configure_local_environment(webhook_secret_name: str = WEBHOOK_SECRET_NAME) -> None:
+    """Dummy credentials and quiet Powertools: the run must not find or use a real AWS account.
+
+    Call it before importing the stages when their log output should stay quiet (the CLI does, first thing).
+    """
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -287,6 +290,10 @@ def states_from_history(events: list[dict[str, Any]]) -> list[StateRecord]:
     for event in events:
         kind: str = event["type"]
         record = owner.get(event.get("previousEventId", 0))
+        if kind.endswith("StateExited"):
+            # A Parallel's exit follows its last branch's events: match exits by state name instead.
+            exited = event["stateExitedEventDetails"]["name"]
+            record = next((r for r in reversed(records) if r.name == exited and r.status == "running"), None)
         if kind.endswith("StateEntered"):
             record = StateRecord(
                 name=event["stateEnteredEventDetails"]["name"], status="running", duration_ms=0, output_bytes=0
@@ -341,7 +348,7 @@ def simulated_account(
     quick_retries: bool = False,
 ) -> Iterator[SimulatedAccount]:
     """A fresh moto account with the pipeline deployed; `seed(now)` fills it with a scenario's resources."""
-    _quiet_local_environment(WEBHOOK_SECRET_NAME)
+    configure_local_environment()
     with (
         SlackWebhookSink() as sink,
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}),

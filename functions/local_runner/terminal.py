@@ -46,7 +46,7 @@ def message_preview(message: dict[str, Any]) -> str:
     for block in message.get("blocks", []):
         kind = block.get("type")
         if kind == "header":
-            title = _element_text(block)
+            title = _unslack(_element_text(block))
             lines += [title, "=" * min(len(title), 100)]
         elif kind == "section":
             if block.get("text"):

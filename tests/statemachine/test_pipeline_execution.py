@@ -78,6 +78,9 @@ def test_a_critical_alert_goes_through_every_stage_and_is_posted(account: Simula
         assert expected in names
     assert "Summarize Without AI" not in names
     assert names.index("Gather Context") < names.index("Gather Cost Context") < names.index("Needs AI Analysis?")
+    assert all(state.status == "succeeded" for state in result.states)
+    gathered = _state(result, "Gather Context").output["context"]
+    assert [gathered[name]["name"] for name in ("cost", "compute", "logs")] == ["cost", "compute", "logs"]
     # And exactly the formatted message was posted to the critical webhook
     assert len(result.slack_posts) == 1
     assert result.slack_posts[0] == result.output["message"]
