@@ -101,6 +101,21 @@ def _current_conversation(request: ChatRequest, deps: WorkerDeps, now: datetime)
     return Conversation.start(request.conversation_id, request.channel, request.thread_ts, alert_context, now)
 
 
+def _ask_or_apologise(request: ChatRequest, conversation: Conversation, deps: WorkerDeps) -> AgentAnswer:
+    """The supervisor's answer; an unexpected failure (a bug, not a model or tool failure, which the graph
+    handles) becomes an apology in the thread instead of silence."""
+    try:
+        return ask(deps.supervisor, request.text, conversation.messages, conversation.alert_context)
+    except Exception:
+        logger.exception("the supervisor failed", extra={"event_id": request.event_id})
+        return AgentAnswer(
+            agent="General",
+            answer="Sorry, something went wrong while I was answering. The details are in the chat worker's logs.",
+            method="canned",
+            notes=["internal error"],
+        )
+
+
 def answer_chat_request(request: ChatRequest, deps: WorkerDeps, now: datetime | None = None) -> ChatResult:
     """Answer one question in its Slack thread and record both turns.
 
@@ -120,7 +135,7 @@ def answer_chat_request(request: ChatRequest, deps: WorkerDeps, now: datetime | 
         )
         status = "completed"
     else:
-        answer = ask(deps.supervisor, request.text, conversation.messages, conversation.alert_context)
+        answer = _ask_or_apologise(request, conversation, deps)
         status = "active"
     message = answer_message(answer)
     posted_ts = deps.slack.post_message(request.channel, message.text, message.blocks, thread_ts=request.thread_ts)

@@ -131,3 +131,24 @@ def test_dedup_key_is_found_in_a_block_id_or_the_escaped_footer():
     footer = {"blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": "dedup `a&amp;b`"}]}]}
     assert dedup_key_in_message(footer) == "a&b"
     assert dedup_key_in_message({"text": "no key here"}) is None
+
+
+def test_an_unexpected_failure_is_answered_with_an_apology_not_silence():
+    # Given a toolbox whose plan breaks the supervisor itself
+    class Broken:
+        def get(self, name):
+            raise RuntimeError("bug")
+
+        def subset(self, names):
+            raise RuntimeError("bug")
+
+    d = deps()
+    d.supervisor = SupervisorDeps(toolbox=Broken())
+
+    # When a question arrives
+    result = answer_chat_request(request("why did Lambda costs spike?"), d, now=NOW)
+
+    # Then the thread still gets an answer, and the turn is recorded
+    assert "something went wrong" in d.slack.posts[0]["text"]
+    assert result.method == "canned"
+    assert len(d.store.latest("C0ALERTS01-1732560000.000100").messages) == 2
