@@ -49,7 +49,10 @@ def _raw_body(event: dict[str, Any]) -> str:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Verify, de-duplicate and hand over one Slack event; returns the API Gateway proxy response."""
     headers = {k: v for k, v in (event.get("headers") or {}).items() if isinstance(v, str)}
-    table = conversation_table(get_chat_settings().conversations_table)
+    table_name = get_chat_settings().conversations_table
+    if not table_name:
+        raise ConfigurationError("CONVERSATIONS_TABLE is not set")
+    table = conversation_table(table_name)
     response = handle_slack_request(_raw_body(event), headers, _verifier(), table, _dispatch)
     logger.info("slack event answered", extra={"status": response.status, "outcome": response.outcome})
     return {"statusCode": response.status, "headers": response.headers, "body": response.body}
