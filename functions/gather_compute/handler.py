@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.gather_compute.logic import ComputeReaders, gather_compute
+from functions.shared.investigate.base import record_section_metrics
 from functions.shared.models import StageInput
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.settings import get_settings
@@ -21,4 +22,5 @@ def handler(event: dict, context: LambdaContext) -> dict:
     settings = get_settings()
     readers = ComputeReaders.default(stage_input.alert.region or settings.aws_region)
     section = gather_compute(stage_input, readers, now=datetime.now(UTC), settings=settings)
+    record_section_metrics(section)
     return section.model_dump(mode="json")

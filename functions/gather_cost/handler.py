@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.gather_cost.logic import CostReaders, gather_cost
+from functions.shared.investigate.base import record_section_metrics
 from functions.shared.models import StageInput
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.settings import get_settings
@@ -19,4 +20,5 @@ from functions.shared.stage_io import parse_stage_input
 def handler(event: dict, context: LambdaContext) -> dict:
     stage_input = parse_stage_input(event, StageInput)
     section = gather_cost(stage_input, CostReaders.default(), now=datetime.now(UTC), settings=get_settings())
+    record_section_metrics(section)
     return section.model_dump(mode="json")

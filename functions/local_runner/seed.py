@@ -298,7 +298,7 @@ def _seed_logs(groups: list[LogGroupSeed], region: str, now: datetime) -> None:
             client.put_retention_policy(logGroupName=group.name, retentionInDays=group.retention_days)
         for stream in group.streams:
             client.create_log_stream(logGroupName=group.name, logStreamName=stream.name)
-            events = []
+            events: list[dict[str, Any]] = []
             for event in stream.events:
                 for copy in range(event.repeat):
                     at = now - timedelta(minutes=event.minutes_ago, seconds=copy * event.every_seconds)

@@ -13,7 +13,8 @@ _NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "Invali
 
 
 def _not_found(exc: AwsReadUnavailableError) -> bool:
-    return error_code(exc.__cause__) in _NOT_FOUND if exc.__cause__ else False
+    cause = exc.__cause__
+    return isinstance(cause, Exception) and error_code(cause) in _NOT_FOUND
 
 
 class LambdaReader:

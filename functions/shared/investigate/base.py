@@ -194,3 +194,14 @@ def skipped_section(name: str, reason: str, *, started: float) -> ContextSection
         notes=[reason],
         duration_ms=int((time.monotonic() - started) * 1000),
     )
+
+
+def record_section_metrics(section: ContextSection) -> None:
+    """CloudWatch EMF metrics for one gather branch: facts found, and whether it failed."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from functions.shared.observability import metrics
+
+    metrics.add_dimension(name="Section", value=section.name)
+    metrics.add_metric(name="ContextFacts", unit=MetricUnit.Count, value=len(section.facts))
+    metrics.add_metric(name="ContextSectionErrors", unit=MetricUnit.Count, value=1 if section.status == "error" else 0)

@@ -133,8 +133,8 @@ def implicated_target(alert: Alert) -> Target | None:
     service = alert.details.get("function_name") or alert.details.get("lambda_function")
     if isinstance(service, str) and service:
         return Target(kind="lambda", name=service, namespace="AWS/Lambda", dimension="FunctionName", region=region)
-    namespace = alert.details.get("namespace")
-    if isinstance(namespace, str) and namespace in _NAMESPACE_KIND and dims:
-        dimension, name = next(iter(dims.items()))
-        return Target(kind=_NAMESPACE_KIND[namespace], name=name, namespace=namespace, dimension=dimension)
+    alarm_namespace = alert.details.get("namespace")
+    if isinstance(alarm_namespace, str) and alarm_namespace in _NAMESPACE_KIND and dims:
+        dimension, value = next(iter(dims.items()))
+        return Target(kind=_NAMESPACE_KIND[alarm_namespace], name=value, namespace=alarm_namespace, dimension=dimension)
     return None
