@@ -27,18 +27,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_sdk.signature import SignatureVerifier
-
-from functions.chat.events import handle_slack_request
-from functions.chat.graph import SupervisorDeps
-from functions.chat.models import ChatRequest
-from functions.chat.store import InMemoryConversationStore, JsonFileConversationStore
-from functions.chat.tools import default_toolbox
-from functions.chat.worker import WorkerDeps, answer_chat_request
-from functions.shared.adapters.bedrock import get_bedrock_model, reset_bedrock
-from functions.shared.adapters.slack_api import SlackApi, slack_api_base_url
+if TYPE_CHECKING:  # the chat code (LangGraph) loads only when a chat verb runs, not for every `alert-intel` call
+    from functions.chat.graph import SupervisorDeps
+    from functions.chat.models import ChatRequest
+    from functions.chat.worker import WorkerDeps
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_PORT = 3000
@@ -90,6 +84,7 @@ def _quiet_logs() -> None:
 def _reset_caches() -> None:
     from functions.chat.settings import get_chat_settings
     from functions.shared.adapters.aws import reset_clients
+    from functions.shared.adapters.bedrock import reset_bedrock
     from functions.shared.settings import get_settings
 
     get_settings.cache_clear()
@@ -129,8 +124,11 @@ def simulated_chat_account(scenario_name: str | None = None) -> Iterator[str]:
 
 
 def supervisor_deps() -> SupervisorDeps:
+    from functions.chat.graph import SupervisorDeps
     from functions.chat.settings import get_chat_settings
+    from functions.chat.tools import default_toolbox
     from functions.chat.worker_handler import limits_from
+    from functions.shared.adapters.bedrock import get_bedrock_model
 
     return SupervisorDeps(toolbox=default_toolbox(), model=get_bedrock_model(), limits=limits_from(get_chat_settings()))
 
@@ -155,11 +153,26 @@ class _Recorder:
         return f"{time.time():.6f}"
 
 
+def _chat_extra_missing() -> bool:
+    try:
+        import langgraph.graph  # noqa: F401
+    except ImportError:
+        print("alert-intel: the chat verbs need the `chat` extra: pip install -e '.[chat]'", file=sys.stderr)
+        return True
+    return False
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
+    if _chat_extra_missing():
+        return EXIT_USAGE
     question = " ".join(str(args.question).split())
     if not question:
         print("alert-intel: the question is empty", file=sys.stderr)
         return EXIT_USAGE
+    from functions.chat.models import ChatRequest
+    from functions.chat.store import JsonFileConversationStore
+    from functions.chat.worker import WorkerDeps, answer_chat_request
+
     _quiet_logs()
     thread = args.thread or f"cli-{uuid.uuid4().hex[:8]}"
     store = JsonFileConversationStore(state_file())
@@ -202,6 +215,11 @@ class LocalSlackServer:
     """
 
     def __init__(self, signing_secret: str, worker: WorkerDeps, port: int = DEFAULT_PORT) -> None:
+        from slack_sdk.signature import SignatureVerifier
+
+        from functions.chat.events import handle_slack_request
+        from functions.chat.store import InMemoryConversationStore
+
         self.verifier = SignatureVerifier(signing_secret)
         self.worker = worker
         self.claims = InMemoryConversationStore()
@@ -250,6 +268,8 @@ class LocalSlackServer:
         self.pending.append(self.executor.submit(self._answer, request))
 
     def _answer(self, request: ChatRequest) -> None:
+        from functions.chat.worker import answer_chat_request
+
         try:
             result = answer_chat_request(request, self.worker)
             self.log.warning("answered %s as %s (tools: %s)", request.event_id, result.agent, result.tools_used)
@@ -284,6 +304,10 @@ def local_slack_server(port: int = DEFAULT_PORT) -> LocalSlackServer:
     Raises:
         KeyError: one of the two variables is missing or empty (its name is the message).
     """
+    from functions.chat.store import InMemoryConversationStore
+    from functions.chat.worker import WorkerDeps
+    from functions.shared.adapters.slack_api import SlackApi, slack_api_base_url
+
     signing_secret = os.environ.get("SLACK_SIGNING_SECRET", "")
     token = os.environ.get("SLACK_BOT_TOKEN", "")
     for name, value in (("SLACK_SIGNING_SECRET", signing_secret), ("SLACK_BOT_TOKEN", token)):
@@ -300,6 +324,8 @@ def local_slack_server(port: int = DEFAULT_PORT) -> LocalSlackServer:
 
 
 def cmd_slack_server(args: argparse.Namespace) -> int:
+    if _chat_extra_missing():
+        return EXIT_USAGE
     missing = [n for n in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN") if not os.environ.get(n)]
     if missing:
         print(f"alert-intel: set {' and '.join(missing)} (from your Slack app's settings)", file=sys.stderr)
@@ -308,6 +334,8 @@ def cmd_slack_server(args: argparse.Namespace) -> int:
     _quiet_logs()
     try:
         with simulated_chat_account(args.scenario) as seeded, local_slack_server(args.port) as server:
+            from functions.shared.adapters.slack_api import slack_api_base_url
+
             target = slack_api_base_url() or "https://slack.com/api/"
             print(f"Serving {server.url} against {seeded}; replies go to {target}. Ctrl-C to stop.", flush=True)
             try:
