@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.classify.logic import classify
@@ -16,5 +17,8 @@ from functions.shared.stage_io import parse_stage_input
 def handler(event: dict, context: LambdaContext) -> dict:
     pipeline_input = parse_stage_input(event, PipelineInput)
     alert = classify(pipeline_input)
+    metrics.add_metric(name="AlertsClassified", unit=MetricUnit.Count, value=1)
+    if alert.source == "unknown":
+        metrics.add_metric(name="UnrecognisedAlerts", unit=MetricUnit.Count, value=1)
     logger.info("Alert classified", source=alert.source, alert_type=alert.alert_type, severity=alert.severity)
     return StageInput(route=pipeline_input.route, alert=alert).model_dump(mode="json")

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.classify.sources.common import dedup_key, number, text, title
-from functions.shared.models import Alert, ResourceRef
+from functions.shared.models import Alert, ResourceRef, Severity
 
 ALERT_TYPE_EXCEEDED = "budget_exceeded"
 ALERT_TYPE_THRESHOLD = "budget_threshold_crossed"
@@ -33,7 +33,7 @@ _HEADER = re.compile(r"AWS Budget Notification\s+(?P<date>[A-Z][a-z]+ \d{1,2}, \
 _ACCOUNT = re.compile(r"AWS Account\s+(?P<account>\d{12})")
 _FIELD = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z ]{2,40}?)\s*:\s*(?P<value>.+?)\s*$", re.MULTILINE)
 _SUBJECT_NAME = re.compile(r"AWS Budgets:\s*(?P<name>.+?)\s+has exceeded", re.IGNORECASE)
-_PER_PERIOD = re.compile(r"\bper (?P<period>day|month|quarter|year)\b", re.IGNORECASE)
+_PER_PERIOD = re.compile(r"\b(?:per|for the current) (?P<period>day|month|quarter|year)\b", re.IGNORECASE)
 
 
 def looks_like_budget(payload: Any, subject: str | None) -> bool:
@@ -65,6 +65,7 @@ def parse_budget(payload: Any, subject: str | None) -> Alert | None:
     period_match = _PER_PERIOD.search(message)
 
     amount_words = f"${amount:,.2f}" if amount is not None else "an unknown amount"
+    severity: Severity
     of_budget = f" of ${budgeted:,.2f}" if budgeted is not None else ""
     threshold_words = f" ({threshold_text})" if threshold_text else ""
     if alert_kind == "FORECASTED":

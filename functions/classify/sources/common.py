@@ -65,12 +65,13 @@ def timestamp(value: Any) -> datetime | None:
     candidate = raw.replace("Z", "+00:00")
     # CloudWatch writes offsets without a colon ("+0000"), which older fromisoformat rejects.
     candidate = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", candidate)
+    parsed: datetime | None
     try:
         parsed = datetime.fromisoformat(candidate)
     except ValueError:
         parsed = _rfc_1123(raw)
-        if parsed is None:
-            return None
+    if parsed is None:
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

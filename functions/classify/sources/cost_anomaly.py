@@ -55,7 +55,11 @@ def parse_cost_anomaly(payload: Any, subject: str | None) -> Alert | None:
     started = timestamp(body.get("anomalyStartDate"))
     ended = timestamp(body.get("anomalyEndDate"))
 
-    service = top.get("service") or text(body.get("dimensionalValue")) or "AWS spend"
+    service = text(top.get("service")) or text(body.get("dimensionalValue")) or "AWS spend"
+    # Root-cause regions are region codes ("us-east-1"); anything else is not a region we can query.
+    top_region = text(top.get("region"))
+    if top_region and top_region.count("-") >= 2:
+        region = top_region
     impact_words = f"${total_impact:,.2f}" if total_impact is not None else "unknown impact"
     percent_words = f" (+{impact_percent:.0f}%)" if impact_percent is not None else ""
     headline = f"Cost anomaly: {service} {impact_words}{percent_words} above expected"
@@ -91,7 +95,7 @@ def parse_cost_anomaly(payload: Any, subject: str | None) -> Alert | None:
         title=title(headline),
         summary="; ".join(summary_bits) + ".",
         account_id=account_id or arn_parts(monitor_arn).get("account"),
-        region=top.get("region") if top.get("region", "").count("-") >= 2 else region,
+        region=region,
         occurred_at=ended or started or timestamp(fallback_time),
         resource=ResourceRef(type="AWS::CE::AnomalyMonitor", name=service, arn=monitor_arn),
         details={k: v for k, v in details.items() if v is not None},

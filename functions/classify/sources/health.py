@@ -45,7 +45,7 @@ def parse_health(payload: Any, subject: str | None) -> Alert | None:
     details: dict[str, Any] = {
         "event_arn": event_arn,
         "event_type_code": code,
-        "event_type_category": category or None,
+        "event_type_category": category_name or None,
         "service": service,
         "status_code": status or None,
         "start_time": started.isoformat() if started else text(detail.get("startTime")),

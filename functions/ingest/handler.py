@@ -1,0 +1,31 @@
+"""Ingest: SNS / EventBridge / HTTPS deliveries in, one alert-pipeline execution per alert out."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.ingest.logic import read_event, start_pipeline
+from functions.ingest.models import IngestSummary
+from functions.shared.adapters.stepfunctions import step_functions_starter
+from functions.shared.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    ingested = read_event(event)
+    for notice in ingested.notices:
+        logger.warning(notice)
+    results = start_pipeline(ingested.inputs, step_functions_starter())
+    summary = IngestSummary(
+        started=sum(r.status == "started" for r in results),
+        duplicates=sum(r.status == "duplicate" for r in results),
+        executions=results,
+        notices=ingested.notices,
+    )
+    metrics.add_metric(name="AlertsStarted", unit=MetricUnit.Count, value=summary.started)
+    metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=summary.duplicates)
+    logger.info("Ingested", started=summary.started, duplicates=summary.duplicates)
+    return summary.model_dump(mode="json")

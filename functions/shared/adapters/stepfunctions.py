@@ -1,0 +1,70 @@
+"""Starting alert-pipeline executions (the ingest stage's only AWS call)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from functions.shared.adapters.aws import aws_client
+from functions.shared.errors import ConfigurationError
+from functions.shared.settings import get_settings
+
+StartStatus = Literal["started", "duplicate"]
+
+# Step Functions answers StartExecution with the *existing* execution when the same name and input arrive while
+# it is still running; an execution that started this long before our call is such an earlier one.
+_EARLIER_EXECUTION_SLACK = timedelta(seconds=2)
+
+
+class StepFunctionsStarter:
+    """Starts executions of one state machine, treating a name already used as a duplicate delivery."""
+
+    def __init__(self, state_machine_arn: str, client: Any | None = None) -> None:
+        self.state_machine_arn = state_machine_arn
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws_client("stepfunctions", self.state_machine_arn.split(":")[3] or None)
+        return self._client
+
+    def start(self, name: str, input_json: str) -> StartStatus:
+        """Start execution `name` with `input_json`.
+
+        Returns "started" for a new execution and "duplicate" when an execution of that name already exists
+        (ExecutionAlreadyExists, or the idempotent answer for the same name and input while it still runs).
+
+        Raises:
+            botocore.exceptions.ClientError: any other StartExecution failure (throttling, missing state machine,
+                access denied); the caller's delivery retry (SNS / EventBridge / Lambda async) tries again.
+        """
+        called_at = datetime.now(UTC)
+        try:
+            response = self.client.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=input_json)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+                return "duplicate"
+            raise
+        started_at = response.get("startDate")
+        if isinstance(started_at, datetime):
+            started_at = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+            if started_at < called_at - _EARLIER_EXECUTION_SLACK:
+                return "duplicate"
+        return "started"
+
+
+@lru_cache(maxsize=1)
+def step_functions_starter() -> StepFunctionsStarter:
+    """The starter for the configured state machine (STATE_MACHINE_ARN).
+
+    Raises:
+        ConfigurationError: STATE_MACHINE_ARN is not set.
+    """
+    arn = get_settings().state_machine_arn
+    if not arn:
+        raise ConfigurationError("STATE_MACHINE_ARN is not set: ingest cannot start the alert pipeline")
+    return StepFunctionsStarter(arn)
