@@ -193,12 +193,11 @@ def _reset_caches() -> None:
         clear_caches()
     except ImportError:  # pragma: no cover - older Powertools
         pass
-    try:
-        from functions.shared.cache import clear_cache
+    from functions.shared.adapters.bedrock import reset_bedrock
+    from functions.shared.cache import clear_cache
 
-        clear_cache()
-    except ImportError:
-        pass
+    reset_bedrock()
+    clear_cache()
 
 
 class SimulatedAccount:
