@@ -484,6 +484,7 @@ ALL_FIXTURES = [
     "securityhub_asff_finding.json",
     "guardduty_finding.json",
     "custom_app_error.json",
+    "custom_app_error_eventbridge.json",
     "unknown_text.txt",
 ]
 
@@ -540,3 +541,37 @@ def test_handler_returns_route_and_alert() -> None:
     assert stage_input.route == "critical"
     assert stage_input.alert.resource is not None and stage_input.alert.resource.name == "ImageProcessor"
     assert set(output) == {"route", "alert"}
+
+
+def test_custom_error_sent_as_an_application_eventbridge_event() -> None:
+    # When
+    alert = alert_for("custom_app_error_eventbridge.json")
+    # Then
+    assert alert.source == "custom"
+    assert alert.severity == "warning"
+    assert alert.account_id == "123456789012"
+    assert alert.region == "us-east-1"
+    assert alert.occurred_at == datetime(2026, 11, 25, 18, 51, 40, tzinfo=UTC)
+    assert alert.details["error_type"] == "ThumbnailFallback"
+    assert alert.details["event_id"] == "0d7f3c2a-5b1e-4f6a-9c8d-2e1f0a9b8c7d"
+
+
+def test_unrecognised_aws_event_is_unknown_and_titled_by_its_detail_type() -> None:
+    # Given an AWS event nobody taught classify about
+    event = {
+        "version": "0",
+        "id": "x-1",
+        "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2",
+        "account": "123456789012",
+        "region": "us-east-1",
+        "time": "2026-11-25T18:00:00Z",
+        "detail": {"instance-id": "i-1", "state": "stopped"},
+    }
+    # When
+    alert = classify_payload(event)
+    # Then
+    assert alert.source == "unknown"
+    assert alert.title == "Unrecognised alert: EC2 Instance State-change Notification (aws.ec2)"
+    assert alert.account_id == "123456789012"
+    assert alert.raw_excerpt is not None and "i-1" in alert.raw_excerpt

@@ -1,5 +1,6 @@
 """Custom application error events: a JSON object with a message (message / error / msg / errorMessage ...)
-and optional severity/level, service, environment, account and region fields.
+and optional severity/level, service, environment, account and region fields; sent as is, or as the detail of
+an application's own EventBridge event (PutEvents with a non-"aws." source).
 
 Severity: a given severity/level maps error/critical/fatal/high/... -> critical, warn/warning/medium -> warning,
 info/debug/low/... -> info. Without one the event is critical: an application that publishes an error event
@@ -67,12 +68,20 @@ def custom_message(payload: dict[str, Any]) -> str | None:
 def parse_custom(payload: Any, subject: str | None) -> Alert | None:
     if not isinstance(payload, dict):
         return None
+    envelope: dict[str, Any] = {}
+    detail = payload.get("detail")
+    source = text(payload.get("source")) or ""
+    if "detail-type" in payload and isinstance(detail, dict) and not source.startswith("aws."):
+        # An application's own event sent with EventBridge PutEvents: the error is in detail.
+        envelope, payload = payload, detail
+        subject = subject or text(envelope.get("detail-type"))
     message = custom_message(payload)
     if message is None:
         return None
     severity_word = next((text(payload.get(k)) for k in _SEVERITY_KEYS if text(payload.get(k))), None)
     severity = _SEVERITY_WORDS.get((severity_word or "").lower().replace(" ", ""), "critical")
     service = next((text(payload.get(k)) for k in _SERVICE_KEYS if text(payload.get(k))), None)
+    service = service or (source if envelope else None)
     error = as_dict(payload.get("error"))
     error_type = (
         text(payload.get("error_type"))
@@ -81,7 +90,9 @@ def parse_custom(payload: Any, subject: str | None) -> Alert | None:
         or text(error.get("name"))
     )
     occurred = next((timestamp(payload.get(k)) for k in _TIME_KEYS if timestamp(payload.get(k))), None)
+    occurred = occurred or timestamp(envelope.get("time"))
     event_id = next((text(payload.get(k)) for k in _ID_KEYS if text(payload.get(k))), None)
+    event_id = event_id or text(envelope.get("id"))
     environment = text(payload.get("environment")) or text(payload.get("env")) or text(payload.get("stage"))
     first_line = message.splitlines()[0] if message.splitlines() else message
     headline = f"{service}: {first_line}" if service else (subject or first_line)
@@ -110,8 +121,11 @@ def parse_custom(payload: Any, subject: str | None) -> Alert | None:
         severity=severity,
         title=title(headline),
         summary=shorten(message, 1_000),
-        account_id=text(payload.get("account_id")) or text(payload.get("accountId")) or text(payload.get("account")),
-        region=text(payload.get("region")),
+        account_id=text(payload.get("account_id"))
+        or text(payload.get("accountId"))
+        or text(payload.get("account"))
+        or text(envelope.get("account")),
+        region=text(payload.get("region")) or text(envelope.get("region")),
         occurred_at=occurred,
         resource=resource,
         details={k: v for k, v in details.items() if v is not None},
