@@ -15,7 +15,11 @@ from functions.shared.stage_io import parse_stage_input
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    pipeline_input = parse_stage_input(event, PipelineInput)
+    # An execution started by hand with a raw alert as its input is classified too, as a direct payload.
+    if isinstance(event, dict) and "payload" in event:
+        pipeline_input = parse_stage_input(event, PipelineInput)
+    else:
+        pipeline_input = PipelineInput(delivery="direct", payload=event)
     alert = classify(pipeline_input)
     metrics.add_metric(name="AlertsClassified", unit=MetricUnit.Count, value=1)
     if alert.source == "unknown":

@@ -575,3 +575,20 @@ def test_unrecognised_aws_event_is_unknown_and_titled_by_its_detail_type() -> No
     assert alert.title == "Unrecognised alert: EC2 Instance State-change Notification (aws.ec2)"
     assert alert.account_id == "123456789012"
     assert alert.raw_excerpt is not None and "i-1" in alert.raw_excerpt
+
+
+def test_handler_classifies_a_raw_alert_started_by_hand() -> None:
+    # Given an execution started from the console with the raw EventBridge event as its input
+    # When
+    output = handler(load_event("guardduty_finding.json"), _Context())
+    # Then
+    assert output["route"] == "critical"
+    assert output["alert"]["source"] == "guardduty"
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_handler_rejects_a_malformed_pipeline_input() -> None:
+    from functions.shared.errors import InvalidStageInputError
+
+    with pytest.raises(InvalidStageInputError, match="route"):
+        handler({"route": "pager", "payload": "x"}, _Context())

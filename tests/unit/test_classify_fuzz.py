@@ -61,34 +61,34 @@ def _assert_well_formed(alert: Alert) -> None:
     json.dumps(alert.model_dump(mode="json"))  # the state machine must be able to carry it
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2_000))
 def test_any_bytes(data: bytes) -> None:
     _assert_well_formed(_strict(data))
     _assert_well_formed(classify_payload(data))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.text(max_size=2_000), st.none() | st.text(max_size=200))
 def test_any_text_and_subject(text: str, subject: str | None) -> None:
     _assert_well_formed(_strict(text, subject))
     _assert_well_formed(classify(PipelineInput(payload=text, subject=subject)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(json_values)
 def test_any_json_value(value: Any) -> None:
     _assert_well_formed(_strict(value))
     _assert_well_formed(classify(PipelineInput(payload=value)))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(shaped_objects)
 def test_objects_shaped_like_alerts(value: Any) -> None:
     _assert_well_formed(_strict(value))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.sampled_from(["cloudwatch_alarm_eventbridge.json", "securityhub_findings_imported.json",
                         "guardduty_finding.json", "health_event.json", "cost_anomaly_eventbridge.json",
                         "cloudwatch_alarm_lambda_action.json", "securityhub_asff_finding.json"]),

@@ -15,6 +15,8 @@ MAX_TITLE_CHARS = 150
 MAX_DEDUP_KEY_CHARS = 64
 _HASH_CHARS = 20
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+# Thousands separators, currency signs and codes, percent signs: "$1,234.56", "1.234,00 EUR" is not supported.
+_NUMBER_NOISE = re.compile(r"[\s,$€£¥%]|\b(?:USD|EUR|GBP|JPY|CNY|INR)\b")
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -34,13 +36,13 @@ def text(value: Any) -> str | None:
 
 
 def number(value: Any) -> float | None:
-    """A float from a number or a numeric string such as "$1,234.56" or "300%"; None otherwise."""
+    """A float from a number or a numeric string such as "$1,234.56", "300%" or "1,000.00 USD"; else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value) if value == value and abs(value) != float("inf") else None
     if isinstance(value, str):
-        cleaned = value.strip().replace(",", "").replace("$", "").replace("%", "").strip()
+        cleaned = _NUMBER_NOISE.sub("", value)
         try:
             parsed = float(cleaned)
         except ValueError:
