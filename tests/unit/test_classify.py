@@ -38,7 +38,7 @@ def alert_for(fixture: str):
 
 
 def test_budget_actual_over_budgeted_amount_is_critical() -> None:
-    # Given the demo's monthly budget notification: $1,184.52 actual against $1,000.00 budgeted
+    # Given the demo's monthly budget notification: $1,042.17 actual against $1,000.00 budgeted
     # When
     alert = alert_for("budget_notification_sns.json")
     # Then
@@ -48,14 +48,14 @@ def test_budget_actual_over_budgeted_amount_is_critical() -> None:
     assert alert.account_id == "123456789012"
     assert alert.occurred_at == datetime(2026, 11, 25, tzinfo=UTC)
     assert alert.resource is not None
-    assert (alert.resource.type, alert.resource.name) == ("AWS::Budgets::Budget", "monthly-aws-budget")
+    assert (alert.resource.type, alert.resource.name) == ("AWS::Budgets::Budget", "monthly-aws-spend")
     assert alert.details["budgeted_amount"] == 1000.0
-    assert alert.details["actual_amount"] == 1184.52
+    assert alert.details["actual_amount"] == 1042.17
     assert alert.details["threshold_amount"] == 1000.0
     assert alert.details["notification_type"] == "ACTUAL"
-    assert alert.details["percent_of_budget"] == 118.5
+    assert alert.details["percent_of_budget"] == 104.2
     assert alert.details["threshold_period"] == "month"
-    assert "$1,184.52" in alert.title and "monthly-aws-budget" in alert.title
+    assert "$1,042.17" in alert.title and "monthly-aws-spend" in alert.title
 
 
 def test_budget_lower_threshold_crossed_is_warning() -> None:

@@ -48,11 +48,11 @@ def test_sns_budget_notification_becomes_one_critical_text_input() -> None:
     assert pipeline_input.route == "critical"
     assert pipeline_input.delivery == "sns"
     assert pipeline_input.topic_arn == "arn:aws:sns:us-east-1:123456789012:alert-intel-critical"
-    assert pipeline_input.subject == "AWS Budgets: monthly-aws-budget has exceeded your alert threshold"
+    assert pipeline_input.subject == "AWS Budgets: monthly-aws-spend has exceeded your alert threshold"
     assert isinstance(pipeline_input.payload, str)
     assert pipeline_input.payload.startswith("AWS Budget Notification November 25, 2026")
     assert pipeline_input.received_at == NOW
-    assert pipeline_input.dedup_key.startswith("budget-monthly-aws-budget-")
+    assert pipeline_input.dedup_key.startswith("budget-monthly-aws-spend-")
     assert not pipeline_input.payload_truncated
 
 
