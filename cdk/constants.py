@@ -30,6 +30,7 @@ CONTEXT_LAYERS = "layers"
 CONTEXT_ENVIRONMENTS = "alert-intel:environments"
 LAYERS_BUILT = "built"
 LAYERS_STUB = "stub"
+LAYERS_AUTO = "auto"
 
 # Secrets the operator creates before deploying (see README, Deploy); the stacks only reference them by name.
 SLACK_WEBHOOKS_SECRET_NAME = "alert-intel/slack-webhooks"  # {"critical": url, "heartbeat": url}

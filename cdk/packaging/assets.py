@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdk.constants import BUILD_DIR, FUNCTIONS_DIR, LAYERS_BUILT, LAYERS_STUB, STUB_LAYER_DIR
+from cdk.constants import BUILD_DIR, FUNCTIONS_DIR, LAYERS_AUTO, LAYERS_BUILT, LAYERS_STUB, STUB_LAYER_DIR
 from cdk.packaging import build_layers
 
 CODE_DIR = BUILD_DIR / "code"
@@ -86,15 +87,25 @@ def _prune_old_stages(keep: Path, min_age_seconds: float = 3600) -> None:
 
 
 def layer_asset_dirs(mode: str) -> dict[str, Path]:
-    """Layer name -> folder to deploy. `built` builds the layers if stale (pip, network on first run);
-    `stub` returns a tiny placeholder for offline tests.
+    """Layer name -> folder to deploy.
 
-    Raises LayersNotBuiltError when the layers cannot be built, ValueError for an unknown mode.
+    - `built`: build the layers if stale (pip; network on the first run) and use them; what deploys use.
+    - `stub`: a tiny placeholder, no pip: offline tests.
+    - `auto`: `built` when possible, else `stub` with a warning on stderr (`make synth` offline): the
+      resulting cloud assembly is then for inspection only, not for deploying.
+
+    Raises LayersNotBuiltError when `built` layers cannot be built, ValueError for an unknown mode.
     """
     if mode == LAYERS_STUB:
         return dict.fromkeys(build_layers.LAYER_NAMES, STUB_LAYER_DIR)
+    if mode == LAYERS_AUTO:
+        try:
+            return layer_asset_dirs(LAYERS_BUILT)
+        except LayersNotBuiltError as error:
+            print(f"warning: {error}\nwarning: synthesising with PLACEHOLDER layers: do not deploy.", file=sys.stderr)
+            return layer_asset_dirs(LAYERS_STUB)
     if mode != LAYERS_BUILT:
-        raise ValueError(f"unknown layers mode {mode!r}: use {LAYERS_BUILT!r} or {LAYERS_STUB!r}")
+        raise ValueError(f"unknown layers mode {mode!r}: use {LAYERS_BUILT!r}, {LAYERS_AUTO!r} or {LAYERS_STUB!r}")
     try:
         build_layers.build()
     except build_layers.LayerBuildError as error:

@@ -23,7 +23,7 @@ from cdk.constants import (
 )
 from cdk.environment import UnknownEnvironmentError, load_environment
 from cdk.packaging import build_layers
-from cdk.packaging.assets import layer_asset_dirs, stage_function_code
+from cdk.packaging.assets import LayersNotBuiltError, layer_asset_dirs, stage_function_code
 from cdk.packaging.sizes import function_layers, report
 from cdk.stacks.storage_stack import StorageStack
 
@@ -158,3 +158,20 @@ def test_bedrock_permission_for_a_profile_is_conditioned_on_that_profile() -> No
     assert SONNET_MODEL_ID in json.dumps(condition)
     (suffix,) = model["Resource"]["Fn::Join"][1][2:]
     assert suffix == f":bedrock:*::foundation-model/{SONNET_MODEL_ID.removeprefix('us.')}"
+
+
+def test_auto_layers_fall_back_to_placeholders_when_pip_cannot_build(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a pip that cannot reach PyPI
+    def offline_build(*args: object, **kwargs: object) -> bool:
+        raise build_layers.LayerBuildError("no network")
+
+    monkeypatch.setattr(build_layers, "build", offline_build)
+
+    # When `make synth`'s mode asks for layers, Then it gets the placeholders and a loud warning
+    assert layer_asset_dirs("auto") == {"pipeline": STUB_LAYER_DIR, "chat": STUB_LAYER_DIR}
+    assert "do not deploy" in capsys.readouterr().err
+    # And the mode deploys use refuses instead
+    with pytest.raises(LayersNotBuiltError, match="no network"):
+        layer_asset_dirs("built")
