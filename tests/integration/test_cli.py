@@ -1,0 +1,75 @@
+"""The `alert-intel` verbs as a user or a script calls them: exit codes, output and the files they write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from functions.local_runner.cli import EXIT_OK, EXIT_USAGE, main
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+
+
+def test_classify_prints_a_json_array_of_alerts(capsys: pytest.CaptureFixture[str]) -> None:
+    # When a CloudWatch alarm delivered by SNS is classified
+    code = main(["classify", str(EVENTS / "cloudwatch_alarm_sns.json")])
+
+    # Then stdout is a JSON array holding one normalised alert
+    assert code == EXIT_OK
+    alerts = json.loads(capsys.readouterr().out)
+    assert isinstance(alerts, list) and len(alerts) == 1
+    assert alerts[0]["source"] == "cloudwatch_alarm"
+    assert alerts[0]["severity"] == "critical"
+    assert alerts[0]["dedup_key"]
+
+
+def test_classify_keeps_unrecognised_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "mystery.txt"
+    file.write_bytes(b"something odd happened \xff on host-3")
+
+    assert main(["classify", str(file)]) == EXIT_OK
+
+    alerts = json.loads(capsys.readouterr().out)
+    assert alerts[0]["source"] == "unknown"
+    assert "something odd happened" in alerts[0]["raw_excerpt"]
+
+
+def test_a_missing_file_is_exit_2_with_a_clear_message(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["classify", "/no/such/alert.json"])
+
+    assert code == EXIT_USAGE
+    assert "no such file: /no/such/alert.json" in capsys.readouterr().err
+
+
+def test_run_missing_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(tmp_path / "nope.json"), "--out", str(tmp_path)]) == EXIT_USAGE
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_an_unknown_scenario_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--scenario", "no-such-scenario", "--out", str(tmp_path)]) == EXIT_USAGE
+    assert "no-such-scenario" in capsys.readouterr().err
+
+
+def test_run_writes_the_posted_message_and_the_execution(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # When a user's alert file runs on the default scenario's simulated account
+    code = main(["run", str(EVENTS / "cloudwatch_alarm_sns.json"), "--out", str(tmp_path)])
+
+    # Then the run succeeded and printed the console-like table, the message and a Block Kit Builder link
+    assert code == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Classify Alert" in out and "Post To Slack" in out and "SUCCEEDED" in out
+    assert "https://app.slack.com/block-kit-builder/#" in out
+    # And slack_message.json is exactly the body that was posted (the execution's final output carries it too)
+    message = json.loads((tmp_path / "slack_message.json").read_text())
+    execution = json.loads((tmp_path / "execution.json").read_text())
+    assert message == execution["output"]["message"]
+    assert message["blocks"][0]["type"] == "header"
+    # And execution.json has the status and every state with its name, duration and output size
+    assert execution["status"] == "SUCCEEDED"
+    names = [state["name"] for state in execution["states"]]
+    assert names[0] == "Classify Alert" and names[-1] == "Post To Slack"
+    assert all({"name", "status", "duration_ms", "output_bytes"} <= state.keys() for state in execution["states"])
+    assert all(state["output_bytes"] > 0 for state in execution["states"])
