@@ -592,3 +592,65 @@ def test_handler_rejects_a_malformed_pipeline_input() -> None:
 
     with pytest.raises(InvalidStageInputError, match="route"):
         handler({"route": "pager", "payload": "x"}, _Context())
+
+
+def _sns_alarm_message() -> dict[str, Any]:
+    return json.loads(load_event("cloudwatch_alarm_sns.json")["Records"][0]["Sns"]["Message"])
+
+
+def test_sns_metric_math_alarm_reads_the_metric_behind_the_expression() -> None:
+    # Given an SNS alarm message whose Trigger holds Metrics[] instead of MetricName
+    message = _sns_alarm_message()
+    message["Trigger"] = {
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "Threshold": 5.0,
+        "Metrics": [
+            {"Expression": "100 * e / i", "Id": "rate", "Label": "Error rate", "ReturnData": True},
+            {
+                "Id": "e",
+                "MetricStat": {
+                    "Metric": {
+                        "Dimensions": [{"value": "ImageProcessor", "name": "FunctionName"}],
+                        "MetricName": "Errors",
+                        "Namespace": "AWS/Lambda",
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            },
+        ],
+    }
+    # When
+    alert = classify_payload(message)
+    # Then
+    assert alert.details["alarm_kind"] == "metric_math"
+    assert alert.alert_type == "AWS/Lambda:Errors"
+    assert alert.details["threshold"] == 5.0
+    assert alert.resource is not None and alert.resource.name == "ImageProcessor"
+
+
+def test_sns_composite_alarm() -> None:
+    # Given a composite alarm's SNS message
+    message = _sns_alarm_message()
+    del message["Trigger"]
+    message |= {
+        "AlarmName": "ImageProcessor-Degraded",
+        "AlarmRule": 'ALARM("ImageProcessor-Errors") AND ALARM("ImageProcessor-Invocations-Spike")',
+        "TriggeringChildren": [
+            {
+                "Arn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ImageProcessor-Errors",
+                "State": {"Value": "ALARM", "Timestamp": "2026-11-25T18:49:12.117+0000"},
+            }
+        ],
+    }
+    # When
+    alert = classify_payload(message)
+    # Then
+    assert alert.alert_type == "composite_alarm"
+    assert alert.severity == "critical"
+    assert alert.details["triggering_alarms"] == [
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ImageProcessor-Errors"
+    ]
