@@ -17,6 +17,7 @@ configuration changes are info.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from functions.classify.sources.common import (
@@ -134,7 +135,6 @@ def _from_sns(message: dict[str, Any]) -> Alert:
         threshold_metric_id=text(trigger.get("ThresholdMetricId")),
         alarm_rule=text(message.get("AlarmRule")),
         triggering_children=[text(as_dict(c).get("Arn")) for c in as_list(message.get("TriggeringChildren"))],
-        configuration_change=None,
     )
     return _alert(fields)
 
@@ -169,28 +169,28 @@ def _from_lambda_action(event: dict[str, Any]) -> Alert:
     )
 
 
+@dataclass
 class _AlarmFields:
     """What every alarm shape says, under one set of names."""
 
-    def __init__(self, **values: Any) -> None:
-        self.name: str = values["name"]
-        self.description: str | None = values["description"]
-        self.arn: str | None = values["arn"]
-        self.account_id: str | None = values["account_id"]
-        self.region: str | None = values["region"]
-        self.state: str = values["state"]
-        self.previous_state: str | None = values["previous_state"]
-        self.reason: str | None = values["reason"]
-        self.changed_at: str | None = values["changed_at"]
-        self.metrics: list[dict[str, Any]] = values["metrics"]
-        self.threshold: float | None = values["threshold"]
-        self.comparison: str | None = values["comparison"]
-        self.evaluation_periods: float | None = values["evaluation_periods"]
-        self.datapoints_to_alarm: float | None = values["datapoints_to_alarm"]
-        self.threshold_metric_id: str | None = values["threshold_metric_id"]
-        self.alarm_rule: str | None = values["alarm_rule"]
-        self.triggering_children: list[str | None] = values["triggering_children"]
-        self.configuration_change: str | None = values["configuration_change"]
+    name: str
+    description: str | None
+    arn: str | None
+    account_id: str | None
+    region: str | None
+    state: str
+    previous_state: str | None
+    reason: str | None
+    changed_at: str | None
+    metrics: list[dict[str, Any]]
+    threshold: float | None
+    comparison: str | None
+    evaluation_periods: float | None
+    datapoints_to_alarm: float | None
+    threshold_metric_id: str | None
+    alarm_rule: str | None
+    triggering_children: list[str | None]
+    configuration_change: str | None = None
 
 
 def _fields_from_alarm_data(
@@ -232,7 +232,6 @@ def _fields_from_alarm_data(
         threshold_metric_id=text(configuration.get("thresholdMetricId")),
         alarm_rule=text(configuration.get("alarmRule")),
         triggering_children=children,
-        configuration_change=None,
     )
 
 
