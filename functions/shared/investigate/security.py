@@ -100,7 +100,7 @@ def finding_evidence(
             parts.append(f"compliance {details['compliance_status']}")
     target = f" on {resource.type} {resource.name}" if resource and resource.name else ""
     evidence.facts.append(
-        Fact(key="security.finding", text=", ".join(parts) + target + f": {alert.title}"[:200], link=link)
+        Fact(key="security.finding", text=(", ".join(parts) + target + f": {alert.title}")[:220], link=link)
     )
     remediation_url = details.get("remediation_url")
     if alert.source != "guardduty" and details.get("remediation"):
