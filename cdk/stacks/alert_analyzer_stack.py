@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -80,6 +80,7 @@ class AlertAnalyzerStack(Stack):
             },
         )
         self.state_machine = self.pipeline.state_machine
+        CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
 
     @property
     def analyze_function(self) -> lambda_.IFunction:

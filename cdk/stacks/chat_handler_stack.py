@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
@@ -137,6 +137,12 @@ class ChatHandlerStack(Stack):
             )
         )
         self.api = self._slack_events_api(config, self.events.function)
+        CfnOutput(
+            self,
+            "SlackEventsUrl",
+            value=self.api.url_for_path("/" + "/".join(SLACK_EVENTS_PATH)),
+            description="The Slack app's Event Subscriptions Request URL",
+        )
 
     def _slack_events_api(self, config: EnvironmentConfig, handler: lambda_.IFunction) -> apigateway.RestApi:
         access_logs = logs.LogGroup(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_logs as logs
@@ -67,6 +67,7 @@ class MonitoringStack(Stack):
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.ops_topic))
             alarm.add_ok_action(cloudwatch_actions.SnsAction(self.ops_topic))
         self.dashboard = self._dashboard()
+        CfnOutput(self, "OpsAlertsTopicArn", value=self.ops_topic.topic_arn, description="Meta-alarm notifications")
 
     # Metrics ------------------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda_destinations as destinations
@@ -130,3 +130,16 @@ class SnsStack(Stack):
                 )
             )
             self.rules[rule_id] = rule
+
+        CfnOutput(
+            self,
+            "CriticalAlertsTopicArn",
+            value=self.critical_topic.topic_arn,
+            description="Subscribe budgets, alarms and anomaly monitors here",
+        )
+        CfnOutput(
+            self,
+            "HeartbeatAlertsTopicArn",
+            value=self.heartbeat_topic.topic_arn,
+            description="Low-priority and heartbeat alerts (never sent to the model)",
+        )
