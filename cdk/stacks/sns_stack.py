@@ -93,11 +93,8 @@ class SnsStack(Stack):
             timeout_seconds=timeout_seconds,
             code=packaging.code,
             layers=packaging.pipeline_layers,
-            environment={
-                "STATE_MACHINE_ARN": state_machine.state_machine_arn,
-                "CRITICAL_TOPIC_ARN": self.critical_topic.topic_arn,
-                "HEARTBEAT_TOPIC_ARN": self.heartbeat_topic.topic_arn,
-            },
+            # The route comes from the topic's name: "heartbeat" in it means the heartbeat route.
+            environment={"STATE_MACHINE_ARN": state_machine.state_machine_arn},
             description="alert-intel ingest: one state machine execution per alert, named by its dedup key",
         )
         ingest = self.ingest.function

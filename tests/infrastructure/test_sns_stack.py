@@ -117,3 +117,16 @@ def test_undeliverable_alerts_land_in_an_encrypted_tls_only_dead_letter_queue(sy
         "AWS::Lambda::EventInvokeConfig",
         {"DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}}, "MaximumRetryAttempts": 2},
     )
+
+
+def test_topic_names_carry_the_route_ingest_reads_from_them(synthesis: Synthesis) -> None:
+    # ingest routes by topic name: "heartbeat" in it means the heartbeat route, anything else is critical
+    names = {t["Properties"]["TopicName"] for t in synthesis.resources(STACK, "AWS::SNS::Topic").values()}
+    heartbeat = {name for name in names if "heartbeat" in name}
+    assert len(heartbeat) == 1
+    assert len(names - heartbeat) == 1
+
+
+def test_topic_arns_are_stack_outputs_for_subscribing_budgets_and_alarms(synthesis: Synthesis) -> None:
+    outputs = synthesis.raw[STACK]["Outputs"]
+    assert {"CriticalAlertsTopicArn", "HeartbeatAlertsTopicArn"} <= set(outputs)
