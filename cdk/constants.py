@@ -108,6 +108,11 @@ def kebab_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
 
 
+def function_construct_id(key: str) -> str:
+    """`gather_cost` -> `GatherCostFunction`."""
+    return "".join(part.capitalize() for part in key.split("_")) + "Function"
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """One deployment target. Accounts here are placeholders: set yours in cdk.json."""

@@ -24,7 +24,7 @@ def acknowledge_wildcard_resources(scope: IConstruct, statements: Sequence[iam.P
     """Acknowledge AwsSolutions-IAM5 for each resource pattern with a `*` in the given statements.
 
     Only patterns this code wrote (account/region-scoped ARNs ending in a wildcard) are acknowledged, each by
-    its own finding id; a bare `*` is left to the stack-level acknowledgment, which lists its actions.
+    its own finding id; a bare `*` is acknowledged separately, with the actions it covers.
     """
     stack = Stack.of(scope)
     for statement in statements:

@@ -57,6 +57,7 @@ class AlertIntelFunction(Construct):
         environment: Mapping[str, str] | None = None,
         statements: Sequence[iam.PolicyStatement] = (),
         wildcard_reason: str = READ_SCOPED_REASON,
+        any_resource_note: str = "",
         description: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -102,10 +103,9 @@ class AlertIntelFunction(Construct):
             self.role.add_to_policy(statement)
         acknowledge_wildcard_resources(self, statements, wildcard_reason)
         any_resource_reads = sorted({a for st in statements if "*" in st.resources for a in st.actions})
-        acknowledge(
-            self,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Actions that accept only `*`: X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords)"
-            + (f" and reads without a resource type ({', '.join(any_resource_reads)})" if any_resource_reads else "")
-            + ".",
-        )
+        covered = ["X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords)"]
+        if any_resource_reads:
+            covered.append(f"reads without a resource type ({', '.join(any_resource_reads)})")
+        if any_resource_note:
+            covered.append(any_resource_note)
+        acknowledge(self, "AwsSolutions-IAM5[Resource::*]", f"Actions that accept only `*`: {'; '.join(covered)}.")

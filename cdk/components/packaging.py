@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -25,7 +27,7 @@ class LambdaPackaging(Construct):
             self._layer("ChatLayer", layer_dirs[CHAT_LAYER], "LangGraph and its dependencies") if with_chat else None
         )
 
-    def _layer(self, construct_id: str, path: object, description: str) -> lambda_.LayerVersion:
+    def _layer(self, construct_id: str, path: Path, description: str) -> lambda_.LayerVersion:
         return lambda_.LayerVersion(
             self,
             construct_id,

@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from cdk.components import permissions
@@ -19,6 +18,7 @@ from cdk.constants import (
     PIPELINE_FUNCTIONS,
     SLACK_WEBHOOKS_SECRET_NAME,
     EnvironmentConfig,
+    function_construct_id,
 )
 from cdk.packaging.assets import AssetDirs
 
@@ -56,7 +56,7 @@ class AlertAnalyzerStack(Stack):
         for stage, (handler, memory_mb, timeout_seconds) in PIPELINE_FUNCTIONS.items():
             self.stage_functions[stage] = AlertIntelFunction(
                 self,
-                _construct_id(stage),
+                function_construct_id(stage),
                 config=config,
                 name=stage,
                 handler=handler,
@@ -81,11 +81,3 @@ class AlertAnalyzerStack(Stack):
         )
         self.state_machine = self.pipeline.state_machine
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
-
-    @property
-    def analyze_function(self) -> lambda_.IFunction:
-        return self.stage_functions["analyze"].function
-
-
-def _construct_id(stage: str) -> str:
-    return "".join(part.capitalize() for part in stage.split("_")) + "Function"

@@ -23,6 +23,7 @@ from cdk.constants import (
     SLACK_BOT_TOKEN_SECRET_NAME,
     SLACK_SIGNING_SECRET_NAME,
     EnvironmentConfig,
+    function_construct_id,
 )
 from cdk.nag import acknowledge, acknowledge_invoke_grants
 from cdk.packaging.assets import AssetDirs
@@ -50,7 +51,7 @@ class ChatHandlerStack(Stack):
             handler, memory_mb, timeout_seconds = CHAT_FUNCTIONS[key]
             return AlertIntelFunction(
                 self,
-                "".join(part.capitalize() for part in key.split("_")) + "Function",
+                function_construct_id(key),
                 config=config,
                 name=key,
                 handler=handler,
@@ -122,6 +123,7 @@ class ChatHandlerStack(Stack):
             environment={**table_env, "ARCHIVE_BUCKET": archive_bucket.bucket_name},
             statements=[permissions.archive_writes(self, config, ARCHIVE_PREFIX)],
             wildcard_reason="The archiver writes one object per conversation under the conversations/ prefix only.",
+            any_resource_note="dynamodb:ListStreams, which the stream event source adds and which has no resource type",
             description="alert-intel conversation archiver: DynamoDB stream to S3",
         )
         self.archiver.function.add_event_source(
