@@ -1,9 +1,10 @@
 """The alert-intel CDK app: five stacks per environment, checked by cdk-nag, synthesised offline.
 
-    python cdk/app.py [-c env=dev|staging|prod] [-c layers=built|stub]
+    python cdk/app.py [-c env=dev|staging|prod] [-c layers=built|auto|stub]
 
-Run directly (no CDK CLI needed) it reads cdk.json's context itself and writes `cdk.out/`; under the CLI
-(`cdk synth|deploy -c env=prod`) the CLI's context and output folder win.
+Run directly (no CDK CLI needed) it reads cdk.json's context itself, writes `cdk.out/`, and needs neither AWS
+credentials nor a network (layers: `auto`); under the CLI (`cdk synth|deploy -c env=prod`) the CLI's context and
+output folder win, and the layers must be really built (`built`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from aws_cdk import App, Environment, Tags
 
-from cdk.constants import CONTEXT_LAYERS, DEFAULT_OUTDIR, LAYERS_BUILT, PROJECT, REPO_ROOT
+from cdk.constants import CONTEXT_LAYERS, DEFAULT_OUTDIR, LAYERS_AUTO, LAYERS_BUILT, PROJECT, REPO_ROOT
 from cdk.environment import load_environment
 from cdk.nag import add_checks
 from cdk.packaging.assets import prepare_asset_dirs
@@ -40,6 +41,12 @@ def cdk_json_context(path: Path = REPO_ROOT / "cdk.json") -> dict[str, Any]:
     return dict(json.loads(path.read_text()).get("context", {}))
 
 
+def default_layers_mode() -> str:
+    """Under the CDK CLI (which sets CDK_OUTDIR: synth, diff, deploy) only real layers will do; run directly,
+    `python cdk/app.py` must also work offline, so it falls back to placeholder layers, loudly."""
+    return LAYERS_BUILT if os.environ.get("CDK_OUTDIR") else LAYERS_AUTO
+
+
 def build_app(context: Mapping[str, Any] | None = None, outdir: str | Path | None = None) -> App:
     """The app with every stack of the selected environment; `context` overrides cdk.json's."""
     app = App(
@@ -47,7 +54,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | Path | Non
         outdir=str(outdir or os.environ.get("CDK_OUTDIR") or DEFAULT_OUTDIR),
     )
     config = load_environment(app.node)
-    asset_dirs = prepare_asset_dirs(str(app.node.try_get_context(CONTEXT_LAYERS) or LAYERS_BUILT))
+    asset_dirs = prepare_asset_dirs(str(app.node.try_get_context(CONTEXT_LAYERS) or default_layers_mode()))
     env = Environment(account=config.account, region=config.region)
     common: dict[str, Any] = {"env": env}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from aws_cdk import Acknowledgment, App, Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -20,7 +20,9 @@ def acknowledge(scope: IConstruct, finding_id: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=finding_id, reason=reason))
 
 
-def acknowledge_wildcard_resources(scope: IConstruct, statements: Sequence[iam.PolicyStatement], reason: str) -> None:
+def acknowledge_wildcard_resources(
+    scope: IConstruct, statements: Sequence[iam.PolicyStatement], reason_for: Callable[[str], str]
+) -> None:
     """Acknowledge AwsSolutions-IAM5 for each resource pattern with a `*` in the given statements.
 
     Only patterns this code wrote (account/region-scoped ARNs ending in a wildcard) are acknowledged, each by
@@ -32,7 +34,7 @@ def acknowledge_wildcard_resources(scope: IConstruct, statements: Sequence[iam.P
             if "*" not in resource or resource == "*":
                 continue
             shown = resource.replace(stack.partition, "<AWS::Partition>")
-            acknowledge(scope, f"AwsSolutions-IAM5[Resource::{shown}]", reason)
+            acknowledge(scope, f"AwsSolutions-IAM5[Resource::{shown}]", reason_for(resource))
 
 
 def acknowledge_invoke_grants(scope: IConstruct, functions: Iterable[lambda_.IFunction], reason: str) -> None:

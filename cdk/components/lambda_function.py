@@ -10,13 +10,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cdk.components.permissions import wildcard_reason
 from cdk.constants import LAMBDA_PYTHON_VERSION, METRICS_NAMESPACE, SERVICE_NAME, EnvironmentConfig
 from cdk.nag import acknowledge, acknowledge_wildcard_resources
 
-READ_SCOPED_REASON = (
-    "Read-only actions scoped to this account (and region); which function, instance, alarm, log group or "
-    "budget to read comes from the alert under investigation, so it cannot be named in advance."
-)
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 if RUNTIME.name != f"python{LAMBDA_PYTHON_VERSION}":  # the layers are built for LAMBDA_PYTHON_VERSION
@@ -56,7 +53,6 @@ class AlertIntelFunction(Construct):
         layers: Sequence[lambda_.ILayerVersion],
         environment: Mapping[str, str] | None = None,
         statements: Sequence[iam.PolicyStatement] = (),
-        wildcard_reason: str = READ_SCOPED_REASON,
         any_resource_note: str = "",
         description: str = "",
     ) -> None:

@@ -16,6 +16,26 @@ from cdk.constants import EnvironmentConfig
 _INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "jp.", "au.", "ca.", "global.")
 
 
+_READ_SCOPED_REASON = (
+    "Read-only actions scoped to this account (and region); which function, instance, alarm, log group, detector "
+    "or budget to read comes from the alert under investigation, so it cannot be named in advance."
+)
+_MODEL_REASON = (
+    "The foundation model behind this environment's cross-region inference profile, in whichever region the "
+    "profile routes to, and only through that profile (condition bedrock:InferenceProfileArn)."
+)
+_ARCHIVE_REASON = "s3:PutObject under the archive's conversations/ prefix only: one object per conversation."
+
+
+def wildcard_reason(resource: str) -> str:
+    """Why a resource pattern written in this module ends in a wildcard (the text of its cdk-nag acknowledgment)."""
+    if ":bedrock:" in resource:
+        return _MODEL_REASON
+    if ":s3:::" in resource:
+        return _ARCHIVE_REASON
+    return _READ_SCOPED_REASON
+
+
 def _account_arn(stack: Stack, service: str, resource: str, region: str | None = None) -> str:
     return f"arn:{stack.partition}:{service}:{stack.region if region is None else region}:{stack.account}:{resource}"
 

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from cdk.components import permissions
 from cdk.components.alert_state_machine import AlertStateMachine
-from cdk.components.lambda_function import READ_SCOPED_REASON, AlertIntelFunction
+from cdk.components.lambda_function import AlertIntelFunction
 from cdk.components.packaging import LambdaPackaging
 from cdk.constants import (
     ASL_PATH,
@@ -21,11 +21,6 @@ from cdk.constants import (
     function_construct_id,
 )
 from cdk.packaging.assets import AssetDirs
-
-BEDROCK_REASON = (
-    "The foundation model behind this environment's cross-region inference profile, in whichever region the "
-    "profile routes to, and only through that profile (condition bedrock:InferenceProfileArn)."
-)
 
 
 class AlertAnalyzerStack(Stack):
@@ -66,7 +61,6 @@ class AlertAnalyzerStack(Stack):
                 layers=packaging.pipeline_layers,
                 environment=environment.get(stage),
                 statements=statements[stage],
-                wildcard_reason=BEDROCK_REASON if stage == "analyze" else READ_SCOPED_REASON,
                 description=f"alert-intel pipeline stage: {stage}",
             )
 

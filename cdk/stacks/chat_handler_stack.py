@@ -122,7 +122,6 @@ class ChatHandlerStack(Stack):
             "chat_archiver",
             environment={**table_env, "ARCHIVE_BUCKET": archive_bucket.bucket_name},
             statements=[permissions.archive_writes(self, config, ARCHIVE_PREFIX)],
-            wildcard_reason="The archiver writes one object per conversation under the conversations/ prefix only.",
             any_resource_note="dynamodb:ListStreams, which the stream event source adds and which has no resource type",
             description="alert-intel conversation archiver: DynamoDB stream to S3",
         )

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 
-from cdk.app import parse_context_args
+from cdk.app import default_layers_mode, parse_context_args
 from cdk.components.permissions import invoke_model
 from cdk.constants import (
     CHAT_FUNCTIONS,
@@ -175,3 +175,10 @@ def test_auto_layers_fall_back_to_placeholders_when_pip_cannot_build(
     # And the mode deploys use refuses instead
     with pytest.raises(LayersNotBuiltError, match="no network"):
         layer_asset_dirs("built")
+
+
+def test_only_the_cdk_cli_insists_on_real_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDK_OUTDIR", "/tmp/cdk.out")
+    assert default_layers_mode() == "built"
+    monkeypatch.delenv("CDK_OUTDIR")
+    assert default_layers_mode() == "auto"
