@@ -268,8 +268,9 @@ def _list_section(title: str, lines: list[str], limit: int, *, numbered: bool = 
         candidate = f"{text}\n{bullet}{line}"
         reserve = 30 if shown + 1 < len(lines) else 0
         if len(candidate) + reserve > limit:
-            if shown == 0:  # always show something: the first line, cut to fit
-                text, shown = clip(candidate, limit - 30), 1
+            if shown == 0:  # always show something: the first line whole (lines are bounded), or cut to fit
+                fits = len(candidate) + reserve <= MAX_SECTION_CHARS
+                text, shown = (candidate if fits else clip(candidate, MAX_SECTION_CHARS - 30)), 1
             break
         text, shown = candidate, shown + 1
     if shown < len(lines):
@@ -329,7 +330,20 @@ def _context_text(fi: FormatInput, budget: _Budget) -> str:
     per_section = max(budget.facts // len(sections), 80)
     parts = [_section_text(section, per_section, budget) for section in sections]
     text = "*What we looked at*\n" + "\n".join(p for p in parts if p)
-    return clip(text, min(budget.facts + 40, MAX_SECTION_CHARS))
+    return _whole_lines(text, min(budget.facts + 40, MAX_SECTION_CHARS))
+
+
+def _whole_lines(text: str, limit: int) -> str:
+    """Cut `text` at a line boundary (so no link we built is cut in half), ending with "…"."""
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for line in text.split("\n"):
+        candidate = f"{kept}\n{line}" if kept else line
+        if len(candidate) > limit - 2:
+            break
+        kept = candidate
+    return f"{kept}\n…" if kept else clip(text, limit)
 
 
 def _section_text(section: ContextSection, limit: int, budget: _Budget) -> str:

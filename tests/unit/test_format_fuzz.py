@@ -124,6 +124,22 @@ def test_any_input_gives_a_message_within_limits_with_no_control_sequences(data:
     assert slack_limit_violations(message) == []
     assert message_bytes(message) < TARGET_MESSAGE_BYTES
     assert CONTROL.search(json.dumps(message, ensure_ascii=False)) is None
+    for text in mrkdwn_texts(message):  # every "<" opens a whole link we built, never a cut one
+        assert text.count("<") == len(WHOLE_LINK.findall(text)), text
+
+
+WHOLE_LINK = re.compile(r"<https://[^|<>\s]+\|[^<>]*>")
+
+
+def mrkdwn_texts(message: dict[str, Any]) -> list[str]:
+    texts = [message["text"]]
+    for block in message["blocks"]:
+        if block["type"] == "section":
+            texts += [block["text"]["text"]] if "text" in block else []
+            texts += [field["text"] for field in block.get("fields", [])]
+        elif block["type"] == "context":
+            texts += [element["text"] for element in block["elements"]]
+    return texts
 
 
 @given(TEXT, st.integers(min_value=1, max_value=300))
