@@ -79,6 +79,7 @@ class FakeSlackApi:
         self.queued.append(QueuedAnswer(status, body, headers or {}))
 
     def posts(self) -> list[ApiCall]:
+        """Every chat.postMessage request received (answered or not: a 429 counts as an attempt)."""
         return [c for c in self.calls if c.method == "chat.postMessage"]
 
     def wait_for_posts(self, count: int, timeout: float = 10.0) -> list[ApiCall]:
@@ -92,6 +93,9 @@ class FakeSlackApi:
     def _handle(self, handler: BaseHTTPRequestHandler, verb: str, path: str, args: dict[str, Any]) -> None:
         method = path.rsplit("/", 1)[-1]
         headers = dict(handler.headers.items())
+        with self._posted:
+            self.calls.append(ApiCall(method, verb, headers, args))
+            self._posted.notify_all()
         if self.queued:
             answer = self.queued.pop(0)
             self._answer(handler, answer.status, answer.body, answer.headers)
@@ -99,9 +103,6 @@ class FakeSlackApi:
         if headers.get("Authorization") != f"Bearer {self.token}":
             self._answer(handler, 200, {"ok": False, "error": "invalid_auth"})
             return
-        with self._posted:
-            self.calls.append(ApiCall(method, verb, headers, args))
-            self._posted.notify_all()
         if method == "chat.postMessage":
             if not args.get("channel") or not (args.get("text") or args.get("blocks")):
                 self._answer(handler, 200, {"ok": False, "error": "no_text"})
