@@ -2,17 +2,593 @@
 
 It runs when no model is configured, for heartbeat and info alerts, and whenever the AI analysis is unavailable,
 so it must never raise for any alert or context.
+
+The rules read the facts the gather stages write (`functions/shared/investigate`): their keys (`cost.top_mover`,
+`compute.lambda_mover`, `compute.alarm_metric`, `logs.pattern.1`, ...) and values are the contract, and the
+sentences below quote the facts' own text rather than re-deriving numbers. Each alert type has a short list of
+detectors, most specific first; the first that fires names the root cause. When the evidence shows nothing wrong
+(the alarm's metric never crossed its threshold, missing data treated as breaching, clean logs), the analysis says
+so instead of inventing a cause.
 """
 
 from __future__ import annotations
 
-from functions.shared.models import Alert, AnalysisBody, ContextSection, EvidenceClaim, GatheredContext
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from functions.shared.models import (
+    Alert,
+    AnalysisBody,
+    Confidence,
+    ContextSection,
+    EvidenceClaim,
+    Fact,
+    GatheredContext,
+)
+
+_MISSING_DATA_BREACHING = re.compile(r"missing datapoints? (?:was|were) treated as \[?breaching", re.IGNORECASE)
+_LAMBDA_MOVER = re.compile(r"^Lambda (?P<name>\S+):")
+_COST_MOVER = re.compile(r"^(?:Top mover |Driven by usage type )?(?P<label>.+?): \$")
+_PEAK = re.compile(r"peak (?P<peak>[\d,.]+)")
+_BASELINE = re.compile(r"baseline (?P<baseline>[\d,.]+)")
 
 
-def _evidence(section: ContextSection | None, limit: int = 4) -> list[EvidenceClaim]:
-    if section is None or section.status != "ok":
-        return []
-    return [EvidenceClaim(claim=f.text, section=section.name, link=f.link) for f in section.facts[:limit]]
+# --- Reading the context ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Facts:
+    """Every fact of the sections that were gathered, by key, with the section it came from."""
+
+    by_key: dict[str, tuple[Fact, ContextSection]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, context: GatheredContext) -> Facts:
+        facts = cls()
+        for section in context.sections():
+            if section.status != "ok":
+                continue
+            for fact in section.facts:
+                facts.by_key.setdefault(fact.key, (fact, section))
+        return facts
+
+    def get(self, key: str) -> Fact | None:
+        found = self.by_key.get(key)
+        return found[0] if found else None
+
+    def number(self, key: str) -> float | None:
+        fact = self.get(key)
+        if fact is None or isinstance(fact.value, str) or fact.value is None:
+            return None
+        return float(fact.value)
+
+    def claim(self, key: str) -> EvidenceClaim | None:
+        found = self.by_key.get(key)
+        if found is None:
+            return None
+        fact, section = found
+        return EvidenceClaim(claim=fact.text, section=section.name, link=fact.link)
+
+    def keys(self, prefix: str) -> list[str]:
+        return [k for k in self.by_key if k.startswith(prefix)]
+
+
+def _peak(fact: Fact | None) -> float | None:
+    match = _PEAK.search(fact.text) if fact else None
+    return float(match.group("peak").replace(",", "")) if match else None
+
+
+def _baseline(fact: Fact | None) -> float | None:
+    match = _BASELINE.search(fact.text) if fact else None
+    return float(match.group("baseline").replace(",", "")) if match else None
+
+
+def _metric_peak(facts: Facts, alert: Alert, metric: str) -> float | None:
+    """The peak of `metric`: the alarm's own metric fact when the alarm watches it, else the related metric."""
+    if alert.details.get("metric_name") == metric:
+        return _peak(facts.get("compute.alarm_metric"))
+    return _peak(facts.get(f"compute.metric.{metric}"))
+
+
+def _clean(text: str) -> str:
+    return text.rstrip(". ")
+
+
+@dataclass
+class Finding:
+    root_cause: str
+    confidence: Confidence
+    evidence_keys: list[str] = field(default_factory=list)
+    recommendations: list[str] = field(default_factory=list)
+    diagnostics: list[str] = field(default_factory=list)
+
+
+Detector = Callable[[Alert, Facts], Finding | None]
+
+
+def _resource_name(alert: Alert) -> str:
+    return alert.resource.name if alert.resource and alert.resource.name else "the affected resource"
+
+
+def _region(alert: Alert) -> str:
+    return alert.region or (alert.resource.region if alert.resource and alert.resource.region else None) or "us-east-1"
+
+
+def _log_summary(facts: Facts) -> str | None:
+    top = facts.get("logs.pattern.1")
+    if top is None:  # any other log fact that is not the error count
+        top = next((facts.get(k) for k in facts.keys("logs.") if k != "logs.error_count"), None)
+    if top is None:
+        return None
+    return f"the logs show {_clean(top.text)}"
+
+
+def _log_errors(facts: Facts) -> float | None:
+    return facts.number("logs.error_count")
+
+
+# --- Cost ------------------------------------------------------------------------------------------------------
+
+
+def _cost_anomaly(alert: Alert, facts: Facts) -> Finding | None:
+    cause = facts.get("cost.anomaly_root_cause.1")
+    if cause is None:
+        return None
+    text = _clean(cause.text.replace("Anomaly root cause 1: ", ""))
+    sentence = f"Cost anomaly driven by {text}"
+    mover = facts.get("cost.top_usage_type") or facts.get("cost.top_mover")
+    if mover is not None:
+        sentence += f"; Cost Explorer confirms it: {_clean(mover.text)}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=["cost.anomaly_root_cause.1", "cost.anomaly_impact", "cost.top_usage_type", "cost.top_mover"],
+        recommendations=[
+            "Find what started calling this service on the anomaly's start date (a new job, client or loop).",
+            "If the usage is not expected, stop its source, then set a budget or anomaly alert at a tighter threshold.",
+        ],
+    )
+
+
+def _lambda_storm_cost(alert: Alert, facts: Facts) -> Finding | None:
+    mover = facts.get("compute.lambda_mover")
+    if mover is None:
+        return None
+    match = _LAMBDA_MOVER.match(mover.text)
+    name = match.group("name") if match else "a Lambda function"
+    cost = facts.get("cost.top_mover")
+    sentence = f"Invocation storm on Lambda {name}: {_clean(mover.text.split(': ', 1)[-1])}"
+    if cost is not None and "Lambda" in cost.text:
+        sentence += f", driving {_clean(cost.text.replace('Top mover ', ''))}"
+    logs = _log_summary(facts)
+    if logs:
+        sentence += f"; {logs}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high" if cost is not None and "Lambda" in cost.text else "medium",
+        evidence_keys=["compute.lambda_mover", "cost.top_mover", "cost.top_usage_type", "logs.pattern.1"],
+        recommendations=[
+            f"Find what invokes {name} (event source mappings, S3/SNS triggers, a caller in a retry loop); a function "
+            "that writes to the bucket or queue that triggers it re-invokes itself.",
+            f"Cap {name} with reserved concurrency while you fix the trigger, so the bill stops growing.",
+        ],
+        diagnostics=[
+            f"aws lambda list-event-source-mappings --function-name {name} --region {_region(alert)}",
+            f"aws lambda get-policy --function-name {name} --region {_region(alert)}",
+        ],
+    )
+
+
+def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
+    mover = facts.get("cost.top_mover")
+    if mover is None:
+        return None
+    usage = facts.get("cost.top_usage_type")
+    label_match = _COST_MOVER.match(mover.text)
+    service = label_match.group("label") if label_match else "the top service"
+    forecast = alert.alert_type == "budget_forecast" or alert.details.get("notification_type") == "FORECASTED"
+    if forecast:
+        sentence = f"The month-end forecast is over budget because {service} spend rose"
+    else:
+        sentence = f"Spend is driven by {service}"
+    sentence += f": {_clean(mover.text.split(': ', 1)[-1])}"
+    if usage is not None:
+        usage_match = _COST_MOVER.match(usage.text)
+        usage_label = usage_match.group("label").split(" / ")[-1] if usage_match else "its top usage type"
+        sentence += f"; usage type {usage_label} accounts for the change"
+    if forecast and facts.get("cost.forecast") is not None:
+        sentence += f" ({_clean(facts.get('cost.forecast').text)})"  # type: ignore[union-attr]
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["cost.top_mover", "cost.top_usage_type", "cost.forecast", "cost.month_to_date"],
+        recommendations=[
+            f"Open {service} in Cost Explorer grouped by usage type and resource to find what changed.",
+            "If the growth is expected (a launch, more traffic), raise the budget; otherwise remove or right-size the "
+            "resources behind it.",
+        ],
+    )
+
+
+# --- CloudWatch alarms -----------------------------------------------------------------------------------------
+
+
+def _false_alarm(alert: Alert, facts: Facts) -> Finding | None:
+    metric_fact = facts.get("compute.alarm_metric")
+    reason = str(alert.details.get("state_reason") or "")
+    missing_data = bool(_MISSING_DATA_BREACHING.search(reason))
+    not_crossed = metric_fact is not None and "not crossed" in metric_fact.text
+    flat = metric_fact is not None and (_peak(metric_fact) or 0) == 0 and (_baseline(metric_fact) or 0) == 0
+    errors = _log_errors(facts)
+    if not (missing_data or not_crossed or (flat and alert.details.get("metric_name") in ("Errors", "Throttles"))):
+        return None
+    if errors:  # errors in the logs: something is wrong after all
+        return None
+    if facts.get("compute.recent_change") is not None and not missing_data:
+        return None
+    metric = alert.details.get("metric_name") or "the alarm's metric"
+    name = _resource_name(alert)
+    parts = [f"No sign of a problem on {name}"]
+    if metric_fact is not None:
+        parts.append(f"{metric} stayed at its normal level ({_clean(metric_fact.text.replace('Alarm metric ', ''))})")
+    if errors == 0:
+        parts.append("the logs show no errors")
+    cause = (
+        "the alarm fired because missing datapoints are treated as breaching"
+        if missing_data
+        else "the threshold was not crossed in the data"
+    )
+    sentence = "; ".join(parts) + f". This is a false alarm: {cause}."
+    return Finding(
+        root_cause=sentence,
+        confidence="high" if errors == 0 else "medium",
+        evidence_keys=["compute.alarm_metric", "logs.error_count", "compute.metric.Invocations"],
+        recommendations=[
+            "No action is needed on the resource.",
+            "Fix the alarm: set TreatMissingData to notBreaching for metrics that are only emitted when the "
+            "function runs, or match the period to the schedule.",
+        ],
+    )
+
+
+def _throttled_at_limit(alert: Alert, facts: Facts) -> Finding | None:
+    throttles = _metric_peak(facts, alert, "Throttles")
+    if not throttles:
+        return None
+    name = _resource_name(alert)
+    reserved = facts.number("compute.reserved_concurrency")
+    concurrency = _metric_peak(facts, alert, "ConcurrentExecutions")
+    invocations = facts.get("compute.metric.Invocations")
+    if reserved is not None:
+        sentence = f"{name} is throttled at its reserved concurrency limit of {int(reserved)}"
+        if concurrency is not None:
+            sentence += f": ConcurrentExecutions peaked at {concurrency:g}"
+    else:
+        sentence = f"{name} is throttled: it hit the account's concurrency limit (no reserved concurrency is set)"
+    if invocations is not None and "+" in invocations.text:
+        sentence += f" while traffic rose ({_clean(invocations.text)})"
+    sentence += f"; {throttles:,.0f} throttles at the peak"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high"
+        if reserved is not None and concurrency is not None and concurrency >= reserved * 0.95
+        else "medium",
+        evidence_keys=[
+            "compute.alarm_metric",
+            "compute.reserved_concurrency",
+            "compute.metric.ConcurrentExecutions",
+            "compute.metric.Invocations",
+        ],
+        recommendations=[
+            f"Raise {name}'s reserved concurrency (or remove it) if the extra traffic is legitimate.",
+            "If it is not, find the caller behind the surge; throttled asynchronous events are retried, so the "
+            "backlog drains once concurrency allows.",
+        ],
+        diagnostics=[
+            f"aws lambda get-function-concurrency --function-name {name} --region {_region(alert)}",
+            f"aws lambda get-account-settings --region {_region(alert)}",
+        ],
+    )
+
+
+def _errors_after_change(alert: Alert, facts: Facts) -> Finding | None:
+    change = facts.get("compute.recent_change")
+    errors_peak = _metric_peak(facts, alert, "Errors")
+    log_errors = _log_errors(facts)
+    if change is None or not (errors_peak or log_errors):
+        return None
+    name = _resource_name(alert)
+    minutes = facts.number("compute.recent_change")
+    when = f"{int(minutes)} min ago" if minutes is not None else "recently"
+    sentence = f"{name} started failing after a deploy (code/configuration updated {when})"
+    metric_fact = facts.get("compute.alarm_metric") or facts.get("compute.metric.Errors")
+    if metric_fact is not None:
+        sentence += f": {_clean(metric_fact.text.replace('Alarm metric ', ''))}"
+    logs = _log_summary(facts)
+    if logs:
+        sentence += f"; {logs}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high" if logs else "medium",
+        evidence_keys=["compute.recent_change", "compute.alarm_metric", "logs.pattern.1", "logs.error_count"],
+        recommendations=[
+            f"Roll {name} back to the previous version (or alias) now, then fix forward.",
+            "Compare the new version's configuration and environment with the previous one.",
+        ],
+        diagnostics=[f"aws lambda list-versions-by-function --function-name {name} --region {_region(alert)}"],
+    )
+
+
+def _invocation_spike(alert: Alert, facts: Facts) -> Finding | None:
+    if alert.details.get("metric_name") != "Invocations":
+        return None
+    metric_fact = facts.get("compute.alarm_metric")
+    ratio = facts.number("compute.alarm_metric")
+    if metric_fact is None or (ratio is not None and ratio < 2):
+        return None
+    name = _resource_name(alert)
+    sentence = f"Invocation storm on {name}: {_clean(metric_fact.text.replace('Alarm metric ', ''))}"
+    logs = _log_summary(facts)
+    if logs:
+        sentence += f"; {logs}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["compute.alarm_metric", "compute.metric.Errors", "logs.pattern.1"],
+        recommendations=[f"Find what invokes {name} and whether it is retrying or re-triggering itself."],
+    )
+
+
+def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
+    peak = _metric_peak(facts, alert, "CPUUtilization")
+    if alert.details.get("metric_name") != "CPUUtilization" or peak is None or peak < 85:
+        return None
+    instance = facts.get("compute.instance")
+    label = instance.text.split(":", 1)[0].replace("EC2 ", "") if instance else _resource_name(alert)
+    metric_fact = facts.get("compute.alarm_metric")
+    sentence = f"CPU saturation on {label}: " + _clean(
+        (metric_fact.text if metric_fact else "").replace("Alarm metric ", "")
+    )
+    network = facts.get("compute.metric.NetworkIn")
+    if network is not None and "+" in network.text:
+        sentence += (
+            f"; inbound traffic rose with it ({_clean(network.text)}), so load, not a runaway process, drives it"
+        )
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["compute.alarm_metric", "compute.metric.NetworkIn", "compute.instance"],
+        recommendations=[
+            "Scale out (or up) if the traffic is legitimate; check the top processes on the instance if it is not.",
+            "Put the instance behind an Auto Scaling group with a CPU target so the next surge scales by itself.",
+        ],
+        diagnostics=[
+            f"aws ec2 describe-instance-status --instance-ids {_resource_name(alert)} --region {_region(alert)}"
+        ],
+    )
+
+
+def _status_check(alert: Alert, facts: Facts) -> Finding | None:
+    metric = str(alert.details.get("metric_name") or "")
+    if not metric.startswith("StatusCheckFailed"):
+        return None
+    peak = _metric_peak(facts, alert, metric)
+    if peak is not None and peak < 1:
+        return None
+    instance = facts.get("compute.instance")
+    label = instance.text.split(":", 1)[0].replace("EC2 ", "") if instance else _resource_name(alert)
+    if metric == "StatusCheckFailed_System":
+        sentence = (
+            f"The system status check failed on {label}: the underlying AWS host (hardware, network or power) has "
+            "a problem, not the instance's software"
+        )
+        action = "Stop and start the instance (not reboot) to move it to healthy hardware; AWS may also retire it."
+    elif metric == "StatusCheckFailed_Instance":
+        sentence = (
+            f"The instance status check failed on {label}: the instance itself is impaired (OS, kernel, memory "
+            "exhaustion or a full disk)"
+        )
+        action = "Read the system log and reboot the instance; fix the OS-level cause before it recurs."
+    else:
+        sentence = f"A status check failed on {label}"
+        action = "Check which status check fails (system or instance) and act on that."
+    cpu = facts.get("compute.metric.CPUUtilization")
+    if cpu is not None and "now" in cpu.text:
+        sentence += f"; {_clean(cpu.text)}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=["compute.alarm_metric", "compute.metric.CPUUtilization", "compute.instance"],
+        recommendations=[action, "Use an Auto Scaling group or EC2 auto-recovery so a failed host replaces itself."],
+        diagnostics=[
+            f"aws ec2 describe-instance-status --instance-ids {_resource_name(alert)} --include-all-instances "
+            f"--region {_region(alert)}",
+            f"aws ec2 get-console-output --instance-id {_resource_name(alert)} --region {_region(alert)}",
+        ],
+    )
+
+
+def _errors_with_logs(alert: Alert, facts: Facts) -> Finding | None:
+    logs = _log_summary(facts)
+    if logs is None:
+        return None
+    metric = alert.details.get("metric_name") or alert.alert_type
+    return Finding(
+        root_cause=f"{metric} on {_resource_name(alert)} breached its threshold; {logs}.",
+        confidence="medium",
+        evidence_keys=["compute.alarm_metric", "logs.pattern.1", "logs.error_count"],
+        recommendations=["Fix the error the logs point at; the most frequent pattern is listed first."],
+    )
+
+
+def _alarm_fallback(alert: Alert, facts: Facts) -> Finding:
+    metric = alert.details.get("metric_name") or alert.alert_type
+    metric_fact = facts.get("compute.alarm_metric")
+    sentence = f"{metric} on {_resource_name(alert)} breached its threshold"
+    if metric_fact is not None:
+        sentence += f": {_clean(metric_fact.text.replace('Alarm metric ', ''))}"
+    return Finding(
+        root_cause=sentence + "; the gathered context does not show why.",
+        confidence="low",
+        evidence_keys=["compute.alarm_metric"],
+        recommendations=[
+            "Check whether a recent deploy or configuration change lines up with the breach.",
+            "Look at the resource's logs around the breach for the failing request path.",
+        ],
+    )
+
+
+# --- Health, security, custom ----------------------------------------------------------------------------------
+
+
+def _health(alert: Alert, facts: Facts) -> Finding:
+    code = str(alert.details.get("event_type_code") or alert.alert_type)
+    readable = code.replace("AWS_", "", 1).replace("_", " ").lower()
+    name = _resource_name(alert)
+    instance = facts.get("compute.instance")
+    label = instance.text.split(":", 1)[0].replace("EC2 ", "") if instance else name
+    start = alert.details.get("start_time")
+    sentence = f"AWS Health: {readable} for {label}"
+    if start:
+        sentence += f", starting {start}"
+    if "RETIREMENT" in code:
+        sentence += " — the instance will be retired because its underlying hardware is degraded"
+    if instance is not None and "running" in instance.text:
+        sentence += "; it is still running now"
+    recommendations = (
+        [
+            "Stop and start the instance before the retirement date to move it to healthy hardware (EBS-backed), or "
+            "replace it; instance-store data is lost.",
+        ]
+        if "RETIREMENT" in code
+        else ["Follow the event's recommended action before its start time."]
+    )
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=["health.event", "health.affected_entities", "compute.instance"],
+        recommendations=recommendations,
+        diagnostics=[f"aws health describe-event-details --event-arns {alert.details['event_arn']} --region us-east-1"]
+        if alert.details.get("event_arn")
+        else [],
+    )
+
+
+def _security(alert: Alert, facts: Facts) -> Finding:
+    name = _resource_name(alert)
+    similar = facts.get("security.similar_findings")
+    if alert.source == "guardduty":
+        kind = str(alert.details.get("finding_type") or alert.alert_type)
+        sentence = f"GuardDuty {kind} on {name}: {_clean(alert.summary or alert.title)}"
+        recommendations = [
+            f"Close the exposed port on {name} (restrict its security group to known addresses) or put it behind a "
+            "bastion/SSM Session Manager.",
+            "Check the instance for signs of compromise if the probed service accepts logins.",
+        ]
+    else:
+        control = alert.details.get("security_control_id") or alert.alert_type
+        sentence = f"Security Hub control {control} failed on {name}: {_clean(alert.title.split(': ', 1)[-1])}"
+        recommendations = [
+            "Apply the control's remediation to the resource, then let Security Hub re-evaluate it.",
+        ]
+    if similar is not None:
+        sentence += f"; {_clean(similar.text)}"
+        if (facts.number("security.similar_findings") or 0) > 1:
+            recommendations.append("Fix the other resources with the same finding as well: it is a pattern.")
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["security.finding", "security.similar_findings", "compute.instance", "security.remediation"],
+        recommendations=recommendations,
+    )
+
+
+def _custom(alert: Alert, facts: Facts) -> Finding:
+    sentence = f"The application reported an error: {_clean(alert.summary or alert.title)}"
+    change = facts.get("compute.recent_change")
+    if change is not None:
+        sentence += f"; {_clean(change.text)}"
+    logs = _log_summary(facts)
+    if logs:
+        sentence += f"; {logs}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium" if logs or change else "low",
+        evidence_keys=["logs.pattern.1", "compute.recent_change", "logs.error_count"],
+    )
+
+
+def _cost_top_service(alert: Alert, facts: Facts) -> Finding | None:
+    top = facts.get("cost.top_service")
+    if top is None:
+        return None
+    return Finding(
+        root_cause=f"Spend is driven by {_clean(top.text)}.",
+        confidence="low",
+        evidence_keys=["cost.top_service"],
+        recommendations=["Open the top service in Cost Explorer grouped by usage type to find what changed."],
+    )
+
+
+_COST_DETECTORS: list[Detector] = [_cost_anomaly, _lambda_storm_cost, _cost_mover, _cost_top_service]
+_ALARM_DETECTORS: list[Detector] = [
+    _false_alarm,
+    _status_check,
+    _throttled_at_limit,
+    _errors_after_change,
+    _invocation_spike,
+    _cpu_saturation,
+    _errors_with_logs,
+]
+
+
+def _finding(alert: Alert, facts: Facts) -> Finding:
+    if alert.source in ("budget", "cost_anomaly"):
+        for detect in _COST_DETECTORS:
+            found = detect(alert, facts)
+            if found is not None:
+                return found
+        return Finding(
+            root_cause="Spend crossed the budget threshold; the cost context did not identify a driver.",
+            confidence="low",
+        )
+    if alert.source == "cloudwatch_alarm":
+        if alert.severity == "info" or str(alert.details.get("state", "ALARM")).upper() != "ALARM":
+            metric = alert.details.get("metric_name") or alert.alert_type
+            name = _resource_name(alert)
+            return Finding(
+                root_cause=f"The alarm on {metric} for {name} is no longer in ALARM; no action is needed.",
+                confidence="high",
+            )
+        for detect in _ALARM_DETECTORS:
+            found = detect(alert, facts)
+            if found is not None:
+                return found
+        return _alarm_fallback(alert, facts)
+    if alert.source in ("security_hub", "guardduty"):
+        return _security(alert, facts)
+    if alert.source == "health":
+        return _health(alert, facts)
+    if alert.source == "custom":
+        return _custom(alert, facts)
+    return Finding(root_cause="The alert could not be classified; its raw text is shown below.", confidence="low")
+
+
+# --- Assembling the analysis -----------------------------------------------------------------------------------
+
+
+def _evidence(finding: Finding, facts: Facts, context: GatheredContext, limit: int = 8) -> list[EvidenceClaim]:
+    claims = [c for c in (facts.claim(k) for k in finding.evidence_keys) if c is not None]
+    seen = {c.claim for c in claims}
+    for section in context.sections():
+        if section.status != "ok":
+            continue
+        for fact in section.facts[:4]:
+            if fact.text not in seen:
+                claims.append(EvidenceClaim(claim=fact.text, section=section.name, link=fact.link))
+                seen.add(fact.text)
+    return claims[:limit]
 
 
 def _unknowns(context: GatheredContext) -> list[str]:
@@ -26,43 +602,15 @@ def _unknowns(context: GatheredContext) -> list[str]:
     return missing
 
 
-def _resource_name(alert: Alert) -> str:
-    return alert.resource.name if alert.resource and alert.resource.name else "the affected resource"
-
-
-def _root_cause(alert: Alert, context: GatheredContext) -> tuple[str, str]:
-    """The root-cause sentence and a confidence, from the strongest signal available."""
-    name = _resource_name(alert)
-    if alert.source in ("budget", "cost_anomaly"):
-        top = context.cost.fact("cost.top_service") if context.cost else None
-        if top is not None:
-            return f"Spend is driven by {top.text}.", "medium"
-        return "Spend crossed the budget threshold; the cost context did not identify a driver.", "low"
-    if alert.source == "cloudwatch_alarm":
-        metric = alert.details.get("metric_name") or alert.alert_type
-        if alert.severity == "info":
-            return f"The alarm on {metric} for {name} is no longer in ALARM; no action is needed.", "high"
-        errors = context.logs.facts if context.logs and context.logs.status == "ok" else []
-        if errors:
-            return f"{metric} on {name} breached its threshold; the logs show: {errors[0].text}", "medium"
-        return f"{metric} on {name} breached its threshold.", "low"
-    if alert.source in ("security_hub", "guardduty"):
-        return f"A {alert.severity} security finding on {name}: {alert.title}.", "medium"
-    if alert.source == "health":
-        return f"AWS reported a {alert.alert_type} event affecting {name}.", "high"
-    if alert.source == "custom":
-        return f"The application reported an error: {alert.summary or alert.title}", "low"
-    return "The alert could not be classified; its raw text is shown below.", "low"
-
-
 def _diagnostics(alert: Alert) -> list[str]:
-    region = alert.region or "us-east-1"
+    region = _region(alert)
     name = alert.resource.name if alert.resource else ""
     commands: list[str] = []
     if alert.source in ("budget", "cost_anomaly"):
         commands.append(
-            "aws ce get-cost-and-usage --time-period Start=$(date -d '-7 days' +%F),End=$(date +%F) "
-            "--granularity DAILY --metrics UnblendedCost --group-by Type=DIMENSION,Key=SERVICE"
+            "aws ce get-cost-and-usage --time-period Start=$(date -d '-14 days' +%F),End=$(date +%F) "
+            "--granularity DAILY --metrics UnblendedCost --group-by Type=DIMENSION,Key=SERVICE "
+            "Type=DIMENSION,Key=USAGE_TYPE"
         )
         commands.append("aws budgets describe-budgets --account-id " + (alert.account_id or "<account-id>"))
     if alert.resource and alert.resource.type == "AWS::Lambda::Function" and name:
@@ -75,35 +623,28 @@ def _diagnostics(alert: Alert) -> list[str]:
     if alert.resource and alert.resource.type == "AWS::EC2::Instance" and name:
         commands.append(f"aws ec2 describe-instance-status --instance-ids {name} --region {region}")
     if alert.source == "cloudwatch_alarm" and alert.details.get("alarm_name"):
-        commands.append(f"aws cloudwatch describe-alarms --alarm-names '{alert.details['alarm_name']}'")
+        commands.append(f"aws cloudwatch describe-alarm-history --alarm-name '{alert.details['alarm_name']}'")
     return commands
-
-
-def _recommendations(alert: Alert) -> list[str]:
-    if alert.source in ("budget", "cost_anomaly"):
-        return [
-            "Confirm whether the top cost driver's growth is expected (a launch, a backfill) or a runaway loop.",
-            "If it is runaway, cap it (reserved concurrency, scaling limits) before investigating further.",
-        ]
-    if alert.source == "cloudwatch_alarm" and alert.severity != "info":
-        return [
-            "Check whether a recent deploy or configuration change lines up with the breach.",
-            "Look at the error log lines above for the failing request path.",
-        ]
-    if alert.source in ("security_hub", "guardduty"):
-        return ["Review the finding in the console and confirm whether the activity is expected."]
-    return []
 
 
 def analyze_with_rules(alert: Alert, context: GatheredContext) -> AnalysisBody:
     """Analyse an alert from its own data and the gathered context. Never raises."""
-    root_cause, confidence = _root_cause(alert, context)
-    evidence = _evidence(context.cost) + _evidence(context.compute) + _evidence(context.logs)
+    try:
+        facts = Facts.of(context)
+        finding = _finding(alert, facts)
+    except Exception:  # the rules are the last resort: a surprise in the data must not lose the alert
+        facts, finding = (
+            Facts(),
+            Finding(
+                root_cause=f"{alert.title} (the rule-based analysis could not read the context).", confidence="low"
+            ),
+        )
+    diagnostics = list(dict.fromkeys(finding.diagnostics + _diagnostics(alert)))
     return AnalysisBody(
-        root_cause=root_cause,
-        confidence=confidence,  # type: ignore[arg-type]
-        evidence=evidence[:8],
-        diagnostics=_diagnostics(alert),
-        recommendations=_recommendations(alert),
+        root_cause=finding.root_cause,
+        confidence=finding.confidence,
+        evidence=_evidence(finding, facts, context),
+        diagnostics=diagnostics[:6],
+        recommendations=finding.recommendations[:4],
         unknowns=_unknowns(context),
     )
