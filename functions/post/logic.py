@@ -20,7 +20,7 @@ class WebhookSender(Protocol):
 
 def post_message(post_input: PostInput, sender: WebhookSender) -> PostResult:
     """Send the message to the route's webhook and count the outcome (metrics `SlackPosts`,
-    `SlackPostFailures`, `SlackRateLimited`, `SlackPostRetries`, dimension `Route`).
+    `SlackPostFailures`, `SlackRateLimited`, `SlackPostRetries`; the route as metadata).
 
     The body sent is exactly the message: `{"text": ..., "blocks": [...]}`. When Slack refuses the blocks
     themselves (HTTP 400 invalid_blocks, msg_too_long, ...), the plain-text fallback is posted so the alert still
@@ -31,7 +31,8 @@ def post_message(post_input: PostInput, sender: WebhookSender) -> PostResult:
         SlackRateLimitedError: Slack kept answering 429 (the state machine retries with backoff).
         SlackPostError: Slack rejected the message or could not be reached (the run fails loudly).
     """
-    metrics.add_dimension(name="Route", value=post_input.route)
+    # Metadata, not a dimension: a dimension would outlive an invocation whose metrics are never flushed.
+    metrics.add_metadata(key="route", value=post_input.route)
     body = post_input.message.model_dump(mode="json")
     try:
         delivery = sender.send(post_input.route, body)
