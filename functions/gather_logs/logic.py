@@ -91,7 +91,8 @@ def gather_logs(stage_input: StageInput, readers: LogReaders, *, now: datetime, 
     if alert.source in ("budget", "cost_anomaly") or at is None or at > now or now - at > timedelta(days=14):
         at = now
     start = at - timedelta(minutes=settings.logs_query_lookback_minutes)
-    end = min(now, at + AFTER_ALERT)
+    # A minute of slack so a line logged as the alert fired is never cut off by second-granular query times.
+    end = min(now, at + AFTER_ALERT) + timedelta(minutes=1)
     evidence.add(
         log_error_evidence(
             readers.logs,

@@ -37,7 +37,7 @@ def test_lambda_alarm_groups_errors_by_pattern_with_counts_and_first_last_seen()
     assert logs.queries[0][0] == ["/aws/lambda/CheckoutService"]
     # The window ends shortly after the alert and starts the configured lookback before it
     _, _, start, end, wait = logs.queries[0]
-    assert end <= NOW and NOW - start >= timedelta(minutes=60)
+    assert end <= NOW + timedelta(minutes=1) and NOW - start >= timedelta(minutes=60)
     assert 0 < wait <= Settings().gather_timeout_seconds
 
 

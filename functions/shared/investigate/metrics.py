@@ -116,6 +116,11 @@ def summarize(
     return window
 
 
+def _window_end(at: datetime, after: timedelta, now: datetime) -> datetime:
+    """`after` past the moment, but not beyond now; plus a minute so the newest datapoint is never cut off."""
+    return min(now, at + after) + timedelta(minutes=1)
+
+
 def _query_id(index: int, metric_name: str) -> str:
     return f"m{index}_" + "".join(c.lower() if c.isalnum() else "_" for c in metric_name)[:40]
 
@@ -132,7 +137,7 @@ def alarm_metric_evidence(
 ) -> tuple[Evidence, MetricWindow | None]:
     """The alarm's own metric from `before` the breach to `after` it: peak vs baseline, and the threshold."""
     evidence = Evidence()
-    start, end = at - before, min(now, at + after)
+    start, end = at - before, _window_end(at, after, now)
     evidence.looked_at.append(f"CloudWatch {metric.namespace} {metric.metric_name} {hhmm(start)} to {hhmm(end)} UTC")
     query = MetricQuery(
         id="alarm_metric",
@@ -203,7 +208,7 @@ def related_metrics_evidence(
     Metrics without datapoints are listed in one note, not as facts. `skip` leaves out the alarm's own metric.
     """
     evidence = Evidence()
-    start, end = at - before, min(now, at + after)
+    start, end = at - before, _window_end(at, after, now)
     chosen = [(name, stat) for name, stat in RELATED_METRICS[target.kind] if name != skip]
     queries = [
         MetricQuery(
