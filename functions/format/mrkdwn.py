@@ -29,14 +29,26 @@ def escape(text: object) -> str:
     return _BROADCAST.sub("@" + _ZWSP, value)
 
 
+def slack_length(text: str) -> int:
+    """Length as Slack counts it: UTF-16 code units, so an emoji outside the BMP counts twice."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
 def clip(text: str, limit: int) -> str:
-    """Cut already-escaped `text` to at most `limit` characters, ending with "…" and never mid-entity."""
-    if len(text) <= limit:
+    """Cut already-escaped `text` to at most `limit` characters as Slack counts them (see `slack_length`),
+    ending with "…" and never mid-entity."""
+    if len(text) <= limit and slack_length(text) <= limit:
         return text
     if limit <= 0:
         return ""
-    cut = _PARTIAL_ENTITY.sub("", text[: limit - 1])
-    return cut + ELLIPSIS
+    budget = limit - 1  # room for the ellipsis
+    end = 0
+    for ch in text:
+        budget -= 2 if ord(ch) > 0xFFFF else 1
+        if budget < 0:
+            break
+        end += 1
+    return _PARTIAL_ENTITY.sub("", text[:end]) + ELLIPSIS
 
 
 def safe(text: object, limit: int) -> str:

@@ -24,8 +24,7 @@ def slack_limit_violations(message: dict[str, Any]) -> list[str]:
     text = message.get("text") or ""
     if not text.strip():
         problems.append("top-level text (notification fallback) is empty")
-    if len(text) > LIMITS["fallback_text"]:
-        problems.append(f"top-level text has {len(text)} chars")
+    problems += _too_long("top-level text", text, LIMITS["fallback_text"])
     blocks = message.get("blocks") or []
     if len(blocks) > LIMITS["blocks"]:
         problems.append(f"{len(blocks)} blocks")
@@ -69,4 +68,6 @@ def message_bytes(message: dict[str, Any]) -> int:
 
 
 def _too_long(where: str, text: str, limit: int) -> list[str]:
-    return [f"{where}: {len(text)} chars > {limit}"] if len(text) > limit else []
+    # Slack counts UTF-16 code units: an emoji outside the Basic Multilingual Plane counts twice.
+    length = len(text.encode("utf-16-le")) // 2
+    return [f"{where}: {length} chars > {limit}"] if length > limit else []

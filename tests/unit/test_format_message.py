@@ -590,3 +590,14 @@ def test_a_rendering_bug_still_yields_a_postable_message(monkeypatch: pytest.Mon
     assert "raw text" in text
     assert "Formatting failed (KeyError)" in text
     assert "|View run>" in text
+
+
+def test_emoji_count_twice_towards_slacks_limits() -> None:
+    # Given a title of 200 emoji (400 UTF-16 code units, which is how Slack counts)
+    message = render(format_input(alert=alarm_alert(title="🔥" * 200)))
+
+    # Then the header still fits
+    header = blocks_of(message, "header")[0]["text"]["text"]
+    assert len(header.encode("utf-16-le")) // 2 <= 150
+    assert header.endswith("🔥…")
+    assert slack_limit_violations(message) == []
