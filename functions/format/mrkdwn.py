@@ -30,13 +30,14 @@ def escape(text: object) -> str:
 
 
 def slack_length(text: str) -> int:
-    """Length as Slack counts it: UTF-16 code units, so an emoji outside the BMP counts twice."""
+    """Length in UTF-16 code units (an emoji outside the BMP counts twice): the conservative reading of Slack's
+    character limits, which never undercounts."""
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def clip(text: str, limit: int) -> str:
-    """Cut already-escaped `text` to at most `limit` characters as Slack counts them (see `slack_length`),
-    ending with "…" and never mid-entity."""
+    """Cut already-escaped `text` to at most `limit` characters (counted by `slack_length`), ending with "…" and
+    never mid-entity."""
     if len(text) <= limit and slack_length(text) <= limit:
         return text
     if limit <= 0:

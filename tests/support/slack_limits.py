@@ -68,6 +68,6 @@ def message_bytes(message: dict[str, Any]) -> int:
 
 
 def _too_long(where: str, text: str, limit: int) -> list[str]:
-    # Slack counts UTF-16 code units: an emoji outside the Basic Multilingual Plane counts twice.
+    # Counted in UTF-16 code units (an emoji outside the BMP counts twice): never undercounts Slack's limits.
     length = len(text.encode("utf-16-le")) // 2
     return [f"{where}: {length} chars > {limit}"] if length > limit else []

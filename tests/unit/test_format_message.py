@@ -593,7 +593,7 @@ def test_a_rendering_bug_still_yields_a_postable_message(monkeypatch: pytest.Mon
 
 
 def test_emoji_count_twice_towards_slacks_limits() -> None:
-    # Given a title of 200 emoji (400 UTF-16 code units, which is how Slack counts)
+    # Given a title of 200 emoji (400 UTF-16 code units, the conservative count)
     message = render(format_input(alert=alarm_alert(title="🔥" * 200)))
 
     # Then the header still fits
