@@ -172,3 +172,23 @@ def test_secret_that_is_not_json_is_a_configuration_error(aws: None) -> None:
     store_webhooks("https://hooks.slack.com/services/T/B/x")
     with pytest.raises(ConfigurationError, match="not JSON"):
         invoke(post_event())
+
+
+def test_a_slack_server_error_is_retried_once_in_process(webhooks: SlackWebhookSink, waits: list[float]) -> None:
+    # Given Slack fails once with a 503
+    webhooks.queue(503, "service_unavailable")
+
+    # When
+    result = invoke(post_event())
+
+    # Then the second request went through
+    assert result["attempts"] == 2
+    assert len(webhooks.received) == 2
+    assert len(waits) == 1
+
+
+def test_repeated_server_errors_fail_loudly(webhooks: SlackWebhookSink, waits: list[float]) -> None:
+    webhooks.queue(500, "internal_error")
+    webhooks.queue(500, "internal_error")
+    with pytest.raises(SlackPostError, match=r"HTTP 500 'internal_error' after 2 attempt\(s\)"):
+        invoke(post_event())
