@@ -223,7 +223,7 @@ def ec2_instance_url(instance_id: str, region: str | None = None) -> str:
 
 def ec2_running_instances_url(region: str | None = None) -> str:
     """The EC2 console's instance list: running instances, newest launch first."""
-    region = region or DEFAULT_REGION
+    region = valid_region(region)
     return f"{console_host(region)}/ec2/home?region={region}#Instances:instanceState=running;sort=desc:launchTime"
 
 
