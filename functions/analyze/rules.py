@@ -197,12 +197,21 @@ def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
         usage_match = _COST_MOVER.match(usage.text)
         usage_label = usage_match.group("label").split(" / ")[-1] if usage_match else "its top usage type"
         sentence += f"; usage type {usage_label} accounts for the change"
+    launches = facts.get("compute.recent_launches")
+    if launches is not None and "Elastic Compute" in service:
+        sentence += f"; new capacity: {_clean(launches.text)}"
     if forecast and facts.get("cost.forecast") is not None:
         sentence += f" ({_clean(facts.get('cost.forecast').text)})"  # type: ignore[union-attr]
     return Finding(
         root_cause=sentence + ".",
         confidence="medium",
-        evidence_keys=["cost.top_mover", "cost.top_usage_type", "cost.forecast", "cost.month_to_date"],
+        evidence_keys=[
+            "cost.top_mover",
+            "cost.top_usage_type",
+            "compute.recent_launches",
+            "cost.forecast",
+            "cost.month_to_date",
+        ],
         recommendations=[
             f"Open {service} in Cost Explorer grouped by usage type and resource to find what changed.",
             "If the growth is expected (a launch, more traffic), raise the budget; otherwise remove or right-size the "

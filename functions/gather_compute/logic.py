@@ -28,7 +28,11 @@ from functions.shared.investigate.base import (
     skipped_section,
 )
 from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
-from functions.shared.investigate.resources import ec2_instance_evidence, lambda_function_evidence
+from functions.shared.investigate.resources import (
+    ec2_instance_evidence,
+    lambda_function_evidence,
+    recent_ec2_launches_evidence,
+)
 from functions.shared.investigate.security import finding_evidence, health_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
 from functions.shared.models import Alert, ContextSection, Fact, StageInput
@@ -39,6 +43,7 @@ ALARM_AFTER = timedelta(minutes=30)
 # Most telling first: the section is capped, and the prompt trims from the end.
 FACT_ORDER = (
     "compute.lambda_mover",
+    "compute.recent_launches",
     "compute.alarm_metric",
     "security.finding",
     "health.event",
@@ -143,7 +148,13 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
 
 
 def _cost_drill_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
-    """From spend to resource: which Lambda function's invocations moved with the bill."""
+    """From spend to resource: which Lambda function's invocations moved with the bill, and new EC2 capacity."""
+    evidence = _lambda_drill(alert, readers, now)
+    evidence.add(recent_ec2_launches_evidence(readers.ec2, now=now, region=alert.region))
+    return evidence
+
+
+def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
     evidence = Evidence()
     evidence.looked_at.append("Lambda invocations per function, last 24 h vs the 24 h before")
     movers = evidence.read(

@@ -64,6 +64,7 @@ class Ec2InstanceSeed(_Seed):
     image_id: str = "ami-0abcdef1234567890"
     state: Literal["running", "stopped"] = "running"
     tags: dict[str, str] = Field(default_factory=dict)
+    launched_minutes_ago: float = 90 * 24 * 60
 
 
 class MetricSegmentSeed(_Seed):
@@ -192,7 +193,7 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
     if seed.lambda_functions:
         _seed_lambda(seed.lambda_functions, seed.account_id, region, now)
     if seed.ec2_instances:
-        _seed_ec2(seed.ec2_instances, region)
+        _seed_ec2(seed.ec2_instances, seed.account_id, region, now)
     if seed.metrics:
         _seed_metrics(seed.metrics, region, now)
     if seed.log_groups:
@@ -251,7 +252,7 @@ def _stub_zip() -> bytes:
     return buffer.getvalue()
 
 
-def _seed_ec2(instances: list[Ec2InstanceSeed], region: str) -> None:
+def _seed_ec2(instances: list[Ec2InstanceSeed], account_id: str, region: str, now: datetime) -> None:
     client = aws_client("ec2", region)
     for instance in instances:
         tags = {"Name": instance.name, **instance.tags} if instance.name else dict(instance.tags)
@@ -267,6 +268,16 @@ def _seed_ec2(instances: list[Ec2InstanceSeed], region: str) -> None:
             )
         if instance.state == "stopped":
             client.stop_instances(InstanceIds=[instance.instance_id])
+        _set_launch_time(
+            instance.instance_id, account_id, region, now - timedelta(minutes=instance.launched_minutes_ago)
+        )
+
+
+def _set_launch_time(instance_id: str, account_id: str, region: str, when: datetime) -> None:
+    """moto stamps LaunchTime with the creation time and EC2 cannot change it: set it on moto's model (naive UTC)."""
+    from moto.ec2.models import ec2_backends
+
+    ec2_backends[account_id][region].get_instance(instance_id).launch_time = when.astimezone(UTC).replace(tzinfo=None)
 
 
 def _seed_metrics(series_list: list[MetricSeriesSeed], region: str, now: datetime) -> None:

@@ -53,7 +53,9 @@ def account() -> Iterator[datetime]:
                 lambda_functions=[
                     LambdaFunctionSeed(name="CheckoutService", reserved_concurrency=20, last_modified_minutes_ago=27)
                 ],
-                ec2_instances=[Ec2InstanceSeed(instance_id="i-0c1d2e3f4a5b6c7d8", name="web-api-1")],
+                ec2_instances=[
+                    Ec2InstanceSeed(instance_id="i-0c1d2e3f4a5b6c7d8", name="web-api-1", launched_minutes_ago=8640)
+                ],
                 metrics=[
                     MetricSeriesSeed(
                         namespace="AWS/Lambda",
@@ -130,6 +132,10 @@ def test_ec2_reader_finds_the_pinned_instance_id(account: datetime):
     instance = Ec2Reader(region=REGION).instance("i-0c1d2e3f4a5b6c7d8")
     assert instance is not None and instance["State"]["Name"] == "running"
     assert Ec2Reader(region=REGION).instance("i-0000000000000000f") is None
+    running = Ec2Reader(region=REGION).running_instances()
+    assert [i["InstanceId"] for i in running] == ["i-0c1d2e3f4a5b6c7d8"]
+    launched = running[0]["LaunchTime"]
+    assert abs((account - launched).total_seconds() - 6 * 86400) < 120
 
 
 def test_budgets_and_cost_explorer_return_the_seeded_numbers(account: datetime):

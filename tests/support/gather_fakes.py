@@ -107,6 +107,10 @@ class FakeEc2:
     def instance_status(self, instance_id: str) -> dict[str, Any] | None:
         return self.statuses.get(instance_id)
 
+    def running_instances(self, limit: int = 200) -> list[dict[str, Any]]:
+        running = [i for i in self.instances.values() if (i.get("State") or {}).get("Name", "running") == "running"]
+        return running[:limit]
+
 
 @dataclass
 class FakeLogs:

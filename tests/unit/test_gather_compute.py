@@ -109,6 +109,35 @@ def test_budget_alert_drills_to_the_lambda_whose_invocations_grew():
     assert errors is not None and "8,640" in errors.text
 
 
+def test_budget_alert_lists_ec2_capacity_launched_in_the_last_two_weeks():
+    # Given two load-test instances launched six days ago and an old one
+    def launched(days: float, name: str, kind: str) -> dict:
+        return {
+            "InstanceId": f"i-{name}",
+            "InstanceType": kind,
+            "LaunchTime": NOW - timedelta(days=days),
+            "State": {"Name": "running"},
+            "Tags": [{"Key": "Name", "Value": name}],
+        }
+
+    ec2 = FakeEc2(
+        instances={
+            "a": launched(6, "loadtest-1", "c6i.xlarge"),
+            "b": launched(6, "loadtest-2", "c6i.xlarge"),
+            "c": launched(90, "api-1", "t3.large"),
+        }
+    )
+
+    # When the compute branch runs for the budget alert
+    section = run(budget_alert(), readers(ec2=ec2))
+
+    # Then the new capacity is named by type, the old instance is not
+    fact = section.fact("compute.recent_launches")
+    assert fact is not None and fact.value == 2
+    assert "2x c6i.xlarge (loadtest-1, loadtest-2)" in fact.text and "api-1" not in fact.text
+    assert "6 days ago" in fact.text
+
+
 def test_ec2_alarm_describes_the_instance_and_its_status_checks():
     # Given a saturated instance
     cloudwatch = FakeCloudWatch(series={"CPUUtilization": five_minute(35, [97, 99])})

@@ -88,6 +88,32 @@ class Ec2Reader:
                 return dict(instance)
         return None
 
+    def running_instances(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Running instances of the region, at most `limit`.
+
+        Raises:
+            GatherThrottledError, AwsReadDeniedError ("ec2:DescribeInstances"), AwsReadUnavailableError.
+        """
+        return cached(cache_key("ec2.running_instances", self._region, limit), lambda: self._running(limit))
+
+    def _running(self, limit: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while len(found) < limit:
+            params: dict[str, Any] = {
+                "Filters": [{"Name": "instance-state-name", "Values": ["running"]}],
+                "MaxResults": 100,
+            }
+            if token:
+                params["NextToken"] = token
+            response = aws_read("ec2:DescribeInstances", self._client.describe_instances, **params)
+            for reservation in response.get("Reservations", []):
+                found.extend(dict(i) for i in reservation.get("Instances", []))
+            token = response.get("NextToken")
+            if not token:
+                break
+        return found[:limit]
+
     def instance_status(self, instance_id: str) -> dict[str, Any] | None:
         """`DescribeInstanceStatus` (system and instance status checks, scheduled events); None when not running.
 

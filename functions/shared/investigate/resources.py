@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.shared import console_links
@@ -88,6 +88,36 @@ def lambda_function_evidence(lambdas: LambdaReader, name: str, *, now: datetime,
                 link=link,
             )
         )
+    return evidence
+
+
+def recent_ec2_launches_evidence(ec2: Ec2Reader, *, now: datetime, region: str | None, days: int = 14) -> Evidence:
+    """Running EC2 instances launched in the last `days` days, by instance type: new capacity behind a cost rise."""
+    evidence = Evidence()
+    evidence.looked_at.append(f"EC2 instances launched in the last {days} days")
+    running = evidence.read("running EC2 instances", lambda: ec2.running_instances())
+    if running is None:
+        return evidence
+    since = now - timedelta(days=days)
+    recent = [(i, t) for i in running if (t := _parse_time(i.get("LaunchTime"))) is not None and t >= since]
+    if not recent:
+        evidence.notes.append(f"No running EC2 instance was launched in the last {days} days.")
+        return evidence
+    by_type: dict[str, list[str]] = {}
+    for instance, _ in sorted(recent, key=lambda p: p[1]):
+        label = _tag(instance, "Name") or instance.get("InstanceId", "?")
+        by_type.setdefault(str(instance.get("InstanceType", "?")), []).append(str(label))
+    groups = "; ".join(f"{len(names)}x {kind} ({', '.join(names[:4])})" for kind, names in by_type.items())
+    first = min(t for _, t in recent)
+    evidence.facts.append(
+        Fact(
+            key="compute.recent_launches",
+            text=f"{len(recent)} EC2 instance(s) launched in the last {days} days and still running: {groups}; "
+            f"first {ago(first, now)}",
+            value=len(recent),
+            link=console_links.ec2_running_instances_url(region),
+        )
+    )
     return evidence
 
 
