@@ -179,6 +179,14 @@ def conversation_table_access(stack: Stack, config: EnvironmentConfig) -> iam.Po
     )
 
 
+def alert_context_writes(stack: Stack, config: EnvironmentConfig) -> iam.PolicyStatement:
+    """Post remembers each posted alert for the chat bot: one PutItem, nothing else on the table."""
+    return iam.PolicyStatement(
+        actions=["dynamodb:PutItem"],
+        resources=[_account_arn(stack, "dynamodb", f"table/{config.conversations_table_name}")],
+    )
+
+
 def archive_writes(stack: Stack, config: EnvironmentConfig, prefix: str) -> iam.PolicyStatement:
     """s3:PutObject under the archive prefix only: the archiver never reads, lists or deletes."""
     return iam.PolicyStatement(

@@ -38,14 +38,20 @@ class AlertAnalyzerStack(Stack):
             "gather_logs": permissions.logs_reads(self),
             "analyze": permissions.invoke_model(self, config),
             "format": [],
-            "post": [permissions.read_secrets(self, SLACK_WEBHOOKS_SECRET_NAME)],
+            "post": [
+                permissions.read_secrets(self, SLACK_WEBHOOKS_SECRET_NAME),
+                permissions.alert_context_writes(self, config),
+            ],
         }
         environment: dict[str, dict[str, str]] = {
             "analyze": {
                 "ALERT_INTEL_MODEL_ID": config.model_id,
                 "BEDROCK_REGION": config.resolved_bedrock_region,
             },
-            "post": {"SLACK_WEBHOOKS_SECRET_NAME": SLACK_WEBHOOKS_SECRET_NAME},
+            "post": {
+                "SLACK_WEBHOOKS_SECRET_NAME": SLACK_WEBHOOKS_SECRET_NAME,
+                "CONVERSATIONS_TABLE": config.conversations_table_name,
+            },
         }
         self.stage_functions: dict[str, AlertIntelFunction] = {}
         for stage, (handler, memory_mb, timeout_seconds) in PIPELINE_FUNCTIONS.items():

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.chat.models import alert_context_from_pipeline
 from functions.format.mrkdwn import clip, code_block, escape, link, one_line, safe
 from functions.shared import console_links
 from functions.shared.models import (
@@ -147,6 +148,7 @@ def format_output(fi: FormatInput, *, now: datetime | None = None) -> FormatOutp
         dedup_key=fi.alert.dedup_key,
         title=clip(one_line(fi.alert.title), 300),
         message=message,
+        alert_context=alert_context_from_pipeline(fi.alert, fi.analysis, fi.context).model_dump(mode="json"),
     )
 
 

@@ -194,10 +194,12 @@ def _reset_caches() -> None:
     except ImportError:  # pragma: no cover - older Powertools
         pass
     from functions.shared.adapters.bedrock import reset_bedrock
+    from functions.shared.adapters.conversations import conversation_table
     from functions.shared.cache import clear_cache
 
     reset_bedrock()
     clear_cache()
+    conversation_table.cache_clear()
 
 
 class SimulatedAccount:

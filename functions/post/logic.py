@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.chat.models import AlertContext
 from functions.shared.adapters.slack_webhook import SlackRejectedError, WebhookDelivery
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.models import PostInput, PostResult, Route
@@ -18,7 +19,11 @@ class WebhookSender(Protocol):
     def send(self, route: Route, body: dict[str, Any]) -> WebhookDelivery: ...
 
 
-def post_message(post_input: PostInput, sender: WebhookSender) -> PostResult:
+class AlertMemory(Protocol):
+    def put_alert_context(self, context: AlertContext) -> None: ...
+
+
+def post_message(post_input: PostInput, sender: WebhookSender, memory: AlertMemory | None = None) -> PostResult:
     """Send the message to the route's webhook and count the outcome (metrics `SlackPosts`,
     `SlackPostFailures`, `SlackRateLimited`, `SlackPostRetries`; the route as metadata).
 
@@ -54,7 +59,30 @@ def post_message(post_input: PostInput, sender: WebhookSender) -> PostResult:
         "Posted to Slack",
         extra={"route": post_input.route, "dedup_key": post_input.dedup_key, "attempts": delivery.attempts},
     )
-    return PostResult(posted=True, route=post_input.route, status_code=delivery.status_code, attempts=delivery.attempts)
+    return PostResult(
+        posted=True,
+        route=post_input.route,
+        status_code=delivery.status_code,
+        attempts=delivery.attempts,
+        remembered_for_chat=remember_alert_for_chat(post_input, memory),
+    )
+
+
+def remember_alert_for_chat(post_input: PostInput, memory: AlertMemory | None) -> bool:
+    """Store the posted alert's context so a question asked under it starts from what the pipeline knew.
+
+    Best effort: the alert is already in Slack, so a failed write is logged and counted
+    (metric `AlertContextStoreFailures`), never raised.
+    """
+    if memory is None or not post_input.alert_context:
+        return False
+    try:
+        memory.put_alert_context(AlertContext.model_validate(post_input.alert_context))
+    except Exception as exc:  # the post succeeded; losing the chat context must not fail the run
+        metrics.add_metric(name="AlertContextStoreFailures", unit=MetricUnit.Count, value=1)
+        logger.warning("Could not remember the alert for chat", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return False
+    return True
 
 
 def _post_text_fallback(post_input: PostInput, sender: WebhookSender, rejection: SlackRejectedError) -> str:

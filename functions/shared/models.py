@@ -182,12 +182,15 @@ class FormatOutput(_Model):
     dedup_key: str
     title: str
     message: SlackMessage
+    # What the chat bot needs to answer questions asked under this alert (functions.chat.models.AlertContext).
+    alert_context: dict[str, Any] | None = None
 
 
 class PostInput(_Model):
     route: Route = "critical"
     dedup_key: str = ""
     message: SlackMessage
+    alert_context: dict[str, Any] | None = None
 
 
 class PostResult(_Model):
@@ -195,3 +198,4 @@ class PostResult(_Model):
     route: Route
     status_code: int
     attempts: int = 1
+    remembered_for_chat: bool = False

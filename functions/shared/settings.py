@@ -27,6 +27,8 @@ class Settings(BaseModel):
     gather_timeout_seconds: float = Field(default=8.0, gt=0)
     logs_query_lookback_minutes: int = Field(default=60, gt=0)
     console_base_url: str = "https://console.aws.amazon.com"
+    # The chat bot's Conversations table: when set, Post remembers each posted alert there for follow-up questions.
+    conversations_table: str | None = None
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -47,5 +49,6 @@ def get_settings() -> Settings:
         "state_machine_arn": _env("STATE_MACHINE_ARN"),
         "gather_timeout_seconds": _env("GATHER_TIMEOUT_SECONDS", "8"),
         "logs_query_lookback_minutes": _env("LOGS_QUERY_LOOKBACK_MINUTES", "60"),
+        "conversations_table": _env("CONVERSATIONS_TABLE"),
     }
     return Settings.model_validate(values)

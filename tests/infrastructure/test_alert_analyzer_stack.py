@@ -150,7 +150,12 @@ def test_stage_settings_reach_the_functions_that_read_them(synthesis: Synthesis)
         {
             "FunctionName": config.function_name("post"),
             "Environment": {
-                "Variables": Match.object_like({"SLACK_WEBHOOKS_SECRET_NAME": "alert-intel/slack-webhooks"})
+                "Variables": Match.object_like(
+                    {
+                        "SLACK_WEBHOOKS_SECRET_NAME": "alert-intel/slack-webhooks",
+                        "CONVERSATIONS_TABLE": config.conversations_table_name,
+                    }
+                )
             },
         },
     )

@@ -41,7 +41,7 @@ EXPECTED_ACTIONS = {
     "gather_logs": LOGS,
     "analyze": {"bedrock:InvokeModel"},
     "format": set(),
-    "post": {"secretsmanager:GetSecretValue"},
+    "post": {"secretsmanager:GetSecretValue", "dynamodb:PutItem"},
     "chat_events": {"secretsmanager:GetSecretValue", "lambda:InvokeFunction", *TABLE},
     "chat_worker": {"secretsmanager:GetSecretValue", "bedrock:InvokeModel", *COST, *COMPUTE, *LOGS, *TABLE},
     "chat_archiver": {"s3:PutObject", *STREAM, *DEAD_LETTERS},

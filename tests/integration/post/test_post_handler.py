@@ -33,7 +33,13 @@ def test_posts_exactly_the_message_to_the_route_webhook(webhooks: SlackWebhookSi
     result = invoke(post_event("critical"))
 
     # Then one request reached the critical webhook, carrying exactly the message
-    assert result == {"posted": True, "route": "critical", "status_code": 200, "attempts": 1}
+    assert result == {
+        "posted": True,
+        "route": "critical",
+        "status_code": 200,
+        "attempts": 1,
+        "remembered_for_chat": False,
+    }
     assert len(webhooks.received) == 1
     received = webhooks.received[0]
     assert received.path.endswith("/B000CRITICAL/local-webhook")
@@ -70,7 +76,13 @@ def test_honours_retry_after_once_then_succeeds(webhooks: SlackWebhookSink, wait
     result = invoke(post_event())
 
     # Then one post became two requests, after waiting what Slack asked
-    assert result == {"posted": True, "route": "critical", "status_code": 200, "attempts": 2}
+    assert result == {
+        "posted": True,
+        "route": "critical",
+        "status_code": 200,
+        "attempts": 2,
+        "remembered_for_chat": False,
+    }
     assert len(webhooks.received) == 2
     assert webhooks.received[1].body == MESSAGE
     assert waits == [1.0]
