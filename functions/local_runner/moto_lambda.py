@@ -66,6 +66,8 @@ class InProcessLambdas:
         name = fn.function_name
         if name in self.overrides:
             return self.overrides[name]
+        if not fn.handler:
+            raise ValueError(f"function {name} has no Handler setting to import")
         module_name, _, attribute = fn.handler.rpartition(".")
         return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
 

@@ -305,7 +305,7 @@ def states_from_history(events: list[dict[str, Any]]) -> list[StateRecord]:
             continue
         owner[event["id"]] = record
         if kind.endswith(("FunctionFailed", "FunctionTimedOut", "TaskFailed", "TaskTimedOut")):
-            detail = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            detail: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             record.error = detail.get("error")
             record.failures += 1
             last_attempt_failed[id(record)] = True
