@@ -59,6 +59,8 @@ class InProcessLambdas:
     def __init__(self) -> None:
         self.invocations: list[InvocationRecord] = []
         self.overrides: dict[str, Handler] = {}
+        # Runs after every invocation, as the end of a Lambda invocation would (e.g. drop unflushed metrics).
+        self.after_invoke: Callable[[], None] | None = None
         self._lock = threading.Lock()
 
     def resolve(self, backend: LambdaSimpleBackend, function_name: str, qualifier: str | None) -> Handler:
@@ -100,6 +102,8 @@ class InProcessLambdas:
                     "stackTrace": traceback.format_exception(exc)[-3:],
                 }
             )
+        if self.after_invoke is not None:
+            self.after_invoke()
         with self._lock:
             self.invocations.append(
                 InvocationRecord(fn.function_name, (time.perf_counter() - started) * 1000, error_type)

@@ -208,8 +208,13 @@ class SimulatedAccount:
     def __init__(self, sink: SlackWebhookSink, lambdas: InProcessLambdas, *, quick_retries: bool) -> None:
         import boto3
 
+        from functions.shared.observability import metrics
+
         self.sink = sink
         self.lambdas = lambdas
+        # With metrics disabled locally, Powertools never flushes, so nothing would clear one invocation's
+        # metrics and dimensions before the next: clear them as a flush would.
+        lambdas.after_invoke = metrics.clear_metrics
         iam = boto3.client("iam", region_name=REGION)
         role_arn = iam.create_role(
             RoleName="alert-intel-local",
