@@ -42,6 +42,8 @@ class ScenarioScore(BaseModel):
     facts_found: int
     facts_expected: int
     missing_facts: list[str] = Field(default_factory=list)
+    # Keys of gathered facts that carry no console deep link (every fact should link to its evidence).
+    facts_without_link: list[str] = Field(default_factory=list)
     root_cause_correct: bool
     root_cause: str | None = None
     analysis_method: str | None = None
@@ -140,6 +142,16 @@ def prompt_tokens(analyze_input: dict[str, Any] | None) -> tuple[int, int, int]:
         return estimate, estimate, 0
 
 
+def unlinked_facts(context: dict[str, Any] | None) -> list[str]:
+    return [
+        str(fact.get("key"))
+        for section in (context or {}).values()
+        if isinstance(section, dict)
+        for fact in section.get("facts") or []
+        if not fact.get("link")
+    ]
+
+
 def score(scenario: Scenario, result: Any) -> ScenarioScore:
     """Score one run (a `RunResult` of the local runner) against its scenario."""
     analyze_input = result.analyze_input
@@ -162,6 +174,7 @@ def score(scenario: Scenario, result: Any) -> ScenarioScore:
         facts_found=len(scenario.expected.facts) - len(missing),
         facts_expected=len(scenario.expected.facts),
         missing_facts=missing,
+        facts_without_link=unlinked_facts((analyze_input or {}).get("context")),
         root_cause_correct=rules_root_cause is not None and scenario.expected.root_cause.matches(rules_root_cause),
         root_cause=rules_root_cause,
         analysis_method=method,

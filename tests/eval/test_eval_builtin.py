@@ -23,6 +23,11 @@ def test_every_builtin_scenario_runs_and_its_context_holds_every_expected_fact(r
         assert score.evidence_recall == 1.0, f"{score.name} missed {score.missing_facts}"
 
 
+def test_every_gathered_fact_links_to_its_evidence(report):
+    for score in report.scenarios:
+        assert score.facts_without_link == [], score.name
+
+
 def test_every_prompt_fits_the_token_budget(report):
     for score in report.scenarios:
         assert score.input_tokens <= TARGET_MAX_INPUT_TOKENS, score.name
