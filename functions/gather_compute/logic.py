@@ -20,12 +20,12 @@ from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
 from functions.shared.investigate.base import (
-    Deadline,
     Evidence,
     number,
     section_from,
     signed_percent,
     skipped_section,
+    time_budget,
 )
 from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
 from functions.shared.investigate.resources import (
@@ -229,8 +229,18 @@ def gather_compute(
     alert = stage_input.alert
     if stage_input.route == "heartbeat":
         return skipped_section("compute", "Heartbeat alert: no compute context needed.", started=started)
-    deadline = Deadline(settings.gather_timeout_seconds)
     local = settings.environment == "local"
+    with time_budget(settings.gather_timeout_seconds):
+        evidence = _playbook(alert, readers, now, local=local)
+    if evidence is None:
+        return skipped_section(
+            "compute", "The alert could not be classified, so no resource is known to look at.", started=started
+        )
+    evidence.facts.sort(key=lambda f: _rank(f.key))
+    return section_from("compute", evidence, started=started)
+
+
+def _playbook(alert: Alert, readers: ComputeReaders, now: datetime, *, local: bool) -> Evidence | None:
     match alert.source:
         case "cloudwatch_alarm":
             evidence = _alarm_playbook(alert, readers, now)
@@ -245,10 +255,5 @@ def gather_compute(
         case "custom":
             evidence = _custom_playbook(alert, readers, now)
         case _:
-            return skipped_section(
-                "compute", "The alert could not be classified, so no resource is known to look at.", started=started
-            )
-    if deadline.expired:
-        evidence.notes.append(f"Gathering took longer than its {settings.gather_timeout_seconds:.0f} s budget.")
-    evidence.facts.sort(key=lambda f: _rank(f.key))
-    return section_from("compute", evidence, started=started)
+            return None
+    return evidence

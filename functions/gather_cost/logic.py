@@ -13,7 +13,7 @@ from datetime import datetime
 
 from functions.shared.adapters.budgets import BudgetsReader
 from functions.shared.adapters.cost_explorer import CostExplorerReader
-from functions.shared.investigate.base import Deadline, Evidence, section_from, skipped_section
+from functions.shared.investigate.base import Evidence, section_from, skipped_section, time_budget
 from functions.shared.investigate.cost import anomaly_evidence, budget_evidence, cost_trend, cost_trend_evidence
 from functions.shared.models import Alert, ContextSection, StageInput
 from functions.shared.settings import Settings
@@ -54,6 +54,26 @@ def _rank(key: str) -> int:
     return next((i for i, prefix in enumerate(FACT_ORDER) if key.startswith(prefix)), len(FACT_ORDER))
 
 
+def _cost_playbook(alert: Alert, readers: CostReaders, now: datetime) -> Evidence:
+    today = now.date()
+    evidence = Evidence()
+    evidence.add(anomaly_evidence(alert))
+    trend = evidence.read("Cost Explorer cost and usage", lambda: cost_trend(readers.ce, today=today))
+    if trend is not None:
+        evidence.add(cost_trend_evidence(trend))
+    budget_name = alert.details.get("budget_name") if alert.source == "budget" else None
+    evidence.add(
+        budget_evidence(
+            readers.budgets,
+            account_id=alert.account_id,
+            budget_name=budget_name,
+            month_to_date=trend.month_to_date if trend else None,
+            today=today,
+        )
+    )
+    return evidence
+
+
 def gather_cost(stage_input: StageInput, readers: CostReaders, *, now: datetime, settings: Settings) -> ContextSection:
     """The cost section for one alert.
 
@@ -70,25 +90,7 @@ def gather_cost(stage_input: StageInput, readers: CostReaders, *, now: datetime,
             f"Cost context is gathered for budget, cost-anomaly and billing alerts; this is a {alert.source} alert.",
             started=started,
         )
-    deadline = Deadline(settings.gather_timeout_seconds)
-    today = now.date()
-    evidence = Evidence()
-    evidence.add(anomaly_evidence(alert))
-    trend = evidence.read("Cost Explorer cost and usage", lambda: cost_trend(readers.ce, today=today))
-    if trend is not None:
-        evidence.add(cost_trend_evidence(trend))
-    if deadline.expired:
-        evidence.notes.append("Time budget used up: budget status not read.")
-    else:
-        budget_name = alert.details.get("budget_name") if alert.source == "budget" else None
-        evidence.add(
-            budget_evidence(
-                readers.budgets,
-                account_id=alert.account_id,
-                budget_name=budget_name,
-                month_to_date=trend.month_to_date if trend else None,
-                today=today,
-            )
-        )
+    with time_budget(settings.gather_timeout_seconds):
+        evidence = _cost_playbook(alert, readers, now)
     evidence.facts.sort(key=lambda f: _rank(f.key))
     return section_from("cost", evidence, started=started)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import LambdaReader
 from functions.shared.adapters.logs import LogsReader
-from functions.shared.investigate.base import Deadline, Evidence, section_from, skipped_section
+from functions.shared.investigate.base import Evidence, budget_remaining, section_from, skipped_section, time_budget
 from functions.shared.investigate.logs import log_error_evidence
 from functions.shared.investigate.metrics import lambda_movers
 from functions.shared.investigate.target import implicated_target
@@ -77,30 +77,30 @@ def gather_logs(stage_input: StageInput, readers: LogReaders, *, now: datetime, 
     if stage_input.route == "heartbeat":
         return skipped_section("logs", "Heartbeat alert: no log context needed.", started=started)
     if alert.source in ("health", "security_hub", "guardduty", "unknown"):
-        return skipped_section(
-            "logs", f"No application log group is searched for a {alert.source} alert.", started=started
+        reason = f"No application log group is searched for a {alert.source} alert."
+        return skipped_section("logs", reason, started=started)
+    with time_budget(settings.gather_timeout_seconds):
+        evidence = Evidence()
+        log_group = log_group_for(alert, readers, evidence, now)
+        if log_group is None:
+            if evidence.missing_permissions or evidence.failures:
+                return section_from("logs", evidence, started=started)
+            return skipped_section("logs", " ".join(evidence.notes) or "No log group to search.", started=started)
+        at = alert.occurred_at
+        if alert.source in ("budget", "cost_anomaly") or at is None or at > now or now - at > timedelta(days=14):
+            at = now
+        start = at - timedelta(minutes=settings.logs_query_lookback_minutes)
+        # A minute of slack so a line logged as the alert fired is never cut off by second-granular query times.
+        end = min(now, at + AFTER_ALERT) + timedelta(minutes=1)
+        remaining = budget_remaining() or settings.gather_timeout_seconds
+        evidence.add(
+            log_error_evidence(
+                readers.logs,
+                log_group,
+                start=start,
+                end=end,
+                max_wait_seconds=max(1.0, remaining - QUERY_WAIT_MARGIN_SECONDS),
+                region=alert.region,
+            )
         )
-    deadline = Deadline(settings.gather_timeout_seconds)
-    evidence = Evidence()
-    log_group = log_group_for(alert, readers, evidence, now)
-    if log_group is None:
-        if evidence.missing_permissions or evidence.failures:
-            return section_from("logs", evidence, started=started)
-        return skipped_section("logs", " ".join(evidence.notes) or "No log group to search.", started=started)
-    at = alert.occurred_at
-    if alert.source in ("budget", "cost_anomaly") or at is None or at > now or now - at > timedelta(days=14):
-        at = now
-    start = at - timedelta(minutes=settings.logs_query_lookback_minutes)
-    # A minute of slack so a line logged as the alert fired is never cut off by second-granular query times.
-    end = min(now, at + AFTER_ALERT) + timedelta(minutes=1)
-    evidence.add(
-        log_error_evidence(
-            readers.logs,
-            log_group,
-            start=start,
-            end=end,
-            max_wait_seconds=max(1.0, deadline.remaining() - QUERY_WAIT_MARGIN_SECONDS),
-            region=alert.region,
-        )
-    )
     return section_from("logs", evidence, started=started)

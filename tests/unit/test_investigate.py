@@ -10,7 +10,7 @@ import pytest
 from functions.shared import cache
 from functions.shared.adapters.cloudwatch import MetricSeries
 from functions.shared.errors import AwsReadDeniedError, AwsReadUnavailableError, GatherThrottledError
-from functions.shared.investigate.base import Evidence, bounded_section
+from functions.shared.investigate.base import Evidence, bounded_section, budget_remaining, time_budget
 from functions.shared.investigate.cost import CostTrend, month_end_forecast
 from functions.shared.investigate.logs import group_errors, message_pattern
 from functions.shared.investigate.metrics import summarize
@@ -149,3 +149,20 @@ def test_cache_does_not_store_failures():
     assert cache.cached("boom", lambda: "ok") == "ok"
     cache.clear_cache()
     assert cache.cache_size() == 0
+
+
+def test_reads_after_the_time_budget_are_skipped_and_noted():
+    # Given a budget of 5 s on a clock we move by hand
+    now = [0.0]
+    evidence = Evidence()
+    with time_budget(5, clock=lambda: now[0]):
+        # When one read happens in time and one after the budget
+        first = evidence.read("metrics", lambda: "data")
+        now[0] = 6.0
+        second = evidence.read("logs", lambda: "never called")
+        remaining = budget_remaining()
+
+    # Then the late read is skipped with a note, and outside the block there is no budget
+    assert (first, second, remaining) == ("data", None, 0.0)
+    assert evidence.notes == ["Not read: logs (the time budget was used up)."]
+    assert budget_remaining() is None

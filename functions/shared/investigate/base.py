@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -48,6 +50,9 @@ class Evidence(BaseModel):
         Raises:
             GatherThrottledError: the read was throttled (the state machine retries the branch).
         """
+        if budget_remaining() == 0:
+            self.notes.append(f"Not read: {what} (the time budget was used up).")
+            return None
         try:
             return call()
         except AwsReadDeniedError as exc:
@@ -60,19 +65,28 @@ class Evidence(BaseModel):
         return None
 
 
-class Deadline:
-    """A time budget for one gather branch, so a slow API cannot eat the Lambda's timeout."""
+# The current time budget (its end on `_budget_clock`), set by `time_budget`; None means unbounded.
+_budget_end: ContextVar[float | None] = ContextVar("gather_budget_end", default=None)
+_budget_clock: ContextVar[Callable[[], float]] = ContextVar("gather_budget_clock", default=time.monotonic)
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._end = clock() + seconds
 
-    def remaining(self) -> float:
-        return max(0.0, self._end - self._clock())
+@contextmanager
+def time_budget(seconds: float, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+    """Bound every `Evidence.read` inside the block: once `seconds` have passed, further reads are skipped (and
+    noted) instead of made, so a slow API cannot eat the Lambda's timeout."""
+    end_token = _budget_end.set(clock() + seconds)
+    clock_token = _budget_clock.set(clock)
+    try:
+        yield
+    finally:
+        _budget_end.reset(end_token)
+        _budget_clock.reset(clock_token)
 
-    @property
-    def expired(self) -> bool:
-        return self.remaining() <= 0
+
+def budget_remaining() -> float | None:
+    """Seconds left in the current time budget, or None outside one."""
+    end = _budget_end.get()
+    return None if end is None else max(0.0, end - _budget_clock.get()())
 
 
 # --- Number formatting -----------------------------------------------------------------------------------------
