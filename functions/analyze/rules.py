@@ -124,6 +124,22 @@ def _log_summary(facts: Facts) -> str | None:
     return f"the logs show {_clean(top.text)}"
 
 
+_TIMEOUT = re.compile(r"timeout (?P<seconds>\d+) s")
+
+
+def _hits_timeout(facts: Facts) -> str | None:
+    """ "invocations run into the function's 30 s timeout" when Duration peaks at the configured timeout."""
+    config = facts.get("compute.lambda_config")
+    match = _TIMEOUT.search(config.text) if config else None
+    duration = _peak(facts.get("compute.metric.Duration"))
+    if match is None or duration is None:
+        return None
+    limit_ms = int(match.group("seconds")) * 1000
+    if duration < limit_ms * 0.95:
+        return None
+    return f"invocations run into the function's {match.group('seconds')} s timeout (Duration peak {duration:,.0f} ms)"
+
+
 def _log_errors(facts: Facts) -> float | None:
     return facts.number("logs.error_count")
 
@@ -423,8 +439,10 @@ def _errors_with_logs(alert: Alert, facts: Facts) -> Finding | None:
     if logs is None:
         return None
     metric = alert.details.get("metric_name") or alert.alert_type
+    timeout = _hits_timeout(facts)
     return Finding(
-        root_cause=f"{metric} on {_resource_name(alert)} breached its threshold; {logs}.",
+        root_cause=f"{metric} on {_resource_name(alert)} breached its threshold; {logs}"
+        + (f"; {timeout}." if timeout else "."),
         confidence="medium",
         evidence_keys=["compute.alarm_metric", "logs.pattern.1", "logs.error_count"],
         recommendations=["Fix the error the logs point at; the most frequent pattern is listed first."],
@@ -518,6 +536,9 @@ def _custom(alert: Alert, facts: Facts) -> Finding:
     change = facts.get("compute.recent_change")
     if change is not None:
         sentence += f"; {_clean(change.text)}"
+    timeout = _hits_timeout(facts)
+    if timeout:
+        sentence += f"; {timeout}"
     logs = _log_summary(facts)
     if logs:
         sentence += f"; {logs}"

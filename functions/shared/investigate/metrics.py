@@ -255,7 +255,19 @@ def related_metrics_evidence(
         )
     if empty:
         evidence.notes.append(f"No datapoints for {target.name}: {', '.join(empty)}.")
+    # The metrics that moved most first: the section is capped and the prompt trims from the end.
+    moved = {name: _movement(window) for name, window in windows.items()}
+    evidence.facts.sort(key=lambda f: -moved.get(f.key.removeprefix("compute.metric."), 0.0))
     return evidence, windows
+
+
+def _movement(window: MetricWindow) -> float:
+    """How far the peak left the baseline: relative change, with a rise from zero ranked above any percentage."""
+    if window.peak is None:
+        return 0.0
+    if window.change_percent is not None:
+        return abs(window.change_percent)
+    return float("inf") if window.peak > 0 else 0.0
 
 
 class LambdaMover(BaseModel):
