@@ -47,6 +47,8 @@ class ScenarioScore(BaseModel):
     root_cause_correct: bool
     root_cause: str | None = None
     analysis_method: str | None = None
+    # Why the run's analysis was not Claude's although a model is configured (from the analysis stage).
+    fallback_reason: str | None = None
     claude_root_cause_correct: bool | None = None
     input_tokens: int
     untrimmed_input_tokens: int
@@ -178,6 +180,7 @@ def score(scenario: Scenario, result: Any) -> ScenarioScore:
         root_cause_correct=rules_root_cause is not None and scenario.expected.root_cause.matches(rules_root_cause),
         root_cause=rules_root_cause,
         analysis_method=method,
+        fallback_reason=analysis.get("fallback_reason"),
         claude_root_cause_correct=claude_correct,
         input_tokens=sent,
         untrimmed_input_tokens=untrimmed,
@@ -277,6 +280,9 @@ def render_table(report: EvalReport) -> str:
     )
     if t.claude_scored:
         lines.append(f"Claude's root cause right on {t.claude_root_cause_correct}/{t.claude_scored}.")
+    fallbacks = sorted({s.fallback_reason for s in report.scenarios if s.fallback_reason})
+    if fallbacks:
+        lines.append("Claude was not used for some runs: " + "; ".join(fallbacks)[:300])
     for s in report.scenarios:
         problems = []
         if s.missing_facts:
