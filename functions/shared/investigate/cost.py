@@ -20,7 +20,7 @@ from functions.shared.investigate.base import (
     signed_money,
     signed_percent,
 )
-from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS, CostQuery, cost_query_plan
+from functions.shared.investigate.cost_plan import CostQuery, cost_query_plan
 from functions.shared.models import Alert, Fact
 
 
@@ -339,6 +339,3 @@ def anomaly_evidence(alert: Alert) -> Evidence:
             text += f" ({float(pct):+.0f}% over expected {money(details.get('total_expected_spend'))})"
         evidence.facts.append(Fact(key="cost.anomaly_impact", text=text, value=float(impact), link=link))
     return evidence
-
-
-WINDOW_DAYS = COST_WINDOW_DAYS
