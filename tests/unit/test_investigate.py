@@ -13,10 +13,11 @@ from functions.shared.errors import AwsReadDeniedError, AwsReadUnavailableError,
 from functions.shared.investigate.base import Evidence, bounded_section, budget_remaining, time_budget
 from functions.shared.investigate.cost import CostTrend, month_end_forecast
 from functions.shared.investigate.logs import group_errors, message_pattern
-from functions.shared.investigate.metrics import summarize
+from functions.shared.investigate.metrics import RELATED_METRICS, summarize
 from functions.shared.investigate.security import guardduty_type_in_asff
-from functions.shared.models import ContextSection, Fact
-from tests.support.gather_fakes import NOW, log_row
+from functions.shared.investigate.target import implicated_target
+from functions.shared.models import Alert, ContextSection, Fact
+from tests.support.gather_fakes import NOW, alarm_alert, budget_alert, log_row
 
 
 def test_movers_rank_by_the_larger_of_day_and_week_change_with_both_in_dollars_and_percent():
@@ -166,3 +167,38 @@ def test_reads_after_the_time_budget_are_skipped_and_noted():
     assert (first, second, remaining) == ("data", None, 0.0)
     assert evidence.notes == ["Not read: logs (the time budget was used up)."]
     assert budget_remaining() is None
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "kind", "namespace"),
+    [
+        ({"FunctionName": "f"}, "lambda", "AWS/Lambda"),
+        ({"InstanceId": "i-0c1d2e3f4a5b6c7d8"}, "ec2", "AWS/EC2"),
+        ({"QueueName": "orders"}, "sqs", "AWS/SQS"),
+        ({"TableName": "carts"}, "dynamodb", "AWS/DynamoDB"),
+        ({"ApiName": "shop"}, "apigateway", "AWS/ApiGateway"),
+    ],
+)
+def test_the_alarm_dimension_names_the_resource_and_its_related_metrics(dimensions, kind, namespace):
+    target = implicated_target(alarm_alert("M", namespace, dimensions))
+    assert target is not None and (target.kind, target.namespace) == (kind, namespace)
+    assert target.dimensions == dimensions
+    assert RELATED_METRICS[target.kind]
+    assert (target.log_group is not None) == (kind == "lambda")
+
+
+def test_a_health_event_implicates_its_instance_entity():
+    alert = Alert(
+        source="health",
+        alert_type="AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
+        severity="warning",
+        title="retirement",
+        details={"affected_entities": ["arn:aws:ec2:us-east-1:123456789012:instance/i-0a1b2c3d4e5f60718"]},
+        dedup_key="h",
+    )
+    target = implicated_target(alert)
+    assert target is not None and target.kind == "ec2" and target.name == "i-0a1b2c3d4e5f60718"
+
+
+def test_an_alert_without_a_resource_implicates_nothing():
+    assert implicated_target(budget_alert()) is None
