@@ -244,11 +244,13 @@ def _false_alarm(alert: Alert, facts: Facts) -> Finding | None:
     reason = str(alert.details.get("state_reason") or "")
     missing_data = bool(_MISSING_DATA_BREACHING.search(reason))
     not_crossed = metric_fact is not None and "not crossed" in metric_fact.text
-    flat = metric_fact is not None and (_peak(metric_fact) or 0) == 0 and (_baseline(metric_fact) or 0) == 0
     errors = _log_errors(facts)
-    if not (missing_data or not_crossed or (flat and alert.details.get("metric_name") in ("Errors", "Throttles"))):
+    if not (missing_data or not_crossed):
         return None
     if errors:  # errors in the logs: something is wrong after all
+        return None
+    if not missing_data and _reason_shows_breach(reason):
+        # The alarm itself saw breaching datapoints that our window does not: a short spike, not a false alarm.
         return None
     if facts.get("compute.recent_change") is not None and not missing_data:
         return None
@@ -275,6 +277,15 @@ def _false_alarm(alert: Alert, facts: Facts) -> Finding | None:
             "function runs, or match the period to the schedule.",
         ],
     )
+
+
+_REASON_DATAPOINTS = re.compile(r"datapoints? \[(?P<points>[^\]]*)\] (?:was|were) (?P<verdict>not )?", re.IGNORECASE)
+
+
+def _reason_shows_breach(reason: str) -> bool:
+    """Whether CloudWatch's own state reason reports datapoints that crossed the threshold."""
+    match = _REASON_DATAPOINTS.search(reason)
+    return bool(match and match.group("points").strip() and not match.group("verdict"))
 
 
 def _throttled_at_limit(alert: Alert, facts: Facts) -> Finding | None:

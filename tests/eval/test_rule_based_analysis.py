@@ -155,3 +155,22 @@ def test_the_rules_never_raise_on_odd_input():
 
         # When / Then: an analysis always comes back
         assert analyze_with_rules(alert, context).root_cause
+
+
+def test_a_breach_the_alarm_saw_is_not_called_a_false_alarm_even_if_our_window_missed_it():
+    # Given CloudWatch's reason lists a breaching datapoint, but the gathered window shows no crossing
+    alert = lambda_alarm(
+        "Errors",
+        "Worker",
+        threshold=25,
+        state_reason="Threshold Crossed: 1 out of the last 1 datapoints [317.0 (25/11/26 18:48:00)] was greater "
+        "than or equal to the threshold (25.0).",
+    )
+    metric = ("compute.alarm_metric", "Alarm metric Errors: peak 3; threshold 25 (not crossed)", 0)
+    context = GatheredContext(
+        compute=section("compute", metric),
+        logs=section("logs", ("logs.error_count", "No error lines", 0)),
+    )
+
+    # Then the rules do not dismiss it
+    assert "false alarm" not in analyze_with_rules(alert, context).root_cause
