@@ -211,11 +211,12 @@ def skipped_section(name: str, reason: str, *, started: float) -> ContextSection
 
 
 def record_section_metrics(section: ContextSection) -> None:
-    """CloudWatch EMF metrics for one gather branch: facts found, and whether it failed."""
+    """CloudWatch EMF metrics for one gather branch: facts found, and whether it failed (section as metadata, so
+    concurrent branches sharing one Metrics object in local runs never fight over a dimension)."""
     from aws_lambda_powertools.metrics import MetricUnit
 
     from functions.shared.observability import metrics
 
-    metrics.add_dimension(name="Section", value=section.name)
+    metrics.add_metadata(key="section", value=section.name)
     metrics.add_metric(name="ContextFacts", unit=MetricUnit.Count, value=len(section.facts))
-    metrics.add_metric(name="ContextSectionErrors", unit=MetricUnit.Count, value=1 if section.status == "error" else 0)
+    metrics.add_metric(name="ContextSectionErrors", unit=MetricUnit.Count, value=int(section.status == "error"))
