@@ -65,6 +65,9 @@ class Ec2InstanceSeed(_Seed):
     state: Literal["running", "stopped"] = "running"
     tags: dict[str, str] = Field(default_factory=dict)
     launched_minutes_ago: float = 90 * 24 * 60
+    # What DescribeInstanceStatus reports for the system (AWS host) and instance (OS) checks while running.
+    system_status: Literal["ok", "impaired"] = "ok"
+    instance_status: Literal["ok", "impaired"] = "ok"
 
 
 class MetricSegmentSeed(_Seed):
@@ -271,6 +274,27 @@ def _seed_ec2(instances: list[Ec2InstanceSeed], account_id: str, region: str, no
         _set_launch_time(
             instance.instance_id, account_id, region, now - timedelta(minutes=instance.launched_minutes_ago)
         )
+        if (instance.system_status, instance.instance_status) != ("ok", "ok"):
+            _set_status_checks(
+                instance.instance_id, account_id, region, instance.system_status, instance.instance_status
+            )
+
+
+def _set_status_checks(instance_id: str, account_id: str, region: str, system: str, own: str) -> None:
+    """moto always reports passing status checks (read-only properties of its Instance model): give this one
+    instance a subclass whose checks, while it runs, report what the scenario says."""
+    from moto.ec2.models import ec2_backends
+
+    instance = ec2_backends[account_id][region].get_instance(instance_id)
+    base = type(instance)
+
+    def check(status: str) -> property:
+        detail = {"Name": "reachability", "Status": "passed" if status == "ok" else "failed"}
+        running = {"Details": [detail], "Status": status}
+        return property(lambda self: running if self.state_code == 16 else {"Status": "not-applicable"})
+
+    overrides = {"system_status": check(system), "instance_status": check(own)}
+    instance.__class__ = type(f"Seeded{base.__name__}", (base,), overrides)
 
 
 def _set_launch_time(instance_id: str, account_id: str, region: str, when: datetime) -> None:

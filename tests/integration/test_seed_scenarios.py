@@ -99,3 +99,24 @@ def test_seeding_the_default_scenario_creates_its_account():
         finally:
             clear_cache()
             reset_clients()
+
+
+def test_seeded_instances_keep_their_id_launch_time_and_status_checks():
+    from functions.shared.adapters.compute import Ec2Reader
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    scenario = load_scenario("ec2-status-check-failure")
+    now = datetime.now(UTC)
+    with mock_aws():
+        try:
+            seed_account(scenario.account, now=now)
+            reader = Ec2Reader(region="us-east-1")
+            status = reader.instance_status("i-0d2e3f4a5b6c7d8e9")
+            instance = reader.instance("i-0d2e3f4a5b6c7d8e9")
+        finally:
+            clear_cache()
+            reset_clients()
+    assert status is not None and status["SystemStatus"]["Status"] == "impaired"
+    assert status["InstanceStatus"]["Status"] == "ok"
+    assert instance is not None and (now - instance["LaunchTime"]).days == 90

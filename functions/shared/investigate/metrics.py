@@ -79,7 +79,17 @@ class MetricWindow(BaseModel):
                 text += " (from zero)"
         if self.latest is not None and self.latest != self.peak:
             text += f", now {number(self.latest)}"
+            if self.drop_percent is not None:
+                text += f" ({signed_percent(self.drop_percent)} vs baseline)"
         return text
+
+    @property
+    def drop_percent(self) -> float | None:
+        """The latest value's change from the baseline when it fell by half or more (a stalled resource)."""
+        if self.latest is None or not self.baseline:
+            return None
+        change = percent_change(self.latest, self.baseline)
+        return change if change is not None and change <= -50 else None
 
 
 def _period_words(seconds: int) -> str:
@@ -265,9 +275,10 @@ def _movement(window: MetricWindow) -> float:
     """How far the peak left the baseline: relative change, with a rise from zero ranked above any percentage."""
     if window.peak is None:
         return 0.0
+    drop = abs(window.drop_percent or 0.0)
     if window.change_percent is not None:
-        return abs(window.change_percent)
-    return float("inf") if window.peak > 0 else 0.0
+        return max(abs(window.change_percent), drop)
+    return float("inf") if window.peak > 0 else drop
 
 
 class LambdaMover(BaseModel):
