@@ -16,6 +16,16 @@ from tests.support.fake_bedrock import FakeBedrock
 MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
+def _forget_sdk_sessions() -> None:
+    """The anthropic SDK caches one boto3 session per (keys, region, profile) for the process. A run inside
+    mock_aws resolves moto's fake keys into it, which would then sign every later Bedrock call in this process."""
+    from anthropic.lib.aws import _auth
+
+    cache_clear = getattr(_auth._get_session, "cache_clear", None)
+    if cache_clear is not None:
+        cache_clear()
+
+
 @pytest.fixture
 def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
     with FakeBedrock() as fake:
@@ -28,6 +38,7 @@ def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
         yield fake
     get_settings.cache_clear()
     reset_bedrock()
+    _forget_sdk_sessions()
 
 
 def test_claude_is_scored_on_the_same_expected_root_cause(bedrock: FakeBedrock):
