@@ -303,14 +303,18 @@ def _quiet() -> None:
 
 
 def run_eval(scenarios_dir: Path | None, *, as_json: bool) -> int:
-    """The `alert-intel eval [--scenarios DIR] [--json]` verb: 0 when every target is met, 1 otherwise.
+    """The `alert-intel eval [--scenarios DIR] [--json]` verb: 0 when every target is met, 1 when one is missed or
+    a run fails, 2 when a scenario file is invalid (the message on stderr names the file).
 
     Raises:
         FileNotFoundError: `scenarios_dir` does not exist.
-        ValueError: a scenario file in it is invalid (the message names the file).
     """
     _quiet()
-    scenarios = load_scenarios(scenarios_dir) if scenarios_dir is not None else builtin_scenarios()
+    try:
+        scenarios = load_scenarios(scenarios_dir) if scenarios_dir is not None else builtin_scenarios()
+    except ValueError as exc:
+        print(f"Invalid scenario: {exc}", file=sys.stderr)
+        return 2
     if not scenarios:
         print(f"No scenario files (.yaml, .yml, .json) in {scenarios_dir}.", file=sys.stderr)
         return 1

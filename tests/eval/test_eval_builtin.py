@@ -58,3 +58,9 @@ def test_eval_of_any_folder_prints_the_documented_json(tmp_path: Path, capsys: p
     assert scenario["name"] == "healthy-false-alarm"
     assert printed["totals"]["scenarios"] == 1
     assert code == (0 if printed["totals"]["passed"] else 1)
+
+
+def test_an_invalid_scenario_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    (tmp_path / "broken.yaml").write_text("name: broken\nalert: x\nexpectd: {}\n")
+    assert run_eval(tmp_path, as_json=False) == 2
+    assert "broken.yaml" in capsys.readouterr().err
