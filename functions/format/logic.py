@@ -329,8 +329,13 @@ def _context_text(fi: FormatInput, budget: _Budget) -> str:
     sections = fi.context.sections()
     if not sections:
         return ""
-    per_section = max(budget.facts // len(sections), 80)
-    parts = [_section_text(section, per_section, budget) for section in sections]
+    # Sections share the budget in turn: what a skipped or short section leaves is there for the next one.
+    parts: list[str] = []
+    remaining = budget.facts
+    for index, section in enumerate(sections):
+        share = max(remaining // (len(sections) - index), 80)
+        parts.append(_section_text(section, share, budget))
+        remaining -= len(parts[-1]) + 1
     text = "*What we looked at*\n" + "\n".join(p for p in parts if p)
     return _whole_lines(text, min(budget.facts + 40, MAX_SECTION_CHARS))
 
@@ -358,20 +363,27 @@ def _section_text(section: ContextSection, limit: int, budget: _Budget) -> str:
     if section.status == "skipped":
         why = section.notes[0] if section.notes else "not relevant to this alert"
         return f"{label}: skipped ({safe(one_line(why), min(limit, 160))})"
-    lines = ["• " + link(fact.link, safe(one_line(fact.text), budget.line)) for fact in section.facts if fact.text]
+    # Each fact as a link to its evidence, or as plain text when the link's URL would not fit: console URLs can
+    # be longer than the fact itself, and a fact shown without its link beats "…N more".
+    lines: list[tuple[str, str]] = []
+    for fact in section.facts:
+        if fact.text:
+            plain = "• " + safe(one_line(fact.text), budget.line)
+            lines.append(("• " + link(fact.link, safe(one_line(fact.text), budget.line)), plain))
     if not lines:
-        lines = ["• _nothing notable found_"]
+        lines = [("• _nothing notable found_",) * 2]
     if section.notes:
-        lines.append("_" + safe(one_line("; ".join(section.notes)), 200) + "_")
+        note = "_" + safe(one_line("; ".join(section.notes)), 200) + "_"
+        lines.append((note, note))
     text = label
     if section.looked_at:
         text += " _(" + safe(one_line("; ".join(section.looked_at)), min(150, limit // 3)) + ")_"
-    for index, line in enumerate(lines):
-        candidate = f"{text}\n{line}"
-        if len(candidate) > limit - 25:
+    for index, (linked, plain) in enumerate(lines):
+        fitting = next((line for line in (linked, plain) if len(text) + len(line) + 1 <= limit - 25), None)
+        if fitting is None:
             text += f"\n_…{len(lines) - index} more_"
             break
-        text = candidate
+        text = f"{text}\n{fitting}"
     return text
 
 
