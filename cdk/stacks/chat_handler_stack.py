@@ -11,10 +11,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.components import permissions
+from cdk.components.dead_letter_queue import dead_letter_queue
 from cdk.components.lambda_function import AlertIntelFunction, retention
 from cdk.components.packaging import LambdaPackaging
 from cdk.constants import (
@@ -105,18 +105,11 @@ class ChatHandlerStack(Stack):
         )
 
         # The archiver: every expiring or completed conversation reaches S3 before it is gone.
-        self.archiver_dead_letters = sqs.Queue(
+        self.archiver_dead_letters = dead_letter_queue(
             self,
             "ArchiverDeadLetters",
             queue_name=config.archiver_dead_letters_name,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.archiver_dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is itself the failure destination of the archiver's stream: records it could not archive.",
+            holds="stream records of conversations the archiver could not archive",
         )
         self.archiver = chat_function(
             "chat_archiver",

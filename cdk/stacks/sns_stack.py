@@ -9,15 +9,14 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from cdk.components.dead_letter_queue import dead_letter_queue
 from cdk.components.encrypted_topic import EncryptedTopic
 from cdk.components.lambda_function import AlertIntelFunction
 from cdk.components.packaging import LambdaPackaging
 from cdk.constants import ALERT_PUBLISHERS, INGEST_FUNCTION, EnvironmentConfig, kebab_case
-from cdk.nag import acknowledge
 from cdk.packaging.assets import AssetDirs
 
 # EventBridge patterns for the alert sources that do not publish to SNS.
@@ -67,18 +66,11 @@ class SnsStack(Stack):
         ).topic
 
         # Alerts ingest could not hand over (after Lambda's and EventBridge's own retries) wait here.
-        self.dead_letters = sqs.Queue(
+        self.dead_letters = dead_letter_queue(
             self,
             "IngestDeadLetters",
             queue_name=config.ingest_dead_letters_name,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the ingest Lambda and the EventBridge targets.",
+            holds="alerts the ingest Lambda and the EventBridge targets could not hand over",
         )
 
         packaging = LambdaPackaging(self, "Packaging", asset_dirs=asset_dirs)

@@ -43,9 +43,8 @@ def _estimate_tokens(analyze_input: dict[str, Any] | None) -> int:
     if not analyze_input:
         return 0
     from functions.analyze.logic import estimate_input_tokens
-    from functions.shared.models import AnalyzeInput
 
-    return int(estimate_input_tokens(AnalyzeInput.model_validate(analyze_input)))
+    return estimate_input_tokens(analyze_input)
 
 
 def _model_cost(input_tokens: int, output_tokens: int) -> tuple[str, float]:

@@ -58,22 +58,6 @@ def register(subparsers: Any) -> None:
 # --- The simulated account ---------------------------------------------------------------------------------------
 
 
-def _quiet_local_environment() -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }.items():
-        os.environ[key] = value
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
-
-
 def _quiet_logs() -> None:
     """The CLI prints its own output; the Lambdas' structured INFO logs would drown it."""
     from functions.shared.observability import logger
@@ -83,14 +67,10 @@ def _quiet_logs() -> None:
 
 def _reset_caches() -> None:
     from functions.chat.settings import get_chat_settings
-    from functions.shared.adapters.aws import reset_clients
-    from functions.shared.adapters.bedrock import reset_bedrock
-    from functions.shared.settings import get_settings
+    from functions.local_runner.runner import reset_local_caches
 
-    get_settings.cache_clear()
+    reset_local_caches()
     get_chat_settings.cache_clear()
-    reset_clients()
-    reset_bedrock()
 
 
 def _seed(scenario_name: str | None, now: datetime) -> str:
@@ -114,7 +94,9 @@ def simulated_chat_account(scenario_name: str | None = None) -> Iterator[str]:
     """
     from moto import mock_aws
 
-    _quiet_local_environment()
+    from functions.local_runner.runner import configure_local_environment
+
+    configure_local_environment()
     with mock_aws():
         _reset_caches()
         try:

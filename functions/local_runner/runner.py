@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto import mock_aws
 
 from functions.local_runner.moto_lambda import InProcessLambdas, in_process_lambdas
 from functions.local_runner.slack_sink import SlackWebhookSink
 from functions.shared.models import PipelineInput
+
+if TYPE_CHECKING:
+    from functions.local_runner.scenario import Scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFINITION_PATH = REPO_ROOT / "statemachines" / "alert_pipeline.asl.json"
@@ -180,7 +183,7 @@ def configure_local_environment(webhook_secret_name: str = WEBHOOK_SECRET_NAME) 
     logging.getLogger("moto").setLevel(logging.CRITICAL)
 
 
-def _reset_caches() -> None:
+def reset_local_caches() -> None:
     """Settings, clients and secrets are cached per container; a new simulated account needs fresh ones."""
     from functions.shared.adapters.aws import reset_clients
     from functions.shared.settings import get_settings
@@ -360,11 +363,11 @@ def simulated_account(
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}),
         in_process_lambdas() as lambdas,
     ):
-        _reset_caches()
+        reset_local_caches()
         if seed is not None:
             seed(datetime.now(UTC))
         yield SimulatedAccount(sink, lambdas, quick_retries=quick_retries)
-    _reset_caches()
+    reset_local_caches()
 
 
 def run_pipeline_input(
@@ -385,7 +388,7 @@ def write_outputs(result: RunResult, out_dir: Path) -> None:
 
 
 def run_scenario(
-    scenario: Any,
+    scenario: Scenario,
     *,
     alert_payload: Any = None,
     out_dir: Path | None = None,
@@ -401,7 +404,7 @@ def run_scenario(
 
     payload = scenario.alert if alert_payload is None else alert_payload
     raw = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
-    inputs = pipeline_inputs_from_raw(raw, default_route=getattr(scenario, "route", None) or "critical")
+    inputs = pipeline_inputs_from_raw(raw, default_route=scenario.route or "critical")
     if not inputs:
         raise ValueError("the payload holds no alert to run")
     result = run_pipeline_input(
