@@ -8,9 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.classify.logic import classify
 from functions.shared.models import PipelineInput, StageInput
 from functions.shared.observability import logger, metrics, tracer
-from functions.shared.stage_io import parse_stage_input
+from functions.shared.stage_io import bounded_stage, parse_stage_input
 
 
+@bounded_stage()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics

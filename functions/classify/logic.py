@@ -23,8 +23,10 @@ from functions.classify.sources.custom import parse_custom
 from functions.classify.sources.health import parse_health
 from functions.classify.sources.security import parse_guardduty, parse_security_hub
 from functions.classify.sources.unknown import parse_unknown, raw_text
-from functions.shared.models import Alert, PipelineInput
+from functions.shared.models import MAX_RAW_EXCERPT_CHARS, Alert, PipelineInput, ResourceRef
 from functions.shared.observability import logger
+from functions.shared.payload_bounds import MAX_ALERT_BYTES, fits, shorten, shrink_json
+from functions.shared.untrusted_text import clean_json, clean_text
 
 Parser = Callable[[Any, str | None], Alert | None]
 
@@ -48,13 +50,76 @@ def classify(pipeline_input: PipelineInput) -> Alert:
     The alert's dedup_key is the one ingest computed (so it matches the execution name) when that key is well
     formed; otherwise it is computed from the content.
     """
-    alert = classify_payload(pipeline_input.payload, pipeline_input.subject)
+    # Ingest cleans every string already; an execution started by hand did not pass through ingest.
+    subject = clean_text(pipeline_input.subject) if pipeline_input.subject is not None else None
+    alert = classify_payload(clean_json(pipeline_input.payload), subject)
     updates: dict[str, Any] = {}
     if pipeline_input.dedup_key and _VALID_KEY.match(pipeline_input.dedup_key):
         updates["dedup_key"] = pipeline_input.dedup_key
     if pipeline_input.payload_truncated:
         updates["details"] = {**alert.details, "payload_truncated": True}
-    return alert.model_copy(update=updates) if updates else alert
+    return bound_alert(alert.model_copy(update=updates) if updates else alert)
+
+
+# Per-field bounds first (what a reader needs of each), then the whole alert within MAX_ALERT_BYTES.
+_MAX_TITLE_CHARS = 300
+_MAX_SUMMARY_CHARS = 1_500
+_MAX_NAME_CHARS = 512
+_MAX_ARN_CHARS = 2_048
+_MAX_DETAIL_STRING_CHARS = 600
+
+
+def bound_alert(alert: Alert, max_bytes: int = MAX_ALERT_BYTES) -> Alert:
+    """`alert` within `max_bytes` of JSON, every source-specific key kept.
+
+    Each free-text field is shortened to what a reader needs, then, if the whole is still too large, the details
+    and the raw excerpt shrink (longest strings first) until it fits. Source, type, severity, account, region,
+    resource and dedup key are never touched, so a huge alert is still routed, analysed and linked as itself.
+    """
+    resource = alert.resource
+    if resource is not None:
+        resource = ResourceRef(
+            type=shorten(resource.type, 200),
+            name=shorten(resource.name, _MAX_NAME_CHARS),
+            arn=shorten(resource.arn, _MAX_ARN_CHARS) if resource.arn else None,
+            region=shorten(resource.region, 64) if resource.region else None,
+        )
+    bounded = alert.model_copy(
+        update={
+            "title": shorten(alert.title, _MAX_TITLE_CHARS),
+            "summary": shorten(alert.summary, _MAX_SUMMARY_CHARS),
+            "raw_excerpt": shorten(alert.raw_excerpt, MAX_RAW_EXCERPT_CHARS) if alert.raw_excerpt else None,
+            "resource": resource,
+            "details": shrink_json(alert.details, max_bytes // 2)
+            if not fits(alert.details, max_bytes // 2)
+            else alert.details,
+        }
+    )
+    bounded = _shorten_detail_strings(bounded)
+    for factor in (0.5, 0.25, 0.1):
+        if fits(bounded.model_dump(mode="json"), max_bytes):
+            return bounded
+        bounded = bounded.model_copy(
+            update={
+                "summary": shorten(bounded.summary, int(_MAX_SUMMARY_CHARS * factor)),
+                "raw_excerpt": shorten(bounded.raw_excerpt, int(MAX_RAW_EXCERPT_CHARS * factor))
+                if bounded.raw_excerpt
+                else None,
+                "details": shrink_json(bounded.details, int(max_bytes * factor)),
+                "title": shorten(bounded.title, max(int(_MAX_TITLE_CHARS * factor), 80)),
+            }
+        )
+    return bounded
+
+
+def _shorten_detail_strings(alert: Alert) -> Alert:
+    """Top-level detail strings (an alarm's description, a reason) are shown as fields: a few hundred characters
+    say what they are; the raw excerpt keeps the rest."""
+    details = {
+        key: shorten(value, _MAX_DETAIL_STRING_CHARS) if isinstance(value, str) else value
+        for key, value in alert.details.items()
+    }
+    return alert.model_copy(update={"details": details})
 
 
 def classify_payload(payload: Any, subject: str | None = None) -> Alert:
@@ -105,7 +170,7 @@ def parse_json_text(value: str) -> Any:
         return value
     try:
         parsed = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes: keep it as text
         return value
     return parsed if isinstance(parsed, dict | list) else value
 

@@ -8,9 +8,11 @@ from functions.format.logic import format_output
 from functions.format.models import FormatEvent
 from functions.shared.models import FormatInput
 from functions.shared.observability import logger, metrics, tracer
-from functions.shared.stage_io import parse_stage_input
+from functions.shared.payload_bounds import MAX_ALERT_CONTEXT_BYTES, shrink_json
+from functions.shared.stage_io import bounded_stage, parse_stage_input
 
 
+@bounded_stage()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -18,4 +20,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     """Render the pipeline state as a Slack message; the output is what "Post To Slack" reads."""
     merged = parse_stage_input(event, FormatEvent).merged_state()
     format_input = parse_stage_input(merged, FormatInput)
-    return format_output(format_input).model_dump(mode="json")
+    output = format_output(format_input).model_dump(mode="json")
+    # What the chat bot remembers of the alert rides along to Post: bounded like every state part.
+    output["alert_context"] = shrink_json(output.get("alert_context"), MAX_ALERT_CONTEXT_BYTES)
+    return output

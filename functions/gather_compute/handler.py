@@ -11,9 +11,11 @@ from functions.shared.investigate.base import record_section_metrics
 from functions.shared.models import StageInput
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.settings import get_settings
-from functions.shared.stage_io import parse_stage_input
+from functions.shared.stage_io import bounded_stage, parse_stage_input
+from functions.shared.state_bounds import bound_section
 
 
+@bounded_stage()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -22,5 +24,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     settings = get_settings()
     readers = ComputeReaders.default(stage_input.alert.region or settings.aws_region)
     section = gather_compute(stage_input, readers, now=datetime.now(UTC), settings=settings)
+    section = bound_section(section)
     record_section_metrics(section)
     return section.model_dump(mode="json")

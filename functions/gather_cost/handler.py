@@ -11,14 +11,17 @@ from functions.shared.investigate.base import record_section_metrics
 from functions.shared.models import StageInput
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.settings import get_settings
-from functions.shared.stage_io import parse_stage_input
+from functions.shared.stage_io import bounded_stage, parse_stage_input
+from functions.shared.state_bounds import bound_section
 
 
+@bounded_stage()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     stage_input = parse_stage_input(event, StageInput)
     section = gather_cost(stage_input, CostReaders.default(), now=datetime.now(UTC), settings=get_settings())
+    section = bound_section(section)
     record_section_metrics(section)
     return section.model_dump(mode="json")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import json
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -19,7 +18,9 @@ from functions.classify.logic import alert_dedup_key, parse_json_text
 from functions.classify.sources.common import canonical_json, dedup_key
 from functions.classify.sources.security import securityhub_findings
 from functions.ingest.models import IngestedEvent, StartResult
-from functions.shared.models import MAX_RAW_PAYLOAD_CHARS, PipelineInput, Route
+from functions.shared.models import PipelineInput, Route
+from functions.shared.payload_bounds import MAX_PIPELINE_PAYLOAD_BYTES, fits, shrink_json
+from functions.shared.untrusted_text import clean_json, clean_text
 
 Delivery = Literal["sns", "sns_https", "eventbridge", "direct"]
 
@@ -143,27 +144,23 @@ def _make_input(
     topic_arn: str | None,
     received_at: datetime,
 ) -> PipelineInput:
-    key = alert_dedup_key(payload, subject)
-    serialized = payload if isinstance(payload, str) else canonical_json(payload)
-    truncated = len(serialized) > MAX_RAW_PAYLOAD_CHARS
+    """One execution input. Strings are cleaned here, once (lone surrogates, invisible controls: see
+    `functions.shared.untrusted_text`), and the payload is bounded in bytes by shortening its longest strings,
+    keeping its shape, so Classify still recognises a huge alert for what it is."""
+    cleaned = clean_json(payload)
+    bounded = shrink_json(cleaned, MAX_PIPELINE_PAYLOAD_BYTES)
+    clean_subject = clean_text(subject)[:1_000] if subject is not None else None
     return PipelineInput(
         route=route,
-        dedup_key=key,
+        # The key comes from the whole alert, so two large alerts that differ only past the cut stay two alerts.
+        dedup_key=alert_dedup_key(cleaned, clean_subject),
         delivery=delivery,
         received_at=received_at,
-        subject=subject,
-        topic_arn=topic_arn,
-        payload=serialized[:MAX_RAW_PAYLOAD_CHARS] if truncated else _json_safe(payload),
-        payload_truncated=truncated,
+        subject=clean_subject,
+        topic_arn=clean_text(topic_arn)[:1_000] if topic_arn is not None else None,
+        payload=bounded,
+        payload_truncated=not fits(cleaned, MAX_PIPELINE_PAYLOAD_BYTES),
     )
-
-
-def _json_safe(payload: Any) -> Any:
-    try:
-        json.dumps(payload)
-    except (TypeError, ValueError):
-        return canonical_json(payload)
-    return payload
 
 
 def _is_sns_lambda_event(event: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ from functions.shared.adapters.slack_webhook import SlackWebhook
 from functions.shared.models import PostInput
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.settings import get_settings
-from functions.shared.stage_io import parse_stage_input
+from functions.shared.stage_io import bounded_stage, parse_stage_input
 
 
 @lru_cache(maxsize=1)
@@ -27,6 +27,7 @@ def alert_memory() -> ConversationTable | None:
     return conversation_table(table_name) if table_name else None
 
 
+@bounded_stage()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics

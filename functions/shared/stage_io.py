@@ -1,13 +1,18 @@
-"""Parsing a stage's event at the handler boundary."""
+"""The handler boundary of every pipeline stage: parsing its event, bounding its errors and its output."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ValidationError
 
-from functions.shared.errors import InvalidStageInputError
+from functions.shared.errors import AlertIntelError, InvalidStageInputError
+from functions.shared.observability import logger
+from functions.shared.payload_bounds import MAX_STATE_OUTPUT_BYTES, fits, json_size, shrink_json
+from functions.shared.untrusted_text import clean_text
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -24,3 +29,64 @@ def parse_stage_input(event: Any, model: type[ModelT]) -> ModelT:
         errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<event>'}: {e['msg']}" for e in errors[:5])
         raise InvalidStageInputError(f"{model.__name__} input rejected: {where}") from exc
+
+
+# Error messages and stack traces reach the execution history (a Catch puts them in the state, and the
+# "Context Unavailable" states copy them), so they are bounded like every other state payload.
+MAX_ERROR_MESSAGE_CHARS = 800
+_BOUNDED_ERROR_CLASSES: dict[str, type[Exception]] = {}
+
+Handler = Callable[[Any, Any], Any]
+
+
+def bounded_error(exc: Exception) -> Exception:
+    """`exc` with its traceback dropped and its message cut to MAX_ERROR_MESSAGE_CHARS, keeping its class (what
+    Step Functions matches in Retry and Catch), so a RecursionError's thousand frames or an error message that
+    quotes a 200 KB alert cannot blow up the state that catches it. An exception whose message cannot be
+    replaced becomes an instance of a class with the same name."""
+    original = str(exc)
+    message = clean_text(original)
+    if len(message) > MAX_ERROR_MESSAGE_CHARS:
+        message = message[: MAX_ERROR_MESSAGE_CHARS - 1] + "…"
+    if message != original:
+        try:
+            exc.args = (message,)
+        except Exception:  # pragma: no cover - an exception type that refuses new args
+            pass
+        if str(exc) != message:
+            exc = _same_name_error(exc, message)
+    return exc.with_traceback(None)
+
+
+def _same_name_error(exc: Exception, message: str) -> Exception:
+    name = type(exc).__name__
+    cls = _BOUNDED_ERROR_CLASSES.get(name)
+    if cls is None:
+        cls = type(name, (AlertIntelError,), {"__module__": type(exc).__module__})
+        _BOUNDED_ERROR_CLASSES[name] = cls
+    return cls(message)
+
+
+def bounded_stage(max_output_bytes: int = MAX_STATE_OUTPUT_BYTES) -> Callable[[Handler], Handler]:
+    """Decorate a pipeline stage's handler (outermost, so Powertools still sees the original error):
+
+    * an exception leaves as `bounded_error(exc)`: same name for the ASL, bounded message, short trace;
+    * a result larger than `max_output_bytes` is shrunk structurally (see `shrink_json`) and a warning logged.
+      Each stage bounds its own parts tighter than this; this is the net under those bounds.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapper(event: Any, context: Any) -> Any:
+            try:
+                result = handler(event, context)
+            except Exception as exc:
+                raise bounded_error(exc) from None
+            if not fits(result, max_output_bytes):
+                logger.warning("Stage output over its bound; shrinking it", extra={"bytes": json_size(result)})
+                result = shrink_json(result, max_output_bytes)
+            return result
+
+        return wrapper
+
+    return decorate

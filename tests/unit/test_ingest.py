@@ -19,7 +19,8 @@ from functions.ingest.logic import (
     read_raw,
     start_pipeline,
 )
-from functions.shared.models import MAX_RAW_PAYLOAD_CHARS, PipelineInput
+from functions.shared.models import PipelineInput
+from functions.shared.payload_bounds import MAX_PIPELINE_PAYLOAD_BYTES, json_size
 from tests.support.events import load_event, load_raw
 
 NOW = datetime(2026, 11, 25, 18, 55, tzinfo=UTC)
@@ -167,8 +168,10 @@ def test_oversized_payload_is_truncated_and_flagged() -> None:
     (pipeline_input,) = pipeline_inputs_from_event(event, now=NOW)
     # Then
     assert pipeline_input.payload_truncated is True
-    assert isinstance(pipeline_input.payload, str)
-    assert len(pipeline_input.payload) == MAX_RAW_PAYLOAD_CHARS
+    # its shape is kept: the short field whole, the long one shortened, within the byte bound
+    assert pipeline_input.payload["message"] == "boom"
+    assert pipeline_input.payload["stack"].startswith("frame\nframe")
+    assert json_size(pipeline_input.payload) <= MAX_PIPELINE_PAYLOAD_BYTES
     assert len(pipeline_input.model_dump_json()) < 256 * 1024
     # and classify still produces an alert from it
     assert classify(pipeline_input).details["payload_truncated"] is True
@@ -177,7 +180,7 @@ def test_oversized_payload_is_truncated_and_flagged() -> None:
 def test_oversized_sns_message_keeps_the_key_of_the_full_message() -> None:
     # Given the same huge message delivered twice
     event = load_event("budget_notification_sns.json")
-    event["Records"][0]["Sns"]["Message"] += "x" * (MAX_RAW_PAYLOAD_CHARS + 10)
+    event["Records"][0]["Sns"]["Message"] += "x" * (MAX_PIPELINE_PAYLOAD_BYTES + 10)
     # When
     first = pipeline_inputs_from_event(event, now=NOW)[0]
     second = pipeline_inputs_from_event(event, now=NOW)[0]

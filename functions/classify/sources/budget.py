@@ -46,7 +46,10 @@ def parse_budget(payload: Any, subject: str | None) -> Alert | None:
     if not looks_like_budget(payload, subject):
         return None
     message: str = payload
-    fields = {m.group("key").strip().lower(): m.group("value") for m in _FIELD.finditer(message)}
+    # AWS's template states each field once: the first occurrence is AWS's, a later one was appended to the text.
+    fields: dict[str, str] = {}
+    for match in _FIELD.finditer(message):
+        fields.setdefault(match.group("key").strip().lower(), match.group("value"))
     header = _HEADER.search(message)
     account = _ACCOUNT.search(message)
 
