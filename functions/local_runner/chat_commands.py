@@ -17,6 +17,8 @@ import argparse
 import json
 import logging
 import os
+import re
+import socket
 import sys
 import threading
 import time
@@ -25,9 +27,12 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from functions.shared.untrusted_text import clean_text
 
 if TYPE_CHECKING:  # the chat code (LangGraph) loads only when a chat verb runs, not for every `alert-intel` call
     from functions.chat.graph import SupervisorDeps
@@ -38,6 +43,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_PORT = 3000
 EVENTS_PATH = "/slack/events"
 LOCAL_CHANNEL = "local"
+# slack-server: how long a client may pause while sending one request, and how long (and how much) of a body
+# that was answered without being read is taken in and dropped before the connection closes.
+READ_TIMEOUT_SECONDS = 10.0
+_DISCARD_SECONDS = 2.0
+_DISCARD_BYTES = 16 * 1024 * 1024
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def register(subparsers: Any) -> None:
@@ -189,17 +200,191 @@ def cmd_chat(args: argparse.Namespace) -> int:
 # --- alert-intel slack-server --------------------------------------------------------------------------------------
 
 
+class _SlackEventsHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The default prints a traceback to stderr. By the time an error gets here the request thread has answered
+        # whatever it could, so one line is enough.
+        _server_log().warning("request from %s failed: %r", client_address, sys.exc_info()[1])
+
+
+def _server_log() -> logging.Logger:
+    return logging.getLogger("alert-intel.slack-server")
+
+
+class _SlackEventsRequestHandler(BaseHTTPRequestHandler):
+    """One request per connection (HTTP/1.0), and every request gets a status line with a 2xx or 4xx status.
+
+    On its own, http.server drops the connection when a client stops sending (read timeout) or sends a blank
+    request line, answers 501 to an unknown method and 505 to HTTP/2, writes no status line before an error to an
+    HTTP/0.9 request line, and lets a handler's exception print a traceback. Each of those is answered here.
+    """
+
+    app: LocalSlackServer
+    # Set on the socket by StreamRequestHandler: a client that stops sending holds its thread this long at most.
+    timeout = READ_TIMEOUT_SECONDS
+    # So that even the answer to a malformed request line starts with a status line.
+    default_request_version = "HTTP/1.0"
+    _answered = False
+    _body_read = False
+
+    def handle_one_request(self) -> None:
+        self.close_connection = True
+        try:
+            self._handle_one()
+        except TimeoutError:
+            self._answer_if_unanswered(408, "request timed out")
+        except OSError as exc:  # the client went away (reset, broken pipe): nobody is left to answer
+            self.app.log.info("connection from %s lost: %r", self.address_string(), exc)
+            return
+        except Exception as exc:  # a bug reached by some request: still an answer, and no traceback
+            self.app.log.warning("could not handle a request from %s: %r", self.address_string(), exc)
+            self._answer_if_unanswered(400, "bad request")
+        if not self._body_read and self._may_have_body():
+            self._discard_unread()
+
+    def _handle_one(self) -> None:
+        self.command, self.request_version, self.requestline = "", self.default_request_version, ""
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            return  # the client closed without sending anything
+        if len(self.raw_requestline) > 65536:
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+            return
+        if not self.raw_requestline.strip():
+            self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
+            return
+        if not self.parse_request():
+            return  # parse_request has answered
+        method = getattr(self, f"do_{self.command}", None)
+        if method is None:
+            self._answer(405, "method not allowed", {"Allow": "GET, HEAD, POST"})
+            return
+        method()
+
+    def do_POST(self) -> None:
+        length = self._content_length()
+        if length is None:
+            return
+        if self.path.split("?", 1)[0] != EVENTS_PATH:
+            self._answer(404, "not found")
+            return
+        body = self.rfile.read(length)  # a client that stops sending raises TimeoutError: 408
+        if len(body) < length:
+            self._answer(400, "the body is shorter than its Content-Length")
+            return
+        self._body_read = True
+        from functions.chat.events import handle_slack_request
+
+        app = self.app
+        response = handle_slack_request(body, self.headers.items(), app.verifier, app.claims, app.dispatch)
+        self._answer(response.status, response.body, response.headers)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/health":
+            self._answer(200, "ok")
+        elif path == EVENTS_PATH:
+            self._answer(405, "method not allowed", {"Allow": "POST"})
+        else:
+            self._answer(404, "not found")
+
+    do_HEAD = do_GET
+
+    def _content_length(self) -> int | None:
+        """The body's declared length; None once 411, 400 or 413 has been answered."""
+        from functions.chat.events import MAX_BODY_BYTES
+
+        if self.headers.get("Transfer-Encoding"):
+            self._answer(411, "send the body with a Content-Length")
+            return None
+        values = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+        if not values:
+            self._answer(411, "Content-Length required")
+            return None
+        [value, *others] = values
+        if others or not _DIGITS.fullmatch(value):
+            self._answer(400, "bad Content-Length")
+            return None
+        if len(value) > len(str(MAX_BODY_BYTES)) or int(value) > MAX_BODY_BYTES:
+            self._answer(413, f"the body is over {MAX_BODY_BYTES} bytes")
+            return None
+        return int(value)
+
+    def _may_have_body(self) -> bool:
+        headers = getattr(self, "headers", None)
+        if headers is None:  # the request failed before its headers were read
+            return True
+        return bool(headers.get("Transfer-Encoding")) or headers.get("Content-Length", "0").strip() not in {"", "0"}
+
+    def _discard_unread(self) -> None:
+        """Read and drop what the client still sends, for a moment, so closing the socket with unread data does not
+        reset the connection before the client has read the answer."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _DISCARD_SECONDS
+            left = _DISCARD_BYTES
+            while left > 0 and (remaining := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(remaining)
+                chunk = self.connection.recv(min(left, 65536))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:  # timed out or reset: the client has had its answer
+            pass
+
+    def _answer_if_unanswered(self, status: int, body: str) -> None:
+        if self._answered:
+            return
+        try:
+            self._answer(status, body)
+        except OSError as exc:
+            self.app.log.info("could not answer %s: %r", self.address_string(), exc)
+
+    def _answer(self, status: int, body: str, headers: dict[str, str] | None = None) -> None:
+        data = body.encode("utf-8", "replace")
+        self.send_response(status)
+        for name, value in (headers or {"Content-Type": "text/plain; charset=utf-8"}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def send_response_only(self, code: int, message: str | None = None) -> None:
+        self._answered = True
+        super().send_response_only(code, message)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server answers 505 to an HTTP/2 request line: a request this server cannot read is the client's error.
+        super().send_error(HTTPStatus.BAD_REQUEST if code >= 500 else code, message, explain)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The request line is the client's text: control characters are shown, not sent to the terminal.
+        self.app.log.info("%s %s", self.address_string(), clean_text(format % args))
+
+
 class LocalSlackServer:
     """POST /slack/events on 127.0.0.1, answering like the API Gateway + Lambda pair does.
 
     The request thread only verifies, de-duplicates and queues; a worker thread answers and posts, so Slack gets
-    its 200 within three seconds whatever the question costs.
+    its 200 within three seconds whatever the question costs. Every request gets a 2xx or 4xx answer (see
+    `_SlackEventsRequestHandler`): bodies over 1 MiB are 413 before they are read, and a client that stops sending
+    for `read_timeout` seconds gets 408.
     """
 
-    def __init__(self, signing_secret: str, worker: WorkerDeps, port: int = DEFAULT_PORT) -> None:
+    def __init__(
+        self,
+        signing_secret: str,
+        worker: WorkerDeps,
+        port: int = DEFAULT_PORT,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+    ) -> None:
         from slack_sdk.signature import SignatureVerifier
 
-        from functions.chat.events import handle_slack_request
         from functions.chat.store import InMemoryConversationStore
 
         self.verifier = SignatureVerifier(signing_secret)
@@ -207,38 +392,13 @@ class LocalSlackServer:
         self.claims = InMemoryConversationStore()
         self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chat-worker")
         self.pending: list[Future[Any]] = []
-        self.log = logging.getLogger("alert-intel.slack-server")
-        server = self
+        self.log = _server_log()
 
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                if self.path.split("?", 1)[0] != EVENTS_PATH:
-                    self._answer(404, "not found", {"Content-Type": "text/plain"})
-                    return
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length).decode("utf-8")
-                response = handle_slack_request(
-                    body, dict(self.headers.items()), server.verifier, server.claims, server.dispatch
-                )
-                self._answer(response.status, response.body, response.headers)
+        class _Handler(_SlackEventsRequestHandler):
+            timeout = read_timeout
 
-            def do_GET(self) -> None:
-                self._answer(200 if self.path == "/health" else 404, "ok", {"Content-Type": "text/plain"})
-
-            def _answer(self, status: int, body: str, headers: dict[str, str]) -> None:
-                data = body.encode("utf-8")
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                server.log.info("%s %s", self.address_string(), format % args)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self.httpd.daemon_threads = True
+        _Handler.app = self
+        self.httpd = _SlackEventsHTTPServer(("127.0.0.1", port), _Handler)
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
