@@ -1,8 +1,13 @@
 """Turning an analysed alert into one Slack Block Kit message.
 
 The message always fits Slack's limits, whatever the input: every part has a character budget, and if the whole
-message is still larger than `TARGET_MESSAGE_BYTES` the budgets shrink and it is rendered again. All text that
-came from the alert, the gather tools or the model is escaped (see `functions.format.mrkdwn`).
+message is still larger than `TARGET_MESSAGE_BYTES` the budgets shrink and it is rendered again.
+
+All text that came from the alert, the gather tools or the model is quoted data: it goes through
+`functions.format.mrkdwn` (`escape`, `safe`, `code_block`), so it cannot mention, link, format or hide characters,
+the push-notification `text` and the plain_text header included. The only bold labels, code blocks and links in a
+message are the ones written here; a detail key that reads like one of them (say "Root cause") is labelled as the
+alert's own field.
 """
 
 from __future__ import annotations
@@ -75,6 +80,29 @@ _PAIRS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ),
 )
 _HIDDEN_DETAILS = {"unit", "currency", "raw", "description"}
+# The bold labels this module writes itself: a label derived from an alert's detail key must not pass for one.
+BOT_LABELS = frozenset(
+    label.casefold()
+    for label in (
+        "Root cause",
+        "Evidence",
+        "What we looked at",
+        "Diagnostics",
+        "Recommended next steps",
+        "Unknowns",
+        "Raw alert",
+        "Analysis failed",
+        "Pipeline",
+        "Account",
+        "Region",
+        "Resource",
+        "Source",
+        "Occurred",
+        "Metric",
+        *SECTION_LABELS.values(),
+        *(pair[0] for pair in _PAIRS),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -314,7 +342,7 @@ def _root_cause_text(analysis: Analysis, budget: _Budget) -> str:
 
 def _diagnostics_text(analysis: Analysis, budget: _Budget) -> str:
     commands = "\n".join(one_line(c) for c in analysis.diagnostics if c.strip())
-    return "*Diagnostics* (read-only commands)\n" + code_block(commands, budget.diagnostics)
+    return "*Diagnostics* (read-only commands)\n" + code_block(commands, budget.diagnostics, commands=True)
 
 
 def _raw_excerpt_text(alert: Alert, budget: _Budget) -> str:
@@ -468,8 +496,10 @@ def _number(value: float) -> str:
 
 
 def _label(key: str) -> str:
+    """A readable label for an alert's detail key; one that reads like a label of ours says it is the alert's."""
     words = key.replace("_", " ").replace("-", " ").strip()
-    return (words[:1].upper() + words[1:])[:60] or key
+    label = (words[:1].upper() + words[1:])[:60] or key
+    return f"{label} (alert field)" if " ".join(label.split()).casefold() in BOT_LABELS else label
 
 
 def _when(moment: datetime) -> str:

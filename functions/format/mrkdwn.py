@@ -1,32 +1,138 @@
 """Making untrusted text safe and short for Slack.
 
-Alert payloads, tool output and model output are attacker-influenced: an alarm description or a log line can say
-`<!channel>` or `<https://evil.example|Reset your password>`. Everything that did not come from our own code goes
-through `escape` before it reaches a message, so it shows as text and never notifies or links. Links that our
-code builds (console deep links) are added with `link`, which accepts only AWS console URLs.
+Alert payloads, log lines, tool output and model output are attacker-influenced: a CloudWatch `NewStateReason`, a
+custom error message or a Security Hub title can say `<!channel>`, `<https://evil.example|Reset your password>`,
+`*Root cause*` or open a ``` block holding `aws iam delete-user`. All of it is quoted data, never markup. Everything
+that did not come from our own code goes through `escape` (or `safe`, or `code_block`) before it reaches a message,
+and comes out so that it
+
+* cannot notify or link with Slack's syntax: `&`, `<`, `>` become entities, so `<!channel>`, `<@U123>`,
+  `<#C42>` and `<https://x|y>` arrive as visible, inert text;
+* cannot format: the mrkdwn control characters become their fullwidth forms, which every Slack client shows as the
+  same symbol and none parses: `*` → U+FF0A, `~` → U+FF5E, a backtick → U+FF40, a `>` starting a line (a quote)
+  → U+FF1E, and an `_` that could open or close italics → U+FF3F (one between two ASCII letters or digits, as in
+  `alarm_name` or `MY_ENV_VAR`, stays: Slack never formats inside a word, and names must stay searchable).
+  `@channel`, `@here` and `@everyone` get a fullwidth `@` (U+FF20). So alert text can never produce a bold
+  `*Root cause*` line, a quote or a code block that looks like one of the bot's own sections;
+* cannot be clicked: every URL, `www.` host, bare hostname with a known top-level domain (`functions.format.tlds`,
+  the IANA list: `evil.example.com`, `ops@evil.com`, but also `handler.py` and `README.md`, which Slack links too)
+  and `mailto:` is defanged: `https://evil.example/x` → `hxxps://evil[.]example/x`, `www.evil.com` →
+  `www[.]evil[.]com`. IP addresses, version numbers, ARNs and names such as `thumb.jpg` (no TLD) stay as they are:
+  Slack does not link them, and on-call engineers copy them;
+* holds no invisible control: `functions.shared.untrusted_text.clean_text` runs first, so a bidi override or a
+  zero-width character shows as `\\u202e`.
+
+Why fullwidth forms rather than a zero-width space after each control character, or plain_text blocks: zero-width
+characters are what `clean_text` makes visible (they and bidi controls are how a name lies about itself), so the
+rule "no invisible character in a message" holds without exceptions and a test can check it; plain_text would drop
+the bot's own formatting around the quoted text, and Slack still auto-links URLs in it. Fullwidth forms are visible
+and unambiguous in every client, push notifications included.
+
+The only formatting and links in a message are the ones our code writes around escaped text: its `*Root cause*`
+labels, its bullets, and the console deep links added with `link`, which accepts only AWS console URLs
+(`functions.shared.console_links.is_console_url`). `code_block` keeps text literal inside one ``` block that the
+text cannot close; for diagnostic commands (`commands=True`) dotted names such as bucket names stay pasteable.
 """
 
 from __future__ import annotations
 
 import re
 
+from functions.format.tlds import is_tld
 from functions.shared.console_links import is_console_url
+from functions.shared.untrusted_text import clean_text
 
 ELLIPSIS = "…"
-_ZWSP = "\u200b"
+
+# The fullwidth forms (U+FF01-U+FF5E) that stand in for mrkdwn control characters in untrusted text.
+FULLWIDTH_ASTERISK = "\uff0a"
+FULLWIDTH_LOW_LINE = "\uff3f"
+FULLWIDTH_TILDE = "\uff5e"
+FULLWIDTH_GRAVE = "\uff40"
+FULLWIDTH_GREATER_THAN = "\uff1e"
+FULLWIDTH_AT = "\uff20"
+DEFANGED_DOT = "[.]"
+
 # Slack turns these into notifications even without the `<!...>` syntax in some clients and integrations.
 _BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _FENCE = re.compile(r"`{3,}")
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+# An `_` with no ASCII letter or digit on one side can open or close italics.
+_FORMATTING_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_QUOTE_AT_LINE_START = re.compile(r"^([ \t]*)>", re.MULTILINE)
+
+# Hostnames: labels of word characters (plus the combining marks of the scripts with internationalised TLDs, so
+# `भारतम्` is one label) joined by a dot, or the ideographic and fullwidth dots that browsers read as one.
+_DOT = "[.\u3002\uff0e\uff61]"
+_LABEL_CHAR = (
+    r"[\w\-\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+    r"\u0900-\u0963\u0966-\u0eff\u3099\u309a]"
+)
+_HOSTNAME = re.compile(rf"{_LABEL_CHAR}+(?:{_DOT}{_LABEL_CHAR}+)+")
+_DOTS = re.compile(_DOT)
+_LABEL_CHAR_AT = re.compile(_LABEL_CHAR)
+_PARTIAL_HOST_TAIL = re.compile(rf"{_DOT}{_LABEL_CHAR}*$")
+# `scheme://authority`: the authority runs to the first path, query or fragment character, space or quote.
+_SCHEME_URL = re.compile(r"(?<![\w+.-])([a-z][a-z0-9+.-]{0,31})://([^\s/?#\\<>\"'`|]*)", re.IGNORECASE)
+_MAILTO = re.compile(r"(?<![\w+.-])(mailto):", re.IGNORECASE)
+# Schemes Slack links, spelled so that it does not; `s3://bucket/key` is not a link (its host is judged as text).
+_DEFANGED_SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp", "ftps": "fxps", "sftp": "sfxp"}
+_UNLINKED_SCHEMES = frozenset({"s3"})
+
+
+def defang(text: str, *, bare_hosts: bool = True) -> str:
+    """`text` with everything Slack would auto-link made unclickable but readable.
+
+    `scheme://host` → `hxxp(s)://host[.]with[.]dots` (other schemes keep their name as `scheme[:]//`), `mailto:`
+    → `mailto[:]`, and, with `bare_hosts`, every `www.` host and every hostname with a known TLD in any label
+    after the first (`evil.com`, `evil.com.jpg`, `ops@evil.com`) gets `[.]` for each dot. Idempotent.
+    """
+    text = _SCHEME_URL.sub(_defang_url, text)
+    text = _MAILTO.sub(r"\1[:]", text)
+    if bare_hosts:
+        text = _HOSTNAME.sub(_defang_host, text)
+    return text
+
+
+def _defang_url(match: re.Match[str]) -> str:
+    scheme, authority = match.group(1), match.group(2)
+    if scheme.lower() in _UNLINKED_SCHEMES:
+        return match.group()
+    host = _DOTS.sub(DEFANGED_DOT, authority)
+    defanged = _DEFANGED_SCHEMES.get(scheme.lower())
+    if defanged is None:
+        return f"{scheme}[:]//{host}"
+    return f"{defanged.upper() if scheme.isupper() else defanged}://{host}"
+
+
+def _defang_host(match: re.Match[str]) -> str:
+    host = match.group()
+    labels = _DOTS.split(host)
+    if labels[0].casefold() == "www" or any(is_tld(label) for label in labels[1:]):
+        return _DOTS.sub(DEFANGED_DOT, host)
+    return host
+
+
+def _neutralise_mrkdwn(text: str) -> str:
+    """Fullwidth forms for the characters that would make `text` bold, italic, struck, code, a quote or a ping."""
+    text = text.replace("*", FULLWIDTH_ASTERISK).replace("~", FULLWIDTH_TILDE).replace("`", FULLWIDTH_GRAVE)
+    text = _FORMATTING_UNDERSCORE.sub(FULLWIDTH_LOW_LINE, text)
+    text = _QUOTE_AT_LINE_START.sub(lambda m: m.group(1) + FULLWIDTH_GREATER_THAN, text)
+    return _BROADCAST.sub(FULLWIDTH_AT, text)
+
+
+def _entities(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape(text: object) -> str:
-    """Escape `&`, `<`, `>` (Slack's control characters) and defuse bare @channel/@here/@everyone.
+    """Untrusted text as inert mrkdwn (see the module docstring): invisible controls shown, links defanged,
+    formatting characters replaced by their fullwidth forms, `&`, `<`, `>` as entities.
 
-    After this, `<!channel>`, `<@U123>` and `<https://x|y>` arrive as visible, inert text.
+    After this, `<!channel>`, `<@U123>` and `<https://x|y>` arrive as visible, inert text, `*Root cause*` is not
+    bold, and `evil.example.com` is not a link. Also right for plain_text (headers), which Slack auto-links too.
     """
-    value = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub("@" + _ZWSP, value)
+    return _entities(_neutralise_mrkdwn(defang(clean_text(str(text)))))
 
 
 def slack_length(text: str) -> int:
@@ -36,8 +142,9 @@ def slack_length(text: str) -> int:
 
 
 def clip(text: str, limit: int) -> str:
-    """Cut already-escaped `text` to at most `limit` characters (counted by `slack_length`), ending with "…" and
-    never mid-entity."""
+    """Cut already-escaped `text` to at most `limit` characters (counted by `slack_length`), ending with "…",
+    never mid-entity, and never leaving the start of a longer name that now ends in a TLD (`evil.comx` cut
+    to `evil.co…` would be a link)."""
     if len(text) <= limit and slack_length(text) <= limit:
         return text
     if limit <= 0:
@@ -49,7 +156,10 @@ def clip(text: str, limit: int) -> str:
         if budget < 0:
             break
         end += 1
-    return _PARTIAL_ENTITY.sub("", text[:end]) + ELLIPSIS
+    kept = text[:end]
+    if end < len(text) and _LABEL_CHAR_AT.fullmatch(text[end]):
+        kept = _PARTIAL_HOST_TAIL.sub("", kept)
+    return _PARTIAL_ENTITY.sub("", kept) + ELLIPSIS
 
 
 def safe(text: object, limit: int) -> str:
@@ -64,11 +174,21 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def code_block(text: object, limit: int) -> str:
-    """A ``` block of escaped text whose own backtick fences are broken, so it cannot end the block early."""
-    body = _FENCE.sub(lambda m: _ZWSP.join(m.group()), str(text)).strip("\n")
+def code_block(text: object, limit: int, *, commands: bool = False) -> str:
+    """A ``` block of `text` kept literal, whose own backtick fences are broken, so it cannot end the block early.
+
+    Inside the block Slack applies no formatting, so only what could escape or link is changed: fences (runs of
+    three or more backticks become fullwidth), `&`, `<`, `>`, broadcast words, invisible controls and links. With
+    `commands` (the diagnostics, each judged read-only by `functions.analyze.commands`) only `scheme://` URLs are
+    defanged: a bucket or host name with dots must stay pasteable, and Slack does not auto-link inside a code block.
+    """
+    raw = str(text)
+    raw = raw[: limit + 1] if len(raw) > limit else raw
+    body = defang(clean_text(raw), bare_hosts=not commands).strip("\n")
+    body = _FENCE.sub(lambda m: FULLWIDTH_GRAVE * len(m.group()), body)
+    body = _entities(_BROADCAST.sub(FULLWIDTH_AT, body))
     # The fences take 8 characters ("```\n" + "\n```"); the newline keeps a trailing backtick off the fence.
-    return "```\n" + safe(body, max(limit - 8, 1)) + "\n```"
+    return "```\n" + clip(body, max(limit - 8, 1)) + "\n```"
 
 
 def link(url: str | None, label: str) -> str:

@@ -304,10 +304,12 @@ def test_unknown_alert_keeps_the_raw_text_in_a_code_block() -> None:
     # When
     message = render(format_input(alert=alert, analysis=claude_analysis(method="passthrough")))
 
-    # Then the raw text is there in full, inside one code block the content cannot close
+    # Then the raw text is there in full, inside one code block the content cannot close: its own fence shows
+    # with fullwidth backticks, and nothing invisible was added
     (raw_text,) = [t for t in section_texts(message) if t.startswith("*Raw alert*")]
     body = raw_text.split("```\n", 1)[1].rsplit("\n```", 1)[0]
-    assert body.replace("\u200b", "") == raw.replace('"', '"')
+    assert body == raw.replace("```", "\uff40" * 3)
+    assert "\u200b" not in raw_text
     assert raw_text.count("```") == 2
     assert blocks_of(message, "header")[0]["text"]["text"].startswith("🟠 WARNING")
     assert buttons(message) == {"View run": buttons(render(format_input()))["View run"]}
@@ -360,7 +362,8 @@ def test_alert_and_tool_text_cannot_mention_or_link() -> None:
         assert sequence not in dumped
     assert re.search(r"@(channel|here|everyone)\b", dumped) is None
     assert "&lt;!channel&gt;" in dumped
-    assert "@\u200bhere" in dumped
+    assert "\uff20here" in dumped  # a fullwidth @: visible, never a ping
+    assert "\u200b" not in dumped
     assert "&amp; &lt;b&gt;" in dumped
 
 
