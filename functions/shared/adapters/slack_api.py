@@ -94,7 +94,8 @@ class SlackApi:
     def post_message(
         self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None
     ) -> str:
-        """Post `text` (the notification fallback) and `blocks` to `channel`, in `thread_ts` when given.
+        """Post `text` (the notification fallback) and `blocks` to `channel`, in `thread_ts` when given, with link
+        and media unfurling off (an answer quotes alert and log text; Slack must not preview pages it names).
 
         Returns the posted message's ts.
 
@@ -104,7 +105,12 @@ class SlackApi:
         """
         try:
             response = self.client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
             )
         except SlackApiError as exc:
             if exc.response.status_code == 429:

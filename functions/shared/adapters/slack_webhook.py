@@ -5,6 +5,9 @@ Lambda timeout holds); a second 429, or a `Retry-After` longer than that, become
 state machine retries with backoff. Any other failure (400 invalid_payload, 403, 404 no_service, 410
 channel_is_archived, connection errors) is `SlackPostError`: retrying cannot fix a bad webhook or payload, so the
 run fails loudly.
+
+Every body goes out with `unfurl_links: false` and `unfurl_media: false`: a message quotes alert text, and Slack must
+not fetch or preview a page it names.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from functions.shared.models import Route
 
 DEFAULT_TIMEOUT_SECONDS = 10
 DEFAULT_MAX_RETRY_AFTER_SECONDS = 20.0
+# Sent with every body (they win over the body's own values): no previews of pages named in a message.
+NO_UNFURLING = {"unfurl_links": False, "unfurl_media": False}
 
 
 # What Slack answers (HTTP 400) when the message itself is at fault, not the webhook.
@@ -177,7 +182,7 @@ class SlackWebhook:
         self._sleep = sleep
 
     def send(self, route: Route, body: dict[str, Any]) -> WebhookDelivery:
-        """POST `body` (exactly as given) to the route's webhook.
+        """POST `body` to the route's webhook, as given plus `NO_UNFURLING`.
 
         Raises:
             ConfigurationError: no webhook URL for the route (from the resolver).
@@ -197,7 +202,7 @@ class SlackWebhook:
             ],
         )
         try:
-            response = client.send_dict(body)
+            response = client.send_dict({**body, **NO_UNFURLING})
         except Exception as exc:  # urllib raises several unrelated types for an unreachable host
             raise SlackPostError(
                 f"Slack webhook for route {route!r} unreachable after {attempts.count} attempt(s): "
