@@ -52,6 +52,8 @@ PIPELINE_FUNCTIONS: dict[str, tuple[str, int, int]] = {
     "analyze": ("functions.analyze.handler.handler", 1024, 110),
     "format": ("functions.format.handler.handler", 512, 25),
     "post": ("functions.post.handler.handler", 512, 55),
+    # "Post Minimal Message" and the failed-execution rule: the last line of defence (functions/recover).
+    "recover": ("functions.recover.handler.handler", 512, 55),
 }
 INGEST_FUNCTION: tuple[str, int, int] = ("functions.ingest.handler.handler", 512, 30)
 CHAT_FUNCTIONS: dict[str, tuple[str, int, int]] = {
@@ -70,6 +72,7 @@ ASL_SUBSTITUTIONS: dict[str, str] = {
     "AnalyzeFunctionArn": "analyze",
     "FormatFunctionArn": "format",
     "PostFunctionArn": "post",
+    "RecoverFunctionArn": "recover",
 }
 
 # Custom metrics the code emits (namespace AlertIntel).

@@ -52,6 +52,14 @@ def read_secrets(stack: Stack, *secret_names: str) -> iam.PolicyStatement:
     )
 
 
+def describe_pipeline_executions(stack: Stack, config: EnvironmentConfig) -> iam.PolicyStatement:
+    """Recover reads a failed execution's input when EventBridge left it out of the event (it was large)."""
+    return iam.PolicyStatement(
+        actions=["states:DescribeExecution"],
+        resources=[_account_arn(stack, "states", f"execution:{config.state_machine_name}:*")],
+    )
+
+
 def cost_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         iam.PolicyStatement(

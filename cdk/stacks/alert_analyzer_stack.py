@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk.components import permissions
 from cdk.components.alert_state_machine import AlertStateMachine
+from cdk.components.dead_letter_queue import dead_letter_queue
 from cdk.components.lambda_function import AlertIntelFunction
 from cdk.components.packaging import LambdaPackaging
 from cdk.constants import (
@@ -42,6 +45,10 @@ class AlertAnalyzerStack(Stack):
                 permissions.read_secrets(self, SLACK_WEBHOOKS_SECRET_NAME),
                 permissions.alert_context_writes(self, config),
             ],
+            "recover": [
+                permissions.read_secrets(self, SLACK_WEBHOOKS_SECRET_NAME),
+                permissions.describe_pipeline_executions(self, config),
+            ],
         }
         environment: dict[str, dict[str, str]] = {
             "analyze": {
@@ -52,6 +59,7 @@ class AlertAnalyzerStack(Stack):
                 "SLACK_WEBHOOKS_SECRET_NAME": SLACK_WEBHOOKS_SECRET_NAME,
                 "CONVERSATIONS_TABLE": config.conversations_table_name,
             },
+            "recover": {"SLACK_WEBHOOKS_SECRET_NAME": SLACK_WEBHOOKS_SECRET_NAME},
         }
         self.stage_functions: dict[str, AlertIntelFunction] = {}
         for stage, (handler, memory_mb, timeout_seconds) in PIPELINE_FUNCTIONS.items():
@@ -80,4 +88,38 @@ class AlertAnalyzerStack(Stack):
             },
         )
         self.state_machine = self.pipeline.state_machine
+        self._recover_failed_executions(config)
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+
+    def _recover_failed_executions(self, config: EnvironmentConfig) -> None:
+        """The last line of defence for errors no Catch sees (States.DataLimitExceeded, States.Runtime, a run
+        timeout): every run that ends FAILED, TIMED_OUT or ABORTED goes to the recover stage, which posts the
+        minimal message unless Post itself is what failed. What it cannot deliver lands in a dead-letter queue."""
+        self.recover_dead_letters = dead_letter_queue(
+            self,
+            "RecoverDeadLetters",
+            queue_name=config.resource_name("recover-dead-letters"),
+            holds="failed-run events the recover stage could not post",
+        )
+        events.Rule(
+            self,
+            "FailedExecutions",
+            rule_name=config.resource_name("failed-executions"),
+            description="alert-intel: post a minimal message for every pipeline run that ended without posting",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+                    "stateMachineArn": [self.state_machine.state_machine_arn],
+                },
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.stage_functions["recover"].function,
+                    dead_letter_queue=self.recover_dead_letters,
+                    retry_attempts=4,
+                    max_event_age=Duration.hours(2),
+                )
+            ],
+        )

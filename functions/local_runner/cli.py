@@ -55,7 +55,8 @@ def _print_run(result: Any, out_dir: Path | None) -> None:
         print()
         print("Block Kit Builder: " + block_kit_builder_url(SlackMessage.model_validate(result.slack_message)))
     if out_dir is not None:
-        print(f"Wrote {out_dir / 'slack_message.json'} and {out_dir / 'execution.json'}")
+        written = [out_dir / name for name in ("slack_message.json", "execution.json") if (out_dir / name).exists()]
+        print("Wrote " + " and ".join(str(path) for path in written))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -37,6 +37,8 @@ REGION = "us-east-1"
 STATE_MACHINE_NAME = "alert-intel-pipeline"
 WEBHOOK_SECRET_NAME = "alert-intel/slack-webhooks"
 EXECUTION_TIMEOUT_SECONDS = 180
+# Step Functions' quota on one state's input or output (moto does not enforce it; `execute` checks it).
+STEP_FUNCTIONS_PAYLOAD_LIMIT_BYTES = 256 * 1024
 
 # ASL placeholder -> (simulated function name, handler). CDK substitutes the same placeholders with real ARNs.
 PIPELINE_FUNCTIONS: dict[str, tuple[str, str]] = {
@@ -47,6 +49,7 @@ PIPELINE_FUNCTIONS: dict[str, tuple[str, str]] = {
     "AnalyzeFunctionArn": ("alert-intel-analyze", "functions.analyze.handler.handler"),
     "FormatFunctionArn": ("alert-intel-format", "functions.format.handler.handler"),
     "PostFunctionArn": ("alert-intel-post", "functions.post.handler.handler"),
+    "RecoverFunctionArn": ("alert-intel-recover", "functions.recover.handler.handler"),
 }
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -123,6 +126,8 @@ class RunResult:
     analyze_input: dict[str, Any] | None = None
     analysis: dict[str, Any] | None = None
     invocations: list[Any] = field(default_factory=list)
+    # What the failed-execution rule's recover stage did (None when the run succeeded).
+    recovery: Any = None
 
     @property
     def succeeded(self) -> bool:
@@ -145,6 +150,7 @@ class RunResult:
             "error": self.error,
             "cause": self.cause,
             "max_state_output_bytes": self.max_state_output_bytes,
+            "recovery": self.recovery,
             "states": [
                 {
                     "name": s.name,
@@ -275,7 +281,44 @@ class SimulatedAccount:
             invocations=self.lambdas.invocations[invocations_before:],
         )
         _attach_stage_payloads(result, history)
+        oversize = next((s for s in result.states if s.output_bytes > STEP_FUNCTIONS_PAYLOAD_LIMIT_BYTES), None)
+        if oversize is not None:
+            # moto does not enforce the payload quota; AWS would have failed the run there, uncatchably.
+            result.status, result.error = "FAILED", "States.DataLimitExceeded"
+            result.cause = f"state {oversize.name!r} output {oversize.output_bytes} bytes (emulated quota check)"
+        if not result.succeeded:
+            self._deliver_status_change(result, description, pipeline_input)
+            result.slack_posts = [post.body for post in self.sink.received[posts_before:]]
         return result
+
+    def _deliver_status_change(
+        self, result: RunResult, description: dict[str, Any], pipeline_input: PipelineInput
+    ) -> None:
+        """What the failed-execution EventBridge rule does on AWS: hand the status change to the recover stage."""
+        event = {
+            "version": "0",
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "account": ACCOUNT_ID,
+            "region": REGION,
+            "resources": [result.execution_arn],
+            "detail": {
+                "executionArn": result.execution_arn,
+                "stateMachineArn": self.state_machine_arn,
+                "name": description.get("name"),
+                "status": result.status,
+                "input": description.get("input") or pipeline_input.model_dump_json(),
+                "error": result.error,
+                "cause": result.cause,
+            },
+        }
+        import boto3
+
+        recover_name = PIPELINE_FUNCTIONS["RecoverFunctionArn"][0]
+        response = boto3.client("lambda", region_name=REGION).invoke(
+            FunctionName=recover_name, Payload=json.dumps(event).encode()
+        )
+        result.recovery = json.loads(response["Payload"].read() or b"null")
 
 
 def _placeholder_zip() -> bytes:
@@ -383,8 +426,11 @@ def run_pipeline_input(
 def write_outputs(result: RunResult, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "execution.json").write_text(json.dumps(result.execution_document(), indent=2, default=str) + "\n")
+    message_path = out_dir / "slack_message.json"
     if result.slack_message is not None:
-        (out_dir / "slack_message.json").write_text(json.dumps(result.slack_message, indent=2) + "\n")
+        message_path.write_text(json.dumps(result.slack_message, indent=2) + "\n")
+    else:  # never leave an earlier run's message behind as if this run had posted it
+        message_path.unlink(missing_ok=True)
 
 
 def run_scenario(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -49,10 +50,8 @@ def bounded_error(exc: Exception) -> Exception:
     if len(message) > MAX_ERROR_MESSAGE_CHARS:
         message = message[: MAX_ERROR_MESSAGE_CHARS - 1] + "…"
     if message != original:
-        try:
+        with contextlib.suppress(Exception):  # an exception type may refuse new args: replaced below
             exc.args = (message,)
-        except Exception:  # pragma: no cover - an exception type that refuses new args
-            pass
         if str(exc) != message:
             exc = _same_name_error(exc, message)
     return exc.with_traceback(None)

@@ -42,6 +42,7 @@ EXPECTED_ACTIONS = {
     "analyze": {"bedrock:InvokeModel"},
     "format": set(),
     "post": {"secretsmanager:GetSecretValue", "dynamodb:PutItem"},
+    "recover": {"secretsmanager:GetSecretValue", "states:DescribeExecution"},
     "chat_events": {"secretsmanager:GetSecretValue", "lambda:InvokeFunction", *TABLE},
     "chat_worker": {"secretsmanager:GetSecretValue", "bedrock:InvokeModel", *COST, *COMPUTE, *LOGS, *TABLE},
     "chat_archiver": {"s3:PutObject", *STREAM, *DEAD_LETTERS},

@@ -48,8 +48,8 @@ def parse_budget(payload: Any, subject: str | None) -> Alert | None:
     message: str = payload
     # AWS's template states each field once: the first occurrence is AWS's, a later one was appended to the text.
     fields: dict[str, str] = {}
-    for match in _FIELD.finditer(message):
-        fields.setdefault(match.group("key").strip().lower(), match.group("value"))
+    for field_match in _FIELD.finditer(message):
+        fields.setdefault(field_match.group("key").strip().lower(), field_match.group("value"))
     header = _HEADER.search(message)
     account = _ACCOUNT.search(message)
 

@@ -1,4 +1,4 @@
-"""Starting alert-pipeline executions (the ingest stage's only AWS call)."""
+"""Starting alert-pipeline executions (ingest) and reading a failed one's input (recover)."""
 
 from __future__ import annotations
 
@@ -68,3 +68,23 @@ def step_functions_starter() -> StepFunctionsStarter:
     if not arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set: ingest cannot start the alert pipeline")
     return StepFunctionsStarter(arn)
+
+
+class ExecutionReader:
+    """Reads one execution's input, for the recover stage when EventBridge left the input out (it was large)."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+
+    def execution_input(self, execution_arn: str) -> str | None:
+        """The execution's input as JSON text, or None when it cannot be read (the message then says so).
+
+        Never raises: the minimal message is posted with or without the input.
+        """
+        try:
+            client = self._client or aws_client("stepfunctions", execution_arn.split(":")[3] or None)
+            response = client.describe_execution(executionArn=execution_arn)
+        except Exception:
+            return None
+        value = response.get("input")
+        return value if isinstance(value, str) else None
