@@ -9,6 +9,11 @@ sentences below quote the facts' own text rather than re-deriving numbers. Each 
 detectors, most specific first; the first that fires names the root cause. When the evidence shows nothing wrong
 (the alarm's metric never crossed its threshold, missing data treated as breaching, clean logs), the analysis says
 so instead of inventing a cause.
+
+Every suggested command is built by `functions.shared.aws_commands.build_command` from botocore's model of its
+operation, never pasted together: a resource name, instance id, region or alarm name from the alert that is not a
+valid one of its kind yields no command and a line under Unknowns instead. Time windows are absolute, computed from
+the alert's own time (or the `now` passed in), so a command means the same on any machine and any day.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
+from functions.shared.aws_commands import BuiltCommand, Opt, ValueKind, build_command, flag, kind_problem, opt
 from functions.shared.models import (
     Alert,
     AnalysisBody,
@@ -101,7 +108,7 @@ class Finding:
     confidence: Confidence
     evidence_keys: list[str] = field(default_factory=list)
     recommendations: list[str] = field(default_factory=list)
-    diagnostics: list[str] = field(default_factory=list)
+    diagnostics: list[BuiltCommand] = field(default_factory=list)
 
 
 Detector = Callable[[Alert, Facts], Finding | None]
@@ -113,6 +120,58 @@ def _resource_name(alert: Alert) -> str:
 
 def _region(alert: Alert) -> str:
     return alert.region or (alert.resource.region if alert.resource and alert.resource.region else None) or "us-east-1"
+
+
+# --- Diagnostics (built, never pasted together) ----------------------------------------------------------------
+
+LOG_WINDOW_BEFORE = timedelta(hours=1)
+LOG_WINDOW_AFTER = timedelta(minutes=15)
+COST_WINDOW_DAYS = 14
+_LOG_ERROR_PATTERN = '?ERROR ?Exception ?"Task timed out"'
+
+
+def _in_region(alert: Alert, service: str, operation: str, *options: Opt, max_items: int | None = None) -> BuiltCommand:
+    return build_command(service, operation, *options, region=_region(alert), max_items=max_items)
+
+
+def _function(name: str) -> Opt:
+    return opt("--function-name", name, ValueKind.LAMBDA_FUNCTION)
+
+
+def _target(alert: Alert, resource_type: str, dimension: str) -> str | None:
+    """The alert's resource of `resource_type`, else the alarm's `dimension` (e.g. InstanceId), else None."""
+    resource = alert.resource
+    if resource and resource.type == resource_type and resource.name:
+        return resource.name
+    dimensions = alert.details.get("dimensions")
+    value = dimensions.get(dimension) if isinstance(dimensions, dict) else None
+    return str(value) if value else None
+
+
+def _instance_id(alert: Alert) -> str | None:
+    return _target(alert, "AWS::EC2::Instance", "InstanceId")
+
+
+def _function_name(alert: Alert) -> str | None:
+    return _target(alert, "AWS::Lambda::Function", "FunctionName")
+
+
+def _log_group(function_name: str) -> str:
+    """The function's log group: `/aws/lambda/<name>`, from a name, `name:qualifier` or ARN."""
+    base = function_name.split(":function:", 1)[-1] if function_name.startswith("arn:") else function_name
+    return "/aws/lambda/" + base.split(":", 1)[0]
+
+
+def _when(alert: Alert, now: datetime | None) -> datetime | None:
+    """The moment the diagnostics look around: when the alert happened, else when the analysis runs."""
+    moment = alert.occurred_at or now
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def _log_summary(facts: Facts) -> str | None:
@@ -190,9 +249,11 @@ def _lambda_storm_cost(alert: Alert, facts: Facts) -> Finding | None:
             f"Cap {name} with reserved concurrency while you fix the trigger, so the bill stops growing.",
         ],
         diagnostics=[
-            f"aws lambda list-event-source-mappings --function-name {name} --region {_region(alert)}",
-            f"aws lambda get-policy --function-name {name} --region {_region(alert)}",
-        ],
+            _in_region(alert, "lambda", "list-event-source-mappings", _function(name)),
+            _in_region(alert, "lambda", "get-policy", _function(name)),
+        ]
+        if match
+        else [],
     )
 
 
@@ -321,11 +382,18 @@ def _throttled_at_limit(alert: Alert, facts: Facts) -> Finding | None:
             "If it is not, find the caller behind the surge; throttled asynchronous events are retried, so the "
             "backlog drains once concurrency allows.",
         ],
-        diagnostics=[
-            f"aws lambda get-function-concurrency --function-name {name} --region {_region(alert)}",
-            f"aws lambda get-account-settings --region {_region(alert)}",
-        ],
+        diagnostics=_throttle_diagnostics(alert),
     )
+
+
+def _throttle_diagnostics(alert: Alert) -> list[BuiltCommand]:
+    name = _function_name(alert)
+    if name is None:
+        return []
+    return [
+        _in_region(alert, "lambda", "get-function-concurrency", _function(name)),
+        _in_region(alert, "lambda", "get-account-settings"),
+    ]
 
 
 def _errors_after_change(alert: Alert, facts: Facts) -> Finding | None:
@@ -352,7 +420,11 @@ def _errors_after_change(alert: Alert, facts: Facts) -> Finding | None:
             f"Roll {name} back to the previous version (or alias) now, then fix forward.",
             "Compare the new version's configuration and environment with the previous one.",
         ],
-        diagnostics=[f"aws lambda list-versions-by-function --function-name {name} --region {_region(alert)}"],
+        # The builder adds a --query that leaves each version's environment variables out.
+        diagnostics=[
+            _in_region(alert, "lambda", "list-versions-by-function", _function(fn))
+            for fn in filter(None, [_function_name(alert)])
+        ],
     )
 
 
@@ -400,7 +472,8 @@ def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
             "Put the instance behind an Auto Scaling group with a CPU target so the next surge scales by itself.",
         ],
         diagnostics=[
-            f"aws ec2 describe-instance-status --instance-ids {_resource_name(alert)} --region {_region(alert)}"
+            _in_region(alert, "ec2", "describe-instance-status", opt("--instance-ids", [i], ValueKind.EC2_INSTANCE))
+            for i in filter(None, [_instance_id(alert)])
         ],
     )
 
@@ -437,12 +510,24 @@ def _status_check(alert: Alert, facts: Facts) -> Finding | None:
         confidence="high",
         evidence_keys=["compute.alarm_metric", "compute.metric.CPUUtilization", "compute.instance"],
         recommendations=[action, "Use an Auto Scaling group or EC2 auto-recovery so a failed host replaces itself."],
-        diagnostics=[
-            f"aws ec2 describe-instance-status --instance-ids {_resource_name(alert)} --include-all-instances "
-            f"--region {_region(alert)}",
-            f"aws ec2 get-console-output --instance-id {_resource_name(alert)} --region {_region(alert)}",
-        ],
+        diagnostics=_status_check_diagnostics(alert),
     )
+
+
+def _status_check_diagnostics(alert: Alert) -> list[BuiltCommand]:
+    instance = _instance_id(alert)
+    if instance is None:
+        return []
+    return [
+        _in_region(
+            alert,
+            "ec2",
+            "describe-instance-status",
+            opt("--instance-ids", [instance], ValueKind.EC2_INSTANCE),
+            flag("--include-all-instances"),
+        ),
+        _in_region(alert, "ec2", "get-console-output", opt("--instance-id", instance, ValueKind.EC2_INSTANCE)),
+    ]
 
 
 def _errors_with_logs(alert: Alert, facts: Facts) -> Finding | None:
@@ -507,7 +592,15 @@ def _health(alert: Alert, facts: Facts) -> Finding:
         confidence="high",
         evidence_keys=["health.event", "health.affected_entities", "compute.instance"],
         recommendations=recommendations,
-        diagnostics=[f"aws health describe-event-details --event-arns {alert.details['event_arn']} --region us-east-1"]
+        # The Health API answers in us-east-1 whatever region the event is about.
+        diagnostics=[
+            build_command(
+                "health",
+                "describe-event-details",
+                opt("--event-arns", [str(alert.details["event_arn"])], ValueKind.ARN),
+                region="us-east-1",
+            )
+        ]
         if alert.details.get("event_arn")
         else [],
     )
@@ -643,33 +736,92 @@ def _unknowns(context: GatheredContext) -> list[str]:
     return missing
 
 
-def _diagnostics(alert: Alert) -> list[str]:
-    region = _region(alert)
-    name = alert.resource.name if alert.resource else ""
-    commands: list[str] = []
+def _diagnostics(alert: Alert, now: datetime | None) -> list[BuiltCommand]:
+    """The commands every alert of its kind gets, whatever the detectors found."""
+    commands: list[BuiltCommand] = []
+    when = _when(alert, now)
     if alert.source in ("budget", "cost_anomaly"):
+        if when is not None:
+            start = when.date() - timedelta(days=COST_WINDOW_DAYS)
+            end = when.date() + timedelta(days=1)  # Cost Explorer's End is exclusive: include the alert's day
+            commands.append(
+                build_command(
+                    "ce",
+                    "get-cost-and-usage",
+                    opt("--time-period", f"Start={start.isoformat()},End={end.isoformat()}", ValueKind.SHORTHAND),
+                    opt("--granularity", "DAILY"),
+                    opt("--metrics", ["UnblendedCost"]),
+                    opt(
+                        "--group-by",
+                        ["Type=DIMENSION,Key=SERVICE", "Type=DIMENSION,Key=USAGE_TYPE"],
+                        ValueKind.SHORTHAND,
+                    ),
+                )
+            )
+        if alert.account_id:
+            commands.append(
+                build_command(
+                    "budgets", "describe-budgets", opt("--account-id", alert.account_id, ValueKind.ACCOUNT_ID)
+                )
+            )
+    function = _function_name(alert)
+    if function is not None:
+        # The builder adds a --query that leaves the function's environment variables (often secrets) out.
+        commands.append(_in_region(alert, "lambda", "get-function-configuration", _function(function)))
+        if not kind_problem(function, ValueKind.LAMBDA_FUNCTION):
+            commands.append(_recent_errors(alert, _log_group(function), when))
+    instance = _instance_id(alert)
+    if instance is not None:
         commands.append(
-            "aws ce get-cost-and-usage --time-period Start=$(date -d '-14 days' +%F),End=$(date +%F) "
-            "--granularity DAILY --metrics UnblendedCost --group-by Type=DIMENSION,Key=SERVICE "
-            "Type=DIMENSION,Key=USAGE_TYPE"
+            _in_region(
+                alert, "ec2", "describe-instance-status", opt("--instance-ids", [instance], ValueKind.EC2_INSTANCE)
+            )
         )
-        commands.append("aws budgets describe-budgets --account-id " + (alert.account_id or "<account-id>"))
-    if alert.resource and alert.resource.type == "AWS::Lambda::Function" and name:
-        commands.append(f"aws lambda get-function-configuration --function-name {name} --region {region}")
+    alarm_name = alert.details.get("alarm_name")
+    if alert.source == "cloudwatch_alarm" and alarm_name:
         commands.append(
-            f"aws logs start-query --log-group-name /aws/lambda/{name} --region {region} "
-            "--start-time $(date -d '-1 hour' +%s) --end-time $(date +%s) "
-            "--query-string 'fields @timestamp, @message | filter @message like /ERROR/ | limit 50'"
+            _in_region(
+                alert,
+                "cloudwatch",
+                "describe-alarm-history",
+                opt("--alarm-name", str(alarm_name), ValueKind.ALARM_NAME),
+                opt("--history-item-type", "StateUpdate"),
+                max_items=10,
+            )
         )
-    if alert.resource and alert.resource.type == "AWS::EC2::Instance" and name:
-        commands.append(f"aws ec2 describe-instance-status --instance-ids {name} --region {region}")
-    if alert.source == "cloudwatch_alarm" and alert.details.get("alarm_name"):
-        commands.append(f"aws cloudwatch describe-alarm-history --alarm-name '{alert.details['alarm_name']}'")
     return commands
 
 
-def analyze_with_rules(alert: Alert, context: GatheredContext) -> AnalysisBody:
-    """Analyse an alert from its own data and the gathered context. Never raises."""
+def _recent_errors(alert: Alert, log_group: str, when: datetime | None) -> BuiltCommand:
+    """Error lines around the alert, between absolute times (portable: no `date -d`, no CLI v2-only `logs tail`)."""
+    group = opt("--log-group-name", log_group, ValueKind.LOG_GROUP)
+    if when is None:
+        return _in_region(
+            alert,
+            "logs",
+            "describe-log-streams",
+            group,
+            opt("--order-by", "LastEventTime"),
+            flag("--descending"),
+            max_items=5,
+        )
+    return _in_region(
+        alert,
+        "logs",
+        "filter-log-events",
+        group,
+        opt("--start-time", _epoch_ms(when - LOG_WINDOW_BEFORE), ValueKind.EPOCH_MS),
+        opt("--end-time", _epoch_ms(when + LOG_WINDOW_AFTER), ValueKind.EPOCH_MS),
+        opt("--filter-pattern", _LOG_ERROR_PATTERN, ValueKind.PATTERN),
+        max_items=50,
+    )
+
+
+def analyze_with_rules(alert: Alert, context: GatheredContext, *, now: datetime | None = None) -> AnalysisBody:
+    """Analyse an alert from its own data and the gathered context. Never raises.
+
+    `now` anchors the diagnostics' time windows when the alert carries no time of its own.
+    """
     try:
         facts = Facts.of(context)
         finding = _finding(alert, facts)
@@ -680,12 +832,17 @@ def analyze_with_rules(alert: Alert, context: GatheredContext) -> AnalysisBody:
                 root_cause=f"{alert.title} (the rule-based analysis could not read the context).", confidence="low"
             ),
         )
-    diagnostics = list(dict.fromkeys(finding.diagnostics + _diagnostics(alert)))
+    try:
+        built = finding.diagnostics + _diagnostics(alert, now)
+    except Exception:  # the commands are extras: a surprise in the alert must not lose the analysis
+        built = []
+    diagnostics = list(dict.fromkeys(b.command for b in built if b.command))
+    refused = list(dict.fromkeys(b.unknown for b in built if b.unknown))
     return AnalysisBody(
         root_cause=finding.root_cause,
         confidence=finding.confidence,
         evidence=_evidence(finding, facts, context),
         diagnostics=diagnostics[:6],
         recommendations=finding.recommendations[:4],
-        unknowns=_unknowns(context),
+        unknowns=_unknowns(context) + refused,
     )

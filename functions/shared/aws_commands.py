@@ -443,7 +443,7 @@ _SCHEME = re.compile(r"fileb?://|https?://", re.IGNORECASE)
 def value_problem(value: str) -> str:
     """Why `value` cannot appear in a pasted command ("" when it can), whatever option it belongs to."""
     if len(value) > MAX_VALUE_CHARS:
-        return "too long"
+        return "is too long"
     if not value.isprintable():
         return "holds a control or non-printable character"
     if "\\" in value:
@@ -502,11 +502,11 @@ _PATTERNS: dict[ValueKind, re.Pattern[str]] = {
 def kind_problem(value: str, kind: ValueKind) -> str:
     """Why `value` is not a valid `kind` ("" when it is)."""
     generic = value_problem(value)
-    if generic:
-        return generic
     pattern = _PATTERNS.get(kind)
     if pattern is not None and not pattern.fullmatch(value):
-        return f"not a valid {kind.description}"
+        return f"not a valid {kind.description}" + (f" (it {generic})" if generic else "")
+    if generic:
+        return f"not a valid {kind.description} (it {generic})"
     if kind is ValueKind.DATE:
         try:
             date.fromisoformat(value)

@@ -226,7 +226,10 @@ def test_destructive_commands_never_reach_the_analysis() -> None:
     # Then
     shown = analysis.model_dump_json(exclude={"dropped_commands"})
     assert "terminate-instances" not in shown and "delete-function" not in shown
-    assert analysis.diagnostics == ["aws lambda get-function-configuration --function-name ImageProcessor"]
+    # Kept, with a --query that leaves the function's environment variables (often secrets) out
+    (kept,) = analysis.diagnostics
+    assert kept.startswith("aws lambda get-function-configuration --function-name ImageProcessor --query ")
+    assert "Environment" not in kept
     assert analysis.recommendations == ["Cap the function's concurrency."]
     assert len(analysis.dropped_commands) == 3
 
