@@ -86,6 +86,10 @@ def bound_alert(alert: Alert, max_bytes: int = MAX_ALERT_BYTES) -> Alert:
         )
     bounded = alert.model_copy(
         update={
+            "alert_type": shorten(alert.alert_type, 200),
+            "account_id": shorten(alert.account_id, 64) if alert.account_id else None,
+            "region": shorten(alert.region, 64) if alert.region else None,
+            "dedup_key": shorten(alert.dedup_key, 200),
             "title": shorten(alert.title, _MAX_TITLE_CHARS),
             "summary": shorten(alert.summary, _MAX_SUMMARY_CHARS),
             "raw_excerpt": shorten(alert.raw_excerpt, MAX_RAW_EXCERPT_CHARS) if alert.raw_excerpt else None,
@@ -109,6 +113,8 @@ def bound_alert(alert: Alert, max_bytes: int = MAX_ALERT_BYTES) -> Alert:
                 "title": shorten(bounded.title, max(int(_MAX_TITLE_CHARS * factor), 80)),
             }
         )
+    if not fits(bounded.model_dump(mode="json"), max_bytes):  # e.g. a 500-character resource ARN of emoji
+        bounded = bounded.model_copy(update={"details": {}, "raw_excerpt": shorten(bounded.raw_excerpt or "", 200)})
     return bounded
 
 
