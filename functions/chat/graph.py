@@ -5,6 +5,11 @@
 The supervisor classifies with Claude when a model is configured (one small forced tool call) and by keywords
 otherwise or when the model fails. Specialists are defined in `functions.chat.agents.roster`. LangGraph is
 imported here and nowhere outside `functions/chat/`.
+
+Every answer leaves through `ask`, which holds the `aws` commands it mentions to the alert pipeline's rule
+(`functions.shared.aws_commands`): an unsafe one is replaced by a marker, one that would print secrets by its
+secret-free form. A model's answer, a tool's findings and the canned text are all checked, since each can quote
+alert or log text.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from functions.chat.agents.routing import MessagesModel, RouteDecision, route_by
 from functions.chat.agents.specialist import Limits, run_specialist
 from functions.chat.models import AgentAnswer, AgentName, AlertContext, ChatMessage
 from functions.chat.tools import ToolBox
+from functions.shared.aws_commands import CommandFilter
 
 
 class ChatState(TypedDict, total=False):
@@ -99,8 +105,13 @@ def ask(
     )
     route: RouteDecision = final["route"]
     answer: AgentAnswer = final["answer"]
+    commands = CommandFilter()
+    text = commands.redact_text(answer.answer)
+    notes = answer.notes + ([f"{len(commands.dropped)} unsafe command(s) removed"] if commands.dropped else [])
     return answer.model_copy(
         update={
+            "answer": text,
+            "notes": notes,
             "route_reason": f"{route.by}: {route.reason}",
             "input_tokens": answer.input_tokens + route.input_tokens,
             "output_tokens": answer.output_tokens + route.output_tokens,
