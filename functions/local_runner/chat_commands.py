@@ -252,7 +252,7 @@ class _SlackEventsRequestHandler(BaseHTTPRequestHandler):
         if len(self.raw_requestline) > 65536:
             self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
             return
-        if not self.raw_requestline.strip():
+        if not str(self.raw_requestline, "iso-8859-1").split():  # what parse_request drops without an answer
             self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
             return
         if not self.parse_request():
