@@ -73,3 +73,45 @@ def test_run_writes_the_posted_message_and_the_execution(tmp_path: Path, capsys:
     assert names[0] == "Classify Alert" and names[-1] == "Post To Slack"
     assert all({"name", "status", "duration_ms", "output_bytes"} <= state.keys() for state in execution["states"])
     assert all(state["output_bytes"] > 0 for state in execution["states"])
+
+
+def test_run_of_a_deeply_nested_file_posts_it_raw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a file nested far deeper than any JSON parser recurses
+    file = tmp_path / "deep.json"
+    file.write_text("{" + '"a":{' * 100_000 + "}" * 100_001)
+
+    # When it is run
+    code = main(["run", str(file), "--out", str(tmp_path / "out")])
+
+    # Then it does not crash, and what was posted is on disk
+    assert code == EXIT_OK
+    assert json.loads((tmp_path / "out" / "slack_message.json").read_text())["text"]
+    assert "slack_message.json" in capsys.readouterr().out
+
+
+def test_run_names_only_the_files_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a previous run's message in the folder, and a run that posts nothing
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "slack_message.json").write_text("{}")
+
+    from functions.local_runner.runner import RunResult, write_outputs
+
+    def run_nothing(scenario: object, *, alert_payload: object, out_dir: Path) -> RunResult:
+        result = RunResult(status="FAILED", execution_arn="arn", seconds=0.0)
+        write_outputs(result, out_dir)
+        return result
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr("functions.local_runner.runner.run_scenario", run_nothing)
+    try:
+        code = main(["run", str(EVENTS / "custom_app_error.json"), "--out", str(out)])
+    finally:
+        monkeypatch.undo()
+
+    # Then the stale message is gone and the output names only execution.json
+    assert code != EXIT_OK
+    assert not (out / "slack_message.json").exists()
+    printed = capsys.readouterr().out
+    assert "No Slack message was posted." in printed
+    assert "slack_message.json" not in printed and "execution.json" in printed
