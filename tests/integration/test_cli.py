@@ -65,7 +65,7 @@ def test_run_writes_the_posted_message_and_the_execution(tmp_path: Path, capsys:
     # And slack_message.json is exactly the body that was posted (the execution's final output carries it too)
     message = json.loads((tmp_path / "slack_message.json").read_text())
     execution = json.loads((tmp_path / "execution.json").read_text())
-    assert message == execution["output"]["message"]
+    assert message == {**execution["output"]["message"], "unfurl_links": False, "unfurl_media": False}
     assert message["blocks"][0]["type"] == "header"
     # And execution.json has the status and every state with its name, duration and output size
     assert execution["status"] == "SUCCEEDED"

@@ -83,7 +83,8 @@ def test_a_critical_alert_goes_through_every_stage_and_is_posted(account: Simula
     assert [gathered[name]["name"] for name in ("cost", "compute", "logs")] == ["cost", "compute", "logs"]
     # And exactly the formatted message was posted to the critical webhook
     assert len(result.slack_posts) == 1
-    assert result.slack_posts[0] == result.output["message"]
+    # (the adapters add Slack's no-unfurl flags to every body: alert text must never unfurl a link)
+    assert result.slack_posts[0] == {**result.output["message"], "unfurl_links": False, "unfurl_media": False}
     assert result.output["post"]["posted"] is True
     assert account.sink.received[-1].path.endswith("/B000CRITICAL/local-webhook")
     # And every state's output stays far below Step Functions' 256 KB limit
