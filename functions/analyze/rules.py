@@ -836,7 +836,13 @@ def analyze_with_rules(alert: Alert, context: GatheredContext, *, now: datetime 
         built = finding.diagnostics + _diagnostics(alert, now)
     except Exception:  # the commands are extras: a surprise in the alert must not lose the analysis
         built = []
-    diagnostics = list(dict.fromkeys(b.command for b in built if b.command))
+    # One command per operation: a detector's specific form (e.g. with --include-all-instances) comes first.
+    diagnostics: list[str] = []
+    operations: set[tuple[str, ...]] = set()
+    for command in built:
+        if command.command and command.tokens[1:3] not in operations:
+            operations.add(command.tokens[1:3])
+            diagnostics.append(command.command)
     refused = list(dict.fromkeys(b.unknown for b in built if b.unknown))
     return AnalysisBody(
         root_cause=finding.root_cause,

@@ -1,7 +1,7 @@
 """Parse `aws ...` commands with the AWS CLI's own argument parsers, without running them.
 
-Run as a separate process (`python -m tests.support.awscli_parse`, commands as a JSON list on stdin, one JSON result
-per command on stdout): importing `awscli` installs an import alias that serves `botocore` from awscli's vendored
+Run as a separate process (`python -m tests.support.awscli_parse`, a JSON request on stdin, one JSON result per
+line on stdout): importing `awscli` installs an import alias that serves `botocore` from awscli's vendored
 copy and sets `AWS_DATA_PATH`, neither of which may leak into the test process. `parse_with_awscli` does that.
 
 Each command goes through the same three parsers the CLI's `main` uses: the top-level parser (global options and
@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -29,6 +30,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 def parse_with_awscli(commands: list[str]) -> list[dict[str, Any]]:
     """One result per command, from a fresh process with no AWS configuration at all."""
+    return _run({"commands": commands})
+
+
+def awscli_operations(pairs: list[tuple[str, str]]) -> list[bool]:
+    """Whether the AWS CLI has each (service, operation) in its command tables."""
+    return [bool(r["exists"]) for r in _run({"operations": pairs})]
+
+
+def _run(request: dict[str, Any]) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as home:
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -41,7 +51,7 @@ def parse_with_awscli(commands: list[str]) -> list[dict[str, Any]]:
         }
         completed = subprocess.run(
             [sys.executable, "-m", "tests.support.awscli_parse"],
-            input=json.dumps(commands),
+            input=json.dumps(request),
             capture_output=True,
             text=True,
             env=env,
@@ -50,6 +60,72 @@ def parse_with_awscli(commands: list[str]) -> list[dict[str, Any]]:
             check=True,
         )
     return [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
+
+
+def _expected_values(canonical: str) -> dict[str, Any]:
+    """Option -> value(s) as our check parsed them, from the canonical form (options and values alternate)."""
+    tokens = shlex.split(canonical)[3:]
+    expected: dict[str, Any] = {}
+    name = None
+    for token in tokens:
+        if token.startswith("--"):
+            name = token[2:]
+            expected[name] = True
+        elif name is not None:
+            previous = expected[name]
+            expected[name] = token if previous is True else [*_as_list(previous), token]
+    return expected
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _normal(value: Any) -> Any:
+    """Values as text (the CLI turns --max-items into an int), flags as booleans."""
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    return value if isinstance(value, bool) or value is None else str(value)
+
+
+AWS_ENDPOINT = re.compile(r"https://[a-z0-9-]+(?:\.[a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?")
+GLOBAL_DESTS = {"region": "region", "query": "query", "output": "output", "color": "color"}
+SAFE_GLOBALS = {
+    "endpoint_url": None,
+    "profile": None,
+    "ca_bundle": None,
+    "verify_ssl": True,
+    "debug": False,
+    "v2_debug": False,
+    "sign_request": True,
+}
+
+
+def assert_cli_parses_as_intended(result: dict[str, Any], canonical: str) -> None:
+    """The AWS CLI parsed `canonical` into exactly the options we meant, with no forbidden global and no file."""
+    assert result["ok"], result
+    tokens = shlex.split(canonical)
+    assert (result["service"], result["operation"]) == (tokens[1], tokens[2])
+    assert result["remaining"] == [], result
+    assert result["paramfile"] == [], result
+    for dest, safe in SAFE_GLOBALS.items():
+        if dest == "endpoint_url" and result["globals"][dest] is not None:
+            # The CLI's own customisations pin some services to their AWS endpoint (Health to us-east-1).
+            assert AWS_ENDPOINT.fullmatch(result["globals"][dest]), result
+            continue
+        assert result["globals"][dest] == safe, (dest, result)
+    for name, value in _expected_values(canonical).items():
+        if name in GLOBAL_DESTS:
+            assert result["globals"][GLOBAL_DESTS[name]] == value, (name, result)
+        elif name.startswith("no-") and value is True:
+            assert result["args"].get(name) is False, (name, result)
+        else:
+            parsed = result["args"].get(name)
+            assert _normal(parsed) == _normal(value) or _as_list(_normal(parsed)) == _as_list(_normal(value)), (
+                name,
+                value,
+                result,
+            )
 
 
 def _plain(value: Any) -> Any:
@@ -132,12 +208,22 @@ def _parse_one(driver: Any, command: str) -> dict[str, Any]:  # pragma: no cover
 
 
 def main() -> None:  # pragma: no cover - runs in the child process
-    from awscli.clidriver import create_clidriver
+    from awscli.clidriver import ServiceCommand, create_clidriver
 
-    commands = json.loads(sys.stdin.read())
+    request = json.loads(sys.stdin.read())
     driver = create_clidriver()
-    for command in commands:
+    for command in request.get("commands", []):
         print(json.dumps(_parse_one(driver, command)), flush=True)
+    table = driver._get_command_table()
+    for service, operation in request.get("operations", []):
+        command = table.get(service)
+        if command is None:
+            exists = False
+        elif isinstance(command, ServiceCommand):
+            exists = operation in command._get_command_table()
+        else:
+            exists = operation in command.subcommand_table
+        print(json.dumps({"service": service, "operation": operation, "exists": exists}), flush=True)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,13 @@ really resolves them to the forbidden option the check names.
 
 from __future__ import annotations
 
-import re
 import shlex
 from typing import Any
 
 import pytest
 
 from functions.shared.aws_commands import MAX_COMMAND_CHARS, check_command
-from tests.support.awscli_parse import parse_with_awscli
+from tests.support.awscli_parse import assert_cli_parses_as_intended, parse_with_awscli
 
 ALLOW, REJECT = "allow", "reject"
 RTL = "\u202e"
@@ -236,72 +235,6 @@ def test_commands_that_print_secrets_without_a_query_are_posted_with_a_secret_fr
 def test_abbreviations_are_posted_spelled_out() -> None:
     verdict = check_command("aws --re eu-west-1 lambda get-policy --function ImageProcessor")
     assert verdict.canonical == "aws lambda get-policy --region eu-west-1 --function-name ImageProcessor"
-
-
-def _expected_values(canonical: str) -> dict[str, Any]:
-    """Option -> value(s) as our check parsed them, from the canonical form (options and values alternate)."""
-    tokens = shlex.split(canonical)[3:]
-    expected: dict[str, Any] = {}
-    name = None
-    for token in tokens:
-        if token.startswith("--"):
-            name = token[2:]
-            expected[name] = True
-        elif name is not None:
-            previous = expected[name]
-            expected[name] = token if previous is True else [*_as_list(previous), token]
-    return expected
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _normal(value: Any) -> Any:
-    """Values as text (the CLI turns --max-items into an int), flags as booleans."""
-    if isinstance(value, list):
-        return [_normal(v) for v in value]
-    return value if isinstance(value, bool) or value is None else str(value)
-
-
-AWS_ENDPOINT = re.compile(r"https://[a-z0-9-]+(?:\.[a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?")
-GLOBAL_DESTS = {"region": "region", "query": "query", "output": "output", "color": "color"}
-SAFE_GLOBALS = {
-    "endpoint_url": None,
-    "profile": None,
-    "ca_bundle": None,
-    "verify_ssl": True,
-    "debug": False,
-    "v2_debug": False,
-    "sign_request": True,
-}
-
-
-def assert_cli_parses_as_intended(result: dict[str, Any], canonical: str) -> None:
-    """The AWS CLI parsed `canonical` into exactly the options we meant, with no forbidden global and no file."""
-    assert result["ok"], result
-    tokens = shlex.split(canonical)
-    assert (result["service"], result["operation"]) == (tokens[1], tokens[2])
-    assert result["remaining"] == [], result
-    assert result["paramfile"] == [], result
-    for dest, safe in SAFE_GLOBALS.items():
-        if dest == "endpoint_url" and result["globals"][dest] is not None:
-            # The CLI's own customisations pin some services to their AWS endpoint (Health to us-east-1).
-            assert AWS_ENDPOINT.fullmatch(result["globals"][dest]), result
-            continue
-        assert result["globals"][dest] == safe, (dest, result)
-    for name, value in _expected_values(canonical).items():
-        if name in GLOBAL_DESTS:
-            assert result["globals"][GLOBAL_DESTS[name]] == value, (name, result)
-        elif name.startswith("no-") and value is True:
-            assert result["args"].get(name) is False, (name, result)
-        else:
-            parsed = result["args"].get(name)
-            assert _normal(parsed) == _normal(value) or _as_list(_normal(parsed)) == _as_list(_normal(value)), (
-                name,
-                value,
-                result,
-            )
 
 
 @pytest.fixture(scope="module")
