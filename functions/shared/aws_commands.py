@@ -529,8 +529,8 @@ def _is_s3_uri(value: str) -> bool:
 
 
 def shown(value: str, limit: int = 60) -> str:
-    """`value` for a message: escaped so nothing in it is invisible or a control, and shortened."""
-    escaped = value.encode("unicode_escape").decode("ascii")
+    """`value` for a message: each invisible or control character shown as its escape (`\\n`, `\\u202e`), shortened."""
+    escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value)
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 
