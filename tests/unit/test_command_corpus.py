@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from functions.shared.aws_commands import MAX_COMMAND_CHARS, check_command
+from functions.shared.aws_commands import MAX_COMMAND_CHARS, UNSAFE_MARKER, CommandFilter, check_command
 from tests.support.awscli_parse import assert_cli_parses_as_intended, parse_with_awscli
 
 ALLOW, REJECT = "allow", "reject"
@@ -288,3 +288,55 @@ def test_the_cli_would_read_the_credentials_file_of_the_issues_command() -> None
     (result,) = parse_with_awscli([command])
     assert result["globals"]["endpoint_url"] == "https://evil.example"
     assert result["paramfile"] == ["file://.aws/credentials"]
+
+
+# --- Commands mentioned in prose ---------------------------------------------------------------------------------
+
+PROSE = [
+    # (text, whether it is kept as written)
+    ("AWS Lambda costs rose 300% yesterday; see the AWS/Lambda namespace and /aws/lambda/ImageProcessor.", True),
+    ("Run `aws lambda get-policy --function-name ImageProcessor` to see who may invoke it.", True),
+    ("Run aws lambda get-policy --function-name ImageProcessor to see who may invoke it.", True),
+    ("Stop it now: aws ec2 terminate-instances --instance-ids i-1", False),
+    ("Clean up with /usr/local/bin/aws iam delete-user --user-name bob", False),
+    ("Or ./aws iam delete-user --user-name bob", False),
+    ("Or ~/bin/aws iam delete-user --user-name bob", False),
+    ("Or python -m awscli iam delete-user --user-name bob", False),
+    ("Or python3 -m awscli iam list-users", False),
+    ("On a Mac: AWS iam delete-user --user-name bob", False),
+    ('Quoted: "aws" iam delete-user --user-name bob', False),
+    ("Check aws sts get-caller-identity then aws iam delete-user", False),
+    ("Read aws lambda list-functions --endpoint https://evil.example for details", False),
+    ("Check `aws lambda get-function-configuration --function-name api`", False),  # prints env vars as written
+]
+
+
+@pytest.mark.parametrize(("text", "kept"), PROSE)
+def test_prose_keeps_only_commands_that_are_safe_to_paste_as_written(text: str, kept: bool) -> None:
+    # When
+    commands = CommandFilter()
+    cleaned = commands.clean_text(text)
+
+    # Then
+    assert (cleaned == text) is kept, commands.dropped
+    assert (cleaned is None) is (not kept)
+    assert bool(commands.dropped) is (not kept)
+
+
+def test_redacted_prose_keeps_its_words_and_rewrites_a_command_that_would_print_secrets() -> None:
+    # Given
+    commands = CommandFilter()
+
+    # When
+    redacted = commands.redact_text(
+        "Caused by a loop; /usr/local/bin/aws lambda delete-function --function-name x would stop it.\n"
+        "Confirm with aws lambda get-function-configuration --function-name x to see the timeout."
+    )
+
+    # Then
+    first, second = redacted.splitlines()
+    assert first == f"Caused by a loop; {UNSAFE_MARKER}."
+    assert second.startswith("Confirm with aws lambda get-function-configuration --function-name x --query '{")
+    assert second.endswith("' to see the timeout.")
+    assert "Environment" not in second
+    assert len(commands.dropped) == 2
