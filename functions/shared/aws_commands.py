@@ -401,7 +401,7 @@ class _Operation:
     positional: Callable[[str], bool] | None = None  # `s3 ls` takes one S3 URI
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)  # bounded: the names come from model output
 def _operation(service: str, operation: str) -> _Operation | None:
     """The allowlisted operation with every option the CLI gives it, or None when it is not allowlisted."""
     if (service, operation) == ("s3", "ls"):
