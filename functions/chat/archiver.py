@@ -16,8 +16,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from functions.chat.models import Conversation, parse_sort_key, utc_now
 from functions.shared.adapters.conversations import KIND_CONVERSATION, ArchiveWriteError, from_item
+from functions.shared.chat_models import Conversation, parse_sort_key, utc_now
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 ArchiveReason = Literal["expired", "deleted", "completed"]

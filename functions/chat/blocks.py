@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from functions.chat.models import AgentAnswer
 from functions.format.mrkdwn import clip, escape
+from functions.shared.chat_models import AgentAnswer
 from functions.shared.models import SlackMessage
 
 MAX_SECTION_CHARS = 3_000

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from slack_sdk.signature import SignatureVerifier
 
-from functions.chat.models import ChatRequest
+from functions.shared.chat_models import ChatRequest
 from functions.shared.observability import logger
 from functions.shared.untrusted_text import clean_json
 

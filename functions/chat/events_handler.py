@@ -11,11 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from slack_sdk.signature import SignatureVerifier
 
 from functions.chat.events import HttpResponse, handle_slack_request, request_headers
-from functions.chat.models import ChatRequest
 from functions.chat.settings import get_chat_settings
 from functions.shared.adapters.async_invoke import AsyncLambdaInvoker
 from functions.shared.adapters.conversations import ConversationTable, conversation_table
 from functions.shared.adapters.slack_api import signing_secret
+from functions.shared.chat_models import ChatRequest
 from functions.shared.errors import ConfigurationError
 from functions.shared.observability import logger, metrics, tracer
 

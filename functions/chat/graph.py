@@ -24,9 +24,9 @@ from functions.chat.agents.general import answer_general
 from functions.chat.agents.roster import SPECIALISTS_BY_NAME
 from functions.chat.agents.routing import MessagesModel, RouteDecision, route_by_keywords, route_with_model
 from functions.chat.agents.specialist import Limits, run_specialist
-from functions.chat.models import AgentAnswer, AgentName, AlertContext, ChatMessage
 from functions.chat.tools import ToolBox
 from functions.shared.aws_commands import CommandFilter
+from functions.shared.chat_models import AgentAnswer, AgentName, AlertContext, ChatMessage
 
 
 class ChatState(TypedDict, total=False):

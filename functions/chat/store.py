@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
-from functions.chat.models import AlertContext, Conversation
 from functions.shared.adapters.conversations import ConversationConflictError
+from functions.shared.chat_models import AlertContext, Conversation
 
 
 class ConversationStore(Protocol):

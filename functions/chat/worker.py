@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 from functions.chat.blocks import answer_message
 from functions.chat.graph import SupervisorDeps, ask
-from functions.chat.models import (
+from functions.chat.store import ConversationStore
+from functions.shared.adapters.conversations import ConversationConflictError
+from functions.shared.chat_models import (
     AgentAnswer,
     AlertContext,
     ChatMessage,
@@ -25,8 +27,6 @@ from functions.chat.models import (
     Conversation,
     utc_now,
 )
-from functions.chat.store import ConversationStore
-from functions.shared.adapters.conversations import ConversationConflictError
 from functions.shared.observability import logger
 
 CLOSING_PHRASES = {"done", "thanks", "thank you", "thx", "resolved", "close", "that's all", "all good"}

@@ -9,13 +9,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.chat.agents.specialist import Limits
 from functions.chat.graph import SupervisorDeps
-from functions.chat.models import ChatRequest, ChatResult
 from functions.chat.settings import ChatSettings, get_chat_settings
 from functions.chat.tools import default_toolbox
 from functions.chat.worker import WorkerDeps, answer_chat_request
 from functions.shared.adapters.bedrock import estimate_cost_usd, get_bedrock_model
 from functions.shared.adapters.conversations import conversation_table
 from functions.shared.adapters.slack_api import slack_api
+from functions.shared.chat_models import ChatRequest, ChatResult
 from functions.shared.errors import ConfigurationError
 from functions.shared.observability import logger, metrics, tracer
 from functions.shared.stage_io import parse_stage_input

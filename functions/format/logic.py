@@ -20,9 +20,9 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.chat.models import alert_context_from_pipeline
 from functions.format.mrkdwn import clip, code_block, escape, link, one_line, safe
 from functions.shared import console_links
+from functions.shared.chat_models import alert_context_from_pipeline
 from functions.shared.models import (
     Alert,
     Analysis,
@@ -32,6 +32,7 @@ from functions.shared.models import (
     SlackMessage,
 )
 from functions.shared.observability import logger, metrics
+from functions.shared.untrusted_text import clean_text
 
 # Slack's documented limits (Block Kit reference).
 MAX_BLOCKS = 50
@@ -138,6 +139,8 @@ def format_message(fi: FormatInput, *, now: datetime | None = None) -> SlackMess
     message (title, summary, the error) is returned instead, because an alert must not be lost to a formatting bug.
     """
     now = now or datetime.now(UTC)
+    if fi.execution_id is not None:  # it goes into URLs: one that cannot be encoded must not cost the message
+        fi = fi.model_copy(update={"execution_id": clean_text(fi.execution_id)})
     try:
         message = SlackMessage(text="", blocks=[])
         for factor in _SCALES:
@@ -155,8 +158,6 @@ def _minimal_message(fi: FormatInput, error: Exception) -> SlackMessage:
     marker = SEVERITY_MARKERS.get(alert.severity, "🔴 ALERT")
     title = clip(f"{marker} {escape(one_line(alert.title[:400]))}", MAX_HEADER_CHARS)
     lines = [safe(alert.summary, 1500)] if alert.summary.strip() else []
-    if alert.raw_excerpt:
-        lines.append(code_block(alert.raw_excerpt, 1000))
     lines.append(f"_Formatting failed ({safe(type(error).__name__, 80)}); this is the minimal message._")
     if fi.execution_id:
         lines.append(link(console_links.stepfunctions_execution_url(fi.execution_id), "View run"))
@@ -164,6 +165,8 @@ def _minimal_message(fi: FormatInput, error: Exception) -> SlackMessage:
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
         _section("\n".join(lines)),
     ]
+    if alert.raw_excerpt:
+        blocks.append(_section("*Raw alert* (kept as received)\n" + code_block(alert.raw_excerpt, 1000)))
     return SlackMessage(text=title, blocks=blocks)
 
 

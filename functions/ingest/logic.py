@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from functions.classify.logic import alert_dedup_key, parse_json_text
-from functions.classify.sources.common import canonical_json, dedup_key
-from functions.classify.sources.security import securityhub_findings
 from functions.ingest.models import IngestedEvent, StartResult
+from functions.shared.classification import alert_dedup_key, parse_json_text
 from functions.shared.models import PipelineInput, Route
 from functions.shared.payload_bounds import MAX_PIPELINE_PAYLOAD_BYTES, fits, shrink_json
+from functions.shared.sources.common import canonical_json, dedup_key
+from functions.shared.sources.security import securityhub_findings
 from functions.shared.untrusted_text import clean_json, clean_text
 
 Delivery = Literal["sns", "sns_https", "eventbridge", "direct"]

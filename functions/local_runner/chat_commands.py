@@ -36,8 +36,8 @@ from functions.shared.untrusted_text import clean_text
 
 if TYPE_CHECKING:  # the chat code (LangGraph) loads only when a chat verb runs, not for every `alert-intel` call
     from functions.chat.graph import SupervisorDeps
-    from functions.chat.models import ChatRequest
     from functions.chat.worker import WorkerDeps
+    from functions.shared.chat_models import ChatRequest
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_PORT = 3000
@@ -162,9 +162,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if not question:
         print("alert-intel: the question is empty", file=sys.stderr)
         return EXIT_USAGE
-    from functions.chat.models import ChatRequest
     from functions.chat.store import JsonFileConversationStore
     from functions.chat.worker import WorkerDeps, answer_chat_request
+    from functions.shared.chat_models import ChatRequest
 
     _quiet_logs()
     thread = args.thread or f"cli-{uuid.uuid4().hex[:8]}"

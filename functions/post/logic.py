@@ -6,8 +6,8 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.chat.models import AlertContext
 from functions.shared.adapters.slack_webhook import SlackRejectedError, WebhookDelivery
+from functions.shared.chat_models import AlertContext
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.models import PostInput, PostResult, Route
 from functions.shared.observability import logger, metrics

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from functions.classify.logic import classify_payload
 from functions.format.mrkdwn import code_block, escape, safe
 from functions.recover.models import CaughtFailureInput, ExecutionStatusEvent, RecoverResult
 from functions.shared import console_links
 from functions.shared.adapters.slack_webhook import WebhookDelivery
+from functions.shared.classification import classify_payload
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.models import Route, SlackMessage
 from functions.shared.untrusted_text import clean_json, clean_text

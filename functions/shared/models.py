@@ -182,7 +182,7 @@ class FormatOutput(_Model):
     dedup_key: str
     title: str
     message: SlackMessage
-    # What the chat bot needs to answer questions asked under this alert (functions.chat.models.AlertContext).
+    # What the chat bot needs to answer questions asked under this alert (functions.shared.chat_models.AlertContext).
     alert_context: dict[str, Any] | None = None
 
 

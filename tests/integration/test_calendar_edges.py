@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from functions.classify.sources.budget import parse_budget
 from functions.local_runner.runner import run_scenario
 from functions.local_runner.scenario import DEFAULT_SCENARIO, load_scenario
 from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS, cost_query_plan
+from functions.shared.sources.budget import parse_budget
 from tests.conftest import travel_to
 from tests.support.events import load_event
 

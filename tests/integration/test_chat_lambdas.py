@@ -14,8 +14,8 @@ import boto3
 import pytest
 
 from functions.chat import archiver_handler, events_handler
-from functions.chat.models import ChatMessage, Conversation, alert_context_from_pipeline
 from functions.shared.adapters.conversations import ConversationTable, conversation_to_item
+from functions.shared.chat_models import ChatMessage, Conversation, alert_context_from_pipeline
 from functions.shared.models import Alert, AnalysisBody
 from tests.support.chat_aws import BOT_TOKEN, BUCKET, REGION, SIGNING_SECRET, TABLE, WORKER, chat_account
 from tests.support.events import load_event

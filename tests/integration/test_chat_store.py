@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from functions.chat.models import AlertContext, ChatMessage, Conversation
 from functions.shared.adapters.conversations import ConversationConflictError, ConversationTable
+from functions.shared.chat_models import AlertContext, ChatMessage, Conversation
 from tests.support.chat_aws import TABLE, chat_account
 
 NOW = datetime(2026, 11, 25, 19, 0, 0, 250000, tzinfo=UTC)

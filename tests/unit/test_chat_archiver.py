@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from functions.chat.archiver import archive_key, archive_records
-from functions.chat.models import ChatMessage, Conversation
 from functions.shared.adapters.conversations import conversation_to_item, to_item
+from functions.shared.chat_models import ChatMessage, Conversation
 
 START = datetime(2026, 11, 18, 9, 30, 15, 123456, tzinfo=UTC)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functions.chat.blocks import answer_message
-from functions.chat.models import AgentAnswer
+from functions.shared.chat_models import AgentAnswer
 
 
 def test_tool_and_model_text_cannot_ping_or_link():

@@ -10,8 +10,8 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from functions.chat.events import handle_slack_request, strip_bot_mentions
-from functions.chat.models import ChatRequest
 from functions.chat.store import InMemoryConversationStore
+from functions.shared.chat_models import ChatRequest
 from tests.support.events import load_event
 from tests.support.slack_signing import signed_request
 

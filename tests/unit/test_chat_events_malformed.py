@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
 from functions.chat.events import MAX_BODY_BYTES, HttpResponse, handle_slack_request, request_headers
-from functions.chat.models import ChatRequest
 from functions.chat.store import InMemoryConversationStore
+from functions.shared.chat_models import ChatRequest
 from tests.support.events import load_event
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

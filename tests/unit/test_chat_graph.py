@@ -7,7 +7,7 @@ import pytest
 from functions.chat.agents.routing import route_by_keywords
 from functions.chat.agents.specialist import Limits
 from functions.chat.graph import SupervisorDeps, ask
-from functions.chat.models import AlertContext, ChatMessage
+from functions.shared.chat_models import AlertContext, ChatMessage
 from tests.support.chat_fakes import FakeTools, ScriptedModel, route, text
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from functions.chat.graph import SupervisorDeps
-from functions.chat.models import AlertContext, ChatRequest, Conversation
 from functions.chat.store import InMemoryConversationStore
 from functions.chat.worker import WorkerDeps, answer_chat_request, dedup_key_in_message
+from functions.shared.chat_models import AlertContext, ChatRequest, Conversation
 from tests.support.chat_fakes import FakeSlackPoster, FakeTools
 
 NOW = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.classify.logic import PARSERS, classify, classify_payload, unwrap_envelope
-from functions.classify.sources.unknown import parse_unknown
 from functions.shared.models import MAX_RAW_EXCERPT_CHARS, Alert, PipelineInput
+from functions.shared.sources.unknown import parse_unknown
 from tests.support.events import load_event
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

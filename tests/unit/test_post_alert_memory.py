@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.chat.models import AlertContext
 from functions.post.logic import post_message
 from functions.shared.adapters.slack_webhook import WebhookDelivery
+from functions.shared.chat_models import AlertContext
 from functions.shared.models import PostInput, SlackMessage
 
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from functions.chat.agents.routing import MessagesModel
 from functions.chat.agents.specialist import SLACK_STYLE, UNTRUSTED_DATA_RULES, Limits, conversation_for_model
-from functions.chat.models import AgentAnswer, AlertContext, ChatMessage
 from functions.shared.adapters.bedrock import BedrockCallError
+from functions.shared.chat_models import AgentAnswer, AlertContext, ChatMessage
 from functions.shared.errors import BedrockThrottledError
 
 CAPABILITIES = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from functions.chat.agents.specialist import Specialist
-from functions.chat.models import AgentName, AlertContext
 from functions.chat.tools import PlannedCall
+from functions.shared.chat_models import AgentName, AlertContext
 
 # Tool names, as `functions.chat.tools.default_toolbox` registers them.
 COST_BY_SERVICE = "cost_by_service"

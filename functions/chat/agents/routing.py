@@ -8,8 +8,8 @@ from typing import Any, Protocol, get_args
 
 from anthropic.types import Message
 
-from functions.chat.models import AgentName, AlertContext
 from functions.shared.adapters.bedrock import BedrockCallError
+from functions.shared.chat_models import AgentName, AlertContext
 from functions.shared.errors import BedrockThrottledError
 
 SPECIALISTS: tuple[AgentName, ...] = get_args(AgentName)

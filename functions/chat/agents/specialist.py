@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.chat.agents.routing import MessagesModel
-from functions.chat.models import AgentAnswer, AgentName, AlertContext, ChatMessage
 from functions.chat.tools import ChatTool, PlannedCall, ToolBox, ToolFinding
 from functions.shared.adapters.bedrock import BedrockCallError
+from functions.shared.chat_models import AgentAnswer, AgentName, AlertContext, ChatMessage
 from functions.shared.errors import BedrockThrottledError
 
 HISTORY_MESSAGES = 10

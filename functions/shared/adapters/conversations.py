@@ -1,6 +1,6 @@
 """The chat bot's DynamoDB table: conversations, alert context records and event dedup claims.
 
-The item layout is documented in `functions.chat.models`. Partition key `conversation_id` and sort key
+The item layout is documented in `functions.shared.chat_models`. Partition key `conversation_id` and sort key
 `timestamp` are both strings; `ttl` is the table's TTL attribute (epoch seconds).
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from functions.chat.models import AlertContext, Conversation, conversation_id_for
 from functions.shared.adapters.aws import aws_client, is_throttling
+from functions.shared.chat_models import AlertContext, Conversation, conversation_id_for
 from functions.shared.errors import AlertIntelError
 
 KIND_CONVERSATION = "conversation"

@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from functions.classify.sources.common import (
+from functions.shared.models import Alert, ResourceRef, Severity
+from functions.shared.sources.common import (
     arn_parts,
     as_dict,
     as_list,
@@ -31,7 +32,6 @@ from functions.classify.sources.common import (
     title,
     words,
 )
-from functions.shared.models import Alert, ResourceRef, Severity
 
 _WARNING_WORDS = {"warn", "warning", "notice"}
 _INFO_WORDS = {"info", "informational"}

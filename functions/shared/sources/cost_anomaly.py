@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.classify.sources.common import arn_parts, as_dict, as_list, dedup_key, number, text, timestamp, title
 from functions.shared.models import Alert, ResourceRef
+from functions.shared.sources.common import arn_parts, as_dict, as_list, dedup_key, number, text, timestamp, title
 
 CRITICAL_IMPACT_PERCENT = 100.0
 CRITICAL_IMPACT_USD = 1_000.0

@@ -22,8 +22,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.classify.sources.common import dedup_key, number, text, title
 from functions.shared.models import Alert, ResourceRef, Severity
+from functions.shared.sources.common import dedup_key, number, text, title
 
 ALERT_TYPE_EXCEEDED = "budget_exceeded"
 ALERT_TYPE_THRESHOLD = "budget_threshold_crossed"

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.classify.sources.common import (
+from functions.shared.models import Alert, ResourceRef, Severity
+from functions.shared.sources.common import (
     arn_parts,
     as_dict,
     as_list,
@@ -25,7 +26,6 @@ from functions.classify.sources.common import (
     timestamp,
     title,
 )
-from functions.shared.models import Alert, ResourceRef, Severity
 
 _LABEL_SEVERITY: dict[str, Severity] = {
     "CRITICAL": "critical",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.classify.sources.common import as_dict, canonical_json, dedup_key, shorten, text, timestamp, title
 from functions.shared.models import Alert, ResourceRef, Severity
+from functions.shared.sources.common import as_dict, canonical_json, dedup_key, shorten, text, timestamp, title
 
 _MESSAGE_KEYS = ("message", "error", "errorMessage", "error_message", "msg", "exception", "description")
 _SEVERITY_KEYS = ("severity", "level", "log_level", "logLevel", "priority")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.classify.sources.common import as_dict, canonical_json, dedup_key, excerpt, text, timestamp, title
 from functions.shared.models import Alert
+from functions.shared.sources.common import as_dict, canonical_json, dedup_key, excerpt, text, timestamp, title
 
 
 def raw_text(payload: Any) -> str:

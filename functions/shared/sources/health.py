@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.classify.sources.common import as_dict, as_list, dedup_key, shorten, text, timestamp, title
 from functions.shared.models import Alert, ResourceRef, Severity
+from functions.shared.sources.common import as_dict, as_list, dedup_key, shorten, text, timestamp, title
 
 
 def parse_health(payload: Any, subject: str | None) -> Alert | None:
