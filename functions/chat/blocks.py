@@ -1,13 +1,22 @@
-"""An answer as a Slack message: escaped mrkdwn sections within Slack's limits, and a context line."""
+"""An answer as a Slack message: escaped mrkdwn sections within Slack's limits, and a context line.
+
+An answer is model or tool text that quotes alert, log and tool output, so it follows the alert message's rules
+(`functions.format.mrkdwn`): no mention, no clickable link, no invisible character, no code block, quote, italics
+or strike. One thing survives: bold, written as `*bold*` (what the prompt asks for, and how tool findings label
+their parts) or as Markdown's `**bold**` and headings, on one line. It cannot pass for one of the bot's own
+sections here: the whole answer is under a context line that says who answered, and the answer message has no
+sections of the bot's own. Only ASCII asterisks in the answer make bold; a fullwidth one stays text.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from functions.format.mrkdwn import clip, escape
+from functions.format.mrkdwn import clip, defang, escape
 from functions.shared.chat_models import AgentAnswer
 from functions.shared.models import SlackMessage
+from functions.shared.untrusted_text import clean_text
 
 MAX_SECTION_CHARS = 3_000
 MAX_ANSWER_SECTIONS = 20  # far below Slack's 50 blocks; an answer longer than that is cut
@@ -16,6 +25,10 @@ MAX_CONTEXT_CHARS = 300
 
 _DOUBLE_BOLD = re.compile(r"\*\*(.+?)\*\*")
 _HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.MULTILINE)
+# `*bold*` on one line, not inside a word, and not glued to a dot and a word (`evil.*com*` must stay unlinkable).
+_BOLD = re.compile(r"(?<![\w*])(?<!\w[.])\*(?=\S)([^*\n]{1,300}?)(?<=\S)\*(?![\w*])(?![.]\w)")
+# The end of a dotted name: a hard cut there could leave a shorter name that ends in a TLD.
+_DOTTED_TAIL = re.compile(r"[.\u3002\uff0e\uff61][^\s.\u3002\uff0e\uff61]*$")
 
 _METHOD_LABEL = {
     "claude": "answered by Claude",
@@ -27,6 +40,20 @@ _METHOD_LABEL = {
 def to_slack_mrkdwn(text: str) -> str:
     """Markdown habits a model falls into, as Slack mrkdwn: **bold** → *bold*, headings → bold lines."""
     return _HEADING.sub(r"*\1*", _DOUBLE_BOLD.sub(r"*\1*", text))
+
+
+def answer_mrkdwn(text: str) -> str:
+    """Answer text as safe mrkdwn: everything escaped (`functions.format.mrkdwn.escape`) except one-line bold."""
+    # Links are defanged over the whole text first, so that no bold marker can split a name Slack would link.
+    text = defang(clean_text(to_slack_mrkdwn(text)))
+    parts: list[str] = []
+    position = 0
+    for match in _BOLD.finditer(text):
+        parts.append(escape(text[position : match.start()]))
+        parts.append(f"*{escape(match.group(1))}*")
+        position = match.end()
+    parts.append(escape(text[position:]))
+    return "".join(parts)
 
 
 def split_sections(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
@@ -44,6 +71,9 @@ def split_sections(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
             cut = rest.rfind(" ", 0, limit)
         if cut <= 0:
             cut = limit
+            tail = _DOTTED_TAIL.search(rest[:cut])
+            if tail is not None and tail.start() > 0 and not rest[cut].isspace():
+                cut = tail.start()
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     return pieces
@@ -61,7 +91,7 @@ def context_line(answer: AgentAnswer) -> str:
 
 def answer_message(answer: AgentAnswer) -> SlackMessage:
     """The Slack message for an answer. All answer text is escaped: it can quote alert, log or tool text."""
-    body = escape(to_slack_mrkdwn(answer.answer))
+    body = answer_mrkdwn(answer.answer)
     sections = split_sections(body)
     if len(sections) > MAX_ANSWER_SECTIONS:
         sections = [*sections[: MAX_ANSWER_SECTIONS - 1], "_…answer cut: too long for one Slack message._"]

@@ -69,15 +69,21 @@ _LABEL_CHAR = (
     r"\u0900-\u0963\u0966-\u0eff\u3099\u309a]"
 )
 _HOSTNAME = re.compile(rf"{_LABEL_CHAR}+(?:{_DOT}{_LABEL_CHAR}+)+")
+# Belt and braces: any other dot between a visible character and a whole label that is a TLD (`a·.com`).
+_DOT_BEFORE_LABEL = re.compile(rf"(?<=[^\s\[]){_DOT}(?={_LABEL_CHAR})")
+_LABEL = re.compile(rf"{_LABEL_CHAR}+")
 _DOTS = re.compile(_DOT)
+_UNDEFANGED_DOTS = re.compile(rf"(?<!\[){_DOT}|{_DOT}(?!\])")
 _LABEL_CHAR_AT = re.compile(_LABEL_CHAR)
 _PARTIAL_HOST_TAIL = re.compile(rf"{_DOT}{_LABEL_CHAR}*$")
-# `scheme://authority`: the authority runs to the first path, query or fragment character, space or quote.
-_SCHEME_URL = re.compile(r"(?<![\w+.-])([a-z][a-z0-9+.-]{0,31})://([^\s/?#\\<>\"'`|]*)", re.IGNORECASE)
-_MAILTO = re.compile(r"(?<![\w+.-])(mailto):", re.IGNORECASE)
+# `scheme://authority`: the authority runs to the first path, query or fragment character, space or quote, and
+# stops before another URL's scheme (`https://https://evil.com` is two).
+_SCHEME = r"[a-z][a-z0-9+.-]{0,31}://"
+_SCHEME_URL = re.compile(rf"(?<![a-z0-9])({_SCHEME[:-3]})://((?:(?!{_SCHEME})[^\s/?#\\<>\"'`|])*)", re.IGNORECASE)
+_MAILTO = re.compile(r"(mailto):", re.IGNORECASE)
 # Schemes Slack links, spelled so that it does not; `s3://bucket/key` is not a link (its host is judged as text).
 _DEFANGED_SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp", "ftps": "fxps", "sftp": "sfxp"}
-_UNLINKED_SCHEMES = frozenset({"s3"})
+_UNLINKED_SCHEMES = frozenset({"s3", *_DEFANGED_SCHEMES.values()})
 
 
 def defang(text: str, *, bare_hosts: bool = True) -> str:
@@ -91,6 +97,8 @@ def defang(text: str, *, bare_hosts: bool = True) -> str:
     text = _MAILTO.sub(r"\1[:]", text)
     if bare_hosts:
         text = _HOSTNAME.sub(_defang_host, text)
+        hosts_done = text
+        text = _DOT_BEFORE_LABEL.sub(lambda m: _defang_dot(m, hosts_done), hosts_done)
     return text
 
 
@@ -98,7 +106,7 @@ def _defang_url(match: re.Match[str]) -> str:
     scheme, authority = match.group(1), match.group(2)
     if scheme.lower() in _UNLINKED_SCHEMES:
         return match.group()
-    host = _DOTS.sub(DEFANGED_DOT, authority)
+    host = _UNDEFANGED_DOTS.sub(DEFANGED_DOT, authority)
     defanged = _DEFANGED_SCHEMES.get(scheme.lower())
     if defanged is None:
         return f"{scheme}[:]//{host}"
@@ -108,9 +116,20 @@ def _defang_url(match: re.Match[str]) -> str:
 def _defang_host(match: re.Match[str]) -> str:
     host = match.group()
     labels = _DOTS.split(host)
-    if labels[0].casefold() == "www" or any(is_tld(label) for label in labels[1:]):
+    if labels[0].strip("_-").casefold() == "www" or any(_tld_like(label) for label in labels[1:]):
         return _DOTS.sub(DEFANGED_DOT, host)
     return host
+
+
+def _defang_dot(match: re.Match[str], text: str) -> str:
+    label = _LABEL.match(text, match.end())
+    return DEFANGED_DOT if label is not None and _tld_like(label.group()) else match.group()
+
+
+def _tld_like(label: str) -> bool:
+    """A TLD, also with `_` or `-` around it or an `_` after it: Slack may end a link there (`evil.co_`)."""
+    name = label.strip("_-")
+    return is_tld(name) or is_tld(name.split("_", 1)[0])
 
 
 def _neutralise_mrkdwn(text: str) -> str:

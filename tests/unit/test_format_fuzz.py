@@ -1,4 +1,5 @@
-"""Property tests: whatever text arrives, the message fits Slack's limits and no control sequence survives."""
+"""Property tests: whatever text arrives, the message fits Slack's limits, no control sequence survives, and it
+passes every rule of `tests.support.slack_safety` (no link off the consoles, no forged section, nothing hidden)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from hypothesis import strategies as st
 from functions.format.logic import TARGET_MESSAGE_BYTES, format_message
 from functions.format.mrkdwn import clip, code_block, escape
 from functions.shared.models import FormatInput
+from functions.shared.untrusted_text import has_invisible_controls
 from tests.support.slack_limits import message_bytes, slack_limit_violations
+from tests.support.slack_safety import link_problems, slack_safety_violations
 
-# Text biased towards what breaks Slack messages: control sequences, entities, fences, broadcast words.
+# Text biased towards what breaks Slack messages: control sequences, entities, fences, broadcast words, links,
+# forged headings and invisible characters.
 NASTY = st.sampled_from(
     [
         "<!channel>",
@@ -39,6 +43,23 @@ NASTY = st.sampled_from(
         "é",
         "🔥",
         "\u200b",
+        "\u202e",
+        "\u2066",
+        "https://",
+        "http://evil.example/x",
+        "www.",
+        "evil",
+        ".",
+        "com",
+        ".io",
+        "\u3002",
+        "mailto:",
+        "ops@evil.co",
+        "handler.py",
+        "> ",
+        "*Root cause*",
+        "*Diagnostics* (read-only commands)",
+        "Root cause",
     ]
 )
 TEXT = st.lists(st.one_of(NASTY, st.text(max_size=40)), max_size=30).map("".join)
@@ -124,6 +145,7 @@ def test_any_input_gives_a_message_within_limits_with_no_control_sequences(data:
     assert slack_limit_violations(message) == []
     assert message_bytes(message) < TARGET_MESSAGE_BYTES
     assert CONTROL.search(json.dumps(message, ensure_ascii=False)) is None
+    assert slack_safety_violations(message, posted=False) == []
     for text in mrkdwn_texts(message):  # every "<" opens a whole link we built, never a cut one
         assert text.count("<") == len(WHOLE_LINK.findall(text)), text
 
@@ -148,6 +170,24 @@ def test_clip_of_escaped_text_never_leaves_a_broken_entity(text: str, limit: int
     assert len(clipped) <= limit
     assert re.search(r"&(?!amp;|lt;|gt;)", clipped) is None
     assert "<" not in clipped and ">" not in clipped
+
+
+# Alerts are cleaned at ingest; the escaping must still hold for text that was not (a lone surrogate from a JSON
+# escape in a model answer, say).
+RAW_TEXT = st.lists(st.one_of(NASTY, st.just("\ud800"), st.text(max_size=40)), max_size=30).map("".join)
+
+
+@given(RAW_TEXT)
+def test_escaped_text_never_formats_links_or_hides(text: str) -> None:
+    escaped = escape(text)
+    assert not any(ch in escaped for ch in "*~`<>")
+    assert not has_invisible_controls(escaped)
+    assert link_problems(escaped) == []
+
+
+@given(TEXT, st.integers(min_value=1, max_value=300))
+def test_clipped_text_never_links(text: str, limit: int) -> None:
+    assert link_problems(clip(escape(text), limit)) == []
 
 
 @given(TEXT, st.integers(min_value=20, max_value=500))
