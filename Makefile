@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo test lint format bench synth clean
+.PHONY: install demo test test-unit test-integration test-statemachine test-infrastructure test-eval lint format bench synth clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,27 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# One suite at a time, cheapest first (the whole suite is `make test`).
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit tests/architecture
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+test-statemachine: $(STAMP)
+	$(BIN)/python -m pytest tests/statemachine
+
+test-infrastructure: $(STAMP)
+	$(BIN)/python -m pytest tests/infrastructure
+
+test-eval: $(STAMP)
+	$(BIN)/python -m pytest tests/eval
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions cdk
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field
 
 from functions.chat.agents import roster
-from functions.chat.tools import ChatTool, ToolFinding, ToolInput
+from functions.chat.tools import ChatTool, ToolBox, ToolFinding, ToolInput
 from functions.shared.adapters.budgets import BudgetsReader
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
@@ -283,3 +283,8 @@ def all_tools() -> list[ChatTool]:
             _log_pattern_search,
         ),
     ]
+
+
+def default_toolbox() -> ToolBox:
+    """Every read-only tool over the real (or moto-simulated) AWS account."""
+    return ToolBox(all_tools())

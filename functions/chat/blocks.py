@@ -1,7 +1,7 @@
 """An answer as a Slack message: escaped mrkdwn sections within Slack's limits, and a context line.
 
 An answer is model or tool text that quotes alert, log and tool output, so it follows the alert message's rules
-(`functions.format.mrkdwn`): no mention, no clickable link, no invisible character, no code block, quote, italics
+(`functions.shared.slack_text`): no mention, no clickable link, no invisible character, no code block, quote, italics
 or strike. One thing survives: bold, written as `*bold*` (what the prompt asks for, and how tool findings label
 their parts) or as Markdown's `**bold**` and headings, on one line. It cannot pass for one of the bot's own
 sections here: the whole answer is under a context line that says who answered, and the answer message has no
@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from functions.format.mrkdwn import clip, defang, escape
 from functions.shared.chat_models import AgentAnswer
 from functions.shared.models import SlackMessage
+from functions.shared.slack_text import clip, defang, escape
 from functions.shared.untrusted_text import clean_text
 
 MAX_SECTION_CHARS = 3_000
@@ -43,7 +43,7 @@ def to_slack_mrkdwn(text: str) -> str:
 
 
 def answer_mrkdwn(text: str) -> str:
-    """Answer text as safe mrkdwn: everything escaped (`functions.format.mrkdwn.escape`) except one-line bold."""
+    """Answer text as safe mrkdwn: everything escaped (`functions.shared.slack_text.escape`) except one-line bold."""
     # Links are defanged over the whole text first, so that no bold marker can split a name Slack would link.
     text = defang(clean_text(to_slack_mrkdwn(text)))
     parts: list[str] = []

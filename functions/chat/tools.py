@@ -85,10 +85,3 @@ class ToolBox:
 
     def subset(self, names: Sequence[str]) -> list[ChatTool]:
         return [self.by_name[n] for n in names if n in self.by_name]
-
-
-def default_toolbox() -> ToolBox:
-    """Every read-only tool over the real (or moto-simulated) AWS account."""
-    from functions.chat.aws_tools import all_tools  # imported late: the AWS tools pull in the investigate code
-
-    return ToolBox(all_tools())

@@ -8,9 +8,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.chat.agents.specialist import Limits
+from functions.chat.aws_tools import default_toolbox
 from functions.chat.graph import SupervisorDeps
 from functions.chat.settings import ChatSettings, get_chat_settings
-from functions.chat.tools import default_toolbox
 from functions.chat.worker import WorkerDeps, answer_chat_request
 from functions.shared.adapters.bedrock import estimate_cost_usd, get_bedrock_model
 from functions.shared.adapters.conversations import conversation_table

@@ -4,7 +4,7 @@ The message always fits Slack's limits, whatever the input: every part has a cha
 message is still larger than `TARGET_MESSAGE_BYTES` the budgets shrink and it is rendered again.
 
 All text that came from the alert, the gather tools or the model is quoted data: it goes through
-`functions.format.mrkdwn` (`escape`, `safe`, `code_block`), so it cannot mention, link, format or hide characters,
+`functions.shared.slack_text` (`escape`, `safe`, `code_block`), so it cannot mention, link, format or hide characters,
 the push-notification `text` and the plain_text header included. The only bold labels, code blocks and links in a
 message are the ones written here; a detail key that reads like one of them (say "Root cause") is labelled as the
 alert's own field.
@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.format.mrkdwn import clip, code_block, escape, link, one_line, safe
 from functions.shared import console_links
 from functions.shared.chat_models import alert_context_from_pipeline
 from functions.shared.models import (
@@ -32,6 +31,7 @@ from functions.shared.models import (
     SlackMessage,
 )
 from functions.shared.observability import logger, metrics
+from functions.shared.slack_text import clip, code_block, escape, link, one_line, safe
 from functions.shared.untrusted_text import clean_text
 
 # Slack's documented limits (Block Kit reference).

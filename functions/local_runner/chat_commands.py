@@ -117,9 +117,9 @@ def simulated_chat_account(scenario_name: str | None = None) -> Iterator[str]:
 
 
 def supervisor_deps() -> SupervisorDeps:
+    from functions.chat.aws_tools import default_toolbox
     from functions.chat.graph import SupervisorDeps
     from functions.chat.settings import get_chat_settings
-    from functions.chat.tools import default_toolbox
     from functions.chat.worker_handler import limits_from
     from functions.shared.adapters.bedrock import get_bedrock_model
 

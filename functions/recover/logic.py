@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from functions.format.mrkdwn import code_block, escape, safe
 from functions.recover.models import CaughtFailureInput, ExecutionStatusEvent, RecoverResult
 from functions.shared import console_links
 from functions.shared.adapters.slack_webhook import WebhookDelivery
 from functions.shared.classification import classify_payload
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.models import Route, SlackMessage
+from functions.shared.slack_text import code_block, escape, safe
 from functions.shared.untrusted_text import clean_json, clean_text
 
 MAX_RAW_EXCERPT_CHARS = 1_500

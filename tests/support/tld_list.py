@@ -1,8 +1,8 @@
 """The IANA list of top-level domains, as vendored by hypothesis: the tests' own oracle of what Slack may auto-link.
 
-`functions/format/tlds.py` is generated from the same list, so the Lambda package needs no extra dependency:
+`functions/shared/tlds.py` is generated from the same list, so the Lambda package needs no extra dependency:
 
-    .venv/bin/python -m tests.support.tld_list > functions/format/tlds.py
+    .venv/bin/python -m tests.support.tld_list > functions/shared/tlds.py
 
 A test fails when hypothesis ships a newer list than the generated module holds.
 """
@@ -46,7 +46,7 @@ def _unicode_form(name: str) -> str:
 
 
 def render_module() -> str:
-    """The source of `functions/format/tlds.py`: the ASCII names only (an IDN TLD in its `xn--` form)."""
+    """The source of `functions/shared/tlds.py`: the ASCII names only (an IDN TLD in its `xn--` form)."""
     words = textwrap.fill(" ".join(sorted(n for n in iana_tlds() if n.isascii())), width=110, break_on_hyphens=False)
     return (
         '"""Top-level domains: a hostname ending in one of these is a link to Slack, so untrusted text defangs it.\n'

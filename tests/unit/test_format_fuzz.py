@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.format.logic import TARGET_MESSAGE_BYTES, format_message
-from functions.format.mrkdwn import clip, code_block, escape
 from functions.shared.models import FormatInput
+from functions.shared.slack_text import clip, code_block, escape
 from functions.shared.untrusted_text import has_invisible_controls
 from tests.support.slack_limits import message_bytes, slack_limit_violations
 from tests.support.slack_safety import link_problems, slack_safety_violations

@@ -1,6 +1,6 @@
 """Untrusted text in Slack: it can never forge the bot's sections, link off the AWS consoles, ping or hide characters.
 
-The rules live in `functions.format.mrkdwn`; `tests.support.slack_safety` is the independent check every message
+The rules live in `functions.shared.slack_text`; `tests.support.slack_safety` is the independent check every message
 here (and in the state machine tests) must pass.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from functions.chat.blocks import answer_message, answer_mrkdwn, split_sections
-from functions.format import tlds
 from functions.format.logic import format_message
-from functions.format.mrkdwn import clip, code_block, defang, escape, link, safe
+from functions.shared import tlds
 from functions.shared.chat_models import AgentAnswer
 from functions.shared.models import FormatInput
+from functions.shared.slack_text import clip, code_block, defang, escape, link, safe
 from tests.support.slack_safety import link_problems, slack_safety_violations
 from tests.support.tld_list import iana_tlds, render_module
 from tests.unit.test_format_message import NOW, alarm_alert, claude_analysis, format_input
@@ -317,7 +317,7 @@ def test_the_checker_passes_the_bots_own_message() -> None:
 def test_the_tld_module_is_generated_from_the_current_iana_list() -> None:
     module = Path(tlds.__file__)
     assert module.read_text() == render_module(), (
-        "regenerate: .venv/bin/python -m tests.support.tld_list > functions/format/tlds.py"
+        "regenerate: .venv/bin/python -m tests.support.tld_list > functions/shared/tlds.py"
     )
     assert {name for name in iana_tlds() if name.isascii()} == tlds.TLDS
     assert all(tlds.is_tld(name) for name in iana_tlds())  # the Unicode forms too

@@ -8,7 +8,7 @@ from functions.chat.agents.specialist import Specialist
 from functions.chat.tools import PlannedCall
 from functions.shared.chat_models import AgentName, AlertContext
 
-# Tool names, as `functions.chat.tools.default_toolbox` registers them.
+# Tool names, as `functions.chat.aws_tools.default_toolbox` registers them.
 COST_BY_SERVICE = "cost_by_service"
 BUDGETS_STATUS = "budgets_status"
 COST_FORECAST = "cost_forecast"

@@ -14,7 +14,7 @@ and comes out so that it
   `alarm_name` or `MY_ENV_VAR`, stays: Slack never formats inside a word, and names must stay searchable).
   `@channel`, `@here` and `@everyone` get a fullwidth `@` (U+FF20). So alert text can never produce a bold
   `*Root cause*` line, a quote or a code block that looks like one of the bot's own sections;
-* cannot be clicked: every URL, `www.` host, bare hostname with a known top-level domain (`functions.format.tlds`,
+* cannot be clicked: every URL, `www.` host, bare hostname with a known top-level domain (`functions.shared.tlds`,
   the IANA list: `evil.example.com`, `ops@evil.com`, but also `handler.py` and `README.md`, which Slack links too)
   and `mailto:` is defanged: `https://evil.example/x` → `hxxps://evil[.]example/x`, `www.evil.com` →
   `www[.]evil[.]com`. IP addresses, version numbers, ARNs and names such as `thumb.jpg` (no TLD) stay as they are:
@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import re
 
-from functions.format.tlds import is_tld
 from functions.shared.console_links import is_console_url
+from functions.shared.tlds import is_tld
 from functions.shared.untrusted_text import clean_text
 
 ELLIPSIS = "…"
