@@ -12,9 +12,10 @@ block, recursively, and lists each way the message could mislead or endanger the
   `<https://evil|click>`), or a bare `@channel` / `@here` / `@everyone`;
 * an invisible character: bidi controls, zero-width characters (`functions.shared.untrusted_text`);
 * a forged section: one of the bot's headings (`*Root cause*`, `*Diagnostics*`, ...) anywhere but the first line of
-  a section block, or twice; a code fence outside the bot's Diagnostics and Raw alert blocks; a quote line outside
+  a section block (or after lines that are all bot labels such as `*Source*: ...`), or twice; a code fence outside
+  the code block that follows the bot's Diagnostics or Raw alert heading and ends the section; a quote line outside
   the bot's "Analysis failed" block; and, for `hostile_words` (words only the attacker's text contains), any
-  formatting character glued to one (`*PWNED*`, `_PWNED_`, `` `PWNED` ``, `~PWNED~`);
+  formatting character glued to one (`*PWNED*`, `_PWNED_`, `` `PWNED` ``, `~PWNED~`) outside a code block;
 * for a body that was posted (`posted=True`), `unfurl_links` or `unfurl_media` not false.
 
 `bot_sections=False` is for the chat bot's answers: they have no sections of the bot's own to forge (the whole
@@ -58,6 +59,7 @@ _WORD_HOST = re.compile(rf"[\w-]+(?:{_DOTS}[\w-]+)+")
 # A wider token: anything but spaces and the punctuation that ends a link, so combining marks stay in a label.
 _WIDE_HOST = re.compile(r"[^\s\[\]()<>\"'`|,;:!?/\\@*~=+&{}]+")
 _QUOTE_LINE = re.compile(r"^\s*(?:>|&gt;)")
+_BOT_LINE = re.compile(r"^\W*\*")
 _FENCE = "```"
 _SKIP_KEYS = frozenset({"type", "action_id", "block_id", "style", "value", "emoji", "verbatim"})
 
@@ -160,20 +162,7 @@ def _text_problems(
         problems.append(f"broadcast mention in {visible[:80]!r}")
 
     lines = visible.split("\n")
-    first = lines[0] if lines else ""
-    heading = _HEADING.match(first)
-    own_code_block = role == "section" and heading is not None and heading.group(1) in _CODE_HEADINGS
-    commands_block = own_code_block and heading is not None and heading.group(1) == "Diagnostics"
-
-    # Links, judged outside the Diagnostics code block's commands (where only URLs count).
-    if commands_block and visible.count(_FENCE) == 2:
-        before, code, after = visible.split(_FENCE)
-        problems += link_problems(before + "\n" + after)
-        problems += [p for p in link_problems(code) if not p.startswith(("clickable hostname", "clickable www"))]
-    else:
-        problems += link_problems(visible)
-
-    # Forged sections. Lines inside a code block show as typed: they cannot be headings or quotes.
+    # Lines inside a code block show as typed: they cannot be headings, quotes or formatting.
     inside: set[int] = set()
     in_code = False
     for number, line in enumerate(lines):
@@ -181,26 +170,51 @@ def _text_problems(
             inside.add(number)
         if line.count(_FENCE) % 2:
             in_code = not in_code
+    # The bot's headings: in a section, on its first line or after lines that are all the bot's own labels
+    # (untrusted text can never start a line with an ASCII `*`), each at most once in the message.
+    headings: dict[int, str] = {}
     for number, line in enumerate(lines):
         match = _HEADING.match(line)
-        if match is None or headings_seen is None or number in inside:
+        if match is None or number in inside:
             continue
         name = match.group(1)
-        if number != 0 or role != "section":
+        headings[number] = name
+        if headings_seen is None:
+            continue
+        if role != "section" or not all(_BOT_LINE.match(earlier) for earlier in lines[:number]):
             problems.append(f"bot heading *{name}* forged on line {number + 1}: {line[:80]!r}")
         elif name in headings_seen:
             problems.append(f"bot heading *{name}* appears twice (also at {headings_seen[name]})")
         else:
             headings_seen[name] = where
-    fences = visible.count(_FENCE)
-    if fences and not (own_code_block and fences == 2 and "\n```\n" in visible and visible.endswith("\n```")):
-        problems.append(f"code fence outside the bot's own code blocks ({fences} fence marks)")
+    # A code block is the bot's own when it opens on the line after its Diagnostics or Raw alert heading and
+    # closes on the text's last line; only the Diagnostics block holds commands.
+    fence_lines = [n for n, line in enumerate(lines) if _FENCE in line]
+    own_code_block = (
+        role == "section"
+        and len(fence_lines) == 2
+        and visible.count(_FENCE) == 2
+        and lines[fence_lines[0]] == _FENCE
+        and lines[-1] == _FENCE
+        and fence_lines[1] == len(lines) - 1
+        and headings.get(fence_lines[0] - 1) in _CODE_HEADINGS
+    )
+    if fence_lines and not own_code_block:
+        problems.append(f"code fence outside the bot's own code blocks ({visible.count(_FENCE)} fence marks)")
+    if own_code_block and headings.get(fence_lines[0] - 1) == "Diagnostics":
+        # Links, judged outside the commands; inside them only URLs count.
+        code = "\n".join(lines[fence_lines[0] + 1 : -1])
+        problems += link_problems("\n".join(lines[: fence_lines[0]]))
+        problems += [p for p in link_problems(code) if not p.startswith(("clickable hostname", "clickable www"))]
+    else:
+        problems += link_problems(visible)
+    heading = _HEADING.match(lines[0]) if lines else None
     analysis_failed = role == "section" and heading is not None and heading.group(1) == "Analysis failed"
     for number, line in enumerate(lines):
         if _QUOTE_LINE.match(line) and not analysis_failed and number not in inside:
             problems.append(f"quote line {line[:80]!r}")
     for word in words if role != "context" else ():  # the footer puts the dedup key in backticks
         glued = re.compile(rf"[*_~`]{re.escape(word)}|{re.escape(word)}[*_~`]")
-        if glued.search(visible):
+        if any(glued.search(line) for number, line in enumerate(lines) if number not in inside):
             problems.append(f"formatting characters glued to hostile text {word!r}")
     return problems
