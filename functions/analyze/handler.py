@@ -7,15 +7,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.analyze.logic import analyze_alert
 from functions.shared.adapters.bedrock import get_bedrock_model
 from functions.shared.models import AnalyzeInput
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.stage_io import bounded_stage, parse_stage_input
 from functions.shared.state_bounds import bound_analysis
 
 
 @bounded_stage()
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict, context: LambdaContext) -> dict:
     """Return the Analysis for one alert; raises BedrockThrottledError for the state machine to retry."""
     analyze_input = parse_stage_input(event, AnalyzeInput)

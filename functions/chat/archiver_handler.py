@@ -9,23 +9,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.chat.archiver import archive_records
-from functions.chat.settings import get_chat_settings
+from functions.chat.settings import get_archiver_settings
 from functions.shared.adapters.conversations import ConversationArchive
-from functions.shared.errors import ConfigurationError
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 
 
 @lru_cache(maxsize=1)
 def _archive() -> ConversationArchive:
-    bucket = get_chat_settings().archive_bucket
-    if not bucket:
-        raise ConfigurationError("ARCHIVE_BUCKET is not set")
-    return ConversationArchive(bucket)
+    return ConversationArchive(get_archiver_settings().archive_bucket)
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Archive each expiring or completed conversation; a failed write is reported as a partial batch failure."""
     report = archive_records(event.get("Records") or [], _archive())

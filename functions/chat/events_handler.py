@@ -11,13 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from slack_sdk.signature import SignatureVerifier
 
 from functions.chat.events import HttpResponse, handle_slack_request, request_headers
-from functions.chat.settings import get_chat_settings
+from functions.chat.settings import get_events_settings
 from functions.shared.adapters.async_invoke import AsyncLambdaInvoker
 from functions.shared.adapters.conversations import ConversationTable, conversation_table
 from functions.shared.adapters.slack_api import signing_secret
 from functions.shared.chat_models import ChatRequest
-from functions.shared.errors import ConfigurationError
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 
 
 @lru_cache(maxsize=1)
@@ -27,10 +26,7 @@ def _verifier() -> SignatureVerifier:
 
 @lru_cache(maxsize=1)
 def _invoker() -> AsyncLambdaInvoker:
-    name = get_chat_settings().worker_function_name
-    if not name:
-        raise ConfigurationError("CHAT_WORKER_FUNCTION_NAME is not set")
-    return AsyncLambdaInvoker(name)
+    return AsyncLambdaInvoker(get_events_settings().worker_function_name)
 
 
 def _dispatch(request: ChatRequest) -> None:
@@ -38,10 +34,7 @@ def _dispatch(request: ChatRequest) -> None:
 
 
 def _claims_table() -> ConversationTable:
-    table_name = get_chat_settings().conversations_table
-    if not table_name:
-        raise ConfigurationError("CONVERSATIONS_TABLE is not set")
-    return conversation_table(table_name)
+    return conversation_table(get_events_settings().conversations_table)
 
 
 def _raw_body(event: Mapping[str, Any]) -> str | None:
@@ -61,8 +54,9 @@ def _answer(event: object, claims: ConversationTable, verifier: SignatureVerifie
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Verify, de-duplicate and hand over one Slack event; returns the API Gateway proxy response. Never raises.
 

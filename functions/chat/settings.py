@@ -1,39 +1,69 @@
-"""The chat bot's settings: one validated model read once per cold start (secrets are read by the adapter)."""
+"""The chat bot's settings: one validated model per Lambda, read once per cold start (pydantic-settings).
+
+Secrets are read by the adapters. Each Lambda's own model declares what it cannot work without, so a missing
+variable is a `ConfigurationError` naming it (see `functions.shared.settings.load_settings`).
+"""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from functions.shared.settings import load_settings
 
 
-class ChatSettings(BaseModel):
-    conversations_table: str = ""
-    archive_bucket: str = ""
-    worker_function_name: str = ""
+class ChatSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", populate_by_name=True, frozen=True)
+
+    conversations_table: str = Field(default="", validation_alias="CONVERSATIONS_TABLE")
+    archive_bucket: str = Field(default="", validation_alias="ARCHIVE_BUCKET")
+    worker_function_name: str = Field(default="", validation_alias="CHAT_WORKER_FUNCTION_NAME")
     # Bounds on one specialist's Claude tool-use loop.
-    max_agent_steps: int = Field(default=5, ge=1, le=12)
-    max_output_tokens: int = Field(default=1_024, ge=128, le=4_096)
-    max_total_tokens: int = Field(default=40_000, ge=1_000)
+    max_agent_steps: int = Field(default=5, ge=1, le=12, validation_alias="CHAT_MAX_AGENT_STEPS")
+    max_output_tokens: int = Field(default=1_024, ge=128, le=4_096, validation_alias="CHAT_MAX_OUTPUT_TOKENS")
+    max_total_tokens: int = Field(default=40_000, ge=1_000, validation_alias="CHAT_MAX_TOTAL_TOKENS")
     # How much of one tool result goes back to the model.
-    max_tool_result_chars: int = Field(default=6_000, ge=500)
+    max_tool_result_chars: int = Field(default=6_000, ge=500, validation_alias="CHAT_MAX_TOOL_RESULT_CHARS")
 
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name) or default
+class ChatEventsSettings(ChatSettings):
+    """The events endpoint claims events in the table and hands questions to the worker."""
+
+    conversations_table: str = Field(min_length=1, validation_alias="CONVERSATIONS_TABLE")
+    worker_function_name: str = Field(min_length=1, validation_alias="CHAT_WORKER_FUNCTION_NAME")
+
+
+class ChatWorkerSettings(ChatSettings):
+    conversations_table: str = Field(min_length=1, validation_alias="CONVERSATIONS_TABLE")
+
+
+class ArchiverSettings(ChatSettings):
+    archive_bucket: str = Field(min_length=1, validation_alias="ARCHIVE_BUCKET")
 
 
 @lru_cache(maxsize=1)
 def get_chat_settings() -> ChatSettings:
-    return ChatSettings.model_validate(
-        {
-            "conversations_table": _env("CONVERSATIONS_TABLE"),
-            "archive_bucket": _env("ARCHIVE_BUCKET"),
-            "worker_function_name": _env("CHAT_WORKER_FUNCTION_NAME"),
-            "max_agent_steps": _env("CHAT_MAX_AGENT_STEPS", "5"),
-            "max_output_tokens": _env("CHAT_MAX_OUTPUT_TOKENS", "1024"),
-            "max_total_tokens": _env("CHAT_MAX_TOTAL_TOKENS", "40000"),
-            "max_tool_result_chars": _env("CHAT_MAX_TOOL_RESULT_CHARS", "6000"),
-        }
-    )
+    return load_settings(ChatSettings)
+
+
+@lru_cache(maxsize=1)
+def get_events_settings() -> ChatEventsSettings:
+    return load_settings(ChatEventsSettings)
+
+
+@lru_cache(maxsize=1)
+def get_worker_settings() -> ChatWorkerSettings:
+    return load_settings(ChatWorkerSettings)
+
+
+@lru_cache(maxsize=1)
+def get_archiver_settings() -> ArchiverSettings:
+    return load_settings(ArchiverSettings)
+
+
+def clear_chat_settings_caches() -> None:
+    """Forget the chat settings read so far (tests and the local runner change the environment between runs)."""
+    for cached in (get_chat_settings, get_events_settings, get_worker_settings, get_archiver_settings):
+        cached.cache_clear()

@@ -10,14 +10,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.chat.agents.specialist import Limits
 from functions.chat.aws_tools import default_toolbox
 from functions.chat.graph import SupervisorDeps
-from functions.chat.settings import ChatSettings, get_chat_settings
+from functions.chat.settings import ChatSettings, get_worker_settings
 from functions.chat.worker import WorkerDeps, answer_chat_request
 from functions.shared.adapters.bedrock import estimate_cost_usd, get_bedrock_model
 from functions.shared.adapters.conversations import conversation_table
 from functions.shared.adapters.slack_api import slack_api
 from functions.shared.chat_models import ChatRequest, ChatResult
-from functions.shared.errors import ConfigurationError
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.stage_io import parse_stage_input
 
 
@@ -31,9 +30,7 @@ def limits_from(settings: ChatSettings) -> Limits:
 
 
 def worker_deps() -> WorkerDeps:
-    settings = get_chat_settings()
-    if not settings.conversations_table:
-        raise ConfigurationError("CONVERSATIONS_TABLE is not set")
+    settings = get_worker_settings()
     slack = slack_api()
     return WorkerDeps(
         store=conversation_table(settings.conversations_table),
@@ -44,10 +41,12 @@ def worker_deps() -> WorkerDeps:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Answer the question; posting or storage failures raise, and Lambda's async retry runs it again."""
+    """Answer the question; posting or storage failures raise: Lambda does not retry (a retry could answer twice),
+    the event goes to the chat worker's dead-letter queue, and a meta-alarm tells the operators."""
     request = parse_stage_input(event, ChatRequest)
     result = answer_chat_request(request, worker_deps())
     emit_metrics(result)

@@ -7,15 +7,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.classify.logic import classify
 from functions.shared.models import PipelineInput, StageInput
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.stage_io import bounded_stage, parse_stage_input
 
 
 @bounded_stage()
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict, context: LambdaContext) -> dict:
+    # The state machine hands over the execution input with the execution's name (for the log keys).
+    if isinstance(event, dict) and set(event) == {"execution_input", "execution_name"}:
+        event = event["execution_input"]
     # An execution started by hand with a raw alert as its input is classified too, as a direct payload.
     if isinstance(event, dict) and "payload" in event:
         pipeline_input = parse_stage_input(event, PipelineInput)

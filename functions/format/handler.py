@@ -7,15 +7,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.format.logic import format_output
 from functions.format.models import FormatEvent
 from functions.shared.models import FormatInput
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.payload_bounds import MAX_ALERT_CONTEXT_BYTES, shrink_json
 from functions.shared.stage_io import bounded_stage, parse_stage_input
 
 
 @bounded_stage()
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict, context: LambdaContext) -> dict:
     """Render the pipeline state as a Slack message; the output is what "Post To Slack" reads."""
     merged = parse_stage_input(event, FormatEvent).merged_state()

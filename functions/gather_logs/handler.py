@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.gather_logs.logic import LogReaders, gather_logs
 from functions.shared.investigate.base import record_section_metrics
 from functions.shared.models import StageInput
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.settings import get_settings
 from functions.shared.stage_io import bounded_stage, parse_stage_input
 from functions.shared.state_bounds import bound_section
@@ -17,8 +17,9 @@ from functions.shared.state_bounds import bound_section
 
 @bounded_stage()
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict, context: LambdaContext) -> dict:
     stage_input = parse_stage_input(event, StageInput)
     settings = get_settings()

@@ -8,12 +8,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.ingest.logic import read_event, start_pipeline
 from functions.ingest.models import IngestSummary
 from functions.shared.adapters.stepfunctions import step_functions_starter
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict, context: LambdaContext) -> dict:
     ingested = read_event(event)
     for notice in ingested.notices:

@@ -1,7 +1,9 @@
 """`make bench`: the speed, size and cost numbers the issues set targets for.
 
 Prints, for this machine:
-- each stage handler's cold import time (a fresh interpreter per handler, as a Lambda cold start imports it);
+- each stage handler's cold import time (a fresh interpreter per handler, as a Lambda cold start imports it), as a
+  ratio to `import boto3` in the same run (budget 1.5x), whether classify and format load boto3 or the X-Ray SDK,
+  and the critical path's total;
 - for every built-in scenario: each state's output size, the estimated model input tokens and $ per alert, and an
   all-in cost per alert (model + Step Functions state transitions + Lambda GB-seconds);
 - each Lambda function's zipped code size, when the CDK packaging is available.
@@ -54,11 +56,50 @@ def _model_cost(input_tokens: int, output_tokens: int) -> tuple[str, float]:
     return model_id, float(estimate_cost_usd(model_id, input_tokens, output_tokens))
 
 
-def print_imports() -> None:
-    print("Cold import time per stage handler (median of 3 fresh interpreters)")
+# Cold-start budget: every stage handler imports in at most this multiple of `import boto3`, measured in the
+# same run on the same machine (a ratio, so it holds on a slow laptop and a fast CI runner alike).
+COLD_IMPORT_BUDGET_RATIO = 1.5
+# The stages an alert passes through one after another (the gather branches run in parallel: the slowest counts).
+CRITICAL_PATH = (
+    ("functions.classify.handler",),
+    ("functions.gather_cost.handler", "functions.gather_compute.handler", "functions.gather_logs.handler"),
+    ("functions.analyze.handler",),
+    ("functions.format.handler",),
+    ("functions.post.handler",),
+)
+# Stages that make no AWS call must not pay for boto3 or the X-Ray SDK at all.
+NO_AWS_STAGES = ("functions.classify.handler", "functions.format.handler")
+
+
+def imported_modules(module: str, names: tuple[str, ...]) -> list[str]:
+    """Which of `names` a fresh interpreter has loaded after importing `module`."""
+    code = f"import sys; import {module}; print(' '.join(n for n in {names!r} if n in sys.modules))"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return completed.stdout.split()
+
+
+def print_imports() -> bool:
+    """Cold import per handler as a ratio to `import boto3`; True when every handler is within budget."""
+    baseline = cold_import_ms("boto3")
+    print(f"Cold import per stage handler (median of {IMPORT_SAMPLES} fresh interpreters), vs import boto3")
+    print(f"  {'import boto3 (baseline)':<40} {baseline:8.1f} ms   1.00x")
+    within = True
+    times: dict[str, float] = {}
     for module in HANDLER_MODULES:
-        print(f"  {module:<40} {cold_import_ms(module):8.1f} ms")
+        times[module] = cold_import_ms(module)
+        ratio = times[module] / baseline
+        ok = ratio <= COLD_IMPORT_BUDGET_RATIO
+        within &= ok
+        print(f"  {module:<40} {times[module]:8.1f} ms  {ratio:5.2f}x  {'ok' if ok else 'OVER BUDGET'}")
+    for module in NO_AWS_STAGES:
+        loaded = imported_modules(module, ("boto3", "aws_xray_sdk"))
+        within &= not loaded
+        print(f"  {module} imports boto3 / aws_xray_sdk: {', '.join(loaded) or 'neither'}")
+    path = sum(max(times.get(m, 0.0) for m in step) for step in CRITICAL_PATH)
+    print(f"  critical path (classify, slowest gather, analyze, format, post): {path:.0f} ms of cold imports")
+    print(f"  budget: each handler <= {COLD_IMPORT_BUDGET_RATIO}x import boto3: {'met' if within else 'NOT met'}")
     print()
+    return within
 
 
 def print_scenarios() -> bool:
@@ -105,7 +146,7 @@ def print_package_sizes() -> None:
 
 
 def main() -> int:
-    print_imports()
+    imports_ok = print_imports()
     ok = print_scenarios()
     print_package_sizes()
     try:
@@ -116,7 +157,8 @@ def main() -> int:
         print("Eval (built-in scenarios)")
         run_eval(None, as_json=False)
     print("Targets: state outputs < 32 KB, prompts <= 4,000 tokens:", "met" if ok else "NOT met")
-    return 0 if ok else 1
+    print(f"Target: cold imports <= {COLD_IMPORT_BUDGET_RATIO}x import boto3:", "met" if imports_ok else "NOT met")
+    return 0 if ok and imports_ok else 1
 
 
 if __name__ == "__main__":

@@ -191,10 +191,12 @@ def configure_local_environment(webhook_secret_name: str = WEBHOOK_SECRET_NAME) 
 
 def reset_local_caches() -> None:
     """Settings, clients and secrets are cached per container; a new simulated account needs fresh ones."""
+    from functions.chat.settings import clear_chat_settings_caches
     from functions.shared.adapters.aws import reset_clients
-    from functions.shared.settings import get_settings
+    from functions.shared.settings import clear_settings_caches
 
-    get_settings.cache_clear()
+    clear_settings_caches()
+    clear_chat_settings_caches()
     reset_clients()
     try:
         from aws_lambda_powertools.utilities.parameters import clear_caches

@@ -11,7 +11,7 @@ from functions.shared.adapters.conversations import ConversationTable, conversat
 from functions.shared.adapters.secrets import webhook_url_for
 from functions.shared.adapters.slack_webhook import SlackWebhook
 from functions.shared.models import PostInput
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.settings import get_settings
 from functions.shared.stage_io import bounded_stage, parse_stage_input
 
@@ -29,8 +29,9 @@ def alert_memory() -> ConversationTable | None:
 
 @bounded_stage()
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict, context: LambdaContext) -> dict:
     """Post the formatted message to the route's Slack webhook."""
     post_input = parse_stage_input(event, PostInput)

@@ -13,7 +13,7 @@ from functions.recover.models import CaughtFailureInput, ExecutionStatusEvent
 from functions.shared.adapters.secrets import webhook_url_for
 from functions.shared.adapters.slack_webhook import SlackWebhook
 from functions.shared.adapters.stepfunctions import ExecutionReader
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.stage_io import bounded_stage, parse_stage_input
 
 
@@ -24,8 +24,9 @@ def slack_webhook() -> SlackWebhook:
 
 @bounded_stage()
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics
+@with_alert_keys
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Post the minimal message for a run that could not process its alert (metric `AlertsRecovered`)."""
     if isinstance(event, dict) and event.get("source") == "aws.states":

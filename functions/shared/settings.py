@@ -1,54 +1,81 @@
-"""Settings: one validated model, read once per cold start."""
+"""Settings: one validated model per Lambda, read from the environment once per cold start (pydantic-settings).
+
+`Settings` holds what every pipeline stage may read, each field with its environment variable and its default in
+one place. A Lambda that cannot work without a value declares it required in its own subclass (`IngestSettings`),
+so a missing variable fails at the first read with a `ConfigurationError` naming it, instead of a hand-written
+"X is not set" check. An empty variable counts as unset.
+"""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from functions.shared.errors import ConfigurationError
 
 Environment = Literal["local", "dev", "staging", "prod"]
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
-class Settings(BaseModel):
-    environment: Environment = "local"
-    aws_region: str = "us-east-1"
-    service_name: str = "alert-intel"
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", populate_by_name=True, frozen=True)
+
+    environment: Environment = Field(default="local", validation_alias="ALERT_INTEL_ENV")
+    aws_region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    service_name: str = Field(default="alert-intel", validation_alias="POWERTOOLS_SERVICE_NAME")
     # Secrets Manager secret holding {"critical": "<webhook url>", "heartbeat": "<webhook url>"}.
-    slack_webhooks_secret_name: str = "alert-intel/slack-webhooks"
+    slack_webhooks_secret_name: str = Field(
+        default="alert-intel/slack-webhooks", validation_alias="SLACK_WEBHOOKS_SECRET_NAME"
+    )
     # Bedrock model; empty means "no model configured": the rule-based analysis runs, labelled as such.
-    model_id: str = ""
-    bedrock_region: str | None = None
+    model_id: str = Field(default="", validation_alias="ALERT_INTEL_MODEL_ID")
+    bedrock_region: str | None = Field(default=None, validation_alias="BEDROCK_REGION")
     # Bound on one Bedrock call (the Analyze Lambda may make two: the answer and one repair).
-    bedrock_timeout_seconds: float = Field(default=25.0, gt=0)
-    state_machine_arn: str | None = None
+    bedrock_timeout_seconds: float = Field(default=25.0, gt=0, validation_alias="BEDROCK_TIMEOUT_SECONDS")
+    state_machine_arn: str | None = Field(default=None, validation_alias="STATE_MACHINE_ARN")
     # Bound on every AWS read a gather stage makes, so a slow API cannot eat the Lambda's timeout.
-    gather_timeout_seconds: float = Field(default=8.0, gt=0)
-    logs_query_lookback_minutes: int = Field(default=60, gt=0)
+    gather_timeout_seconds: float = Field(default=8.0, gt=0, validation_alias="GATHER_TIMEOUT_SECONDS")
+    logs_query_lookback_minutes: int = Field(default=60, gt=0, validation_alias="LOGS_QUERY_LOOKBACK_MINUTES")
     console_base_url: str = "https://console.aws.amazon.com"
     # The chat bot's Conversations table: when set, Post remembers each posted alert there for follow-up questions.
-    conversations_table: str | None = None
+    conversations_table: str | None = Field(default=None, validation_alias="CONVERSATIONS_TABLE")
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+class IngestSettings(Settings):
+    """Ingest cannot start a run without the state machine."""
+
+    state_machine_arn: str = Field(min_length=1, validation_alias="STATE_MACHINE_ARN")
+
+
+def load_settings(model: type[SettingsT]) -> SettingsT:
+    """`model` read from the environment.
+
+    Raises:
+        ConfigurationError: a required variable is missing or a value is malformed; the message names each one.
+    """
+    try:
+        return model()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'/'.join(str(p) for p in error['loc']) or '<settings>'}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigurationError(f"{model.__name__}: {problems}") from None
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    region = _env("AWS_REGION") or _env("AWS_DEFAULT_REGION") or "us-east-1"
-    values = {
-        "environment": _env("ALERT_INTEL_ENV", "local"),
-        "aws_region": region,
-        "slack_webhooks_secret_name": _env("SLACK_WEBHOOKS_SECRET_NAME", "alert-intel/slack-webhooks"),
-        "model_id": _env("ALERT_INTEL_MODEL_ID", ""),
-        "bedrock_region": _env("BEDROCK_REGION"),
-        "bedrock_timeout_seconds": _env("BEDROCK_TIMEOUT_SECONDS", "25"),
-        "state_machine_arn": _env("STATE_MACHINE_ARN"),
-        "gather_timeout_seconds": _env("GATHER_TIMEOUT_SECONDS", "8"),
-        "logs_query_lookback_minutes": _env("LOGS_QUERY_LOOKBACK_MINUTES", "60"),
-        "conversations_table": _env("CONVERSATIONS_TABLE"),
-    }
-    return Settings.model_validate(values)
+    return load_settings(Settings)
+
+
+@lru_cache(maxsize=1)
+def get_ingest_settings() -> IngestSettings:
+    return load_settings(IngestSettings)
+
+
+def clear_settings_caches() -> None:
+    """Forget the settings read so far (tests and the local runner change the environment between runs)."""
+    get_settings.cache_clear()
+    get_ingest_settings.cache_clear()

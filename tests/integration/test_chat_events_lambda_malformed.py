@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.chat import events_handler
+from functions.chat.settings import clear_chat_settings_caches
 from tests.support.chat_aws import SIGNING_SECRET, chat_account
 from tests.support.events import load_event
 
@@ -220,11 +221,11 @@ def test_an_unexpected_failure_is_400_not_an_exception(account, monkeypatch):
 def test_a_missing_table_setting_is_500_and_does_not_raise(account, monkeypatch):
     # Given a deployment without CONVERSATIONS_TABLE (configuration, not input)
     monkeypatch.delenv("CONVERSATIONS_TABLE")
-    events_handler.get_chat_settings.cache_clear()
+    clear_chat_settings_caches()
 
     # When a request arrives
     response = invoke(account, proxy_event(CHALLENGE.decode(), signed_headers(CHALLENGE)))
 
     # Then 500 (Slack retries), returned rather than raised
     assert response["statusCode"] == 500
-    events_handler.get_chat_settings.cache_clear()
+    clear_chat_settings_caches()

@@ -16,7 +16,7 @@ from functions.shared.adapters.aws import reset_clients
 from functions.shared.adapters.stepfunctions import StepFunctionsStarter, step_functions_starter
 from functions.shared.errors import ConfigurationError
 from functions.shared.models import PipelineInput
-from functions.shared.settings import get_settings
+from functions.shared.settings import clear_settings_caches
 from tests.support.events import load_event
 
 PASS_DEFINITION = json.dumps({"StartAt": "Accept", "States": {"Accept": {"Type": "Pass", "End": True}}})
@@ -30,7 +30,7 @@ class _Context:
 
 
 def _reset_caches() -> None:
-    get_settings.cache_clear()
+    clear_settings_caches()
     reset_clients()
     step_functions_starter.cache_clear()
 

@@ -13,12 +13,12 @@ import pytest
 from moto import mock_aws
 
 from functions.chat import archiver_handler, events_handler
-from functions.chat.settings import get_chat_settings
+from functions.chat.settings import clear_chat_settings_caches
 from functions.local_runner.moto_lambda import FakeLambdaContext, InProcessLambdas, in_process_lambdas
 from functions.shared.adapters import conversations, slack_api
 from functions.shared.adapters.aws import reset_clients
 from functions.shared.adapters.bedrock import reset_bedrock
-from functions.shared.settings import get_settings
+from functions.shared.settings import clear_settings_caches
 
 REGION = "us-east-1"
 TABLE = "alert-intel-conversations"
@@ -29,8 +29,8 @@ WORKER = "alert-intel-chat-worker"
 
 
 def reset_chat_caches() -> None:
-    get_settings.cache_clear()
-    get_chat_settings.cache_clear()
+    clear_settings_caches()
+    clear_chat_settings_caches()
     reset_clients()
     reset_bedrock()
     slack_api.read_slack_secret.cache_clear()

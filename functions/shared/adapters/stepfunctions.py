@@ -9,8 +9,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from functions.shared.adapters.aws import aws_client
-from functions.shared.errors import ConfigurationError
-from functions.shared.settings import get_settings
+from functions.shared.settings import get_ingest_settings
 
 StartStatus = Literal["started", "duplicate"]
 
@@ -64,10 +63,7 @@ def step_functions_starter() -> StepFunctionsStarter:
     Raises:
         ConfigurationError: STATE_MACHINE_ARN is not set.
     """
-    arn = get_settings().state_machine_arn
-    if not arn:
-        raise ConfigurationError("STATE_MACHINE_ARN is not set: ingest cannot start the alert pipeline")
-    return StepFunctionsStarter(arn)
+    return StepFunctionsStarter(get_ingest_settings().state_machine_arn)
 
 
 class ExecutionReader:
