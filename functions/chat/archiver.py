@@ -10,13 +10,13 @@ Alert context records and event claims are never archived.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from functions.shared.adapters.conversations import KIND_CONVERSATION, ArchiveWriteError, from_item
+from functions.shared.adapters.conversations import KIND_CONVERSATION, from_item
 from functions.shared.chat_models import Conversation, parse_sort_key, utc_now
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
@@ -25,20 +25,6 @@ ArchiveReason = Literal["expired", "deleted", "completed"]
 
 class ArchiveWriter(Protocol):
     def put_json(self, key: str, document: dict[str, Any]) -> None: ...
-
-
-class ArchiveReport(BaseModel):
-    archived: list[str] = Field(default_factory=list)
-    skipped: int = 0
-    # The stream sequence number of the first record that could not be archived: Lambda retries from there.
-    failed_sequence_number: str | None = None
-    failure: str | None = None
-
-    def batch_response(self) -> dict[str, Any]:
-        """The partial-batch response of a stream event source with ReportBatchItemFailures."""
-        if self.failed_sequence_number is None:
-            return {"batchItemFailures": []}
-        return {"batchItemFailures": [{"itemIdentifier": self.failed_sequence_number}]}
 
 
 def archive_key(conversation_id: str, sort_key: str) -> str:
@@ -77,34 +63,41 @@ def archive_document(image: dict[str, Any], reason: ArchiveReason, now: datetime
     }
 
 
-def archive_records(
-    records: Iterable[dict[str, Any]], writer: ArchiveWriter, now: datetime | None = None
-) -> ArchiveReport:
-    """Write every archivable conversation in a stream batch, in order.
-
-    A failed write stops the batch and is reported as `failed_sequence_number` (stream records must be retried
-    in order; writes are idempotent by key, so the retry may rewrite some). Without a sequence number to report,
-    the error is raised and the whole batch is retried.
+def archive_record(record: dict[str, Any], writer: ArchiveWriter, now: datetime | None = None) -> str | None:
+    """Archive one stream record's conversation when it is archivable; its S3 key, or None when it is not.
 
     Raises:
-        ArchiveWriteError: a write failed for a record without a stream sequence number.
+        ArchiveWriteError: the write failed (the batch reports this record as failed; writes are idempotent by key,
+            so the retry may rewrite some).
     """
-    report = ArchiveReport()
-    for record in records:
-        decision = archive_reason(record)
-        if decision is None:
-            report.skipped += 1
-            continue
-        image, reason = decision
-        key = archive_key(str(image["conversation_id"]), str(image["timestamp"]))
-        try:
-            writer.put_json(key, archive_document(image, reason, now or utc_now()))
-        except ArchiveWriteError as exc:
-            sequence_number = (record.get("dynamodb") or {}).get("SequenceNumber")
-            if not sequence_number:
-                raise
-            report.failed_sequence_number = str(sequence_number)
-            report.failure = str(exc)
-            break
-        report.archived.append(key)
-    return report
+    decision = archive_reason(record)
+    if decision is None:
+        return None
+    image, reason = decision
+    key = archive_key(str(image["conversation_id"]), str(image["timestamp"]))
+    writer.put_json(key, archive_document(image, reason, now or utc_now()))
+    return key
+
+
+def archive_batch(
+    event: dict[str, Any], writer: ArchiveWriter, now: datetime | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Archive a stream batch with Powertools' BatchProcessor: the partial-batch response Lambda expects
+    (`batchItemFailures` by sequence number: Lambda retries from the lowest) and the keys written.
+
+    Raises:
+        BatchProcessingError: every record failed (Lambda retries the whole batch).
+    """
+    if not event.get("Records"):
+        return {"batchItemFailures": []}, []
+    archived: list[str] = []
+
+    def handle(record: DynamoDBRecord) -> str | None:
+        key = archive_record(record.raw_event, writer, now)
+        if key is not None:
+            archived.append(key)
+        return key
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+    response = process_partial_response(event=event, record_handler=handle, processor=processor)
+    return dict(response), archived

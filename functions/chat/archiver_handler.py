@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.chat.archiver import archive_records
+from functions.chat.archiver import archive_batch
 from functions.chat.settings import get_archiver_settings
 from functions.shared.adapters.conversations import ConversationArchive
 from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
@@ -25,9 +25,7 @@ def _archive() -> ConversationArchive:
 @with_alert_keys
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Archive each expiring or completed conversation; a failed write is reported as a partial batch failure."""
-    report = archive_records(event.get("Records") or [], _archive())
-    metrics.add_metric(name="ConversationsArchived", unit=MetricUnit.Count, value=len(report.archived))
-    logger.info("conversations archived", extra={"keys": report.archived, "skipped": report.skipped})
-    if report.failure:
-        logger.error("archiving stopped at a failed write", extra={"failure": report.failure})
-    return report.batch_response()
+    response, archived = archive_batch(event, _archive())
+    metrics.add_metric(name="ConversationsArchived", unit=MetricUnit.Count, value=len(archived))
+    logger.info("conversations archived", extra={"keys": archived, "failed": response["batchItemFailures"]})
+    return response

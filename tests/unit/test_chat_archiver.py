@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from functions.chat.archiver import archive_key, archive_records
+from functions.chat.archiver import archive_batch, archive_key
 from functions.shared.adapters.conversations import conversation_to_item, to_item
 from functions.shared.chat_models import ChatMessage, Conversation
 
@@ -38,6 +38,13 @@ def record(event_name, old=None, new=None, ttl=False):
     return rec
 
 
+def archive_records(records, writer):
+    """The batch as the stream delivers it (each record with its sequence number), through the archiver."""
+    for number, rec in enumerate(records, start=1):
+        rec["dynamodb"].setdefault("SequenceNumber", str(number * 100))
+    return archive_batch({"Records": records}, writer)
+
+
 def test_key_is_partitioned_by_the_conversations_start_date():
     key = archive_key("C0ALERTS01-1732560000.000100", "20261118T093015.123456Z")
     assert key == ("conversations/year=2026/month=11/day=18/C0ALERTS01-1732560000.000100-20261118T093015.123456Z.json")
@@ -45,8 +52,9 @@ def test_key_is_partitioned_by_the_conversations_start_date():
 
 def test_ttl_expiry_archives_the_old_image_as_expired():
     writer = Writer()
-    report = archive_records([record("REMOVE", old=conversation_to_item(conversation()), ttl=True)], writer)
-    [key] = report.archived
+    response, archived = archive_records([record("REMOVE", old=conversation_to_item(conversation()), ttl=True)], writer)
+    assert response == {"batchItemFailures": []}
+    [key] = archived
     assert writer.written[key]["archived_reason"] == "expired"
     assert writer.written[key]["conversation"]["messages"][0]["content"] == "why?"
 
@@ -60,7 +68,7 @@ def test_a_manual_delete_is_archived_too():
 def test_completion_is_archived_once():
     writer = Writer()
     active, completed = conversation_to_item(conversation()), conversation_to_item(conversation("completed"))
-    report = archive_records(
+    _, archived = archive_records(
         [
             record("MODIFY", old=active, new=active),
             record("MODIFY", old=active, new=completed),
@@ -68,18 +76,18 @@ def test_completion_is_archived_once():
         ],
         writer,
     )
-    assert len(report.archived) == 1 and report.skipped == 2
+    assert len(archived) == 1
     assert [d["archived_reason"] for d in writer.written.values()] == ["completed"]
 
 
 def test_claims_and_alert_contexts_are_never_archived():
     claim = to_item({"conversation_id": "event#Ev1", "timestamp": "claim", "kind": "event_claim", "ttl": 1})
     writer = Writer()
-    report = archive_records([record("REMOVE", old=claim, ttl=True), record("INSERT", new=claim)], writer)
-    assert report.archived == [] and writer.written == {}
+    _, archived = archive_records([record("REMOVE", old=claim, ttl=True), record("INSERT", new=claim)], writer)
+    assert archived == [] and writer.written == {}
 
 
-def test_a_failed_write_reports_the_first_failed_record_and_stops():
+def test_a_failed_write_is_a_partial_batch_failure_from_that_record():
     # Given a writer that fails on the second conversation
     from functions.shared.adapters.conversations import ArchiveWriteError
 
@@ -98,8 +106,22 @@ def test_a_failed_write_reports_the_first_failed_record_and_stops():
     third["dynamodb"]["SequenceNumber"] = "300"
 
     # When the batch is archived
-    report = archive_records([first, second, third], Flaky())
+    response, archived = archive_records([first, second, third], Flaky())
 
-    # Then Lambda is told to retry from the second record
-    assert report.batch_response() == {"batchItemFailures": [{"itemIdentifier": "200"}]}
-    assert len(report.archived) == 1
+    # Then Lambda is told which records failed: it retries from the lowest sequence number, the second record
+    assert response == {"batchItemFailures": [{"itemIdentifier": "200"}, {"itemIdentifier": "300"}]}
+    assert len(archived) == 1
+
+
+def test_a_batch_where_every_write_fails_is_retried_whole():
+    import pytest
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    from functions.shared.adapters.conversations import ArchiveWriteError
+
+    class Down(Writer):
+        def put_json(self, key, document):
+            raise ArchiveWriteError("S3 unavailable")
+
+    with pytest.raises(BatchProcessingError):
+        archive_records([record("REMOVE", old=conversation_to_item(conversation()), ttl=True)], Down())
