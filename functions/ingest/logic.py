@@ -7,12 +7,13 @@ Nothing here raises for bad content: an unreadable payload still becomes an inpu
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from functions.ingest.models import IngestedEvent, StartResult
 from functions.shared.classification import alert_dedup_key, parse_json_text
@@ -178,13 +179,18 @@ def _is_http_request(event: dict[str, Any]) -> bool:
 
 
 def _http_body(event: dict[str, Any]) -> str:
-    body: str = event["body"]
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body).decode("utf-8", errors="replace")
-        except (binascii.Error, ValueError):
-            return body
-    return body
+    """The request body, base64-decoded when the function URL or API Gateway encoded it (Powertools'
+    `decoded_body`); a body that does not decode is kept as it arrived, since an alert must not be lost to it."""
+    try:
+        body = APIGatewayProxyEvent(event).decoded_body
+    except UnicodeDecodeError:  # base64 of bytes that are not UTF-8: keep what can be read
+        body = base64.b64decode(event["body"]).decode("utf-8", errors="replace")
+    except (ValueError, TypeError):  # not base64 after all
+        body = None
+    if isinstance(body, str):
+        return body
+    raw: str = event["body"]
+    return raw
 
 
 def execution_name(pipeline_input: PipelineInput) -> str:
