@@ -298,7 +298,7 @@ def _alert_lines(analyze_input: AnalyzeInput) -> list[str]:
         resource = alert.resource
         described = " ".join(untrusted(p) for p in (resource.type, resource.name, resource.arn or "") if p)
         lines.append(f"resource: {described}")
-    for key, value in list(alert.details.items())[:20]:
+    for key, value in list(alert.details.as_fields().items())[:20]:
         lines.append(f"detail {untrusted(key, 60)}: {untrusted(value, _MAX_DETAIL_VALUE_CHARS)}")
     if alert.raw_excerpt:
         lines.append(f"raw_excerpt: {untrusted(alert.raw_excerpt, _MAX_RAW_EXCERPT_CHARS)}")

@@ -23,6 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from functions.shared.alert_details import (
+    BudgetDetails,
+    CloudWatchAlarmDetails,
+    GuardDutyDetails,
+    HealthDetails,
+    SecurityHubDetails,
+)
 from functions.shared.aws_commands import BuiltCommand, Opt, ValueKind, build_command, flag, kind_problem, opt
 from functions.shared.models import (
     Alert,
@@ -91,9 +98,14 @@ def _baseline(fact: Fact | None) -> float | None:
     return float(match.group("baseline").replace(",", "")) if match else None
 
 
+def _alarm(alert: Alert) -> CloudWatchAlarmDetails:
+    """The alarm's details; empty ones (every field None) for an alert of another source."""
+    return alert.details_of(CloudWatchAlarmDetails) or CloudWatchAlarmDetails()
+
+
 def _metric_peak(facts: Facts, alert: Alert, metric: str) -> float | None:
     """The peak of `metric`: the alarm's own metric fact when the alarm watches it, else the related metric."""
-    if alert.details.get("metric_name") == metric:
+    if _alarm(alert).metric_name == metric:
         return _peak(facts.get("compute.alarm_metric"))
     return _peak(facts.get(f"compute.metric.{metric}"))
 
@@ -143,9 +155,8 @@ def _target(alert: Alert, resource_type: str, dimension: str) -> str | None:
     resource = alert.resource
     if resource and resource.type == resource_type and resource.name:
         return resource.name
-    dimensions = alert.details.get("dimensions")
-    value = dimensions.get(dimension) if isinstance(dimensions, dict) else None
-    return str(value) if value else None
+    value = (_alarm(alert).dimensions or {}).get(dimension)
+    return value or None
 
 
 def _instance_id(alert: Alert) -> str | None:
@@ -264,7 +275,10 @@ def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
     usage = facts.get("cost.top_usage_type")
     label_match = _COST_MOVER.match(mover.text)
     service = label_match.group("label") if label_match else "the top service"
-    forecast = alert.alert_type == "budget_forecast" or alert.details.get("notification_type") == "FORECASTED"
+    budget = alert.details_of(BudgetDetails)
+    forecast = alert.alert_type == "budget_forecast" or (
+        budget is not None and budget.notification_type == "FORECASTED"
+    )
     if forecast:
         sentence = f"The month-end forecast is over budget because {service} spend rose"
     else:
@@ -302,7 +316,7 @@ def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
 
 def _false_alarm(alert: Alert, facts: Facts) -> Finding | None:
     metric_fact = facts.get("compute.alarm_metric")
-    reason = str(alert.details.get("state_reason") or "")
+    reason = _alarm(alert).state_reason or ""
     missing_data = bool(_MISSING_DATA_BREACHING.search(reason))
     not_crossed = metric_fact is not None and "not crossed" in metric_fact.text
     errors = _log_errors(facts)
@@ -315,7 +329,7 @@ def _false_alarm(alert: Alert, facts: Facts) -> Finding | None:
         return None
     if facts.get("compute.recent_change") is not None and not missing_data:
         return None
-    metric = alert.details.get("metric_name") or "the alarm's metric"
+    metric = _alarm(alert).metric_name or "the alarm's metric"
     name = _resource_name(alert)
     parts = [f"No sign of a problem on {name}"]
     if metric_fact is not None:
@@ -429,7 +443,7 @@ def _errors_after_change(alert: Alert, facts: Facts) -> Finding | None:
 
 
 def _invocation_spike(alert: Alert, facts: Facts) -> Finding | None:
-    if alert.details.get("metric_name") != "Invocations":
+    if _alarm(alert).metric_name != "Invocations":
         return None
     metric_fact = facts.get("compute.alarm_metric")
     ratio = facts.number("compute.alarm_metric")
@@ -450,7 +464,7 @@ def _invocation_spike(alert: Alert, facts: Facts) -> Finding | None:
 
 def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
     peak = _metric_peak(facts, alert, "CPUUtilization")
-    if alert.details.get("metric_name") != "CPUUtilization" or peak is None or peak < 85:
+    if _alarm(alert).metric_name != "CPUUtilization" or peak is None or peak < 85:
         return None
     instance = facts.get("compute.instance")
     label = instance.text.split(":", 1)[0].replace("EC2 ", "") if instance else _resource_name(alert)
@@ -479,7 +493,7 @@ def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
 
 
 def _status_check(alert: Alert, facts: Facts) -> Finding | None:
-    metric = str(alert.details.get("metric_name") or "")
+    metric = _alarm(alert).metric_name or ""
     if not metric.startswith("StatusCheckFailed"):
         return None
     peak = _metric_peak(facts, alert, metric)
@@ -534,7 +548,7 @@ def _errors_with_logs(alert: Alert, facts: Facts) -> Finding | None:
     logs = _log_summary(facts)
     if logs is None:
         return None
-    metric = alert.details.get("metric_name") or alert.alert_type
+    metric = _alarm(alert).metric_name or alert.alert_type
     timeout = _hits_timeout(facts)
     return Finding(
         root_cause=f"{metric} on {_resource_name(alert)} breached its threshold; {logs}"
@@ -546,7 +560,7 @@ def _errors_with_logs(alert: Alert, facts: Facts) -> Finding | None:
 
 
 def _alarm_fallback(alert: Alert, facts: Facts) -> Finding:
-    metric = alert.details.get("metric_name") or alert.alert_type
+    metric = _alarm(alert).metric_name or alert.alert_type
     metric_fact = facts.get("compute.alarm_metric")
     sentence = f"{metric} on {_resource_name(alert)} breached its threshold"
     if metric_fact is not None:
@@ -566,12 +580,13 @@ def _alarm_fallback(alert: Alert, facts: Facts) -> Finding:
 
 
 def _health(alert: Alert, facts: Facts) -> Finding:
-    code = str(alert.details.get("event_type_code") or alert.alert_type)
+    event = alert.details_of(HealthDetails) or HealthDetails()
+    code = event.event_type_code or alert.alert_type
     readable = code.replace("AWS_", "", 1).replace("_", " ").lower()
     name = _resource_name(alert)
     instance = facts.get("compute.instance")
     label = instance.text.split(":", 1)[0].replace("EC2 ", "") if instance else name
-    start = alert.details.get("start_time")
+    start = event.start_time
     sentence = f"AWS Health: {readable} for {label}"
     if start:
         sentence += f", starting {start}"
@@ -597,11 +612,11 @@ def _health(alert: Alert, facts: Facts) -> Finding:
             build_command(
                 "health",
                 "describe-event-details",
-                opt("--event-arns", [str(alert.details["event_arn"])], ValueKind.ARN),
+                opt("--event-arns", [event.event_arn], ValueKind.ARN),
                 region="us-east-1",
             )
         ]
-        if alert.details.get("event_arn")
+        if event.event_arn
         else [],
     )
 
@@ -609,8 +624,8 @@ def _health(alert: Alert, facts: Facts) -> Finding:
 def _security(alert: Alert, facts: Facts) -> Finding:
     name = _resource_name(alert)
     similar = facts.get("security.similar_findings")
-    if alert.source == "guardduty":
-        kind = str(alert.details.get("finding_type") or alert.alert_type)
+    if (guardduty := alert.details_of(GuardDutyDetails)) is not None:
+        kind = guardduty.finding_type or alert.alert_type
         sentence = f"GuardDuty {kind} on {name}: {_clean(alert.summary or alert.title)}"
         recommendations = [
             f"Close the exposed port on {name} (restrict its security group to known addresses) or put it behind a "
@@ -618,7 +633,8 @@ def _security(alert: Alert, facts: Facts) -> Finding:
             "Check the instance for signs of compromise if the probed service accepts logins.",
         ]
     else:
-        control = alert.details.get("security_control_id") or alert.alert_type
+        hub = alert.details_of(SecurityHubDetails) or SecurityHubDetails()
+        control = hub.security_control_id or alert.alert_type
         sentence = f"Security Hub control {control} failed on {name}: {_clean(alert.title.split(': ', 1)[-1])}"
         recommendations = [
             "Apply the control's remediation to the resource, then let Security Hub re-evaluate it.",
@@ -688,8 +704,8 @@ def _finding(alert: Alert, facts: Facts) -> Finding:
             confidence="low",
         )
     if alert.source == "cloudwatch_alarm":
-        if alert.severity == "info" or str(alert.details.get("state", "ALARM")).upper() != "ALARM":
-            metric = alert.details.get("metric_name") or alert.alert_type
+        if alert.severity == "info" or (_alarm(alert).state or "ALARM").upper() != "ALARM":
+            metric = _alarm(alert).metric_name or alert.alert_type
             name = _resource_name(alert)
             return Finding(
                 root_cause=f"The alarm on {metric} for {name} is no longer in ALARM; no action is needed.",
@@ -777,7 +793,7 @@ def _diagnostics(alert: Alert, now: datetime | None) -> list[BuiltCommand]:
                 alert, "ec2", "describe-instance-status", opt("--instance-ids", [instance], ValueKind.EC2_INSTANCE)
             )
         )
-    alarm_name = alert.details.get("alarm_name")
+    alarm_name = _alarm(alert).alarm_name
     if alert.source == "cloudwatch_alarm" and alarm_name:
         commands.append(
             _in_region(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from functions.shared.alert_details import SourceDetails, details_for
 from functions.shared.classification import PARSERS, alert_dedup_key, classify_payload, parse_json_text, unwrap_envelope
 from functions.shared.models import MAX_RAW_EXCERPT_CHARS, Alert, PipelineInput, ResourceRef
 from functions.shared.payload_bounds import MAX_ALERT_BYTES, fits, shorten, shrink_json
@@ -41,7 +42,7 @@ def classify(pipeline_input: PipelineInput) -> Alert:
     if pipeline_input.dedup_key and _VALID_KEY.match(pipeline_input.dedup_key):
         updates["dedup_key"] = pipeline_input.dedup_key
     if pipeline_input.payload_truncated:
-        updates["details"] = {**alert.details, "payload_truncated": True}
+        updates["details"] = alert.details.model_copy(update={"payload_truncated": True})
     return bound_alert(alert.model_copy(update=updates) if updates else alert)
 
 
@@ -78,9 +79,7 @@ def bound_alert(alert: Alert, max_bytes: int = MAX_ALERT_BYTES) -> Alert:
             "summary": shorten(alert.summary, _MAX_SUMMARY_CHARS),
             "raw_excerpt": shorten(alert.raw_excerpt, MAX_RAW_EXCERPT_CHARS) if alert.raw_excerpt else None,
             "resource": resource,
-            "details": shrink_json(alert.details, max_bytes // 2)
-            if not fits(alert.details, max_bytes // 2)
-            else alert.details,
+            "details": _shrunk_details(alert, max_bytes // 2),
         }
     )
     bounded = _shorten_detail_strings(bounded)
@@ -93,13 +92,23 @@ def bound_alert(alert: Alert, max_bytes: int = MAX_ALERT_BYTES) -> Alert:
                 "raw_excerpt": shorten(bounded.raw_excerpt, int(MAX_RAW_EXCERPT_CHARS * factor))
                 if bounded.raw_excerpt
                 else None,
-                "details": shrink_json(bounded.details, int(max_bytes * factor)),
+                "details": _shrunk_details(bounded, int(max_bytes * factor)),
                 "title": shorten(bounded.title, max(int(_MAX_TITLE_CHARS * factor), 80)),
             }
         )
     if not fits(bounded.model_dump(mode="json"), max_bytes):  # e.g. a 500-character resource ARN of emoji
-        bounded = bounded.model_copy(update={"details": {}, "raw_excerpt": shorten(bounded.raw_excerpt or "", 200)})
+        bounded = bounded.model_copy(
+            update={"details": details_for(bounded.source, {}), "raw_excerpt": shorten(bounded.raw_excerpt or "", 200)}
+        )
     return bounded
+
+
+def _shrunk_details(alert: Alert, max_bytes: int) -> SourceDetails:
+    """The alert's details within `max_bytes` of JSON, every key kept (its longest strings and lists shortened)."""
+    fields = alert.details.as_fields()
+    if fits(fields, max_bytes):
+        return alert.details
+    return details_for(alert.source, shrink_json(fields, max_bytes))
 
 
 def _shorten_detail_strings(alert: Alert) -> Alert:
@@ -107,6 +116,6 @@ def _shorten_detail_strings(alert: Alert) -> Alert:
     say what they are; the raw excerpt keeps the rest."""
     details = {
         key: shorten(value, _MAX_DETAIL_STRING_CHARS) if isinstance(value, str) else value
-        for key, value in alert.details.items()
+        for key, value in alert.details.as_fields().items()
     }
-    return alert.model_copy(update={"details": details})
+    return alert.model_copy(update={"details": details_for(alert.source, details)})

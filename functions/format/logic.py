@@ -431,7 +431,7 @@ def _fields(alert: Alert, budget: _Budget) -> list[dict[str, Any]]:
     pairs.append(("Source", f"{SOURCE_LABELS.get(alert.source, alert.source)} · {alert.alert_type}"))
     if alert.occurred_at:
         pairs.append(("Occurred", _when(alert.occurred_at)))
-    pairs += _detail_pairs(alert.details)
+    pairs += _detail_pairs(alert.details.as_fields())
     return [
         {"type": "mrkdwn", "text": clip(f"*{escape(label)}*\n{safe(one_line(value), budget.field_value)}", 2000)}
         for label, value in pairs[:MAX_FIELDS]

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from functions.shared.adapters.budgets import BudgetsReader
 from functions.shared.adapters.cost_explorer import CostExplorerReader
+from functions.shared.alert_details import BudgetDetails, CloudWatchAlarmDetails
 from functions.shared.investigate.base import Evidence, section_from, skipped_section, time_budget
 from functions.shared.investigate.cost import anomaly_evidence, budget_evidence, cost_trend, cost_trend_evidence
 from functions.shared.models import Alert, ContextSection, StageInput
@@ -47,7 +48,8 @@ class CostReaders:
 def wants_cost_context(alert: Alert) -> bool:
     if alert.source in COST_SOURCES:
         return True
-    return alert.source == "cloudwatch_alarm" and alert.details.get("namespace") == "AWS/Billing"
+    alarm = alert.details_of(CloudWatchAlarmDetails)
+    return alarm is not None and alarm.namespace == "AWS/Billing"
 
 
 def _rank(key: str) -> int:
@@ -61,7 +63,8 @@ def _cost_playbook(alert: Alert, readers: CostReaders, now: datetime) -> Evidenc
     trend = evidence.read("Cost Explorer cost and usage", lambda: cost_trend(readers.ce, today=today))
     if trend is not None:
         evidence.add(cost_trend_evidence(trend))
-    budget_name = alert.details.get("budget_name") if alert.source == "budget" else None
+    budget = alert.details_of(BudgetDetails)
+    budget_name = budget.budget_name if budget else None
     evidence.add(
         budget_evidence(
             readers.budgets,

@@ -1,6 +1,6 @@
 """Log context for an alert: error lines from Logs Insights in the implicated log group, grouped by pattern.
 
-The log group: the alert's own (`details.log_group`), the implicated Lambda function's `/aws/lambda/<name>`, or,
+The log group: the implicated Lambda function's `/aws/lambda/<name>`, or,
 for budget and cost-anomaly alerts, that of the Lambda function whose invocations grew most (the cost drill).
 """
 
@@ -42,9 +42,6 @@ class LogReaders:
 
 def log_group_for(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
     """The log group to search, or None (with a note saying why)."""
-    given = alert.details.get("log_group") or alert.details.get("log_group_name")
-    if isinstance(given, str) and given:
-        return given
     target = implicated_target(alert)
     if target is not None:
         if target.log_group:

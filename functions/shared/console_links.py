@@ -315,14 +315,6 @@ def guardduty_findings_url(finding_id: str | None = None, region: str | None = N
 # --- Choosing the page for an alert ---------------------------------------------------------------------------
 
 
-def _detail(details: Mapping[str, Any], *keys: str) -> str | None:
-    for key in keys:
-        value = details.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
 def resource_console_link(resource: ResourceRef | None, region: str | None = None) -> tuple[str, str] | None:
     """(label, url) of the console page of a Lambda function, EC2 instance or log group; None for other types."""
     if resource is None or not (resource.name or resource.arn):
@@ -346,36 +338,31 @@ def alert_console_link(alert: Alert) -> tuple[str, str] | None:
     CloudWatch alarm page, Budgets page, Cost Anomaly Detection, Health event, Security Hub finding, GuardDuty
     findings; for custom alerts the page of the resource (Lambda function / EC2 instance). None when nothing fits.
     """
-    details = alert.details
+    from functions.shared import alert_details as d
+
     resource = alert.resource
     region = valid_region(alert.region, resource.region if resource else None)
     resource_name = resource.name if resource and resource.name else None
-    match alert.source:
-        case "cloudwatch_alarm":
-            alarm = _detail(details, "alarm_name", "AlarmName")
-            if alarm is None and resource and "cloudwatch::alarm" in resource.type.lower():
-                alarm = resource_name
-            if alarm:
-                return "Open alarm", cloudwatch_alarm_url(alarm, region)
-            return "CloudWatch alarms", cloudwatch_alarms_url(region)
-        case "budget":
-            budget = _detail(details, "budget_name", "budgetName", "BudgetName")
-            if budget is None and resource and "budget" in resource.type.lower():
-                budget = resource_name
-            return "Open budget", budgets_url(budget)
-        case "cost_anomaly":
-            monitor = _detail(details, "monitor_arn", "monitorArn")
-            anomaly = _detail(details, "anomaly_id", "anomalyId")
-            return "Cost Anomaly Detection", cost_anomaly_detection_url(monitor, anomaly)
-        case "health":
-            event_arn = _detail(details, "event_arn", "eventArn")
-            return "Health event", health_event_url(event_arn)
-        case "security_hub":
-            finding = _detail(details, "finding_id", "Id", "id")
-            return "Security Hub finding", security_hub_finding_url(finding, region)
-        case "guardduty":
-            finding = _detail(details, "finding_id", "id", "Id")
-            return "GuardDuty findings", guardduty_findings_url(finding, region)
-        case "custom":
-            return resource_console_link(resource, region)
+    if (details := alert.details_of(d.CloudWatchAlarmDetails)) is not None:
+        alarm = details.alarm_name
+        if alarm is None and resource and "cloudwatch::alarm" in resource.type.lower():
+            alarm = resource_name
+        if alarm:
+            return "Open alarm", cloudwatch_alarm_url(alarm, region)
+        return "CloudWatch alarms", cloudwatch_alarms_url(region)
+    if (budget_details := alert.details_of(d.BudgetDetails)) is not None:
+        budget = budget_details.budget_name
+        if budget is None and resource and "budget" in resource.type.lower():
+            budget = resource_name
+        return "Open budget", budgets_url(budget)
+    if (anomaly := alert.details_of(d.CostAnomalyDetails)) is not None:
+        return "Cost Anomaly Detection", cost_anomaly_detection_url(anomaly.monitor_arn, anomaly.anomaly_id)
+    if (event := alert.details_of(d.HealthDetails)) is not None:
+        return "Health event", health_event_url(event.event_arn)
+    if (hub := alert.details_of(d.SecurityHubDetails)) is not None:
+        return "Security Hub finding", security_hub_finding_url(hub.finding_id, region)
+    if (guardduty := alert.details_of(d.GuardDutyDetails)) is not None:
+        return "GuardDuty findings", guardduty_findings_url(guardduty.finding_id, region)
+    if alert.details_of(d.CustomErrorDetails) is not None:
+        return resource_console_link(resource, region)
     return None

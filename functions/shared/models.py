@@ -7,9 +7,11 @@ operator reads in the Step Functions console are exactly the shapes defined here
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+
+from functions.shared.alert_details import DETAILS_MODELS, AlertDetails, UnknownDetails, details_for
 
 Route = Literal["critical", "heartbeat"]
 Severity = Literal["critical", "warning", "info"]
@@ -27,6 +29,8 @@ SectionName = Literal["cost", "compute", "logs"]
 SectionStatus = Literal["ok", "error", "skipped"]
 AnalysisMethod = Literal["claude", "rule_based", "passthrough"]
 Confidence = Literal["high", "medium", "low"]
+
+_D = TypeVar("_D", bound=BaseModel)
 
 # Bounds that keep every state's output far below Step Functions' 256 KB payload limit.
 MAX_RAW_PAYLOAD_CHARS = 60_000
@@ -72,11 +76,24 @@ class Alert(_Model):
     region: str | None = None
     occurred_at: datetime | None = None
     resource: ResourceRef | None = None
-    # Source-specific numbers: budgeted/actual amounts, alarm metric/namespace/dimensions/threshold/state, ...
-    details: dict[str, Any] = Field(default_factory=dict)
+    # What this source knows beyond the fields above: one model per source (`functions.shared.alert_details`).
+    details: AlertDetails = Field(default_factory=UnknownDetails)
     dedup_key: str
     # Kept for alerts we could not fully understand, so nothing that arrived is lost.
     raw_excerpt: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _details_follow_source(cls, data: Any) -> Any:
+        """The details are parsed as the model of the alert's own source (state payloads carry no discriminator)."""
+        if isinstance(data, dict) and data.get("source") in DETAILS_MODELS:
+            return {**data, "details": details_for(data["source"], data.get("details"))}
+        return data
+
+    def details_of(self, kind: type[_D]) -> _D | None:
+        """The details as `kind` (e.g. `CloudWatchAlarmDetails`) when the alert is of that source, else None."""
+        matches = isinstance(self.details, kind) and DETAILS_MODELS.get(self.source) is kind
+        return self.details if matches else None  # type: ignore[return-value]
 
 
 class StageInput(_Model):
@@ -86,6 +103,28 @@ class StageInput(_Model):
     alert: Alert
 
 
+class Measurement(_Model):
+    """The numbers behind a fact, so the rules compare numbers instead of reading the fact's sentence.
+
+    E.g. an alarm metric: value = its peak, baseline = its median before the breach, change_pct, latest, threshold
+    and whether the peak crossed it; a cost mover: value = yesterday's cost, baseline = the day before, unit "USD".
+    Only what is known is set (and serialised).
+    """
+
+    value: float | None = None  # what was observed: a peak, yesterday's cost, a count, a configured limit
+    baseline: float | None = None  # what it is compared with: the usual level, the day before, the expected spend
+    unit: str | None = None  # "USD", "count", "ms", "percent", "seconds", "invocations", ...
+    window: str | None = None  # the period one value covers, e.g. "1h", "5m", "24h", "1d"
+    change_pct: float | None = None  # value vs baseline in percent; None without a baseline or from zero
+    latest: float | None = None  # the newest datapoint, when it is not the peak
+    threshold: float | None = None
+    crossed: bool | None = None  # whether value crossed threshold (None: not known)
+
+    @model_serializer(mode="wrap")
+    def _set_fields_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
 class Fact(_Model):
     """One piece of evidence found while gathering context."""
 
@@ -93,6 +132,16 @@ class Fact(_Model):
     text: str  # one line a human reads, e.g. "AWS Lambda: $412.30 in 7 days, +300% day over day"
     value: float | int | str | None = None
     link: str | None = None  # console deep link to the evidence
+    subject: str | None = None  # what the fact is about: a function, an instance, a service, a usage type
+    numbers: Measurement | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_extras(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key in ("subject", "numbers"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class ContextSection(_Model):

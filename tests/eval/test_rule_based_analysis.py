@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 from functions.analyze.rules import analyze_with_rules
+from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.models import Alert, ContextSection, Fact, GatheredContext, ResourceRef
 from tests.support.gather_fakes import alarm_alert, budget_alert
 
@@ -126,7 +127,9 @@ def test_a_system_status_check_failure_blames_the_host():
 
 
 def test_a_recovered_alarm_needs_no_action():
-    alert = lambda_alarm("Errors", "f").model_copy(update={"severity": "info", "details": {"state": "OK"}})
+    alert = lambda_alarm("Errors", "f").model_copy(
+        update={"severity": "info", "details": CloudWatchAlarmDetails(state="OK")}
+    )
     assert "no action is needed" in analyze_with_rules(alert, GatheredContext()).root_cause
 
 

@@ -17,6 +17,7 @@ from functions.shared.adapters.bedrock import (
     SONNET_CLASS_MODEL,
     estimate_cost_usd,
 )
+from functions.shared.alert_details import details_for
 from functions.shared.models import Fact
 from tests.support.analyze_samples import lambda_cost_spike_input
 
@@ -86,7 +87,7 @@ def test_a_flood_of_log_lines_is_trimmed_first_and_the_cost_fact_survives() -> N
 def test_an_oversized_alert_is_shortened_to_the_budget() -> None:
     # Given
     analyze_input = lambda_cost_spike_input()
-    analyze_input.alert.details = {f"field{i}": "y" * 500 for i in range(40)}
+    analyze_input.alert.details = details_for(analyze_input.alert.source, {f"field{i}": "y" * 500 for i in range(40)})
     analyze_input.alert.summary = "z" * 20_000
 
     # When

@@ -427,7 +427,11 @@ def _rule_inputs() -> list[tuple[Alert, GatheredContext]]:
         dedup_key="a-2",
     )
     status = ec2.model_copy(
-        update={"details": {**ec2.details, "metric_name": "StatusCheckFailed_System", "alarm_name": "status"}}
+        update={
+            "details": ec2.details.model_copy(
+                update={"metric_name": "StatusCheckFailed_System", "alarm_name": "status"}
+            )
+        }
     )
     health = Alert(
         source="health",

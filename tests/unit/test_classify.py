@@ -49,12 +49,12 @@ def test_budget_actual_over_budgeted_amount_is_critical() -> None:
     assert alert.occurred_at == datetime(2026, 11, 25, tzinfo=UTC)
     assert alert.resource is not None
     assert (alert.resource.type, alert.resource.name) == ("AWS::Budgets::Budget", "monthly-aws-spend")
-    assert alert.details["budgeted_amount"] == 1000.0
-    assert alert.details["actual_amount"] == 1042.17
-    assert alert.details["threshold_amount"] == 1000.0
-    assert alert.details["notification_type"] == "ACTUAL"
-    assert alert.details["percent_of_budget"] == 104.2
-    assert alert.details["threshold_period"] == "month"
+    assert alert.details.as_fields()["budgeted_amount"] == 1000.0
+    assert alert.details.as_fields()["actual_amount"] == 1042.17
+    assert alert.details.as_fields()["threshold_amount"] == 1000.0
+    assert alert.details.as_fields()["notification_type"] == "ACTUAL"
+    assert alert.details.as_fields()["percent_of_budget"] == 104.2
+    assert alert.details.as_fields()["threshold_period"] == "month"
     assert "$1,042.17" in alert.title and "monthly-aws-spend" in alert.title
 
 
@@ -65,8 +65,8 @@ def test_budget_lower_threshold_crossed_is_warning() -> None:
     # Then
     assert alert.alert_type == "budget_threshold_crossed"
     assert alert.severity == "warning"
-    assert alert.details["threshold_amount"] == 800.0
-    assert alert.details["actual_amount"] == 812.4
+    assert alert.details.as_fields()["threshold_amount"] == 800.0
+    assert alert.details.as_fields()["actual_amount"] == 812.4
 
 
 def test_budget_forecast_is_warning_even_above_budget() -> None:
@@ -76,8 +76,8 @@ def test_budget_forecast_is_warning_even_above_budget() -> None:
     # Then
     assert alert.alert_type == "budget_forecast"
     assert alert.severity == "warning"
-    assert alert.details["forecasted_amount"] == 1450.0
-    assert "actual_amount" not in alert.details
+    assert alert.details.as_fields()["forecasted_amount"] == 1450.0
+    assert "actual_amount" not in alert.details.as_fields()
 
 
 def test_budget_name_falls_back_to_the_subject() -> None:
@@ -87,7 +87,7 @@ def test_budget_name_falls_back_to_the_subject() -> None:
     alert = classify_payload(message, "AWS Budgets: team-x has exceeded your alert threshold")
     # Then
     assert alert.source == "budget"
-    assert alert.details["budget_name"] == "team-x"
+    assert alert.details.as_fields()["budget_name"] == "team-x"
     assert alert.severity == "warning"
 
 
@@ -115,11 +115,11 @@ def test_cost_anomaly_sns_with_300_percent_impact_is_critical() -> None:
     assert alert.source == "cost_anomaly"
     assert alert.alert_type == "cost_anomaly"
     assert alert.severity == "critical"
-    assert alert.details["total_impact"] == 912.4
-    assert alert.details["total_impact_percentage"] == 300.0
-    assert alert.details["max_impact"] == 498.7
-    assert alert.details["anomaly_id"] == "3e7d9c1b-2a4f-4b6e-8d0c-5f1a2b3c4d5e"
-    assert alert.details["root_causes"][0] == {
+    assert alert.details.as_fields()["total_impact"] == 912.4
+    assert alert.details.as_fields()["total_impact_percentage"] == 300.0
+    assert alert.details.as_fields()["max_impact"] == 498.7
+    assert alert.details.as_fields()["anomaly_id"] == "3e7d9c1b-2a4f-4b6e-8d0c-5f1a2b3c4d5e"
+    assert alert.details.as_fields()["root_causes"][0] == {
         "service": "AWS Lambda",
         "region": "us-east-1",
         "usage_type": "USE1-Lambda-GB-Second",
@@ -137,7 +137,7 @@ def test_cost_anomaly_eventbridge_below_limits_is_warning() -> None:
     # Then
     assert alert.source == "cost_anomaly"
     assert alert.severity == "warning"
-    assert alert.details["root_causes"][0]["impact_contribution"] == 171.4
+    assert alert.details.as_fields()["root_causes"][0]["impact_contribution"] == 171.4
     assert alert.account_id == "123456789012"
 
 
@@ -173,7 +173,7 @@ def test_sns_alarm_on_lambda_invocations_names_the_function() -> None:
     assert alert.resource.name == "ImageProcessor"
     assert alert.resource.arn == "arn:aws:lambda:us-east-1:123456789012:function:ImageProcessor"
     assert alert.occurred_at == datetime(2026, 11, 25, 18, 52, 3, 512000, tzinfo=UTC)
-    details = alert.details
+    details = alert.details.as_fields()
     assert details["namespace"] == "AWS/Lambda"
     assert details["metric_name"] == "Invocations"
     assert details["dimensions"] == {"FunctionName": "ImageProcessor"}
@@ -190,7 +190,7 @@ def test_sns_alarm_on_lambda_invocations_names_the_function() -> None:
 def test_alarm_back_to_ok_is_info() -> None:
     alert = alert_for("cloudwatch_alarm_ok_sns.json")
     assert alert.severity == "info"
-    assert alert.details["state"] == "OK"
+    assert alert.details.as_fields()["state"] == "OK"
 
 
 def test_eventbridge_alarm_state_change() -> None:
@@ -199,8 +199,11 @@ def test_eventbridge_alarm_state_change() -> None:
     # Then
     assert alert.alert_type == "AWS/Lambda:Errors"
     assert alert.severity == "critical"
-    assert alert.details["alarm_arn"] == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ImageProcessor-Errors"
-    assert alert.details["statistic"] == "Sum"
+    assert (
+        alert.details.as_fields()["alarm_arn"]
+        == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ImageProcessor-Errors"
+    )
+    assert alert.details.as_fields()["statistic"] == "Sum"
     assert alert.resource is not None and alert.resource.name == "ImageProcessor"
 
 
@@ -210,15 +213,15 @@ def test_metric_math_alarm_marked_warning_by_its_name() -> None:
     alert = alert_for("cloudwatch_alarm_metric_math_eventbridge.json")
     # Then
     assert alert.severity == "warning"
-    assert alert.details["alarm_kind"] == "metric_math"
+    assert alert.details.as_fields()["alarm_kind"] == "metric_math"
     assert alert.alert_type == "AWS/Lambda:Errors"
-    assert any(m.get("expression") == "100 * errors / invocations" for m in alert.details["metrics"])
+    assert any(m.get("expression") == "100 * errors / invocations" for m in alert.details.as_fields()["metrics"])
     assert alert.resource is not None and alert.resource.name == "ImageProcessor"
 
 
 def test_anomaly_detection_alarm() -> None:
     alert = alert_for("cloudwatch_alarm_anomaly_detection_eventbridge.json")
-    assert alert.details["alarm_kind"] == "anomaly_detection"
+    assert alert.details.as_fields()["alarm_kind"] == "anomaly_detection"
     assert alert.alert_type == "AWS/Lambda:Duration"
     assert alert.severity == "critical"
 
@@ -228,9 +231,9 @@ def test_composite_alarm_lists_its_triggering_alarms() -> None:
     alert = alert_for("cloudwatch_alarm_composite_eventbridge.json")
     # Then
     assert alert.alert_type == "composite_alarm"
-    assert alert.details["alarm_kind"] == "composite"
-    assert "ALARM(" in alert.details["alarm_rule"]
-    assert len(alert.details["triggering_alarms"]) == 2
+    assert alert.details.as_fields()["alarm_kind"] == "composite"
+    assert "ALARM(" in alert.details.as_fields()["alarm_rule"]
+    assert len(alert.details.as_fields()["triggering_alarms"]) == 2
     assert alert.resource is not None and alert.resource.type == "AWS::CloudWatch::Alarm"
 
 
@@ -241,7 +244,7 @@ def test_alarm_lambda_action_payload() -> None:
     assert alert.source == "cloudwatch_alarm"
     assert alert.alert_type == "AWS/Lambda:Throttles"
     assert alert.severity == "critical"
-    assert alert.details["previous_state"] == "OK"
+    assert alert.details.as_fields()["previous_state"] == "OK"
     assert alert.account_id == "123456789012"
 
 
@@ -279,7 +282,7 @@ def test_insufficient_data_and_configuration_changes_are_info() -> None:
     assert classify_payload(insufficient).severity == "info"
     changed = classify_payload(config_change)
     assert changed.severity == "info"
-    assert changed.details["configuration_change"] == "update"
+    assert changed.details.as_fields()["configuration_change"] == "update"
 
 
 # --- AWS Health ----------------------------------------------------------------------------------------------
@@ -295,8 +298,8 @@ def test_open_health_issue_is_critical() -> None:
     assert alert.region == "us-east-1"
     assert alert.occurred_at == datetime(2026, 11, 25, 18, 20, tzinfo=UTC)
     assert "increased invocation error rates" in alert.summary
-    assert alert.details["service"] == "LAMBDA"
-    assert alert.details["status_code"] == "open"
+    assert alert.details.as_fields()["service"] == "LAMBDA"
+    assert alert.details.as_fields()["status_code"] == "open"
 
 
 def test_scheduled_change_is_warning_and_names_the_instance() -> None:
@@ -304,7 +307,7 @@ def test_scheduled_change_is_warning_and_names_the_instance() -> None:
     alert = alert_for("health_scheduled_change.json")
     # Then
     assert alert.severity == "warning"
-    assert alert.details["event_type_category"] == "scheduledChange"
+    assert alert.details.as_fields()["event_type_category"] == "scheduledChange"
     assert alert.resource is not None
     assert (alert.resource.type, alert.resource.name) == ("AWS::EC2::Instance", "i-0a1b2c3d4e5f60718")
 
@@ -336,7 +339,7 @@ def test_security_hub_event_takes_the_most_severe_finding() -> None:
     assert alert.source == "security_hub"
     assert alert.alert_type == "Lambda.1"
     assert alert.severity == "critical"
-    assert alert.details["finding_count"] == 2
+    assert alert.details.as_fields()["finding_count"] == 2
     assert alert.resource is not None
     assert alert.resource.type == "AWS::Lambda::Function"
     assert alert.resource.name == "ImageProcessor"
@@ -369,8 +372,8 @@ def test_guardduty_high_finding_is_critical() -> None:
     assert alert.severity == "critical"
     assert alert.resource is not None
     assert (alert.resource.type, alert.resource.name) == ("AWS::EC2::Instance", "i-0a1b2c3d4e5f60718")
-    assert alert.details["action_type"] == "DNS_REQUEST"
-    assert alert.details["count"] == 14
+    assert alert.details.as_fields()["action_type"] == "DNS_REQUEST"
+    assert alert.details.as_fields()["count"] == 14
 
 
 @pytest.mark.parametrize(("score", "severity"), [(7.0, "critical"), (6.9, "warning"), (4.0, "warning"), (3.9, "info")])
@@ -392,8 +395,8 @@ def test_custom_app_error() -> None:
     assert alert.severity == "critical"
     assert alert.title.startswith("ImageProcessor: Failed to process image")
     assert alert.resource is not None and alert.resource.name == "ImageProcessor"
-    assert alert.details["error_type"] == "ReadTimeoutError"
-    assert alert.details["environment"] == "prod"
+    assert alert.details.as_fields()["error_type"] == "ReadTimeoutError"
+    assert alert.details.as_fields()["environment"] == "prod"
     assert alert.occurred_at == datetime(2026, 11, 25, 18, 51, 12, 345000, tzinfo=UTC)
 
 
@@ -460,7 +463,7 @@ def test_envelopes_are_unwrapped_when_classify_gets_them_directly() -> None:
 
 def test_truncated_payload_is_flagged_in_details() -> None:
     alert = classify(PipelineInput(payload='{"AlarmName": "x", "Trig', payload_truncated=True))
-    assert alert.details["payload_truncated"] is True
+    assert alert.details.as_fields()["payload_truncated"] is True
 
 
 # --- Titles, dedup keys, handler -----------------------------------------------------------------------------
@@ -552,8 +555,8 @@ def test_custom_error_sent_as_an_application_eventbridge_event() -> None:
     assert alert.account_id == "123456789012"
     assert alert.region == "us-east-1"
     assert alert.occurred_at == datetime(2026, 11, 25, 18, 51, 40, tzinfo=UTC)
-    assert alert.details["error_type"] == "ThumbnailFallback"
-    assert alert.details["event_id"] == "0d7f3c2a-5b1e-4f6a-9c8d-2e1f0a9b8c7d"
+    assert alert.details.as_fields()["error_type"] == "ThumbnailFallback"
+    assert alert.details.as_fields()["event_id"] == "0d7f3c2a-5b1e-4f6a-9c8d-2e1f0a9b8c7d"
 
 
 def test_unrecognised_aws_event_is_unknown_and_titled_by_its_detail_type() -> None:
@@ -626,9 +629,9 @@ def test_sns_metric_math_alarm_reads_the_metric_behind_the_expression() -> None:
     # When
     alert = classify_payload(message)
     # Then
-    assert alert.details["alarm_kind"] == "metric_math"
+    assert alert.details.as_fields()["alarm_kind"] == "metric_math"
     assert alert.alert_type == "AWS/Lambda:Errors"
-    assert alert.details["threshold"] == 5.0
+    assert alert.details.as_fields()["threshold"] == 5.0
     assert alert.resource is not None and alert.resource.name == "ImageProcessor"
 
 
@@ -651,6 +654,6 @@ def test_sns_composite_alarm() -> None:
     # Then
     assert alert.alert_type == "composite_alarm"
     assert alert.severity == "critical"
-    assert alert.details["triggering_alarms"] == [
+    assert alert.details.as_fields()["triggering_alarms"] == [
         "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ImageProcessor-Errors"
     ]

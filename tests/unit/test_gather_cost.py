@@ -11,7 +11,7 @@ from functions.local_runner.seed import CostSeed, ServiceCostSeed
 from functions.shared.adapters.budgets import BudgetStatus
 from functions.shared.errors import AwsReadDeniedError, GatherThrottledError
 from functions.shared.investigate.cost_plan import cost_query_plan
-from functions.shared.models import StageInput
+from functions.shared.models import Alert, StageInput
 from functions.shared.settings import Settings
 from tests.support.gather_fakes import NOW, FakeBudgets, FakeCostExplorer, alarm_alert, budget_alert
 
@@ -132,8 +132,9 @@ def test_heartbeat_and_non_cost_alerts_are_skipped_without_calls():
 
 def test_anomaly_root_causes_lead_the_section():
     # Given a cost anomaly alert with its own root cause
-    alert = budget_alert().model_copy(
-        update={
+    alert = Alert.model_validate(
+        budget_alert().model_dump()
+        | {
             "source": "cost_anomaly",
             "details": {
                 "root_causes": [

@@ -138,7 +138,7 @@ def test_security_hub_event_is_split_per_finding() -> None:
     assert len(inputs) == 2
     alerts = [classify(i) for i in inputs]
     assert sorted(a.alert_type for a in alerts) == ["Lambda.1", "S3.5"]
-    assert {a.details["finding_count"] for a in alerts} == {1}
+    assert {a.details.as_fields()["finding_count"] for a in alerts} == {1}
     assert len({i.dedup_key for i in inputs}) == 2
 
 
@@ -174,7 +174,7 @@ def test_oversized_payload_is_truncated_and_flagged() -> None:
     assert json_size(pipeline_input.payload) <= MAX_PIPELINE_PAYLOAD_BYTES
     assert len(pipeline_input.model_dump_json()) < 256 * 1024
     # and classify still produces an alert from it
-    assert classify(pipeline_input).details["payload_truncated"] is True
+    assert classify(pipeline_input).details.as_fields()["payload_truncated"] is True
 
 
 def test_oversized_sns_message_keeps_the_key_of_the_full_message() -> None:

@@ -4,7 +4,6 @@ and a cost anomaly's own root causes."""
 from __future__ import annotations
 
 import calendar
-import contextlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 from functions.shared import console_links
 from functions.shared.adapters.budgets import BudgetsReader, BudgetStatus
 from functions.shared.adapters.cost_explorer import CostExplorerReader
+from functions.shared.alert_details import CostAnomalyDetails
 from functions.shared.investigate.base import (
     Evidence,
     money,
@@ -21,7 +21,7 @@ from functions.shared.investigate.base import (
     signed_percent,
 )
 from functions.shared.investigate.cost_plan import CostQuery, cost_query_plan
-from functions.shared.models import Alert, Fact
+from functions.shared.models import Alert, Fact, Measurement
 
 
 class CostMover(BaseModel):
@@ -303,39 +303,51 @@ def budget_evidence(
 def anomaly_evidence(alert: Alert) -> Evidence:
     """A Cost Anomaly Detection alert's own root causes (service, region, usage type, account) and impact."""
     evidence = Evidence()
-    details = alert.details
-    causes = details.get("root_causes") or []
-    link = console_links.cost_anomaly_detection_url(details.get("monitor_arn"), details.get("anomaly_id"))
-    if not isinstance(causes, list) or not causes:
+    anomaly = alert.details_of(CostAnomalyDetails)
+    causes = (anomaly.root_causes or []) if anomaly else []
+    if anomaly is None or not causes:
         if alert.source == "cost_anomaly":
             evidence.notes.append("The anomaly carries no root causes.")
         return evidence
+    link = console_links.cost_anomaly_detection_url(anomaly.monitor_arn, anomaly.anomaly_id)
     evidence.looked_at.append("Cost Anomaly Detection root causes from the alert")
     for index, cause in enumerate(causes[:3]):
-        if not isinstance(cause, dict):
-            continue
         parts = [
-            f"{label} {cause[key]}"
-            for key, label in (
-                ("service", "service"),
-                ("usage_type", "usage type"),
-                ("region", "region"),
-                ("linked_account", "account"),
-                ("linked_account_name", "account name"),
+            f"{label} {value}"
+            for value, label in (
+                (cause.service, "service"),
+                (cause.usage_type, "usage type"),
+                (cause.region, "region"),
+                (cause.linked_account, "account"),
+                (cause.linked_account_name, "account name"),
             )
-            if cause.get(key)
+            if value
         ]
-        contribution = cause.get("impact_contribution") or cause.get("contribution")
         text = f"Anomaly root cause {index + 1}: " + ", ".join(parts)
-        if contribution is not None:
-            with contextlib.suppress(TypeError, ValueError):
-                text += f" ({money(float(contribution))} impact)"
-        evidence.facts.append(Fact(key=f"cost.anomaly_root_cause.{index + 1}", text=text, link=link))
-    impact = details.get("total_impact")
+        if cause.impact_contribution:
+            text += f" ({money(cause.impact_contribution)} impact)"
+        evidence.facts.append(
+            Fact(
+                key=f"cost.anomaly_root_cause.{index + 1}",
+                text=text,
+                link=link,
+                subject=cause.service,
+                numbers=Measurement(value=cause.impact_contribution, unit="USD") if cause.impact_contribution else None,
+            )
+        )
+    impact = anomaly.total_impact
     if impact is not None:
-        pct = details.get("total_impact_percentage")
-        text = f"Anomaly total impact {money(float(impact))}"
+        pct = anomaly.total_impact_percentage
+        text = f"Anomaly total impact {money(impact)}"
         if pct is not None:
-            text += f" ({float(pct):+.0f}% over expected {money(details.get('total_expected_spend'))})"
-        evidence.facts.append(Fact(key="cost.anomaly_impact", text=text, value=float(impact), link=link))
+            text += f" ({pct:+.0f}% over expected {money(anomaly.total_expected_spend)})"
+        evidence.facts.append(
+            Fact(
+                key="cost.anomaly_impact",
+                text=text,
+                value=impact,
+                link=link,
+                numbers=Measurement(value=impact, baseline=anomaly.total_expected_spend, unit="USD", change_pct=pct),
+            )
+        )
     return evidence

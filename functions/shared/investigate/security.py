@@ -8,6 +8,7 @@ from typing import Any
 from functions.shared import console_links
 from functions.shared.adapters.compute import Ec2Reader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
+from functions.shared.alert_details import GuardDutyDetails, HealthDetails, SecurityHubDetails
 from functions.shared.investigate.base import Evidence
 from functions.shared.investigate.resources import ec2_instance_evidence
 from functions.shared.investigate.target import implicated_target
@@ -28,19 +29,19 @@ def _similar(alert: Alert, finding: dict[str, Any]) -> bool:
     ignore GetFindings filters)."""
     if finding.get("RecordState", "ACTIVE") != "ACTIVE":
         return False
-    details = alert.details
-    if alert.source == "guardduty":
-        wanted = guardduty_type_in_asff(str(details.get("finding_type", "")))
+    if (guardduty := alert.details_of(GuardDutyDetails)) is not None:
+        wanted = guardduty_type_in_asff(guardduty.finding_type or "")
         return bool(wanted) and any(str(t).endswith(wanted) for t in finding.get("Types", []))
-    control = details.get("security_control_id")
+    hub = alert.details_of(SecurityHubDetails) or SecurityHubDetails()
+    control = hub.security_control_id
     if control:
         compliance = finding.get("Compliance") or {}
         if compliance.get("SecurityControlId") == control:
             return True
-    generator = details.get("generator_id")
+    generator = hub.generator_id
     if generator and finding.get("GeneratorId") == generator:
         return True
-    types = details.get("types") or []
+    types = hub.types or []
     return bool(types) and types[0] in finding.get("Types", []) and not generator and not control
 
 
@@ -49,15 +50,15 @@ def _filters(alert: Alert) -> dict[str, Any]:
         return [{"Value": value, "Comparison": comparison}]
 
     active = {"RecordState": equals("ACTIVE")}
-    details = alert.details
-    if alert.source == "guardduty":
-        wanted = guardduty_type_in_asff(str(details.get("finding_type", "")))
+    if (guardduty := alert.details_of(GuardDutyDetails)) is not None:
+        wanted = guardduty_type_in_asff(guardduty.finding_type or "")
         return {**active, "ProductName": equals("GuardDuty"), "Type": equals(wanted, "CONTAINS")}
-    if details.get("security_control_id"):
-        return {**active, "ComplianceSecurityControlId": equals(str(details["security_control_id"]))}
-    if details.get("generator_id"):
-        return {**active, "GeneratorId": equals(str(details["generator_id"]))}
-    types = details.get("types") or []
+    hub = alert.details_of(SecurityHubDetails) or SecurityHubDetails()
+    if hub.security_control_id:
+        return {**active, "ComplianceSecurityControlId": equals(hub.security_control_id)}
+    if hub.generator_id:
+        return {**active, "GeneratorId": equals(hub.generator_id)}
+    types = hub.types or []
     return {**active, "Type": equals(str(types[0]))} if types else active
 
 
@@ -76,38 +77,38 @@ def finding_evidence(
 ) -> Evidence:
     """The finding itself, the resource it is about (its state), and how many similar active findings exist."""
     evidence = Evidence()
-    details = alert.details
     region = alert.region
     resource = alert.resource
-    if alert.source == "guardduty":
-        link = console_links.guardduty_findings_url(details.get("finding_id"), region)
-        kind = details.get("finding_type", alert.alert_type)
+    hub = alert.details_of(SecurityHubDetails) or SecurityHubDetails()
+    if (own := alert.details_of(GuardDutyDetails)) is not None:
+        link = console_links.guardduty_findings_url(own.finding_id, region)
+        kind = own.finding_type or alert.alert_type
         parts = [f"GuardDuty {kind}"]
-        if details.get("severity_score") is not None:
-            parts.append(f"severity {details['severity_score']}")
-        if details.get("action_type"):
-            parts.append(f"action {details['action_type']}")
-        if details.get("remote_ip"):
-            parts.append(f"from {details['remote_ip']}")
-        if details.get("count"):
-            parts.append(f"seen {int(details['count'])} times")
+        if own.severity_score is not None:
+            parts.append(f"severity {own.severity_score}")
+        if own.action_type:
+            parts.append(f"action {own.action_type}")
+        if own.remote_ip:
+            parts.append(f"from {own.remote_ip}")
+        if own.count:
+            parts.append(f"seen {int(own.count)} times")
     else:
-        link = console_links.security_hub_finding_url(details.get("finding_id"), region)
-        parts = [f"Security Hub {details.get('security_control_id') or alert.alert_type}"]
-        if details.get("severity_label"):
-            parts.append(f"severity {details['severity_label']}")
-        if details.get("compliance_status"):
-            parts.append(f"compliance {details['compliance_status']}")
+        link = console_links.security_hub_finding_url(hub.finding_id, region)
+        parts = [f"Security Hub {hub.security_control_id or alert.alert_type}"]
+        if hub.severity_label:
+            parts.append(f"severity {hub.severity_label}")
+        if hub.compliance_status:
+            parts.append(f"compliance {hub.compliance_status}")
     target = f" on {resource.type} {resource.name}" if resource and resource.name else ""
     evidence.facts.append(
         Fact(key="security.finding", text=(", ".join(parts) + target + f": {alert.title}")[:220], link=link)
     )
-    remediation_url = details.get("remediation_url")
-    if alert.source != "guardduty" and details.get("remediation"):
+    remediation_url = hub.remediation_url
+    if own is None and hub.remediation:
         evidence.facts.append(
             Fact(
                 key="security.remediation",
-                text=f"Remediation: {str(details['remediation'])[:180]}",
+                text=f"Remediation: {hub.remediation[:180]}",
                 link=remediation_url if console_links.is_console_url(remediation_url) else link,
             )
         )
@@ -126,11 +127,11 @@ def _similar_findings(
     use_guardduty_api: bool,
 ) -> Evidence:
     evidence = Evidence()
-    details = alert.details
     region = alert.region
-    if alert.source == "guardduty" and guardduty is not None and use_guardduty_api:
-        detector = details.get("detector_id") or evidence.read("the GuardDuty detector", guardduty.detector_id)
-        finding_type = details.get("finding_type")
+    own = alert.details_of(GuardDutyDetails)
+    if own is not None and guardduty is not None and use_guardduty_api:
+        detector = own.detector_id or evidence.read("the GuardDuty detector", guardduty.detector_id)
+        finding_type = own.finding_type
         if detector and finding_type:
             evidence.looked_at.append(f"GuardDuty findings of type {finding_type}")
             count = evidence.read(
@@ -151,8 +152,9 @@ def _similar_findings(
     if found is None:
         return evidence
     similar = [f for f in found if _similar(alert, f)]
-    own_id = details.get("finding_id")
-    own_resources = set(details.get("resource_ids") or [])
+    hub = alert.details_of(SecurityHubDetails)
+    own_id = own.finding_id if own else hub.finding_id if hub else None
+    own_resources = set((hub.resource_ids if hub else None) or [])
     if alert.resource and alert.resource.name:
         own_resources.add(alert.resource.name)
     other_resources = sorted(
@@ -192,11 +194,11 @@ def health_evidence(
     and a note says so.
     """
     evidence = Evidence()
-    details = alert.details
-    event_arn = details.get("event_arn")
+    details = alert.details_of(HealthDetails) or HealthDetails()
+    event_arn = details.event_arn
     link = console_links.health_event_url(event_arn)
     description = alert.summary
-    entities = [str(e) for e in (details.get("affected_entities") or [])]
+    entities = list(details.affected_entities or [])
     if use_health_api and health is not None and event_arn:
         evidence.looked_at.append("AWS Health event details and affected entities")
         event = evidence.read("the Health event", lambda: health.event_details(str(event_arn)))
@@ -207,12 +209,12 @@ def health_evidence(
             entities = [f"{e.get('entityValue')} ({e.get('statusCode', '?')})" for e in listed if e.get("entityValue")]
     else:
         evidence.notes.append("Health API not queried here: description and entities come from the event itself.")
-    code = details.get("event_type_code", alert.alert_type)
-    when = details.get("start_time")
+    code = details.event_type_code or alert.alert_type
+    when = details.start_time
     evidence.facts.append(
         Fact(
             key="health.event",
-            text=f"Health {code} ({details.get('status_code', 'status unknown')})"
+            text=f"Health {code} ({details.status_code or 'status unknown'})"
             + (f", starting {when}" if when else "")
             + f": {' '.join(str(description).split())[:150]}",
             link=link,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from functions.shared.alert_details import CloudWatchAlarmDetails, HealthDetails
 from functions.shared.models import Alert
 
 TargetKind = Literal["lambda", "ec2", "sqs", "dynamodb", "apigateway"]
@@ -54,21 +55,6 @@ class AlarmMetric(BaseModel):
     comparison: str | None = None
 
 
-def _dimensions(value: Any) -> dict[str, str]:
-    if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    if isinstance(value, list):  # [{"name": ..., "value": ...}] as some payloads carry them
-        out = {}
-        for item in value:
-            if isinstance(item, dict):
-                key = item.get("name") or item.get("Name")
-                val = item.get("value") or item.get("Value")
-                if key and val:
-                    out[str(key)] = str(val)
-        return out
-    return {}
-
-
 def _stat(value: Any) -> str:
     text = str(value or "Average")
     lowered = text.lower()
@@ -80,34 +66,25 @@ def _stat(value: Any) -> str:
 
 def alarm_metric(alert: Alert) -> AlarmMetric | None:
     """The alarm's own metric, when the alert is a single-metric CloudWatch alarm."""
-    details = alert.details
-    namespace = details.get("namespace")
-    metric_name = details.get("metric_name")
-    if not namespace or not metric_name:
+    alarm = alert.details_of(CloudWatchAlarmDetails)
+    if alarm is None or not alarm.namespace or not alarm.metric_name:
         return None
-    try:
-        period = int(details.get("period_seconds") or 300)
-    except (TypeError, ValueError):
-        period = 300
-    try:
-        threshold = float(details["threshold"]) if details.get("threshold") is not None else None
-    except (TypeError, ValueError):
-        threshold = None
     return AlarmMetric(
-        namespace=str(namespace),
-        metric_name=str(metric_name),
-        dimensions=_dimensions(details.get("dimensions")),
-        stat=_stat(details.get("statistic")),
-        period_seconds=max(60, period),
-        threshold=threshold,
-        comparison=details.get("comparison_operator"),
+        namespace=alarm.namespace,
+        metric_name=alarm.metric_name,
+        dimensions=dict(alarm.dimensions or {}),
+        stat=_stat(alarm.statistic),
+        period_seconds=max(60, int(alarm.period_seconds or 300)),
+        threshold=alarm.threshold,
+        comparison=alarm.comparison_operator,
     )
 
 
 def implicated_target(alert: Alert) -> Target | None:
     """The Lambda function / EC2 instance / queue / table / API the alert is about, or None."""
     region = alert.region or (alert.resource.region if alert.resource else None)
-    dims = _dimensions(alert.details.get("dimensions"))
+    alarm = alert.details_of(CloudWatchAlarmDetails)
+    dims = dict(alarm.dimensions or {}) if alarm else {}
     for dimension, (kind, namespace) in _DIMENSIONS.items():
         if dims.get(dimension):
             name = dims[dimension]
@@ -125,16 +102,13 @@ def implicated_target(alert: Alert) -> Target | None:
                 return Target(
                     kind="ec2", name=match.group(0), namespace="AWS/EC2", dimension="InstanceId", region=region
                 )
-    entities = alert.details.get("affected_entities") or []
-    for entity in entities if isinstance(entities, list) else []:
-        match = _INSTANCE_ID.search(str(entity))
+    health = alert.details_of(HealthDetails)
+    for entity in (health.affected_entities or []) if health else []:
+        match = _INSTANCE_ID.search(entity)
         if match:
             return Target(kind="ec2", name=match.group(0), namespace="AWS/EC2", dimension="InstanceId", region=region)
-    service = alert.details.get("function_name") or alert.details.get("lambda_function")
-    if isinstance(service, str) and service:
-        return Target(kind="lambda", name=service, namespace="AWS/Lambda", dimension="FunctionName", region=region)
-    alarm_namespace = alert.details.get("namespace")
-    if isinstance(alarm_namespace, str) and alarm_namespace in _NAMESPACE_KIND and dims:
+    alarm_namespace = alarm.namespace if alarm else None
+    if alarm_namespace and alarm_namespace in _NAMESPACE_KIND and dims:
         dimension, value = next(iter(dims.items()))
         return Target(kind=_NAMESPACE_KIND[alarm_namespace], name=value, namespace=alarm_namespace, dimension=dimension)
     return None

@@ -22,6 +22,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.shared.alert_details import BudgetDetails
 from functions.shared.models import Alert, ResourceRef, Severity
 from functions.shared.sources.common import dedup_key, number, text, title
 
@@ -89,20 +90,20 @@ def parse_budget(payload: Any, subject: str | None) -> Alert | None:
     if amount is not None and budgeted:
         summary_parts.append(f"{amount / budgeted * 100:.0f}% of budget")
 
-    details: dict[str, Any] = {
-        "budget_name": name,
-        "budget_type": text(fields.get("budget type")),
-        "notification_type": alert_kind,
-        "budgeted_amount": budgeted,
-        "threshold_amount": threshold,
-        "threshold_text": threshold_text,
-        "actual_amount": amount if alert_kind == "ACTUAL" else None,
-        "forecasted_amount": amount if alert_kind == "FORECASTED" else None,
-        "percent_of_budget": round(amount / budgeted * 100, 1) if amount is not None and budgeted else None,
-        "currency": "USD" if "$" in message else None,
-        "notification_date": notified_on.date().isoformat() if notified_on else None,
-        "threshold_period": period_match.group("period").lower() if period_match else None,
-    }
+    details = BudgetDetails(
+        budget_name=name,
+        budget_type=text(fields.get("budget type")),
+        notification_type=alert_kind,
+        budgeted_amount=budgeted,
+        threshold_amount=threshold,
+        threshold_text=threshold_text,
+        actual_amount=amount if alert_kind == "ACTUAL" else None,
+        forecasted_amount=amount if alert_kind == "FORECASTED" else None,
+        percent_of_budget=round(amount / budgeted * 100, 1) if amount is not None and budgeted else None,
+        currency="USD" if "$" in message else None,
+        notification_date=notified_on.date().isoformat() if notified_on else None,
+        threshold_period=period_match.group("period").lower() if period_match else None,
+    )
     account_id = account.group("account") if account else None
     return Alert(
         source="budget",
@@ -118,10 +119,10 @@ def parse_budget(payload: Any, subject: str | None) -> Alert | None:
             name=name,
             arn=f"arn:aws:budgets::{account_id}:budget/{name}" if account_id else None,
         ),
-        details={k: v for k, v in details.items() if v is not None},
+        details=details,
         # Budgets notifies once per threshold per period, so name + kind + threshold + date identify it.
         dedup_key=dedup_key(
-            "budget", name, account_id, alert_kind, threshold_text, details.get("notification_date"), budgeted
+            "budget", name, account_id, alert_kind, threshold_text, details.notification_date, budgeted
         ),
     )
 

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from functions.shared.alert_details import AlarmMetricQuery, CloudWatchAlarmDetails
 from functions.shared.models import Alert, ResourceRef, Severity
 from functions.shared.sources.common import (
     arn_parts,
@@ -326,31 +327,32 @@ def _alert(fields: _AlarmFields) -> Alert:
             headline += f" ({primary['metric_name']}{target})"
     summary = fields.reason or fields.description or headline
 
-    details: dict[str, Any] = {
-        "alarm_name": fields.name,
-        "alarm_arn": fields.arn,
-        "alarm_description": fields.description,
-        "alarm_kind": kind,
-        "state": state,
-        "previous_state": fields.previous_state,
-        "state_reason": fields.reason,
-        "state_changed_at": changed_at.isoformat() if changed_at else fields.changed_at,
-        "namespace": primary.get("namespace") if primary else None,
-        "metric_name": primary.get("metric_name") if primary else None,
-        "dimensions": dimensions or None,
-        "statistic": primary.get("stat") if primary else None,
-        "period_seconds": primary.get("period") if primary else None,
-        "threshold": fields.threshold,
-        "comparison_operator": fields.comparison,
-        "evaluation_periods": fields.evaluation_periods,
-        "datapoints_to_alarm": fields.datapoints_to_alarm,
-        "threshold_metric_id": fields.threshold_metric_id,
-        "alarm_rule": fields.alarm_rule,
-        "triggering_alarms": [c for c in fields.triggering_children if c] or None,
-        "configuration_change": fields.configuration_change,
-    }
-    if kind in {"metric_math", "anomaly_detection"}:
-        details["metrics"] = [{k: v for k, v in m.items() if v not in (None, {}, "")} for m in fields.metrics[:10]]
+    details = CloudWatchAlarmDetails(
+        alarm_name=fields.name,
+        alarm_arn=fields.arn,
+        alarm_description=fields.description,
+        alarm_kind=kind,
+        state=state,
+        previous_state=fields.previous_state,
+        state_reason=fields.reason,
+        state_changed_at=changed_at.isoformat() if changed_at else fields.changed_at,
+        namespace=primary.get("namespace") if primary else None,
+        metric_name=primary.get("metric_name") if primary else None,
+        dimensions=dimensions or None,
+        statistic=primary.get("stat") if primary else None,
+        period_seconds=primary.get("period") if primary else None,
+        threshold=fields.threshold,
+        comparison_operator=fields.comparison,
+        evaluation_periods=fields.evaluation_periods,
+        datapoints_to_alarm=fields.datapoints_to_alarm,
+        threshold_metric_id=fields.threshold_metric_id,
+        alarm_rule=fields.alarm_rule,
+        triggering_alarms=[c for c in fields.triggering_children if c] or None,
+        configuration_change=fields.configuration_change,
+        metrics=[AlarmMetricQuery.model_validate(m) for m in fields.metrics[:10]]
+        if kind in {"metric_math", "anomaly_detection"}
+        else None,
+    )
     identity = fields.arn or f"{fields.account_id}:{fields.region}:{fields.name}"
     return Alert(
         source="cloudwatch_alarm",
@@ -362,7 +364,7 @@ def _alert(fields: _AlarmFields) -> Alert:
         region=fields.region,
         occurred_at=changed_at,
         resource=resource,
-        details={k: v for k, v in details.items() if v is not None},
+        details=details,
         # One alarm transition = alarm + new state + when it changed; a redelivery repeats all three.
         dedup_key=dedup_key("alarm", fields.name, identity, state, fields.changed_at, fields.configuration_change),
     )

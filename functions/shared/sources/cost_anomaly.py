@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.shared.alert_details import AnomalyRootCause, CostAnomalyDetails
 from functions.shared.models import Alert, ResourceRef
 from functions.shared.sources.common import arn_parts, as_dict, as_list, dedup_key, number, text, timestamp, title
 
@@ -72,22 +73,22 @@ def parse_cost_anomaly(payload: Any, subject: str | None) -> Alert | None:
         cause = ", ".join(f"{k}={v}" for k, v in top.items() if k in {"service", "region", "usage_type"})
         summary_bits.append(f"top root cause {cause}")
 
-    details: dict[str, Any] = {
-        "anomaly_id": anomaly_id,
-        "monitor_arn": monitor_arn,
-        "anomaly_start": started.isoformat() if started else None,
-        "anomaly_end": ended.isoformat() if ended else None,
-        "total_impact": total_impact,
-        "total_impact_percentage": impact_percent,
-        "max_impact": number(impact.get("maxImpact")),
-        "total_actual_spend": number(impact.get("totalActualSpend")),
-        "total_expected_spend": number(impact.get("totalExpectedSpend")),
-        "anomaly_score": as_dict(body.get("anomalyScore")) or None,
-        "dimensional_value": text(body.get("dimensionalValue")),
-        "root_causes": root_causes or None,
-        "anomaly_details_link": text(body.get("anomalyDetailsLink")),
-        "subscription_name": text(body.get("subscriptionName")),
-    }
+    details = CostAnomalyDetails(
+        anomaly_id=anomaly_id,
+        monitor_arn=monitor_arn,
+        anomaly_start=started.isoformat() if started else None,
+        anomaly_end=ended.isoformat() if ended else None,
+        total_impact=total_impact,
+        total_impact_percentage=impact_percent,
+        max_impact=number(impact.get("maxImpact")),
+        total_actual_spend=number(impact.get("totalActualSpend")),
+        total_expected_spend=number(impact.get("totalExpectedSpend")),
+        anomaly_score=as_dict(body.get("anomalyScore")) or None,
+        dimensional_value=text(body.get("dimensionalValue")),
+        root_causes=[AnomalyRootCause.model_validate(cause) for cause in root_causes] or None,
+        anomaly_details_link=text(body.get("anomalyDetailsLink")),
+        subscription_name=text(body.get("subscriptionName")),
+    )
     return Alert(
         source="cost_anomaly",
         alert_type="cost_anomaly",
@@ -98,7 +99,7 @@ def parse_cost_anomaly(payload: Any, subject: str | None) -> Alert | None:
         region=region,
         occurred_at=ended or started or timestamp(fallback_time),
         resource=ResourceRef(type="AWS::CE::AnomalyMonitor", name=service, arn=monitor_arn),
-        details={k: v for k, v in details.items() if v is not None},
+        details=details,
         # An anomaly keeps its id while it grows; its end date moves with each new day of impact.
-        dedup_key=dedup_key("anomaly", anomaly_id, details["anomaly_end"]),
+        dedup_key=dedup_key("anomaly", anomaly_id, details.anomaly_end),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.shared.alert_details import CustomErrorDetails
 from functions.shared.models import Alert, ResourceRef, Severity
 from functions.shared.sources.common import as_dict, canonical_json, dedup_key, shorten, text, timestamp, title
 
@@ -96,21 +97,20 @@ def parse_custom(payload: Any, subject: str | None) -> Alert | None:
     environment = text(payload.get("environment")) or text(payload.get("env")) or text(payload.get("stage"))
     first_line = message.splitlines()[0] if message.splitlines() else message
     headline = f"{service}: {first_line}" if service else (subject or first_line)
-    details: dict[str, Any] = {
-        "service": service,
-        "environment": environment,
-        "given_severity": severity_word,
-        "error_type": error_type,
-        "event_id": event_id,
-        "message": shorten(message, 1_000),
-    }
     extra = {
         k: v
         for k, v in payload.items()
         if isinstance(v, str | int | float | bool) and k not in _MESSAGE_KEYS and len(str(v)) <= 200
     }
-    if extra:
-        details["fields"] = dict(list(extra.items())[:20])
+    details = CustomErrorDetails(
+        service=service,
+        environment=environment,
+        given_severity=severity_word,
+        error_type=error_type,
+        event_id=event_id,
+        message=shorten(message, 1_000),
+        fields=dict(list(extra.items())[:20]) or None,
+    )
     function_name = text(payload.get("function_name")) or text(payload.get("functionName"))
     resource = ResourceRef(type="AWS::Lambda::Function", name=function_name) if function_name else None
     if resource is None and service:
@@ -128,7 +128,7 @@ def parse_custom(payload: Any, subject: str | None) -> Alert | None:
         region=text(payload.get("region")) or text(envelope.get("region")),
         occurred_at=occurred,
         resource=resource,
-        details={k: v for k, v in details.items() if v is not None},
+        details=details,
         # The app's own event id when it sends one; otherwise the whole event's content.
         dedup_key=dedup_key("app", service or "error", event_id or canonical_json(payload)),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.shared.alert_details import HealthDetails
 from functions.shared.models import Alert, ResourceRef, Severity
 from functions.shared.sources.common import as_dict, as_list, dedup_key, shorten, text, timestamp, title
 
@@ -33,8 +34,8 @@ def parse_health(payload: Any, subject: str | None) -> Alert | None:
     region = text(detail.get("eventRegion")) or text(payload.get("region"))
     descriptions = [as_dict(d) for d in as_list(detail.get("eventDescription"))]
     description = next((text(d.get("latestDescription")) for d in descriptions if text(d.get("latestDescription"))), "")
-    entities = [text(as_dict(e).get("entityValue")) for e in as_list(detail.get("affectedEntities"))]
-    entities = [e for e in entities if e]
+    named = [text(as_dict(e).get("entityValue")) for e in as_list(detail.get("affectedEntities"))]
+    entities: list[str] = [e for e in named if e]
     if not entities:
         entities = [r for r in (text(x) for x in as_list(payload.get("resources"))) if r]
     event_arn = text(detail.get("eventArn"))
@@ -42,19 +43,19 @@ def parse_health(payload: Any, subject: str | None) -> Alert | None:
     started = timestamp(detail.get("startTime"))
     readable_code = code.replace("AWS_", "", 1).replace(f"{service}_", "", 1).replace("_", " ").lower()
     headline = f"AWS Health {category_name or 'event'} ({status or 'unknown status'}): {service} {readable_code}"
-    details: dict[str, Any] = {
-        "event_arn": event_arn,
-        "event_type_code": code,
-        "event_type_category": category_name or None,
-        "service": service,
-        "status_code": status or None,
-        "start_time": started.isoformat() if started else text(detail.get("startTime")),
-        "end_time": text(detail.get("endTime")),
-        "last_updated_time": text(detail.get("lastUpdatedTime")),
-        "event_scope_code": text(detail.get("eventScopeCode")),
-        "affected_entities": entities[:20] or None,
-        "affected_entity_count": len(entities) if entities else None,
-    }
+    details = HealthDetails(
+        event_arn=event_arn,
+        event_type_code=code,
+        event_type_category=category_name or None,
+        service=service,
+        status_code=status or None,
+        start_time=started.isoformat() if started else text(detail.get("startTime")),
+        end_time=text(detail.get("endTime")),
+        last_updated_time=text(detail.get("lastUpdatedTime")),
+        event_scope_code=text(detail.get("eventScopeCode")),
+        affected_entities=entities[:20] or None,
+        affected_entity_count=len(entities) if entities else None,
+    )
     first_entity = entities[0] if entities else None
     return Alert(
         source="health",
@@ -71,7 +72,7 @@ def parse_health(payload: Any, subject: str | None) -> Alert | None:
             arn=first_entity if first_entity and first_entity.startswith("arn:") else event_arn,
             region=region,
         ),
-        details={k: v for k, v in details.items() if v is not None},
+        details=details,
         # Health re-sends an event as it progresses; each status is one alert.
         dedup_key=dedup_key("health", code, event_arn or text(payload.get("id")), status),
     )

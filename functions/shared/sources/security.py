@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.shared.alert_details import GuardDutyDetails, SecurityHubDetails
 from functions.shared.models import Alert, ResourceRef, Severity
 from functions.shared.sources.common import (
     arn_parts,
@@ -131,25 +132,25 @@ def _finding_alert(finding: dict[str, Any], event: dict[str, Any], count: int) -
     product = text(finding.get("ProductName")) or arn_parts(finding.get("ProductArn")).get("resource", "")
     name = text(finding.get("Title")) or (types[0] if types else "Security Hub finding")
     remediation = as_dict(as_dict(finding.get("Remediation")).get("Recommendation"))
-    details: dict[str, Any] = {
-        "finding_id": finding_id,
-        "severity_label": label,
-        "severity_normalized": number(as_dict(finding.get("Severity")).get("Normalized")),
-        "types": types[:5] or None,
-        "product": product or None,
-        "generator_id": text(finding.get("GeneratorId")),
-        "security_control_id": control,
-        "compliance_status": text(compliance.get("Status")),
-        "workflow_status": text(as_dict(finding.get("Workflow")).get("Status")),
-        "record_state": text(finding.get("RecordState")),
-        "resource_type": asff_type,
-        "resource_ids": [r for r in (text(x.get("Id")) for x in resources[:10]) if r] or None,
-        "remediation": text(remediation.get("Text")),
-        "remediation_url": text(remediation.get("Url")),
-        "first_observed_at": text(finding.get("FirstObservedAt")),
-        "updated_at": updated,
-        "finding_count": count,
-    }
+    details = SecurityHubDetails(
+        finding_id=finding_id,
+        severity_label=label,
+        severity_normalized=number(as_dict(finding.get("Severity")).get("Normalized")),
+        types=types[:5] or None,
+        product=product or None,
+        generator_id=text(finding.get("GeneratorId")),
+        security_control_id=control,
+        compliance_status=text(compliance.get("Status")),
+        workflow_status=text(as_dict(finding.get("Workflow")).get("Status")),
+        record_state=text(finding.get("RecordState")),
+        resource_type=asff_type,
+        resource_ids=[r for r in (text(x.get("Id")) for x in resources[:10]) if r] or None,
+        remediation=text(remediation.get("Text")),
+        remediation_url=text(remediation.get("Url")),
+        first_observed_at=text(finding.get("FirstObservedAt")),
+        updated_at=updated,
+        finding_count=count,
+    )
     return Alert(
         source="security_hub",
         alert_type=control or (types[0] if types else "security_hub_finding"),
@@ -165,7 +166,7 @@ def _finding_alert(finding: dict[str, Any], event: dict[str, Any], count: int) -
             arn=resource_id if resource_id and resource_id.startswith("arn:") else None,
             region=text(first.get("Region")) or region,
         ),
-        details={k: v for k, v in details.items() if v is not None},
+        details=details,
         # A finding keeps its Id; UpdatedAt moves when it changes, which is a new alert.
         dedup_key=dedup_key("securityhub", control or finding_id.rsplit("/", 1)[-1], finding_id, updated),
     )
@@ -199,21 +200,21 @@ def parse_guardduty(payload: Any, subject: str | None) -> Alert | None:
     finding_id = text(finding.get("id")) or text(event.get("id")) or "unknown"
     updated = text(finding.get("updatedAt"))
     remote_ip = _find_key(action, "ipAddressV4")
-    details: dict[str, Any] = {
-        "finding_id": finding_id,
-        "finding_arn": text(finding.get("arn")),
-        "finding_type": finding_type,
-        "severity_score": score,
-        "resource_type": text(as_dict(finding.get("resource")).get("resourceType")),
-        "action_type": text(action.get("actionType")),
-        "remote_ip": remote_ip,
-        "detector_id": text(service.get("detectorId")),
-        "count": number(service.get("count")),
-        "event_first_seen": text(service.get("eventFirstSeen")),
-        "event_last_seen": text(service.get("eventLastSeen")),
-        "archived": service.get("archived") if isinstance(service.get("archived"), bool) else None,
-        "updated_at": updated,
-    }
+    details = GuardDutyDetails(
+        finding_id=finding_id,
+        finding_arn=text(finding.get("arn")),
+        finding_type=finding_type,
+        severity_score=score,
+        resource_type=text(as_dict(finding.get("resource")).get("resourceType")),
+        action_type=text(action.get("actionType")),
+        remote_ip=remote_ip,
+        detector_id=text(service.get("detectorId")),
+        count=number(service.get("count")),
+        event_first_seen=text(service.get("eventFirstSeen")),
+        event_last_seen=text(service.get("eventLastSeen")),
+        archived=service.get("archived") if isinstance(service.get("archived"), bool) else None,
+        updated_at=updated,
+    )
     level = "High" if score >= 7 else "Medium" if score >= 4 else "Low"
     return Alert(
         source="guardduty",
@@ -225,7 +226,7 @@ def parse_guardduty(payload: Any, subject: str | None) -> Alert | None:
         region=text(finding.get("region")) or text(event.get("region")),
         occurred_at=timestamp(updated) or timestamp(event.get("time")),
         resource=resource,
-        details={k: v for k, v in details.items() if v is not None},
+        details=details,
         dedup_key=dedup_key("guardduty", finding_type, finding_id, updated),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.shared.alert_details import UnknownDetails
 from functions.shared.models import Alert
 from functions.shared.sources.common import as_dict, canonical_json, dedup_key, excerpt, text, timestamp, title
 
@@ -35,11 +36,7 @@ def parse_unknown(payload: Any, subject: str | None) -> Alert:
         headline = f"JSON array of {len(payload)} items"
     else:
         headline = first_line or "Empty alert"
-    details: dict[str, Any] = {"raw_chars": len(raw)}
-    if source_hint:
-        details["event_source"] = source_hint
-    if detail_type:
-        details["detail_type"] = detail_type
+    details = UnknownDetails(raw_chars=len(raw), event_source=source_hint, detail_type=detail_type)
     return Alert(
         source="unknown",
         alert_type="unknown",
