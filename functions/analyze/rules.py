@@ -45,7 +45,6 @@ _MISSING_DATA_BREACHING = re.compile(r"missing datapoints? (?:was|were) treated 
 _LAMBDA_MOVER = re.compile(r"^Lambda (?P<name>\S+):")
 _COST_MOVER = re.compile(r"^(?:Top mover |Driven by usage type )?(?P<label>.+?): \$")
 _PEAK = re.compile(r"peak (?P<peak>[\d,.]+)")
-_BASELINE = re.compile(r"baseline (?P<baseline>[\d,.]+)")
 
 
 # --- Reading the context ---------------------------------------------------------------------------------------
@@ -88,14 +87,44 @@ class Facts:
         return [k for k in self.by_key if k.startswith(prefix)]
 
 
+# The rules compare a fact's numbers (`Fact.numbers`, `Fact.subject`, `Fact.value`). A fact without numbers (one
+# written by hand, or by an older gather stage) is read from its sentence instead: the fallbacks below.
+
+
 def _peak(fact: Fact | None) -> float | None:
-    match = _PEAK.search(fact.text) if fact else None
+    """A metric fact's peak (its measured value)."""
+    if fact is None:
+        return None
+    if fact.numbers is not None:
+        return fact.numbers.value
+    match = _PEAK.search(fact.text)
     return float(match.group("peak").replace(",", "")) if match else None
 
 
-def _baseline(fact: Fact | None) -> float | None:
-    match = _BASELINE.search(fact.text) if fact else None
-    return float(match.group("baseline").replace(",", "")) if match else None
+def _rose(fact: Fact) -> bool:
+    """Whether the value is at or above its baseline by a known percentage (the sentence's "+N%")."""
+    if fact.numbers is not None:
+        return fact.numbers.change_pct is not None and fact.numbers.change_pct >= 0
+    return "+" in fact.text
+
+
+def _not_crossed(fact: Fact) -> bool:
+    """Whether the alarm's metric stayed on the safe side of its threshold in the window read."""
+    if fact.numbers is not None:
+        return fact.numbers.crossed is False
+    return "not crossed" in fact.text
+
+
+def _subject(fact: Fact, pattern: re.Pattern[str], group: str) -> str | None:
+    """What the fact is about (a function, a service, a usage type)."""
+    if fact.subject:
+        return fact.subject
+    match = pattern.match(fact.text)
+    return match.group(group) if match else None
+
+
+def _instance_label(instance: Fact) -> str:
+    return instance.subject or instance.text.split(":", 1)[0].replace("EC2 ", "")
 
 
 def _alarm(alert: Alert) -> CloudWatchAlarmDetails:
@@ -200,14 +229,17 @@ _TIMEOUT = re.compile(r"timeout (?P<seconds>\d+) s")
 def _hits_timeout(facts: Facts) -> str | None:
     """ "invocations run into the function's 30 s timeout" when Duration peaks at the configured timeout."""
     config = facts.get("compute.lambda_config")
-    match = _TIMEOUT.search(config.text) if config else None
+    seconds: float | None = None
+    if config is not None and config.numbers is not None:
+        seconds = config.numbers.value
+    elif config is not None and (match := _TIMEOUT.search(config.text)):
+        seconds = float(match.group("seconds"))
     duration = _peak(facts.get("compute.metric.Duration"))
-    if match is None or duration is None:
+    if seconds is None or duration is None:
         return None
-    limit_ms = int(match.group("seconds")) * 1000
-    if duration < limit_ms * 0.95:
+    if duration < seconds * 1000 * 0.95:
         return None
-    return f"invocations run into the function's {match.group('seconds')} s timeout (Duration peak {duration:,.0f} ms)"
+    return f"invocations run into the function's {seconds:g} s timeout (Duration peak {duration:,.0f} ms)"
 
 
 def _log_errors(facts: Facts) -> float | None:
@@ -241,18 +273,19 @@ def _lambda_storm_cost(alert: Alert, facts: Facts) -> Finding | None:
     mover = facts.get("compute.lambda_mover")
     if mover is None:
         return None
-    match = _LAMBDA_MOVER.match(mover.text)
-    name = match.group("name") if match else "a Lambda function"
+    function = _subject(mover, _LAMBDA_MOVER, "name")
+    name = function or "a Lambda function"
     cost = facts.get("cost.top_mover")
+    lambda_cost = cost is not None and "Lambda" in (_subject(cost, _COST_MOVER, "label") or "")
     sentence = f"Invocation storm on Lambda {name}: {_clean(mover.text.split(': ', 1)[-1])}"
-    if cost is not None and "Lambda" in cost.text:
+    if cost is not None and lambda_cost:
         sentence += f", driving {_clean(cost.text.replace('Top mover ', ''))}"
     logs = _log_summary(facts)
     if logs:
         sentence += f"; {logs}"
     return Finding(
         root_cause=sentence + ".",
-        confidence="high" if cost is not None and "Lambda" in cost.text else "medium",
+        confidence="high" if lambda_cost else "medium",
         evidence_keys=["compute.lambda_mover", "cost.top_mover", "cost.top_usage_type", "logs.pattern.1"],
         recommendations=[
             f"Find what invokes {name} (event source mappings, S3/SNS triggers, a caller in a retry loop); a function "
@@ -263,7 +296,7 @@ def _lambda_storm_cost(alert: Alert, facts: Facts) -> Finding | None:
             _in_region(alert, "lambda", "list-event-source-mappings", _function(name)),
             _in_region(alert, "lambda", "get-policy", _function(name)),
         ]
-        if match
+        if function
         else [],
     )
 
@@ -273,8 +306,7 @@ def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
     if mover is None:
         return None
     usage = facts.get("cost.top_usage_type")
-    label_match = _COST_MOVER.match(mover.text)
-    service = label_match.group("label") if label_match else "the top service"
+    service = _subject(mover, _COST_MOVER, "label") or "the top service"
     budget = alert.details_of(BudgetDetails)
     forecast = alert.alert_type == "budget_forecast" or (
         budget is not None and budget.notification_type == "FORECASTED"
@@ -285,8 +317,8 @@ def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
         sentence = f"Spend is driven by {service}"
     sentence += f": {_clean(mover.text.split(': ', 1)[-1])}"
     if usage is not None:
-        usage_match = _COST_MOVER.match(usage.text)
-        usage_label = usage_match.group("label").split(" / ")[-1] if usage_match else "its top usage type"
+        usage_type = usage.subject or (_subject(usage, _COST_MOVER, "label") or "").split(" / ")[-1]
+        usage_label = usage_type or "its top usage type"
         sentence += f"; usage type {usage_label} accounts for the change"
     launches = facts.get("compute.recent_launches")
     if launches is not None and "Elastic Compute" in service:
@@ -318,7 +350,7 @@ def _false_alarm(alert: Alert, facts: Facts) -> Finding | None:
     metric_fact = facts.get("compute.alarm_metric")
     reason = _alarm(alert).state_reason or ""
     missing_data = bool(_MISSING_DATA_BREACHING.search(reason))
-    not_crossed = metric_fact is not None and "not crossed" in metric_fact.text
+    not_crossed = metric_fact is not None and _not_crossed(metric_fact)
     errors = _log_errors(facts)
     if not (missing_data or not_crossed):
         return None
@@ -377,7 +409,7 @@ def _throttled_at_limit(alert: Alert, facts: Facts) -> Finding | None:
             sentence += f": ConcurrentExecutions peaked at {concurrency:g}"
     else:
         sentence = f"{name} is throttled: it hit the account's concurrency limit (no reserved concurrency is set)"
-    if invocations is not None and "+" in invocations.text:
+    if invocations is not None and _rose(invocations):
         sentence += f" while traffic rose ({_clean(invocations.text)})"
     sentence += f"; {throttles:,.0f} throttles at the peak"
     return Finding(
@@ -467,13 +499,13 @@ def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
     if _alarm(alert).metric_name != "CPUUtilization" or peak is None or peak < 85:
         return None
     instance = facts.get("compute.instance")
-    label = instance.text.split(":", 1)[0].replace("EC2 ", "") if instance else _resource_name(alert)
+    label = _instance_label(instance) if instance else _resource_name(alert)
     metric_fact = facts.get("compute.alarm_metric")
     sentence = f"CPU saturation on {label}: " + _clean(
         (metric_fact.text if metric_fact else "").replace("Alarm metric ", "")
     )
     network = facts.get("compute.metric.NetworkIn")
-    if network is not None and "+" in network.text:
+    if network is not None and _rose(network):
         sentence += (
             f"; inbound traffic rose with it ({_clean(network.text)}), so load, not a runaway process, drives it"
         )
@@ -500,7 +532,7 @@ def _status_check(alert: Alert, facts: Facts) -> Finding | None:
     if peak is not None and peak < 1:
         return None
     instance = facts.get("compute.instance")
-    label = instance.text.split(":", 1)[0].replace("EC2 ", "") if instance else _resource_name(alert)
+    label = _instance_label(instance) if instance else _resource_name(alert)
     if metric == "StatusCheckFailed_System":
         sentence = (
             f"The system status check failed on {label}: the underlying AWS host (hardware, network or power) has "
@@ -517,7 +549,7 @@ def _status_check(alert: Alert, facts: Facts) -> Finding | None:
         sentence = f"A status check failed on {label}"
         action = "Check which status check fails (system or instance) and act on that."
     cpu = facts.get("compute.metric.CPUUtilization")
-    if cpu is not None and "now" in cpu.text:
+    if cpu is not None and (cpu.numbers.latest is not None if cpu.numbers else "now" in cpu.text):
         sentence += f"; {_clean(cpu.text)}"
     return Finding(
         root_cause=sentence + ".",
@@ -585,14 +617,14 @@ def _health(alert: Alert, facts: Facts) -> Finding:
     readable = code.replace("AWS_", "", 1).replace("_", " ").lower()
     name = _resource_name(alert)
     instance = facts.get("compute.instance")
-    label = instance.text.split(":", 1)[0].replace("EC2 ", "") if instance else name
+    label = _instance_label(instance) if instance else name
     start = event.start_time
     sentence = f"AWS Health: {readable} for {label}"
     if start:
         sentence += f", starting {start}"
     if "RETIREMENT" in code:
         sentence += " — the instance will be retired because its underlying hardware is degraded"
-    if instance is not None and "running" in instance.text:
+    if instance is not None and (instance.value == "running" if instance.value else "running" in instance.text):
         sentence += "; it is still running now"
     recommendations = (
         [

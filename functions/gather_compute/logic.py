@@ -35,7 +35,7 @@ from functions.shared.investigate.resources import (
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
-from functions.shared.models import Alert, ContextSection, Fact, StageInput
+from functions.shared.models import Alert, ContextSection, Fact, Measurement, StageInput
 from functions.shared.settings import Settings
 
 ALARM_BEFORE = timedelta(hours=3)
@@ -177,6 +177,14 @@ def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime) -> Evide
             ),
             value=round(top.change_percent, 1) if top.change_percent is not None else top.last_24h,
             link=console_links.lambda_function_url(top.function_name, alert.region),
+            subject=top.function_name,
+            numbers=Measurement(
+                value=top.last_24h,
+                baseline=top.previous_24h,
+                unit="invocations",
+                window="24h",
+                change_pct=top.change_percent,
+            ),
         )
     )
     target = Target(

@@ -25,6 +25,8 @@ def bound_section(section: ContextSection, max_bytes: int = MAX_SECTION_BYTES) -
             value=shorten(fact.value, 200) if isinstance(fact.value, str) else fact.value,
             # A cut URL would link somewhere else: a link that does not fit is dropped, the fact stays.
             link=fact.link if fact.link is not None and len(fact.link) <= _MAX_LINK_CHARS else None,
+            subject=shorten(fact.subject, 200) if fact.subject else None,
+            numbers=fact.numbers,  # a handful of numbers and two short words: bounded by its model
         )
         for fact in section.facts[:40]
     ]

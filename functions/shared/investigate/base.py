@@ -141,7 +141,12 @@ def when(at: datetime, now: datetime | None = None) -> str:
 
 
 def _size(section: ContextSection) -> int:
-    return len(json.dumps(section.model_dump(mode="json"), separators=(",", ":")))
+    """The section's size in what a reader sees: the facts' machine-readable numbers ride along outside the budget."""
+    data = section.model_dump(mode="json")
+    for fact in data["facts"]:
+        fact.pop("subject", None)
+        fact.pop("numbers", None)
+    return len(json.dumps(data, separators=(",", ":")))
 
 
 def bounded_section(

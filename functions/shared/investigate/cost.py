@@ -58,6 +58,12 @@ class CostMover(BaseModel):
     def swing(self) -> float:
         return max(abs(self.dod_amount), abs(self.wow_amount or 0.0))
 
+    def measurement(self) -> Measurement:
+        """Yesterday's cost against the day before, in USD."""
+        return Measurement(
+            value=self.yesterday, baseline=self.day_before, unit="USD", window="1d", change_pct=self.dod_percent
+        )
+
     def describe(self) -> str:
         text = (
             f"{self.label}: {money(self.yesterday)} yesterday vs {money(self.day_before)} the day before "
@@ -167,6 +173,8 @@ def cost_trend_evidence(trend: CostTrend, *, top_n: int = 5) -> Evidence:
             key="cost.top_mover",
             text="Top mover " + top.describe(),
             value=_headline_change(top),
+            subject=top.service,
+            numbers=top.measurement(),
             link=console_links.cost_explorer_url(start, end, service=top.service, group_by="UsageType"),
         )
     )
@@ -177,6 +185,8 @@ def cost_trend_evidence(trend: CostTrend, *, top_n: int = 5) -> Evidence:
                 key="cost.top_usage_type",
                 text="Driven by usage type " + usage[0].describe(),
                 value=round(usage[0].dod_amount, 2),
+                subject=usage[0].usage_type,
+                numbers=usage[0].measurement(),
                 link=console_links.cost_explorer_url(start, end, service=top.service, group_by="UsageType"),
             )
         )

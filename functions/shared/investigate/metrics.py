@@ -12,7 +12,7 @@ from functions.shared.adapters.cloudwatch import CloudWatchReader, MetricQuery, 
 from functions.shared.adapters.compute import LambdaReader
 from functions.shared.investigate.base import Evidence, hhmm, number, percent_change, signed_percent, when
 from functions.shared.investigate.target import AlarmMetric, Target, TargetKind
-from functions.shared.models import Fact
+from functions.shared.models import Fact, Measurement
 
 # What an expert graphs next to the alarm, per resource kind: (metric, statistic), most telling first.
 RELATED_METRICS: dict[TargetKind, list[tuple[str, str]]] = {
@@ -82,6 +82,18 @@ class MetricWindow(BaseModel):
             if self.drop_percent is not None:
                 text += f" ({signed_percent(self.drop_percent)} vs baseline)"
         return text
+
+    def measurement(self, threshold: float | None = None, crossed: bool | None = None) -> Measurement:
+        """The numbers `describe` puts into words: peak, baseline, change, latest, per period."""
+        return Measurement(
+            value=self.peak,
+            baseline=self.baseline,
+            window=_period_words(self.period_seconds),
+            change_pct=self.change_percent,
+            latest=self.latest if self.latest != self.peak else None,
+            threshold=threshold,
+            crossed=crossed,
+        )
 
     @property
     def drop_percent(self) -> float | None:
@@ -176,6 +188,7 @@ def alarm_metric_evidence(
         evidence.notes.append(f"The alarm's metric {metric.metric_name} has no datapoints around the breach.")
         return evidence, window
     text = "Alarm metric " + window.describe()
+    crossed = None
     if metric.threshold is not None:
         text += f"; threshold {number(metric.threshold)}"
         if window.peak is not None:
@@ -184,7 +197,14 @@ def alarm_metric_evidence(
                 text += " (not crossed in this window)"
     ratio = (window.peak / window.baseline) if window.baseline and window.peak is not None else None
     evidence.facts.append(
-        Fact(key="compute.alarm_metric", text=text, value=round(ratio, 2) if ratio is not None else None, link=link)
+        Fact(
+            key="compute.alarm_metric",
+            text=text,
+            value=round(ratio, 2) if ratio is not None else None,
+            link=link,
+            subject=metric.metric_name,
+            numbers=window.measurement(metric.threshold, crossed),
+        )
     )
     return evidence, window
 
@@ -252,6 +272,8 @@ def related_metrics_evidence(
                 key=f"compute.metric.{query.metric_name}",
                 text=window.describe(),
                 value=window.peak,
+                subject=query.metric_name,
+                numbers=window.measurement(),
                 link=console_links.metric_graph_url(
                     target.namespace,
                     query.metric_name,

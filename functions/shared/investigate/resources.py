@@ -8,7 +8,7 @@ from typing import Any
 from functions.shared import console_links
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
 from functions.shared.investigate.base import Evidence
-from functions.shared.models import Fact
+from functions.shared.models import Fact, Measurement
 
 RECENT_CHANGE_HOURS = 24
 
@@ -66,7 +66,19 @@ def lambda_function_evidence(lambdas: LambdaReader, name: str, *, now: datetime,
     modified = _parse_time(configuration.get("LastModified"))
     if modified is not None:
         parts.append(f"last modified {ago(modified, now)} ({modified:%Y-%m-%d %H:%M} UTC)")
-    evidence.facts.append(Fact(key="compute.lambda_config", text=f"Lambda {name}: " + ", ".join(parts), link=link))
+    timeout = configuration.get("Timeout")
+    evidence.facts.append(
+        Fact(
+            key="compute.lambda_config",
+            text=f"Lambda {name}: " + ", ".join(parts),
+            link=link,
+            subject=name,
+            # The number the rules compare with Duration: the configured timeout.
+            numbers=Measurement(value=float(timeout), unit="seconds")
+            if isinstance(timeout, int | float) and not isinstance(timeout, bool)
+            else None,
+        )
+    )
     if modified is not None and (now - modified).total_seconds() < RECENT_CHANGE_HOURS * 3600:
         version = configuration.get("Version")
         status = configuration.get("LastUpdateStatus")
@@ -148,7 +160,7 @@ def ec2_instance_evidence(ec2: Ec2Reader, instance_id: str, *, now: datetime, re
         parts.append("security groups " + ", ".join(str(g) for g in groups[:3]))
     label = f"{instance_id} ({name})" if name else instance_id
     evidence.facts.append(
-        Fact(key="compute.instance", text=f"EC2 {label}: " + ", ".join(parts), value=state, link=link)
+        Fact(key="compute.instance", text=f"EC2 {label}: " + ", ".join(parts), value=state, link=link, subject=label)
     )
     status = evidence.read(f"status checks of {instance_id}", lambda: ec2.instance_status(instance_id))
     if status:
