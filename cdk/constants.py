@@ -105,6 +105,21 @@ ALERT_PUBLISHERS = ("budgets.amazonaws.com", "cloudwatch.amazonaws.com", "costal
 HAIKU_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 SONNET_MODEL_ID = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
+# Cross-region inference profiles are named `<geo>.<foundation model id>`.
+INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "jp.", "au.", "ca.", "global.")
+
+
+def foundation_model_id(model_id: str) -> str:
+    """The foundation model behind a model id or a cross-region inference profile id."""
+    for prefix in INFERENCE_PROFILE_PREFIXES:
+        if model_id.startswith(prefix):
+            return model_id.removeprefix(prefix)
+    return model_id
+
+
+def is_inference_profile(model_id: str) -> bool:
+    return foundation_model_id(model_id) != model_id
+
 
 def kebab_case(name: str) -> str:
     """`DailyLLMCost` -> `daily-llm-cost`: construct ids become physical names."""
@@ -152,6 +167,10 @@ class EnvironmentConfig:
     @property
     def archiver_dead_letters_name(self) -> str:
         return self.resource_name("archiver-dead-letters")
+
+    @property
+    def chat_worker_dead_letters_name(self) -> str:
+        return self.resource_name("chat-worker-dead-letters")
 
     @property
     def conversations_table_name(self) -> str:

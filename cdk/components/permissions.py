@@ -10,11 +10,7 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
-from cdk.constants import EnvironmentConfig
-
-# Cross-region inference profiles are named `<geo>.<foundation model id>`.
-_INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "jp.", "au.", "ca.", "global.")
-
+from cdk.constants import EnvironmentConfig, foundation_model_id, is_inference_profile
 
 _READ_SCOPED_REASON = (
     "Read-only actions scoped to this account (and region); which function, instance, alarm, log group, detector "
@@ -63,8 +59,8 @@ def describe_pipeline_executions(stack: Stack, config: EnvironmentConfig) -> iam
 def cost_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         iam.PolicyStatement(
-            # Cost Explorer has no resource type for these reads.
-            actions=["ce:GetCostAndUsage", "ce:GetCostForecast", "ce:GetAnomalies"],
+            # Cost Explorer has no resource type for this read (billing views are optional and not named).
+            actions=["ce:GetCostAndUsage"],
             resources=["*"],
         ),
         iam.PolicyStatement(
@@ -75,52 +71,47 @@ def cost_reads(stack: Stack) -> list[iam.PolicyStatement]:
     ]
 
 
+def lambda_movers_reads() -> iam.PolicyStatement:
+    """Finding the busiest Lambda functions (cost alerts: whose logs to read, which function moved). Neither
+    action has a resource type."""
+    return iam.PolicyStatement(actions=["lambda:ListFunctions", "cloudwatch:GetMetricData"], resources=["*"])
+
+
+def function_reads(stack: Stack) -> iam.PolicyStatement:
+    """lambda:GetFunction on the account's functions in this region. It returns each function's environment
+    variables: accepted, because the investigation needs its configuration and the answer stays in this account's
+    Slack (decision recorded in docs/decisions/0005-iam-enforcement-in-local-runs.md)."""
+    return iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[_account_arn(stack, "lambda", "function:*")])
+
+
+def instance_reads() -> iam.PolicyStatement:
+    # No resource type exists for these reads.
+    return iam.PolicyStatement(actions=["ec2:DescribeInstances", "ec2:DescribeInstanceStatus"], resources=["*"])
+
+
 def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
-        iam.PolicyStatement(
-            actions=["lambda:GetFunction", "lambda:GetFunctionConfiguration"],
-            resources=[_account_arn(stack, "lambda", "function:*")],
-        ),
-        iam.PolicyStatement(
-            actions=["cloudwatch:DescribeAlarms"],
-            resources=[_account_arn(stack, "cloudwatch", "alarm:*")],
-        ),
+        function_reads(stack),
         iam.PolicyStatement(
             actions=["securityhub:GetFindings"],
             resources=[_account_arn(stack, "securityhub", "hub/default")],
-        ),
-        iam.PolicyStatement(
-            actions=["guardduty:GetFindings", "guardduty:ListFindings"],
-            resources=[_account_arn(stack, "guardduty", "detector/*")],
         ),
         iam.PolicyStatement(
             # Health events are global resources (`arn:aws:health:*::event/...`), read-only.
             actions=["health:DescribeAffectedEntities", "health:DescribeEventDetails"],
             resources=[f"arn:{stack.partition}:health:*::event/*"],
         ),
-        iam.PolicyStatement(
-            # No resource type exists for these reads.
-            actions=[
-                "lambda:ListFunctions",
-                "guardduty:ListDetectors",
-                "ec2:DescribeInstances",
-                "ec2:DescribeInstanceStatus",
-                "cloudwatch:GetMetricData",
-                "cloudwatch:GetMetricStatistics",
-            ],
-            resources=["*"],
-        ),
+        # GuardDuty's reads have no resource type: IAM authorises them against `*` only.
+        iam.PolicyStatement(actions=["guardduty:ListDetectors", "guardduty:ListFindings"], resources=["*"]),
+        instance_reads(),
+        lambda_movers_reads(),
     ]
 
 
 def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         iam.PolicyStatement(
-            actions=[
-                "logs:StartQuery",
-                "logs:GetQueryResults",
-                "logs:FilterLogEvents",
-            ],
+            actions=["logs:StartQuery", "logs:GetQueryResults"],
             resources=[_account_arn(stack, "logs", "log-group:*")],
         ),
         iam.PolicyStatement(
@@ -132,21 +123,15 @@ def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
     ]
 
 
-def evidence_reads(stack: Stack) -> list[iam.PolicyStatement]:
-    """Everything the three gather stages may read: the chat worker's tools use the same."""
-    return [*cost_reads(stack), *compute_reads(stack), *logs_reads(stack)]
+def log_context_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read)."""
+    return [*logs_reads(stack), lambda_movers_reads()]
 
 
-def foundation_model_id(model_id: str) -> str:
-    """The foundation model behind a model id or a cross-region inference profile id."""
-    for prefix in _INFERENCE_PROFILE_PREFIXES:
-        if model_id.startswith(prefix):
-            return model_id.removeprefix(prefix)
-    return model_id
-
-
-def is_inference_profile(model_id: str) -> bool:
-    return foundation_model_id(model_id) != model_id
+def chat_tool_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """What the chat tools (functions/chat/aws_tools.py) read: cost, budgets, Lambda, EC2, metrics, logs. No
+    Health, Security Hub or GuardDuty tool exists, so none of those reads is granted."""
+    return [*cost_reads(stack), function_reads(stack), instance_reads(), lambda_movers_reads(), *logs_reads(stack)]
 
 
 def invoke_model(stack: Stack, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
@@ -175,14 +160,19 @@ def invoke_model(stack: Stack, config: EnvironmentConfig) -> list[iam.PolicyStat
     ]
 
 
-# The conversation store's calls (functions/shared/adapters/conversations.py): load, save, claim and release.
-CONVERSATION_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
+# The conversation store's calls (functions/shared/adapters/conversations.py), per caller: the worker loads a
+# thread (Query), reads the alert it starts from (GetItem) and saves (PutItem); the events endpoint claims an
+# event id (PutItem) and releases the claim when the hand-over fails (DeleteItem).
+WORKER_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem")
+EVENTS_TABLE_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem")
 
 
-def conversation_table_access(stack: Stack, config: EnvironmentConfig) -> iam.PolicyStatement:
+def conversation_table_access(
+    stack: Stack, config: EnvironmentConfig, actions: tuple[str, ...] = WORKER_TABLE_ACTIONS
+) -> iam.PolicyStatement:
     """Item reads and writes on the Conversations table itself (no indexes, no scans, no table admin)."""
     return iam.PolicyStatement(
-        actions=list(CONVERSATION_TABLE_ACTIONS),
+        actions=list(actions),
         resources=[_account_arn(stack, "dynamodb", f"table/{config.conversations_table_name}")],
     )
 

@@ -38,7 +38,7 @@ class AlertAnalyzerStack(Stack):
             "classify": [],
             "gather_cost": permissions.cost_reads(self),
             "gather_compute": permissions.compute_reads(self),
-            "gather_logs": permissions.logs_reads(self),
+            "gather_logs": permissions.log_context_reads(self),
             "analyze": permissions.invoke_model(self, config),
             "format": [],
             "post": [

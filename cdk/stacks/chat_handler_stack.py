@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -64,7 +65,7 @@ class ChatHandlerStack(Stack):
 
         # The worker: LangGraph supervisor + specialists, with the same read-only tools as the gather stages.
         worker_statements = [
-            *permissions.evidence_reads(self),
+            *permissions.chat_tool_reads(self),
             *permissions.invoke_model(self, config),
             permissions.read_secrets(self, SLACK_BOT_TOKEN_SECRET_NAME),
             permissions.conversation_table_access(self, config),
@@ -80,8 +81,20 @@ class ChatHandlerStack(Stack):
             statements=worker_statements,
             description="alert-intel chat worker: answers a Slack question in its thread",
         )
-        # The events endpoint already de-duplicates by event_id; a retried worker would answer twice.
-        self.worker.function.configure_async_invoke(retry_attempts=0, max_event_age=Duration.minutes(15))
+        # The events endpoint already de-duplicates by event_id; a retried worker would answer twice, so Lambda
+        # does not retry. A failed answer is not lost silently: its event lands in a dead-letter queue, which a
+        # meta-alarm watches (Monitoring stack), and the question can be asked again.
+        self.worker_dead_letters = dead_letter_queue(
+            self,
+            "ChatWorkerDeadLetters",
+            queue_name=config.chat_worker_dead_letters_name,
+            holds="Slack questions the chat worker failed to answer (Lambda async on_failure)",
+        )
+        self.worker.function.configure_async_invoke(
+            retry_attempts=0,
+            max_event_age=Duration.minutes(15),
+            on_failure=destinations.SqsDestination(self.worker_dead_letters),
+        )
 
         # The endpoint: verify Slack's signature, de-duplicate, hand over to the worker, answer within 3 s.
         self.events = chat_function(
@@ -93,7 +106,7 @@ class ChatHandlerStack(Stack):
             },
             statements=[
                 permissions.read_secrets(self, SLACK_SIGNING_SECRET_NAME),
-                permissions.conversation_table_access(self, config),
+                permissions.conversation_table_access(self, config, permissions.EVENTS_TABLE_ACTIONS),
             ],
             description="alert-intel Slack events endpoint: verify, de-duplicate, hand over to the worker",
         )

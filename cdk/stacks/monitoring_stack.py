@@ -242,6 +242,7 @@ class MonitoringStack(Stack):
         for construct_id, queue_name, what in (
             ("IngestDeadLetters", cfg.ingest_dead_letters_name, "alerts ingest could not start a run for"),
             ("ArchiverDeadLetters", cfg.archiver_dead_letters_name, "stream records the archiver could not archive"),
+            ("ChatWorkerDeadLetters", cfg.chat_worker_dead_letters_name, "Slack questions the bot failed to answer"),
         ):
             alarm(
                 construct_id,

@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
@@ -29,6 +30,8 @@ EVENT_SOURCES: dict[str, dict[str, Any]] = {
         "detail": {"findings": {"Severity": {"Label": ["CRITICAL", "HIGH", "MEDIUM"]}}},
     },
     "GuardDutyFindings": {"source": ["aws.guardduty"], "detail_type": ["GuardDuty Finding"]},
+    # Every alarm in the account except alert-intel's own meta-alarms (`alarmName` filled in per environment by
+    # `event_sources`); ingest drops the copies an alarm's SNS action also delivers (functions/ingest/alarm_routing).
     "AlarmStateChanges": {
         "source": ["aws.cloudwatch"],
         "detail_type": ["CloudWatch Alarm State Change"],
@@ -36,6 +39,19 @@ EVENT_SOURCES: dict[str, dict[str, Any]] = {
     },
     "CostAnomalies": {"source": ["aws.ce"], "detail_type": ["Anomaly Detected"]},
 }
+
+
+def event_sources(config: EnvironmentConfig) -> dict[str, dict[str, Any]]:
+    """EVENT_SOURCES for one environment: its own alarms (`alert-intel-<env>-...`) never match."""
+    sources = {rule_id: dict(pattern) for rule_id, pattern in EVENT_SOURCES.items()}
+    alarms = sources["AlarmStateChanges"]
+    alarms["detail"] = {**alarms["detail"], "alarmName": [{"anything-but": {"prefix": own_alarm_prefix(config)}}]}
+    return sources
+
+
+def own_alarm_prefix(config: EnvironmentConfig) -> str:
+    """The Monitoring stack names every meta-alarm `alert-intel-<env>-<name>`."""
+    return config.resource_name("")
 
 
 class SnsStack(Stack):
@@ -86,7 +102,20 @@ class SnsStack(Stack):
             code=packaging.code,
             layers=packaging.pipeline_layers,
             # The route comes from the topic's name: "heartbeat" in it means the heartbeat route.
-            environment={"STATE_MACHINE_ARN": state_machine.state_machine_arn},
+            environment={
+                "STATE_MACHINE_ARN": state_machine.state_machine_arn,
+                "ALERT_TOPIC_ARNS": ",".join(
+                    self.resolve_topic_arn(config, name) for name in ("critical-alerts", "heartbeat-alerts")
+                ),
+                "OWN_ALARM_PREFIX": own_alarm_prefix(config),
+            },
+            # Which path delivers an alarm state change: its actions (functions/ingest/alarm_routing.py).
+            statements=[
+                iam.PolicyStatement(
+                    actions=["cloudwatch:DescribeAlarms"],
+                    resources=[f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"],
+                )
+            ],
             description="alert-intel ingest: one state machine execution per alert, named by its dedup key",
         )
         ingest = self.ingest.function
@@ -102,7 +131,7 @@ class SnsStack(Stack):
             topic.add_subscription(subscriptions.LambdaSubscription(ingest))
 
         self.rules: dict[str, events.Rule] = {}
-        for rule_id, pattern in EVENT_SOURCES.items():
+        for rule_id, pattern in event_sources(config).items():
             rule = events.Rule(
                 self,
                 rule_id,
@@ -132,3 +161,7 @@ class SnsStack(Stack):
             value=self.heartbeat_topic.topic_arn,
             description="Low-priority and heartbeat alerts (never sent to the model)",
         )
+
+    def resolve_topic_arn(self, config: EnvironmentConfig, name: str) -> str:
+        """An alert topic's ARN from its deterministic name (a token would tie ingest to the topics' creation)."""
+        return f"arn:{self.partition}:sns:{self.region}:{self.account}:{config.resource_name(name)}"

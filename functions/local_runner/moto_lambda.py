@@ -20,7 +20,7 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -61,6 +61,8 @@ class InProcessLambdas:
         self.overrides: dict[str, Handler] = {}
         # Runs after every invocation, as the end of a Lambda invocation would (e.g. drop unflushed metrics).
         self.after_invoke: Callable[[], None] | None = None
+        # Entered around every handler call with the function's name (e.g. IAM enforcement: "acting as" it).
+        self.around_invoke: Callable[[str], AbstractContextManager[None]] | None = None
         self._lock = threading.Lock()
 
     def resolve(self, backend: LambdaSimpleBackend, function_name: str, qualifier: str | None) -> Handler:
@@ -89,8 +91,10 @@ class InProcessLambdas:
         context = FakeLambdaContext(function_name=fn.function_name, invoked_function_arn=fn.function_arn)
         started = time.perf_counter()
         error_type: str | None = None
+        around = self.around_invoke(fn.function_name) if self.around_invoke is not None else nullcontext()
         try:
-            result = handler(event, context)
+            with around:
+                result = handler(event, context)
             payload = json.dumps(result, default=str)
         except Exception as exc:  # report it as Lambda does: Step Functions matches errorType by name
             error_type = type(exc).__name__

@@ -28,6 +28,7 @@ from functions.local_runner.slack_sink import SlackWebhookSink
 from functions.shared.models import PipelineInput
 
 if TYPE_CHECKING:
+    from functions.local_runner.iam_enforcement import IamEnforcement
     from functions.local_runner.scenario import Scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -400,8 +401,13 @@ def simulated_account(
     *,
     seed: Callable[[datetime], None] | None = None,
     quick_retries: bool = False,
+    enforcement: IamEnforcement | None = None,
 ) -> Iterator[SimulatedAccount]:
-    """A fresh moto account with the pipeline deployed; `seed(now)` fills it with a scenario's resources."""
+    """A fresh moto account with the pipeline deployed; `seed(now)` fills it with a scenario's resources.
+
+    With `enforcement` (see `iam_enforcement.for_simulated_account`), every AWS call a handler makes is
+    authorised against that function's role from the synthesised templates, and a denied call fails as on AWS.
+    """
     configure_local_environment()
     with (
         SlackWebhookSink() as sink,
@@ -411,7 +417,13 @@ def simulated_account(
         reset_local_caches()
         if seed is not None:
             seed(datetime.now(UTC))
-        yield SimulatedAccount(sink, lambdas, quick_retries=quick_retries)
+        account = SimulatedAccount(sink, lambdas, quick_retries=quick_retries)
+        if enforcement is None:
+            yield account
+        else:
+            lambdas.around_invoke = enforcement.acting_as
+            with enforcement:
+                yield account
     reset_local_caches()
 
 
@@ -420,8 +432,9 @@ def run_pipeline_input(
     *,
     seed: Callable[[datetime], None] | None = None,
     quick_retries: bool = False,
+    enforcement: IamEnforcement | None = None,
 ) -> RunResult:
-    with simulated_account(seed=seed, quick_retries=quick_retries) as account:
+    with simulated_account(seed=seed, quick_retries=quick_retries, enforcement=enforcement) as account:
         return account.execute(pipeline_input)
 
 
@@ -441,6 +454,7 @@ def run_scenario(
     alert_payload: Any = None,
     out_dir: Path | None = None,
     quick_retries: bool = False,
+    enforcement: IamEnforcement | None = None,
 ) -> RunResult:
     """Run a scenario's alert (or `alert_payload`, e.g. a user's file) through the pipeline on its seeded account.
 
@@ -459,6 +473,7 @@ def run_scenario(
         inputs[0],
         seed=lambda now: seed_account(scenario.account, now=now),
         quick_retries=quick_retries,
+        enforcement=enforcement,
     )
     if out_dir is not None:
         write_outputs(result, out_dir)

@@ -48,6 +48,10 @@ class IngestSettings(Settings):
     """Ingest cannot start a run without the state machine."""
 
     state_machine_arn: str = Field(min_length=1, validation_alias="STATE_MACHINE_ARN")
+    # The alert topics (comma-separated ARNs): an alarm whose actions name one is delivered by SNS, with its route.
+    alert_topic_arns: str = Field(default="", validation_alias="ALERT_TOPIC_ARNS")
+    # Alarms named with this prefix are alert-intel's own meta-alarms: they notify the ops topic only.
+    own_alarm_prefix: str = Field(default="", validation_alias="OWN_ALARM_PREFIX")
 
 
 def load_settings(model: type[SettingsT]) -> SettingsT:
