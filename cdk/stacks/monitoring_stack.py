@@ -47,6 +47,12 @@ FIVE_MINUTES = Duration.minutes(5)
 ONE_DAY = Duration.days(1)
 
 
+def emf_value_selector(metric_name: str) -> str:
+    """The JSON selector of a metric's value in a Powertools EMF record: values are arrays, one per add_metric
+    call in the flush (the stages add each metric once per invocation)."""
+    return f"$.{metric_name}[0]"
+
+
 class MonitoringStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -126,8 +132,10 @@ class MonitoringStack(Stack):
                     log_group=log_group,
                     metric_namespace=METRICS_NAMESPACE,
                     metric_name=f"{metric_name}{ALL_TYPES_SUFFIX}",
-                    filter_pattern=logs.FilterPattern.number_value(f"$.{metric_name}", ">=", 0),
-                    metric_value=f"$.{metric_name}",
+                    # Powertools writes EMF values as arrays (`"LLMCostUSD": [0.0123]`): select the first value.
+                    # tests/infrastructure/test_metric_filters.py runs each pattern on real Powertools output.
+                    filter_pattern=logs.FilterPattern.number_value(emf_value_selector(metric_name), ">=", 0),
+                    metric_value=emf_value_selector(metric_name),
                 )
 
     # Alarms -------------------------------------------------------------------------------------------------

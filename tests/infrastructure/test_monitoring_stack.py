@@ -84,8 +84,8 @@ def test_cost_and_latency_are_republished_without_the_alert_type_dimension(synth
     for f in filters:
         (transformation,) = f["Properties"]["MetricTransformations"]
         metric = transformation["MetricName"].removesuffix("AllTypes")
-        assert transformation["MetricValue"] == f"$.{metric}"
-        assert f["Properties"]["FilterPattern"] == f"{{ $.{metric} >= 0 }}"
+        assert transformation["MetricValue"] == f"$.{metric}[0]"
+        assert f["Properties"]["FilterPattern"] == f"{{ $.{metric}[0] >= 0 }}"
         assert "Dimensions" not in transformation
 
 
