@@ -1,11 +1,12 @@
 """An answer as a Slack message: escaped mrkdwn sections within Slack's limits, and a context line.
 
 An answer is model or tool text that quotes alert, log and tool output, so it follows the alert message's rules
-(`functions.shared.slack_text`): no mention, no clickable link, no invisible character, no code block, quote, italics
-or strike. One thing survives: bold, written as `*bold*` (what the prompt asks for, and how tool findings label
-their parts) or as Markdown's `**bold**` and headings, on one line. It cannot pass for one of the bot's own
-sections here: the whole answer is under a context line that says who answered, and the answer message has no
-sections of the bot's own. Only ASCII asterisks in the answer make bold; a fullwidth one stays text.
+(`functions.shared.slack_text`): no mention, no clickable link, no invisible character, no code block, quote or
+strike. Two things survive, each on one line: bold, written as `*bold*` (what the prompt asks for, and how tool
+findings label their parts) or as Markdown's `**bold**` and headings, and `_italics_` (how a tool-findings answer
+says it is not an AI answer). They cannot pass for one of the bot's own sections here: the whole answer is under a
+context line that says who answered, and an answer message has no sections of the bot's own. Only ASCII `*` and
+`_` in the answer format; fullwidth ones stay text.
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ MAX_CONTEXT_CHARS = 300
 
 _DOUBLE_BOLD = re.compile(r"\*\*(.+?)\*\*")
 _HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.MULTILINE)
-# `*bold*` on one line, not inside a word, and not glued to a dot and a word (`evil.*com*` must stay unlinkable).
-_BOLD = re.compile(r"(?<![\w*])(?<!\w[.])\*(?=\S)([^*\n]{1,300}?)(?<=\S)\*(?![\w*])(?![.]\w)")
+# `*bold*` or `_italics_` on one line, not inside a word, and not glued to a dot and a word (`evil.*com*` must stay
+# unlinkable).
+_EMPHASIS = re.compile(
+    r"(?<![\w*])(?<!\w[.])"
+    r"(?:\*(?=\S)(?P<bold>[^\n]{1,300}?)(?<=\S)\*|_(?=\S)(?P<italic>[^\n]{1,300}?)(?<=\S)_)"
+    r"(?![\w*])(?![.]\w)"
+)
 # The end of a dotted name: a hard cut there could leave a shorter name that ends in a TLD.
 _DOTTED_TAIL = re.compile(r"[.\u3002\uff0e\uff61][^\s.\u3002\uff0e\uff61]*$")
 
@@ -43,14 +49,16 @@ def to_slack_mrkdwn(text: str) -> str:
 
 
 def answer_mrkdwn(text: str) -> str:
-    """Answer text as safe mrkdwn: everything escaped (`functions.shared.slack_text.escape`) except one-line bold."""
-    # Links are defanged over the whole text first, so that no bold marker can split a name Slack would link.
+    """Answer text as safe mrkdwn: everything escaped (`functions.shared.slack_text.escape`) except one-line bold
+    and italics."""
+    # Links are defanged over the whole text first, so that no emphasis marker can split a name Slack would link.
     text = defang(clean_text(to_slack_mrkdwn(text)))
     parts: list[str] = []
     position = 0
-    for match in _BOLD.finditer(text):
+    for match in _EMPHASIS.finditer(text):
         parts.append(escape(text[position : match.start()]))
-        parts.append(f"*{escape(match.group(1))}*")
+        bold = match.group("bold")
+        parts.append(f"*{escape(bold)}*" if bold is not None else f"_{escape(match.group('italic'))}_")
         position = match.end()
     parts.append(escape(text[position:]))
     return "".join(parts)

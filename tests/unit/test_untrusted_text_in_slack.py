@@ -224,7 +224,7 @@ def test_a_console_url_quoted_in_alert_text_is_defanged_too() -> None:
 # --- The chat bot's answers ------------------------------------------------------------------------------------
 
 
-def test_chat_answers_keep_bold_and_nothing_else() -> None:
+def test_chat_answers_keep_bold_and_italics_and_nothing_else() -> None:
     # Given a model answer that repeats a hostile log line
     text = (
         "*Cause*: the loop.\n**Evidence** from logs:\n"
@@ -239,21 +239,30 @@ def test_chat_answers_keep_bold_and_nothing_else() -> None:
     # Then
     rendered = message["blocks"][0]["text"]["text"]
     assert rendered.startswith("*Cause*: the loop.\n*Evidence* from logs:\n")
-    assert f"{FW_GT} {FW_GRAVE}aws iam delete-user{FW_GRAVE} {FW_LOW}now{FW_LOW}" in rendered
+    assert f"{FW_GT} {FW_GRAVE}aws iam delete-user{FW_GRAVE} _now_ {FW_TILDE}x{FW_TILDE} {FW_GRAVE * 3}run" in rendered
     assert f"{FW_STAR}fake{FW_STAR}" in rendered  # a fullwidth asterisk never becomes bold
     assert slack_safety_violations(message, posted=False, bot_sections=False) == []
 
 
 @pytest.mark.parametrize(
     "text",
-    ["evil.*com*", "a*b*c", "*multi\nline*", "* spaced *"],
+    ["evil.*com*", "a*b*c", "*multi\nline*", "* spaced *", "_multi\nline_", "*a _b_ c*"],
 )
-def test_chat_bold_never_splits_a_name_or_spans_lines(text: str) -> None:
-    assert "*" not in answer_mrkdwn(text)
+def test_chat_emphasis_never_splits_a_name_nests_or_spans_lines(text: str) -> None:
+    rendered = answer_mrkdwn(text)
+    assert rendered.count("*") in (0, 2) and "_" not in rendered, rendered
+    assert link_problems(rendered) == []
 
 
-def test_chat_bold_next_to_a_name_leaves_the_name_defanged() -> None:
+def test_the_tool_findings_label_stays_italic() -> None:
+    label = "_CostAnalyst · tool findings (AI unavailable: Bedrock throttled), not an AI answer_"
+    assert answer_mrkdwn(label) == label
+
+
+def test_chat_emphasis_next_to_a_name_leaves_the_name_defanged() -> None:
     assert answer_mrkdwn("*evil*.com") == "*evil*[.]com"
+    assert answer_mrkdwn("evil._com_") == "evil[.]_com_"
+    assert answer_mrkdwn("_see my_func here_ and *x*y* z") == f"_see my_func here_ and *x{FW_STAR}y* z"
 
 
 def test_a_hard_cut_in_a_chat_answer_never_leaves_a_tld_ending() -> None:
