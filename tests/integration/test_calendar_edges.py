@@ -62,7 +62,7 @@ def test_the_budget_notification_date_is_read_on_calendar_edges(written: str, ex
     alert = parse_budget(message.replace(header, f"AWS Budget Notification {written}"), None)
     assert alert is not None
     assert alert.occurred_at is not None and alert.occurred_at.date() == expected
-    assert alert.details["notification_date"] == expected.isoformat()
+    assert alert.details.as_fields()["notification_date"] == expected.isoformat()
 
 
 @pytest.mark.parametrize(
