@@ -36,6 +36,7 @@ def test_post_message_goes_to_the_thread_with_the_bot_token(slack):
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
         "thread_ts": "1.0",
         "unfurl_links": False,
+        "unfurl_media": False,
     }
 
 

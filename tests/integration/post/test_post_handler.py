@@ -10,6 +10,8 @@ from functions.post.handler import handler
 from functions.shared.errors import ConfigurationError, SlackPostError, SlackRateLimitedError
 from tests.integration.post.conftest import store_webhooks
 
+# Every body the adapters send turns Slack's link and media unfurling off: alert text must never unfurl.
+NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
 MESSAGE = {
     "text": "🔴 CRITICAL: api-errors — A bad deploy",
     "blocks": [
@@ -43,7 +45,7 @@ def test_posts_exactly_the_message_to_the_route_webhook(webhooks: SlackWebhookSi
     assert len(webhooks.received) == 1
     received = webhooks.received[0]
     assert received.path.endswith("/B000CRITICAL/local-webhook")
-    assert received.body == MESSAGE
+    assert received.body == {**MESSAGE, **NO_UNFURL}
     assert received.headers["Content-Type"].startswith("application/json")
 
 
@@ -84,7 +86,7 @@ def test_honours_retry_after_once_then_succeeds(webhooks: SlackWebhookSink, wait
         "remembered_for_chat": False,
     }
     assert len(webhooks.received) == 2
-    assert webhooks.received[1].body == MESSAGE
+    assert webhooks.received[1].body == {**MESSAGE, **NO_UNFURL}
     assert waits == [1.0]
 
 
@@ -141,7 +143,7 @@ def test_refused_blocks_still_reach_the_channel_as_text_and_fail_loudly(
         invoke(post_event())
 
     # and the second request carried the plain text alone
-    assert [p.body.keys() for p in webhooks.received] == [MESSAGE.keys(), {"text"}]
+    assert [set(p.body) for p in webhooks.received] == [{*MESSAGE, *NO_UNFURL}, {"text", *NO_UNFURL}]
     fallback = webhooks.received[1].body["text"]
     assert fallback.startswith(MESSAGE["text"])
     assert f"Slack refused the full message: {reason}" in fallback
