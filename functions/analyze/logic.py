@@ -19,6 +19,7 @@ from functions.analyze.commands import CommandFilter
 from functions.analyze.prompt import RenderedPrompt, render_prompt
 from functions.analyze.rules import analyze_with_rules
 from functions.shared.adapters.bedrock import estimate_cost_usd, model_for_environment
+from functions.shared.aws_commands import UNSAFE_MARKER
 from functions.shared.errors import BedrockThrottledError
 from functions.shared.models import Analysis, AnalysisBody, AnalysisMethod, AnalyzeInput, TokenUsage
 from functions.shared.observability import logger, metrics
@@ -118,7 +119,7 @@ def _finish(
             for e in body.evidence
         ],
         diagnostics=commands.keep_commands(body.diagnostics),
-        recommendations=[r for r in body.recommendations if commands.clean_text(r) is not None],
+        recommendations=_safe_lines(body.recommendations, commands),
         unknowns=[u for u in body.unknowns if commands.clean_text(u) is not None],
     )
     if commands.dropped:
@@ -133,6 +134,20 @@ def _finish(
         fallback_reason=fallback_reason,
         dropped_commands=commands.dropped,
     )
+
+
+def _safe_lines(lines: list[str], commands: CommandFilter) -> list[str]:
+    """Lines whose `aws` commands are safe as written; a line whose only unsafe command has a safe form (e.g. a
+    secret-printing read rewritten with a --query) keeps that form; any other line with an unsafe command goes."""
+    kept = []
+    for line in lines:
+        if commands.clean_text(line) is not None:
+            kept.append(line)
+            continue
+        rewritten = commands.redact_text(line)
+        if UNSAFE_MARKER not in rewritten:
+            kept.append(rewritten)
+    return kept
 
 
 def _context_links(analyze_input: AnalyzeInput) -> set[str]:

@@ -288,3 +288,17 @@ def test_a_repair_answers_every_tool_call_of_the_invalid_reply() -> None:
     results = model.requests[1]["messages"][2]["content"]
     assert [r["tool_use_id"] for r in results] == ["toolu_1_0", "toolu_1_1"]
     assert "invalid" in results[0]["content"] and "exactly once" in results[1]["content"]
+
+
+def test_a_recommendation_with_a_secret_printing_read_keeps_its_safe_form_and_an_unsafe_one_goes() -> None:
+    from functions.analyze.commands import CommandFilter
+    from functions.analyze.logic import _safe_lines
+
+    lines = [
+        "Check the configuration: aws lambda get-function-configuration --function-name ImageProcessor",
+        "Then run aws iam delete-user --user-name attacker",
+        "Scale it up.",
+    ]
+    kept = _safe_lines(lines, CommandFilter())
+    assert len(kept) == 2 and kept[1] == "Scale it up."
+    assert "get-function-configuration" in kept[0] and "--query" in kept[0] and "Environment" not in kept[0]
