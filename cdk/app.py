@@ -22,10 +22,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aws_cdk import App, Environment, Tags
+from aws_cdk import Annotations, App, Environment, Tags
 
 from cdk.constants import CONTEXT_LAYERS, DEFAULT_OUTDIR, LAYERS_AUTO, LAYERS_BUILT, PROJECT, REPO_ROOT
-from cdk.environment import load_environment
+from cdk.environment import check_region_limits, load_environment
 from cdk.nag import add_checks
 from cdk.packaging.assets import prepare_asset_dirs
 from cdk.stacks.alert_analyzer_stack import AlertAnalyzerStack
@@ -98,6 +98,8 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | Path | Non
     # Metrics and log groups are addressed by name: deploy what they watch first.
     for watched in (analyzer, chat, storage, sns_stack):
         monitoring.add_stack_dependency(watched)
+    for warning in check_region_limits(config):
+        Annotations.of(sns_stack).add_warning_v2("alert-intel:region-limits", warning)
     Tags.of(app).add("project", PROJECT)
     Tags.of(app).add("environment", config.name)
     for key, value in config.tags.items():

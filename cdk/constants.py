@@ -84,6 +84,7 @@ METRIC_TOOL_EXECUTIONS = "ToolExecutions"
 METRIC_CONVERSATIONS = "Conversations"
 METRIC_SLACK_POSTS = "SlackPosts"
 METRIC_SLACK_POST_FAILURES = "SlackPostFailures"
+METRIC_MODEL_ACCESS_DENIED = "ModelAccessDenied"  # functions/shared/adapters/bedrock.py
 
 # Meta-alarm thresholds (the design's).
 ANALYZER_FAILURE_RATE_PERCENT = 10

@@ -188,6 +188,16 @@ class ChatHandlerStack(Stack):
                 throttling_burst_limit=40,
             ),
         )
+        # API Gateway creates its execution log group itself, on first use, with no retention, and CloudFormation
+        # never deletes it. Owning it under the exact name API Gateway uses gives it a retention and a removal.
+        execution_logs = logs.LogGroup(
+            self,
+            "ApiExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{api.rest_api_id}/{config.name}",
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        api.deployment_stage.node.add_dependency(execution_logs)
         resource = api.root
         for part in SLACK_EVENTS_PATH:
             resource = resource.add_resource(part)

@@ -32,6 +32,7 @@ from cdk.constants import (
     METRIC_CONVERSATIONS,
     METRIC_LLM_COST,
     METRIC_LLM_TOKENS,
+    METRIC_MODEL_ACCESS_DENIED,
     METRIC_SLACK_POST_FAILURES,
     METRIC_SLACK_POSTS,
     METRIC_TOOL_EXECUTIONS,
@@ -246,6 +247,20 @@ class MonitoringStack(Stack):
             ),
             0,
             "Slack rejected a message (bad webhook or payload).",
+        )
+        alarm(
+            "ModelAccessDenied",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=METRIC_MODEL_ACCESS_DENIED,
+                dimensions_map={"service": SERVICE_NAME},
+                statistic="Sum",
+                period=FIVE_MINUTES,
+            ),
+            0,
+            "Bedrock denied the model (AccessDenied): enable model access for the account in the Bedrock region "
+            "(Anthropic use-case form / Marketplace subscription) or check the role. Until then every alert is "
+            "analysed by the rules only. `alert-intel doctor` checks it.",
         )
         for construct_id, queue_name, what in (
             ("IngestDeadLetters", cfg.ingest_dead_letters_name, "alerts ingest could not start a run for"),

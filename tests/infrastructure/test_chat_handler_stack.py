@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Match
@@ -102,3 +103,24 @@ def test_a_retried_worker_never_answers_twice(synthesis: Synthesis) -> None:
         "AWS::Lambda::EventInvokeConfig",
         {"FunctionName": {"Ref": synthesis.logical_id_of_function(STACK, "chat_worker")}, "MaximumRetryAttempts": 0},
     )
+
+
+def test_api_gateway_execution_logs_expire_and_go_with_the_stack(synthesis: Synthesis) -> None:
+    groups = [
+        resource
+        for resource in synthesis.resources("ChatHandler", "AWS::Logs::LogGroup").values()
+        if "API-Gateway-Execution-Logs_" in json.dumps(resource["Properties"].get("LogGroupName", ""))
+    ]
+    assert len(groups) == 1
+    assert groups[0]["Properties"]["RetentionInDays"] == synthesis.config.log_retention_days
+    assert groups[0]["DeletionPolicy"] == "Delete"
+
+
+def test_a_failed_chat_answer_lands_in_a_dead_letter_queue(synthesis: Synthesis) -> None:
+    (config,) = [
+        resource["Properties"]
+        for resource in synthesis.resources("ChatHandler", "AWS::Lambda::EventInvokeConfig").values()
+        if "ChatWorker" in json.dumps(resource["Properties"]["FunctionName"])
+    ]
+    assert config["MaximumRetryAttempts"] == 0
+    assert "OnFailure" in config["DestinationConfig"]

@@ -106,7 +106,10 @@ def _enforcement(synthesis: Synthesis) -> IamEnforcement:
         config,
         account=ACCOUNT,
         region=REGION,
-        local_names={config.state_machine_name: runner.STATE_MACHINE_NAME, config.archive_bucket_name: LOCAL_BUCKET},
+        local_names={
+            config.state_machine_name: runner.STATE_MACHINE_NAME,
+            config.archive_bucket_name: LOCAL_BUCKET,
+        },
     )
 
 
@@ -484,3 +487,30 @@ def _flatten(value: Any) -> str:
     if "Ref" in value:
         return f"<{value['Ref']}>"
     return "<token>"
+
+
+def test_a_denied_model_is_a_request_error_and_a_model_access_denied_data_point(
+    synthesis: Synthesis, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the analyze role and a model it is not allowed (as before model access is enabled: AccessDenied)
+    from functions.shared.adapters.bedrock import BedrockModel, BedrockRequestError
+    from tests.support.fake_bedrock import FakeBedrock
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    enforcement = _enforcement(synthesis)
+    anthropic = __import__("anthropic")
+    with FakeBedrock() as bedrock, enforcement, enforcement.acting_as("alert-intel-analyze"):
+        bedrock.answer_text("never sent")
+        client = anthropic.AnthropicBedrock(aws_region=REGION, base_url=bedrock.url, max_retries=0)
+        model = BedrockModel("us.anthropic.claude-opus-4-1-20250805-v1:0", client_factory=lambda: client)
+
+        # When the stage calls it
+        with pytest.raises(BedrockRequestError) as raised:
+            model.create_message(system="s", messages=[{"role": "user", "content": "q"}], max_tokens=5)
+
+    # Then it fails as Bedrock would (403 AccessDeniedException) and one ModelAccessDenied data point is written
+    assert "AccessDeniedException" in str(raised.value)
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"ModelAccessDenied"' in line]
+    assert len(records) == 1
+    assert records[0]["ModelAccessDenied"] in (1, 1.0, [1.0])
+    assert records[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]

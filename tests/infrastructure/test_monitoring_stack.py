@@ -36,6 +36,7 @@ def test_meta_alarms_and_their_thresholds(synthesis: Synthesis) -> None:
         "ingest-dead-letters": 0,
         "archiver-dead-letters": 0,
         "chat-worker-dead-letters": 0,
+        "model-access-denied": 0,
     }
     assert {name: alarm["Threshold"] for name, alarm in alarms.items()} == expected
     for alarm in alarms.values():

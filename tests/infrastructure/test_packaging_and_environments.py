@@ -182,3 +182,32 @@ def test_only_the_cdk_cli_insists_on_real_layers(monkeypatch: pytest.MonkeyPatch
     assert default_layers_mode() == "built"
     monkeypatch.delenv("CDK_OUTDIR")
     assert default_layers_mode() == "auto"
+
+
+def test_a_us_inference_profile_outside_us_regions_fails_at_synth_with_a_clear_error() -> None:
+    import pytest
+
+    from cdk.constants import HAIKU_MODEL_ID, EnvironmentConfig
+    from cdk.environment import RegionLimitError, check_region_limits
+
+    config = EnvironmentConfig(name="dev", account="111111111111", region="eu-west-1", model_id=HAIKU_MODEL_ID)
+    with pytest.raises(RegionLimitError, match="callable only from us-"):
+        check_region_limits(config)
+    # A US Bedrock region for a European stack is allowed, with the Cost Anomaly Detection warning
+    us_bedrock = EnvironmentConfig(
+        name="dev", account="111111111111", region="eu-west-1", model_id=HAIKU_MODEL_ID, bedrock_region="us-east-1"
+    )
+    (warning,) = check_region_limits(us_bedrock)
+    assert "Cost Anomaly Detection" in warning and "us-east-1" in warning
+    assert (
+        check_region_limits(EnvironmentConfig(name="dev", account="1", region="us-east-1", model_id=HAIKU_MODEL_ID))
+        == []
+    )
+
+
+def test_the_cdk_cli_runs_the_app_with_the_projects_virtualenv() -> None:
+    import json
+
+    from cdk.constants import REPO_ROOT
+
+    assert json.loads((REPO_ROOT / "cdk.json").read_text())["app"].startswith(".venv/bin/python ")

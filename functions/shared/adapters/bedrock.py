@@ -195,7 +195,28 @@ def _translate_status_error(exc: anthropic.APIStatusError) -> Exception:
         return BedrockThrottledError(f"Bedrock throttled the request ({described})")
     if exc.status_code >= 500:
         return BedrockUnavailableError(f"Bedrock returned a server error ({described})")
+    if exc.status_code == 403 or error_type == "AccessDeniedException":
+        record_model_access_denied()
     return BedrockRequestError(f"Bedrock rejected the request ({described})")
+
+
+METRIC_MODEL_ACCESS_DENIED = "ModelAccessDenied"
+
+
+def record_model_access_denied() -> None:
+    """One `ModelAccessDenied` data point (namespace AlertIntel, dimension service only, so the meta-alarm matches
+    it whatever the alert type): model access not enabled for the account, or the role not allowed. Without it
+    the system would fall back to the rules forever with only a Slack footer saying so."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    settings = get_settings()
+    with single_metric(
+        name=METRIC_MODEL_ACCESS_DENIED,
+        unit=MetricUnit.Count,
+        value=1,
+        default_dimensions={"service": settings.service_name},
+    ):
+        pass
 
 
 def _error_message(exc: anthropic.APIStatusError) -> str:
