@@ -41,5 +41,6 @@ def test_the_posted_alert_is_remembered_for_questions_in_its_thread(monkeypatch:
     assert result.output["post"]["remembered_for_chat"] is True
     assert stored is not None
     assert stored.title == result.output["title"]
+    assert result.analysis is not None
     assert stored.root_cause == result.analysis["root_cause"][:1000]
     assert any("ImageProcessor" in fact for fact in stored.facts)

@@ -244,7 +244,8 @@ def test_an_uncatchable_runtime_error_is_posted_by_the_failed_execution_rule(acc
 
 def test_a_failure_of_post_itself_is_not_posted_again(account: SimulatedAccount) -> None:
     # Given Slack refusing every message
-    account.sink.queued.extend([(404, "no_service", {})] * 8)
+    for _ in range(8):
+        account.sink.queue(404, "no_service")
 
     result = _run(account, pipeline_inputs_from_raw(json.dumps(load_event("custom_app_error.json")))[0])
 

@@ -90,6 +90,7 @@ def test_a_critical_alert_goes_through_every_stage_and_is_posted(account: Simula
     # And every state's output stays far below Step Functions' 256 KB limit
     assert result.max_state_output_bytes < STATE_OUTPUT_TARGET_BYTES
     # And all three context sections reached the analysis
+    assert result.analyze_input is not None
     assert {k for k, v in result.analyze_input["context"].items() if v} == {"cost", "compute", "logs"}
 
 
@@ -99,6 +100,7 @@ def test_an_info_alert_skips_the_model(account: SimulatedAccount) -> None:
     assert result.status == "SUCCEEDED", result.cause
     assert "Summarize Without AI" in _names(result)
     assert "Analyze Alert" not in _names(result)
+    assert result.analysis is not None
     assert result.analysis["method"] == "rule_based"
     assert len(result.slack_posts) == 1
 
@@ -128,6 +130,7 @@ def test_a_failing_gather_branch_is_recorded_and_the_alert_still_posts(account: 
     assert result.status == "SUCCEEDED", result.cause
     assert _state(result, "Gather Log Context").status == "failed"
     assert _state(result, "Log Context Unavailable").status == "succeeded"
+    assert result.analyze_input is not None
     logs = result.analyze_input["context"]["logs"]
     assert logs["status"] == "error"
     assert logs["error"] == "RuntimeError"
@@ -157,6 +160,7 @@ def test_a_throttled_gather_branch_is_retried_by_name(account: SimulatedAccount)
     compute = _state(result, "Gather Compute Context")
     assert compute.status == "succeeded"
     assert compute.attempts == 2
+    assert result.analyze_input is not None
     assert result.analyze_input["context"]["compute"]["status"] != "error"
 
 

@@ -48,6 +48,7 @@ def test_claude_analysis_reaches_slack_with_its_usage(bedrock: FakeBedrock) -> N
     assert request.path == f"/model/{MODEL_ID}/invoke"
     assert request.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256")
     # And the analysis that was posted is Claude's, with tokens and cost in the context line
+    assert result.analysis is not None
     assert result.analysis["method"] == "claude"
     assert "recursive invocation loop" in result.analysis["root_cause"]
     posted = json.dumps(result.slack_message)
@@ -71,6 +72,7 @@ def test_bedrock_throttling_is_retried_then_falls_back_to_the_rules(bedrock: Fak
     assert _state(result, "Fall Back To Rule-Based Analysis").status == "succeeded"
     assert len(bedrock.requests) == 4
     # And the alert was still posted, saying why the AI analysis was unavailable
+    assert result.analysis is not None
     assert result.analysis["method"] == "rule_based"
     assert result.analysis["fallback_reason"].startswith("Bedrock throttled the request")
     assert "AI analysis unavailable" in json.dumps(result.slack_message)
@@ -86,4 +88,5 @@ def test_a_throttle_then_success_keeps_the_claude_analysis(bedrock: FakeBedrock)
     assert _state(result, "Analyze Alert").status == "succeeded"
     assert _state(result, "Analyze Alert").attempts == 2
     assert "Fall Back To Rule-Based Analysis" not in [s.name for s in result.states]
+    assert result.analysis is not None
     assert result.analysis["method"] == "claude"
