@@ -130,3 +130,21 @@ def test_topic_names_carry_the_route_ingest_reads_from_them(synthesis: Synthesis
 def test_topic_arns_are_stack_outputs_for_subscribing_budgets_and_alarms(synthesis: Synthesis) -> None:
     outputs = synthesis.raw[STACK]["Outputs"]
     assert {"CriticalAlertsTopicArn", "HeartbeatAlertsTopicArn"} <= set(outputs)
+
+
+def test_the_alarm_rule_never_matches_alert_intels_own_alarms(synthesis: Synthesis) -> None:
+    rules = synthesis.resources("Sns", "AWS::Events::Rule")
+    (alarm_rule,) = [r for r in rules.values() if "aws.cloudwatch" in r["Properties"]["EventPattern"]["source"]]
+    detail = alarm_rule["Properties"]["EventPattern"]["detail"]
+    assert detail["alarmName"] == [{"anything-but": {"prefix": synthesis.config.resource_name("")}}]
+    # and the monitoring stack's alarms all carry that prefix and notify the ops topic only
+    for alarm in synthesis.resources("Monitoring", "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmName"].startswith(synthesis.config.resource_name(""))
+        assert len(alarm["Properties"]["AlarmActions"]) == 1
+
+
+def test_ingest_knows_the_alert_topics_and_the_own_alarm_prefix(synthesis: Synthesis) -> None:
+    logical_id = synthesis.logical_id_of_function("Sns", "ingest")
+    variables = synthesis.raw["Sns"]["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
+    assert variables["OWN_ALARM_PREFIX"] == synthesis.config.resource_name("")
+    assert "ALERT_TOPIC_ARNS" in variables
