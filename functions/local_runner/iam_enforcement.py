@@ -17,7 +17,7 @@ Local names differ from deployed ones (`alert-intel-gather-logs` vs `alert-intel
 123456789012 vs the environment's): `rename` maps deployed names in the policies to the simulated ones, so a
 policy naming one table or one function is checked against that same resource locally.
 
-See docs/decisions/0005-iam-enforcement-in-local-runs.md.
+See docs/decisions/0011-iam-enforcement-in-local-runs.md.
 """
 
 from __future__ import annotations
