@@ -80,7 +80,7 @@ def lambda_movers_reads() -> iam.PolicyStatement:
 def function_reads(stack: Stack) -> iam.PolicyStatement:
     """lambda:GetFunction on the account's functions in this region. It returns each function's environment
     variables: accepted, because the investigation needs its configuration and the answer stays in this account's
-    Slack (decision recorded in docs/decisions/0005-iam-enforcement-in-local-runs.md)."""
+    Slack (decision recorded in docs/decisions/0011-iam-enforcement-in-local-runs.md)."""
     return iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[_account_arn(stack, "lambda", "function:*")])
 
 
