@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from functions.shared.stages import PIPELINE_STAGES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = REPO_ROOT / "statemachines" / "alert_pipeline.asl.json"
 PYPROJECT_PATH = REPO_ROOT / "pyproject.toml"
@@ -43,17 +45,9 @@ LAMBDA_ARCHITECTURE = "arm64"  # Graviton: cheaper per GB-second; manylinux aarc
 PIP_PLATFORM = "manylinux2014_aarch64"
 
 # Lambda handlers, module paths inside the code asset (whose root holds the `functions/` package).
-# key: (handler, memory MB, timeout seconds). Timeouts stay below the ASL's TimeoutSeconds for each Task.
+# key: (handler, memory MB, timeout seconds), from the one stage table the local runner uses too.
 PIPELINE_FUNCTIONS: dict[str, tuple[str, int, int]] = {
-    "classify": ("functions.classify.handler.handler", 512, 25),
-    "gather_cost": ("functions.gather_cost.handler.handler", 512, 55),
-    "gather_compute": ("functions.gather_compute.handler.handler", 512, 55),
-    "gather_logs": ("functions.gather_logs.handler.handler", 512, 55),
-    "analyze": ("functions.analyze.handler.handler", 1024, 110),
-    "format": ("functions.format.handler.handler", 512, 25),
-    "post": ("functions.post.handler.handler", 512, 55),
-    # "Post Minimal Message" and the failed-execution rule: the last line of defence (functions/recover).
-    "recover": ("functions.recover.handler.handler", 512, 55),
+    stage.key: (stage.handler, stage.memory_mb, stage.timeout_seconds) for stage in PIPELINE_STAGES
 }
 INGEST_FUNCTION: tuple[str, int, int] = ("functions.ingest.handler.handler", 512, 30)
 CHAT_FUNCTIONS: dict[str, tuple[str, int, int]] = {
@@ -64,16 +58,7 @@ CHAT_FUNCTIONS: dict[str, tuple[str, int, int]] = {
 }
 
 # The ASL's placeholders and the pipeline function that fills each.
-ASL_SUBSTITUTIONS: dict[str, str] = {
-    "ClassifyFunctionArn": "classify",
-    "GatherCostFunctionArn": "gather_cost",
-    "GatherComputeFunctionArn": "gather_compute",
-    "GatherLogsFunctionArn": "gather_logs",
-    "AnalyzeFunctionArn": "analyze",
-    "FormatFunctionArn": "format",
-    "PostFunctionArn": "post",
-    "RecoverFunctionArn": "recover",
-}
+ASL_SUBSTITUTIONS: dict[str, str] = {stage.placeholder: stage.key for stage in PIPELINE_STAGES}
 
 # Custom metrics the code emits (namespace AlertIntel).
 METRIC_ALERTS_ANALYZED = "AlertsAnalyzed"

