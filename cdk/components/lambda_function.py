@@ -13,6 +13,7 @@ from constructs import Construct
 from cdk.components.permissions import wildcard_reason
 from cdk.constants import LAMBDA_PYTHON_VERSION, METRICS_NAMESPACE, SERVICE_NAME, EnvironmentConfig
 from cdk.nag import acknowledge, acknowledge_wildcard_resources
+from functions.shared.stages import COMMON_LAMBDA_ENVIRONMENT
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -91,6 +92,7 @@ class AlertIntelFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                **COMMON_LAMBDA_ENVIRONMENT,
                 **(environment or {}),
             },
         )

@@ -29,14 +29,25 @@ LAMBDA_MEMORY_GB = 0.5  # the stages' memory size in the CDK app
 HANDLER_MODULES = [handler.rpartition(".")[0] for _, handler in PIPELINE_FUNCTIONS.values()] + [
     "functions.ingest.handler"
 ]
-IMPORT_SAMPLES = 3
+IMPORT_SAMPLES = 5
+
+
+def _lambda_environment() -> dict[str, str]:
+    """This process's environment plus what CDK sets on every Lambda, so imports are measured as Lambda runs them."""
+    import os
+
+    from functions.shared.stages import COMMON_LAMBDA_ENVIRONMENT
+
+    return {**os.environ, **COMMON_LAMBDA_ENVIRONMENT}
 
 
 def cold_import_ms(module: str) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
     samples = []
     for _ in range(IMPORT_SAMPLES):
-        completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        completed = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_lambda_environment()
+        )
         samples.append(float(completed.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
 
@@ -74,7 +85,9 @@ NO_AWS_STAGES = ("functions.classify.handler", "functions.format.handler")
 def imported_modules(module: str, names: tuple[str, ...]) -> list[str]:
     """Which of `names` a fresh interpreter has loaded after importing `module`."""
     code = f"import sys; import {module}; print(' '.join(n for n in {names!r} if n in sys.modules))"
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_lambda_environment()
+    )
     return completed.stdout.split()
 
 

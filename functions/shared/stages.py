@@ -35,3 +35,8 @@ PIPELINE_STAGES: tuple[Stage, ...] = (
     # "Post Minimal Message" and the failed-execution rule: the last line of defence (functions/recover).
     Stage("recover", "RecoverFunctionArn", "functions.recover.handler.handler", 512, 55),
 )
+
+# Set on every Lambda by CDK, and by `make bench` when it measures cold imports as a Lambda would import them.
+# Pydantic otherwise scans every installed distribution's entry points for plugins when the first model class is
+# built, at every cold start; this project uses no pydantic plugin.
+COMMON_LAMBDA_ENVIRONMENT: dict[str, str] = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
