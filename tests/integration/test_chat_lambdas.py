@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 import pytest
@@ -76,6 +77,7 @@ def test_a_mention_is_answered_once_in_its_thread(account, slack):
 
     # And the conversation is stored with both turns
     stored = ConversationTable(TABLE).latest("C0LAN2Q65-1515449522.000016")
+    assert stored is not None
     assert [m.role for m in stored.messages] == ["user", "assistant"]
     assert stored.messages[1].agent == "CostAnalyst"
     assert stored.messages[1].slack_ts
@@ -167,6 +169,7 @@ def test_completing_a_conversation_archives_it(account, slack):
     # Given a conversation, then "done" in its thread
     deliver(account, load_event("slack_app_mention.json"))
     conversation = ConversationTable(TABLE).latest("C0LAN2Q65-1515449522.000016")
+    assert conversation is not None
     before = stored_item(conversation.conversation_id, conversation.timestamp)
     done = load_event("slack_app_mention.json")
     done["event_id"] = "Ev0DONE0001"
@@ -211,7 +214,12 @@ def test_a_question_under_an_alert_starts_from_the_context_the_pipeline_stored(a
     )
     ConversationTable(TABLE).put_alert_context(context)
     footer = {"type": "mrkdwn", "text": "rule-based · dedup `budget#monthly-aws-spend#2026-11`"}
-    alert_message = {"type": "message", "subtype": "bot_message", "ts": "1732560000.000100", "text": "Budget exceeded"}
+    alert_message: dict[str, Any] = {
+        "type": "message",
+        "subtype": "bot_message",
+        "ts": "1732560000.000100",
+        "text": "Budget exceeded",
+    }
     alert_message["blocks"] = [{"type": "context", "elements": [footer]}]
     slack.set_thread("C0ALERTS01", "1732560000.000100", [alert_message])
 
@@ -221,5 +229,6 @@ def test_a_question_under_an_alert_starts_from_the_context_the_pipeline_stored(a
     # Then the worker read the thread's first message and the conversation starts from the alert's analysis
     assert [c.method for c in slack.calls] == ["conversations.replies", "chat.postMessage"]
     stored = ConversationTable(TABLE).latest("C0ALERTS01-1732560000.000100")
+    assert stored is not None and stored.alert_context is not None
     assert stored.alert_context.root_cause == "Lambda ImageProcessor is in an invocation storm."
     assert slack.posts()[0].args["thread_ts"] == "1732560000.000100"

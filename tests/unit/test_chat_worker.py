@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from functions.chat.graph import SupervisorDeps
-from functions.chat.store import InMemoryConversationStore
+from functions.chat.store import ConversationStore, InMemoryConversationStore
+from functions.chat.tools import ToolBox
 from functions.chat.worker import WorkerDeps, answer_chat_request, dedup_key_in_message
 from functions.shared.chat_models import AlertContext, ChatRequest, Conversation
 from tests.support.chat_fakes import FakeSlackPoster, FakeTools
@@ -25,6 +27,22 @@ def request(text: str, ts: str = "1732560000.000100", thread_ts: str | None = No
     )
 
 
+def latest(store: ConversationStore, conversation_id: str) -> Conversation:
+    conversation = store.latest(conversation_id)
+    assert conversation is not None, f"no conversation {conversation_id}"
+    return conversation
+
+
+def posts(d: WorkerDeps) -> list[dict[str, Any]]:
+    assert isinstance(d.slack, FakeSlackPoster)
+    return d.slack.posts
+
+
+def memory(d: WorkerDeps) -> InMemoryConversationStore:
+    assert isinstance(d.store, InMemoryConversationStore)
+    return d.store
+
+
 def deps(store=None, slack=None, thread_parent=None) -> WorkerDeps:
     return WorkerDeps(
         store=store or InMemoryConversationStore(),
@@ -42,11 +60,11 @@ def test_first_question_is_answered_in_its_thread_and_saved():
     result = answer_chat_request(request("why did Lambda costs spike?"), d, now=NOW)
 
     # Then the answer is posted in the thread and both turns are stored with TTL seven days out
-    [post] = d.slack.posts
+    [post] = posts(d)
     assert post["thread_ts"] == "1732560000.000100"
     assert post["channel"] == "C0ALERTS01"
     assert result.agent == "CostAnalyst"
-    stored = d.store.latest("C0ALERTS01-1732560000.000100")
+    stored = latest(d.store, "C0ALERTS01-1732560000.000100")
     assert [m.role for m in stored.messages] == ["user", "assistant"]
     assert stored.messages[1].tools_used == ["cost_by_service", "budgets_status", "cost_forecast"]
     assert stored.messages[1].agent == "CostAnalyst"
@@ -60,10 +78,10 @@ def test_follow_ups_continue_the_conversation():
     answer_chat_request(request("why did Lambda costs spike?"), d, now=NOW)
     follow_up = request("and the logs?", ts="1732560100.000200", thread_ts="1732560000.000100", event="Ev2")
     answer_chat_request(follow_up, d, now=NOW + timedelta(minutes=2))
-    stored = d.store.latest("C0ALERTS01-1732560000.000100")
+    stored = latest(d.store, "C0ALERTS01-1732560000.000100")
     assert [m.content for m in stored.messages if m.role == "user"] == ["why did Lambda costs spike?", "and the logs?"]
     assert stored.version == 2
-    assert len(d.store.conversations["C0ALERTS01-1732560000.000100"]) == 1
+    assert len(memory(d).conversations["C0ALERTS01-1732560000.000100"]) == 1
 
 
 def test_done_completes_the_conversation_and_a_later_question_starts_a_new_one():
@@ -79,9 +97,9 @@ def test_done_completes_the_conversation_and_a_later_question_starts_a_new_one()
     answer_chat_request(again, d, now=NOW + timedelta(minutes=5))
 
     # Then a new conversation item starts under the same conversation id
-    items = d.store.conversations["C0ALERTS01-1732560000.000100"]
+    items = memory(d).conversations["C0ALERTS01-1732560000.000100"]
     assert sorted(c.status for c in items.values()) == ["active", "completed"]
-    assert d.store.latest("C0ALERTS01-1732560000.000100").messages[0].content == "one more thing: the forecast?"
+    assert latest(d.store, "C0ALERTS01-1732560000.000100").messages[0].content == "one more thing: the forecast?"
 
 
 def test_a_question_under_an_alert_starts_from_the_alerts_context():
@@ -104,7 +122,8 @@ def test_a_question_under_an_alert_starts_from_the_alerts_context():
     result = answer_chat_request(q, d, now=NOW)
 
     # Then the conversation carries the alert context and the budget alert routed to the cost analyst
-    stored = store.latest("C0ALERTS01-1732560000.000100")
+    stored = latest(store, "C0ALERTS01-1732560000.000100")
+    assert stored.alert_context is not None
     assert stored.alert_context.root_cause == "Lambda ImageProcessor invocation storm"
     assert result.agent == "CostAnalyst"
 
@@ -120,7 +139,8 @@ def test_a_conversation_seeded_by_the_pipeline_is_continued():
     answer_chat_request(q, deps(store=store), now=NOW)
 
     # Then the same item gains the turns and keeps the context
-    stored = store.latest("C0ALERTS01-1732560000.000100")
+    stored = latest(store, "C0ALERTS01-1732560000.000100")
+    assert stored.alert_context is not None
     assert stored.alert_context.title == "ImageProcessor errors"
     assert len(stored.messages) == 2
     assert stored.version == 2
@@ -143,12 +163,12 @@ def test_an_unexpected_failure_is_answered_with_an_apology_not_silence():
             raise RuntimeError("bug")
 
     d = deps()
-    d.supervisor = SupervisorDeps(toolbox=Broken())
+    d.supervisor = SupervisorDeps(toolbox=cast(ToolBox, Broken()))
 
     # When a question arrives
     result = answer_chat_request(request("why did Lambda costs spike?"), d, now=NOW)
 
     # Then the thread still gets an answer, and the turn is recorded
-    assert "something went wrong" in d.slack.posts[0]["text"]
+    assert "something went wrong" in posts(d)[0]["text"]
     assert result.method == "canned"
-    assert len(d.store.latest("C0ALERTS01-1732560000.000100").messages) == 2
+    assert len(latest(d.store, "C0ALERTS01-1732560000.000100").messages) == 2
