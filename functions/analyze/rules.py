@@ -40,6 +40,7 @@ from functions.shared.models import (
     Fact,
     GatheredContext,
 )
+from functions.shared.registry import RESOURCE_TYPES, source_spec
 
 _MISSING_DATA_BREACHING = re.compile(r"missing datapoints? (?:was|were) treated as \[?breaching", re.IGNORECASE)
 _LAMBDA_MOVER = re.compile(r"^Lambda (?P<name>\S+):")
@@ -713,48 +714,60 @@ def _cost_top_service(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-_COST_DETECTORS: list[Detector] = [_cost_anomaly, _lambda_storm_cost, _cost_mover, _cost_top_service]
-_ALARM_DETECTORS: list[Detector] = [
-    _false_alarm,
-    _status_check,
-    _throttled_at_limit,
-    _errors_after_change,
-    _invocation_spike,
-    _cpu_saturation,
-    _errors_with_logs,
-]
+def _alarm_no_longer_firing(alert: Alert, facts: Facts) -> Finding | None:
+    if alert.severity != "info" and (_alarm(alert).state or "ALARM").upper() == "ALARM":
+        return None
+    metric = _alarm(alert).metric_name or alert.alert_type
+    return Finding(
+        root_cause=f"The alarm on {metric} for {_resource_name(alert)} is no longer in ALARM; no action is needed.",
+        confidence="high",
+    )
+
+
+def _cost_fallback(alert: Alert, facts: Facts) -> Finding:
+    return Finding(
+        root_cause="Spend crossed the budget threshold; the cost context did not identify a driver.",
+        confidence="low",
+    )
+
+
+def _unclassified(alert: Alert, facts: Facts) -> Finding:
+    return Finding(root_cause="The alert could not be classified; its raw text is shown below.", confidence="low")
+
+
+# Per source (`functions.shared.registry`, `rules`): the detectors, most specific first; the first finding wins.
+RULES: dict[str, tuple[Detector, ...]] = {
+    "cost": (_cost_anomaly, _lambda_storm_cost, _cost_mover, _cost_top_service),
+    "alarm": (
+        _alarm_no_longer_firing,
+        _false_alarm,
+        _status_check,
+        _throttled_at_limit,
+        _errors_after_change,
+        _invocation_spike,
+        _cpu_saturation,
+        _errors_with_logs,
+    ),
+    "none": (),
+}
+# Per source (`next_steps`): the finding, with its next steps, when no detector fired.
+NEXT_STEPS: dict[str, Callable[[Alert, Facts], Finding]] = {
+    "cost": _cost_fallback,
+    "alarm": _alarm_fallback,
+    "security": _security,
+    "health": _health,
+    "custom": _custom,
+    "unclassified": _unclassified,
+}
 
 
 def _finding(alert: Alert, facts: Facts) -> Finding:
-    if alert.source in ("budget", "cost_anomaly"):
-        for detect in _COST_DETECTORS:
-            found = detect(alert, facts)
-            if found is not None:
-                return found
-        return Finding(
-            root_cause="Spend crossed the budget threshold; the cost context did not identify a driver.",
-            confidence="low",
-        )
-    if alert.source == "cloudwatch_alarm":
-        if alert.severity == "info" or (_alarm(alert).state or "ALARM").upper() != "ALARM":
-            metric = _alarm(alert).metric_name or alert.alert_type
-            name = _resource_name(alert)
-            return Finding(
-                root_cause=f"The alarm on {metric} for {name} is no longer in ALARM; no action is needed.",
-                confidence="high",
-            )
-        for detect in _ALARM_DETECTORS:
-            found = detect(alert, facts)
-            if found is not None:
-                return found
-        return _alarm_fallback(alert, facts)
-    if alert.source in ("security_hub", "guardduty"):
-        return _security(alert, facts)
-    if alert.source == "health":
-        return _health(alert, facts)
-    if alert.source == "custom":
-        return _custom(alert, facts)
-    return Finding(root_cause="The alert could not be classified; its raw text is shown below.", confidence="low")
+    spec = source_spec(alert.source)
+    for detect in RULES[spec.rules]:
+        found = detect(alert, facts)
+        if found is not None:
+            return found
+    return NEXT_STEPS[spec.next_steps](alert, facts)
 
 
 # --- Assembling the analysis -----------------------------------------------------------------------------------
@@ -784,60 +797,88 @@ def _unknowns(context: GatheredContext) -> list[str]:
     return missing
 
 
+def _cost_diagnostics(alert: Alert, when: datetime | None, resources: list[BuiltCommand]) -> list[BuiltCommand]:
+    """The bill by service and usage type over the cost window, the account's budgets; then the resources'."""
+    commands: list[BuiltCommand] = []
+    if when is not None:
+        start = when.date() - timedelta(days=COST_WINDOW_DAYS)
+        end = when.date() + timedelta(days=1)  # Cost Explorer's End is exclusive: include the alert's day
+        commands.append(
+            build_command(
+                "ce",
+                "get-cost-and-usage",
+                opt("--time-period", f"Start={start.isoformat()},End={end.isoformat()}", ValueKind.SHORTHAND),
+                opt("--granularity", "DAILY"),
+                opt("--metrics", ["UnblendedCost"]),
+                opt(
+                    "--group-by",
+                    ["Type=DIMENSION,Key=SERVICE", "Type=DIMENSION,Key=USAGE_TYPE"],
+                    ValueKind.SHORTHAND,
+                ),
+            )
+        )
+    if alert.account_id:
+        commands.append(
+            build_command("budgets", "describe-budgets", opt("--account-id", alert.account_id, ValueKind.ACCOUNT_ID))
+        )
+    return commands + resources
+
+
+def _alarm_diagnostics(alert: Alert, when: datetime | None, resources: list[BuiltCommand]) -> list[BuiltCommand]:
+    """The resources' commands, then the alarm's state history."""
+    alarm_name = _alarm(alert).alarm_name
+    if not alarm_name:
+        return resources
+    history = _in_region(
+        alert,
+        "cloudwatch",
+        "describe-alarm-history",
+        opt("--alarm-name", str(alarm_name), ValueKind.ALARM_NAME),
+        opt("--history-item-type", "StateUpdate"),
+        max_items=10,
+    )
+    return [*resources, history]
+
+
+def _lambda_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    function = _function_name(alert)
+    if function is None:
+        return []
+    # The builder adds a --query that leaves the function's environment variables (often secrets) out.
+    commands = [_in_region(alert, "lambda", "get-function-configuration", _function(function))]
+    if not kind_problem(function, ValueKind.LAMBDA_FUNCTION):
+        commands.append(_recent_errors(alert, _log_group(function), when))
+    return commands
+
+
+def _ec2_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    instance = _instance_id(alert)
+    if instance is None:
+        return []
+    return [
+        _in_region(alert, "ec2", "describe-instance-status", opt("--instance-ids", [instance], ValueKind.EC2_INSTANCE))
+    ]
+
+
+# Per source (`functions.shared.registry`, `diagnostics`): its commands, placed around the resources' commands.
+DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None, list[BuiltCommand]], list[BuiltCommand]]] = {
+    "cost": _cost_diagnostics,
+    "alarm": _alarm_diagnostics,
+    "none": lambda alert, when, resources: resources,
+}
+# Per resource type (`diagnostics`): the commands for the alert's resource of that type, if it names one.
+RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCommand]]] = {
+    "lambda_function": _lambda_diagnostics,
+    "ec2_instance": _ec2_diagnostics,
+    "none": lambda alert, when: [],
+}
+
+
 def _diagnostics(alert: Alert, now: datetime | None) -> list[BuiltCommand]:
     """The commands every alert of its kind gets, whatever the detectors found."""
-    commands: list[BuiltCommand] = []
     when = _when(alert, now)
-    if alert.source in ("budget", "cost_anomaly"):
-        if when is not None:
-            start = when.date() - timedelta(days=COST_WINDOW_DAYS)
-            end = when.date() + timedelta(days=1)  # Cost Explorer's End is exclusive: include the alert's day
-            commands.append(
-                build_command(
-                    "ce",
-                    "get-cost-and-usage",
-                    opt("--time-period", f"Start={start.isoformat()},End={end.isoformat()}", ValueKind.SHORTHAND),
-                    opt("--granularity", "DAILY"),
-                    opt("--metrics", ["UnblendedCost"]),
-                    opt(
-                        "--group-by",
-                        ["Type=DIMENSION,Key=SERVICE", "Type=DIMENSION,Key=USAGE_TYPE"],
-                        ValueKind.SHORTHAND,
-                    ),
-                )
-            )
-        if alert.account_id:
-            commands.append(
-                build_command(
-                    "budgets", "describe-budgets", opt("--account-id", alert.account_id, ValueKind.ACCOUNT_ID)
-                )
-            )
-    function = _function_name(alert)
-    if function is not None:
-        # The builder adds a --query that leaves the function's environment variables (often secrets) out.
-        commands.append(_in_region(alert, "lambda", "get-function-configuration", _function(function)))
-        if not kind_problem(function, ValueKind.LAMBDA_FUNCTION):
-            commands.append(_recent_errors(alert, _log_group(function), when))
-    instance = _instance_id(alert)
-    if instance is not None:
-        commands.append(
-            _in_region(
-                alert, "ec2", "describe-instance-status", opt("--instance-ids", [instance], ValueKind.EC2_INSTANCE)
-            )
-        )
-    alarm_name = _alarm(alert).alarm_name
-    if alert.source == "cloudwatch_alarm" and alarm_name:
-        commands.append(
-            _in_region(
-                alert,
-                "cloudwatch",
-                "describe-alarm-history",
-                opt("--alarm-name", str(alarm_name), ValueKind.ALARM_NAME),
-                opt("--history-item-type", "StateUpdate"),
-                max_items=10,
-            )
-        )
-    return commands
+    resources = [command for spec in RESOURCE_TYPES for command in RESOURCE_DIAGNOSTICS[spec.diagnostics](alert, when)]
+    return DIAGNOSTICS[source_spec(alert.source).diagnostics](alert, when, resources)
 
 
 def _recent_errors(alert: Alert, log_group: str, when: datetime | None) -> BuiltCommand:

@@ -31,6 +31,7 @@ from functions.shared.models import (
     SlackMessage,
 )
 from functions.shared.observability import logger, metrics
+from functions.shared.registry import ALL_SOURCES, alert_console_link, resource_console_link
 from functions.shared.slack_text import clip, code_block, escape, link, one_line, safe
 from functions.shared.untrusted_text import clean_text
 
@@ -50,16 +51,7 @@ TARGET_MESSAGE_BYTES = 12_000
 SEVERITY_MARKERS = {"critical": "🔴 CRITICAL", "warning": "🟠 WARNING", "info": "🔵 INFO"}
 HEARTBEAT_MARKER = "💚 HEARTBEAT"
 HEARTBEAT_STATUS = {"ok": "✓", "skipped": "skipped", "error": "✗ failed"}
-SOURCE_LABELS = {
-    "budget": "AWS Budgets",
-    "cost_anomaly": "Cost Anomaly Detection",
-    "cloudwatch_alarm": "CloudWatch alarm",
-    "health": "AWS Health",
-    "security_hub": "Security Hub",
-    "guardduty": "GuardDuty",
-    "custom": "Application",
-    "unknown": "Unrecognised alert",
-}
+SOURCE_LABELS = {spec.source: spec.label for spec in ALL_SOURCES}  # one label per source, in the registry
 SECTION_LABELS = {"cost": "Cost", "compute": "Compute", "logs": "Logs"}
 
 # Detail keys shown first, in this order, with their labels; any other scalar detail follows with a derived label.
@@ -565,11 +557,11 @@ def _actions(fi: FormatInput) -> dict[str, Any] | None:
     buttons: list[tuple[str, str, str]] = []
     if fi.execution_id:
         buttons.append(("view_run", "View run", console_links.stepfunctions_execution_url(fi.execution_id)))
-    source_link = console_links.alert_console_link(fi.alert)
+    source_link = alert_console_link(fi.alert)
     if source_link:
         buttons.append(("open_source", *source_link))
     region = fi.alert.region
-    resource_link = console_links.resource_console_link(fi.alert.resource, region)
+    resource_link = resource_console_link(fi.alert.resource, region)
     if resource_link and (not source_link or resource_link[1] != source_link[1]):
         buttons.append(("open_resource", *resource_link))
     elements = [

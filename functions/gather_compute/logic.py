@@ -1,4 +1,4 @@
-"""Compute context for an alert, by alert type (the playbooks):
+"""Compute context for an alert, by alert source (the playbooks, `INVESTIGATORS`, named by `functions.shared.registry`):
 
 - CloudWatch alarm: the alarm's metric around the breach (peak vs baseline), related metrics of the same resource
   (Lambda, EC2, SQS, DynamoDB, API Gateway), and the resource's recent configuration changes.
@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
@@ -36,6 +38,7 @@ from functions.shared.investigate.resources import (
 from functions.shared.investigate.security import finding_evidence, health_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
 from functions.shared.models import Alert, ContextSection, Fact, Measurement, StageInput
+from functions.shared.registry import resource_type, source_spec
 from functions.shared.settings import Settings
 
 ALARM_BEFORE = timedelta(hours=3)
@@ -109,11 +112,24 @@ def resource_evidence(
         skip=skip_metric,
     )
     evidence.add(metrics)
-    if target.kind == "lambda":
-        evidence.add(lambda_function_evidence(readers.lambdas, target.name, now=now, region=target.region))
-    elif target.kind == "ec2":
-        evidence.add(ec2_instance_evidence(readers.ec2, target.name, now=now, region=target.region))
+    investigate = RESOURCE_INVESTIGATORS[resource_type(target.kind).investigator]
+    if investigate is not None:
+        evidence.add(investigate(readers, target, now))
     return evidence
+
+
+# Configuration and state of one resource, per resource type (`functions.shared.registry`, `investigator`); the
+# related metrics are read for every type that has a CloudWatch namespace.
+ResourceInvestigator = Callable[[ComputeReaders, Target, datetime], Evidence]
+RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
+    "lambda_function": lambda readers, target, now: lambda_function_evidence(
+        readers.lambdas, target.name, now=now, region=target.region
+    ),
+    "ec2_instance": lambda readers, target, now: ec2_instance_evidence(
+        readers.ec2, target.name, now=now, region=target.region
+    ),
+    "metrics_only": None,
+}
 
 
 def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
@@ -248,20 +264,38 @@ def gather_compute(
     return section_from("compute", evidence, started=started)
 
 
+def _health_playbook(alert: Alert, readers: ComputeReaders, now: datetime, *, local: bool) -> Evidence:
+    return health_evidence(alert, readers.health, readers.ec2, now=now, use_health_api=not local)
+
+
+def _finding_playbook(alert: Alert, readers: ComputeReaders, now: datetime, *, local: bool) -> Evidence:
+    return finding_evidence(
+        alert, readers.securityhub, readers.guardduty, readers.ec2, now=now, use_guardduty_api=not local
+    )
+
+
+class Playbook(Protocol):
+    def __call__(self, alert: Alert, readers: ComputeReaders, now: datetime, *, local: bool) -> Evidence: ...
+
+
+def _local_agnostic(playbook: Callable[[Alert, ComputeReaders, datetime], Evidence]) -> Playbook:
+    def run(alert: Alert, readers: ComputeReaders, now: datetime, *, local: bool) -> Evidence:
+        return playbook(alert, readers, now)
+
+    return run
+
+
+# The compute playbook of each source (`functions.shared.registry`, investigators["compute"]); None: skipped.
+INVESTIGATORS: dict[str, Playbook | None] = {
+    "alarm": _local_agnostic(_alarm_playbook),
+    "cost_drill": _local_agnostic(_cost_drill_playbook),
+    "health": _health_playbook,
+    "finding": _finding_playbook,
+    "application": _local_agnostic(_custom_playbook),
+    "skip": None,
+}
+
+
 def _playbook(alert: Alert, readers: ComputeReaders, now: datetime, *, local: bool) -> Evidence | None:
-    match alert.source:
-        case "cloudwatch_alarm":
-            evidence = _alarm_playbook(alert, readers, now)
-        case "budget" | "cost_anomaly":
-            evidence = _cost_drill_playbook(alert, readers, now)
-        case "health":
-            evidence = health_evidence(alert, readers.health, readers.ec2, now=now, use_health_api=not local)
-        case "security_hub" | "guardduty":
-            evidence = finding_evidence(
-                alert, readers.securityhub, readers.guardduty, readers.ec2, now=now, use_guardduty_api=not local
-            )
-        case "custom":
-            evidence = _custom_playbook(alert, readers, now)
-        case _:
-            return None
-    return evidence
+    playbook = INVESTIGATORS[source_spec(alert.source).investigators["compute"]]
+    return playbook(alert, readers, now, local=local) if playbook is not None else None

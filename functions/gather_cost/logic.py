@@ -8,6 +8,7 @@ causes. Other alert types skip this branch (Cost Explorer bills every request).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,9 +18,9 @@ from functions.shared.alert_details import BudgetDetails, CloudWatchAlarmDetails
 from functions.shared.investigate.base import Evidence, section_from, skipped_section, time_budget
 from functions.shared.investigate.cost import anomaly_evidence, budget_evidence, cost_trend, cost_trend_evidence
 from functions.shared.models import Alert, ContextSection, StageInput
+from functions.shared.registry import source_spec
 from functions.shared.settings import Settings
 
-COST_SOURCES = ("budget", "cost_anomaly")
 # Most telling first: the section is capped, and the prompt trims from the end.
 FACT_ORDER = (
     "cost.anomaly_root_cause",
@@ -45,11 +46,21 @@ class CostReaders:
         return cls(ce=CostExplorerReader(), budgets=BudgetsReader())
 
 
-def wants_cost_context(alert: Alert) -> bool:
-    if alert.source in COST_SOURCES:
-        return True
+def _is_billing_alarm(alert: Alert) -> bool:
     alarm = alert.details_of(CloudWatchAlarmDetails)
     return alarm is not None and alarm.namespace == "AWS/Billing"
+
+
+# Whether a source's cost investigator (`functions.shared.registry`, investigators["cost"]) reads the bill.
+INVESTIGATORS: dict[str, Callable[[Alert], bool]] = {
+    "cost": lambda alert: True,
+    "billing_alarm": _is_billing_alarm,
+    "skip": lambda alert: False,
+}
+
+
+def wants_cost_context(alert: Alert) -> bool:
+    return INVESTIGATORS[source_spec(alert.source).investigators["cost"]](alert)
 
 
 def _rank(key: str) -> int:

@@ -1,12 +1,14 @@
 """Log context for an alert: error lines from Logs Insights in the implicated log group, grouped by pattern.
 
-The log group: the implicated Lambda function's `/aws/lambda/<name>`, or,
-for budget and cost-anomaly alerts, that of the Lambda function whose invocations grew most (the cost drill).
+The log group, per source (`INVESTIGATORS`, named by `functions.shared.registry`): the implicated Lambda function's
+`/aws/lambda/<name>`, or, for budget and cost-anomaly alerts, that of the Lambda function whose invocations grew
+most (the cost drill).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +20,7 @@ from functions.shared.investigate.logs import log_error_evidence
 from functions.shared.investigate.metrics import lambda_movers
 from functions.shared.investigate.target import implicated_target
 from functions.shared.models import Alert, ContextSection, StageInput
+from functions.shared.registry import source_spec
 from functions.shared.settings import Settings
 
 AFTER_ALERT = timedelta(minutes=15)
@@ -40,27 +43,77 @@ class LogReaders:
         )
 
 
+def _implicated_group(alert: Alert, evidence: Evidence) -> tuple[bool, str | None]:
+    """(decided, log group): the implicated resource's log group, when the alert implicates one."""
+    target = implicated_target(alert)
+    if target is None:
+        return False, None
+    if target.log_group:
+        return True, target.log_group
+    evidence.notes.append(f"No log group is known for {target.kind} {target.name}.")
+    return True, None
+
+
+def _no_group(alert: Alert, evidence: Evidence) -> None:
+    evidence.notes.append(f"A {alert.source} alert names no log group to search.")
+
+
+def _alarm_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
+    decided, group = _implicated_group(alert, evidence)
+    if not decided:
+        _no_group(alert, evidence)
+    return group
+
+
+def _application_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
+    """The implicated resource's log group, else that of the Lambda function the application is named after."""
+    decided, group = _implicated_group(alert, evidence)
+    if decided:
+        return group
+    if alert.resource and alert.resource.name:
+        return f"/aws/lambda/{alert.resource.name}"
+    _no_group(alert, evidence)
+    return None
+
+
+def _cost_mover_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
+    """The implicated resource's log group, else that of the Lambda function whose invocations grew most."""
+    decided, group = _implicated_group(alert, evidence)
+    if decided:
+        return group
+    movers = evidence.read(
+        "Lambda invocations per function", lambda: lambda_movers(readers.cloudwatch, readers.lambdas, now=now)
+    )
+    if movers and movers[0].last_24h > movers[0].previous_24h:
+        return f"/aws/lambda/{movers[0].function_name}"
+    if movers is not None:
+        evidence.notes.append("No Lambda function's invocations grew in the last 24 hours: no log group to search.")
+    return None
+
+
+@dataclass(frozen=True)
+class LogInvestigator:
+    """How a source finds its log group, and whether the search window ends now rather than at the alert."""
+
+    log_group: Callable[[Alert, LogReaders, Evidence, datetime], str | None]
+    search_up_to_now: bool = False
+
+
+# The log investigator of each source (`functions.shared.registry`, investigators["logs"]); None: skipped.
+INVESTIGATORS: dict[str, LogInvestigator | None] = {
+    "implicated": LogInvestigator(_alarm_group),
+    "application": LogInvestigator(_application_group),
+    "cost_mover": LogInvestigator(_cost_mover_group, search_up_to_now=True),
+    "skip": None,
+}
+
+
 def log_group_for(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
     """The log group to search, or None (with a note saying why)."""
-    target = implicated_target(alert)
-    if target is not None:
-        if target.log_group:
-            return target.log_group
-        evidence.notes.append(f"No log group is known for {target.kind} {target.name}.")
-        return None
-    if alert.source == "custom" and alert.resource and alert.resource.name:
-        return f"/aws/lambda/{alert.resource.name}"
-    if alert.source in ("budget", "cost_anomaly"):
-        movers = evidence.read(
-            "Lambda invocations per function", lambda: lambda_movers(readers.cloudwatch, readers.lambdas, now=now)
-        )
-        if movers and movers[0].last_24h > movers[0].previous_24h:
-            return f"/aws/lambda/{movers[0].function_name}"
-        if movers is not None:
-            evidence.notes.append("No Lambda function's invocations grew in the last 24 hours: no log group to search.")
-        return None
-    evidence.notes.append(f"A {alert.source} alert names no log group to search.")
-    return None
+    investigator = INVESTIGATORS[source_spec(alert.source).investigators["logs"]]
+    if investigator is None:  # gather_logs skips such a source; asked anyway, the implicated resource decides
+        return _alarm_group(alert, readers, evidence, now)
+    return investigator.log_group(alert, readers, evidence, now)
 
 
 def gather_logs(stage_input: StageInput, readers: LogReaders, *, now: datetime, settings: Settings) -> ContextSection:
@@ -73,7 +126,8 @@ def gather_logs(stage_input: StageInput, readers: LogReaders, *, now: datetime, 
     alert = stage_input.alert
     if stage_input.route == "heartbeat":
         return skipped_section("logs", "Heartbeat alert: no log context needed.", started=started)
-    if alert.source in ("health", "security_hub", "guardduty", "unknown"):
+    investigator = INVESTIGATORS[source_spec(alert.source).investigators["logs"]]
+    if investigator is None:
         reason = f"No application log group is searched for a {alert.source} alert."
         return skipped_section("logs", reason, started=started)
     with time_budget(settings.gather_timeout_seconds):
@@ -84,7 +138,7 @@ def gather_logs(stage_input: StageInput, readers: LogReaders, *, now: datetime, 
                 return section_from("logs", evidence, started=started)
             return skipped_section("logs", " ".join(evidence.notes) or "No log group to search.", started=started)
         at = alert.occurred_at
-        if alert.source in ("budget", "cost_anomaly") or at is None or at > now or now - at > timedelta(days=14):
+        if investigator.search_up_to_now or at is None or at > now or now - at > timedelta(days=14):
             at = now
         start = at - timedelta(minutes=settings.logs_query_lookback_minutes)
         # A minute of slack so a line logged as the alert fired is never cut off by second-granular query times.

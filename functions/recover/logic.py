@@ -20,6 +20,7 @@ from functions.shared.adapters.slack_webhook import WebhookDelivery
 from functions.shared.classification import classify_payload
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.models import Route, SlackMessage
+from functions.shared.registry import source_label
 from functions.shared.slack_text import code_block, escape, safe
 from functions.shared.untrusted_text import clean_json, clean_text
 
@@ -29,15 +30,6 @@ POST_FAILURES = frozenset(
     {SlackPostError.__name__, SlackRateLimitedError.__name__, "SlackRejectedError", "ConfigurationError"}
 )
 FAILED_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
-SOURCE_LABELS = {
-    "budget": "AWS Budgets",
-    "cost_anomaly": "Cost Anomaly Detection",
-    "cloudwatch_alarm": "CloudWatch alarm",
-    "health": "AWS Health",
-    "security_hub": "Security Hub",
-    "guardduty": "GuardDuty",
-    "custom": "Application",
-}
 
 
 class WebhookSender(Protocol):
@@ -132,7 +124,7 @@ def _source_and_title(payload: Any, subject: str | None) -> tuple[str | None, st
         return None, subject
     if alert.source == "unknown":
         return None, subject
-    return SOURCE_LABELS.get(alert.source, alert.source), alert.title
+    return source_label(alert.source), alert.title
 
 
 def _excerpt(payload: Any) -> str:

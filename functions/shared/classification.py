@@ -5,39 +5,24 @@ an unprocessed alert was. `classify_payload` never raises: a payload no parser r
 parser) becomes an "unknown" alert that keeps its raw text, because an alert dropped on the floor is worse than an
 ugly one.
 
-Recognised shapes, tried in this order (first match wins): CloudWatch alarms, Cost Anomaly Detection, AWS Health,
-Security Hub, GuardDuty, AWS Budgets (plain text), custom application errors; see `functions.shared.sources`
-for each shape's alert_type vocabulary and severity rules.
+Recognised shapes, tried in the order `functions.shared.registry.SOURCES` lists them (first match wins): CloudWatch
+alarms, Cost Anomaly Detection, AWS Health, Security Hub, GuardDuty, AWS Budgets (plain text), custom application
+errors; see `functions.shared.sources` for each shape's alert_type vocabulary and severity rules.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from functions.shared.models import Alert
 from functions.shared.observability import logger
-from functions.shared.sources.budget import parse_budget
-from functions.shared.sources.cloudwatch import parse_cloudwatch_alarm
+from functions.shared.registry import SOURCES, UNKNOWN, Parser
 from functions.shared.sources.common import as_dict, as_list, dedup_key, text
-from functions.shared.sources.cost_anomaly import parse_cost_anomaly
-from functions.shared.sources.custom import parse_custom
-from functions.shared.sources.health import parse_health
-from functions.shared.sources.security import parse_guardduty, parse_security_hub
-from functions.shared.sources.unknown import parse_unknown, raw_text
+from functions.shared.sources.unknown import raw_text
 
-Parser = Callable[[Any, str | None], Alert | None]
-
-PARSERS: tuple[Parser, ...] = (
-    parse_cloudwatch_alarm,
-    parse_cost_anomaly,
-    parse_health,
-    parse_security_hub,
-    parse_guardduty,
-    parse_budget,
-    parse_custom,
-)
+# The recognising parsers in parse order, as the registry lists the sources; the unknown source takes the rest.
+PARSERS: tuple[Parser, ...] = tuple(spec.parser for spec in SOURCES)
 
 _MAX_UNWRAP_DEPTH = 4
 
@@ -50,7 +35,7 @@ def classify_payload(payload: Any, subject: str | None = None) -> Alert:
             alert = parser(message, subject)
             if alert is not None:
                 return alert
-        return parse_unknown(message, subject)
+        return _parse_unknown(message, subject)
     except Exception:  # a parser bug must not lose the alert: keep it raw instead
         logger.exception("Classification failed; keeping the alert as unknown")
         return _last_resort(payload, subject)
@@ -95,9 +80,16 @@ def parse_json_text(value: str) -> Any:
     return parsed if isinstance(parsed, dict | list) else value
 
 
+def _parse_unknown(message: Any, subject: str | None) -> Alert:
+    alert = UNKNOWN.parser(message, subject)
+    if alert is None:  # the unknown parser keeps whatever it gets; this only satisfies the type checker
+        raise ValueError("the unknown source's parser returned no alert")
+    return alert
+
+
 def _last_resort(payload: Any, subject: str | None) -> Alert:
     try:
-        return parse_unknown(raw_text(payload) if not isinstance(payload, str) else payload, subject)
+        return _parse_unknown(raw_text(payload) if not isinstance(payload, str) else payload, subject)
     except Exception:
         return Alert(
             source="unknown",

@@ -312,57 +312,84 @@ def guardduty_findings_url(finding_id: str | None = None, region: str | None = N
     return f"{base}&fId={_q(finding_id)}" if finding_id else base
 
 
-# --- Choosing the page for an alert ---------------------------------------------------------------------------
+# --- The page for an alert, per source, and for a resource, per type --------------------------------------------
+# `functions.shared.registry` names one of these per alert source (`alert_console_link`) and per resource type
+# (`resource_console_link`); each returns None when the alert or resource holds nothing to link to.
 
 
-def resource_console_link(resource: ResourceRef | None, region: str | None = None) -> tuple[str, str] | None:
-    """(label, url) of the console page of a Lambda function, EC2 instance or log group; None for other types."""
-    if resource is None or not (resource.name or resource.arn):
-        return None
-    region = valid_region(resource.region, region_from_arn(resource.arn), region)
-    kind = resource.type.lower()
-    name = resource.name or resource.arn or ""
-    if "lambda::function" in kind or (resource.arn or "").startswith("arn:aws:lambda:"):
-        return "Lambda function", lambda_function_url(resource.arn or name, region)
-    if "ec2::instance" in kind or ":instance/" in (resource.arn or ""):
-        instance_id = name if name.startswith("i-") else (resource.arn or "").rsplit("/", 1)[-1]
-        return "EC2 instance", ec2_instance_url(instance_id, region)
-    if "logs::loggroup" in kind:
-        return "Log group", log_group_url(name, region)
-    return None
+def _alert_region(alert: Alert) -> str:
+    return valid_region(alert.region, alert.resource.region if alert.resource else None)
 
 
-def alert_console_link(alert: Alert) -> tuple[str, str] | None:
-    """(button label, url) of the console page where the alert itself lives.
-
-    CloudWatch alarm page, Budgets page, Cost Anomaly Detection, Health event, Security Hub finding, GuardDuty
-    findings; for custom alerts the page of the resource (Lambda function / EC2 instance). None when nothing fits.
-    """
-    from functions.shared import alert_details as d
-
+def _resource_name_of(alert: Alert, type_marker: str) -> str | None:
     resource = alert.resource
-    region = valid_region(alert.region, resource.region if resource else None)
-    resource_name = resource.name if resource and resource.name else None
-    if (details := alert.details_of(d.CloudWatchAlarmDetails)) is not None:
-        alarm = details.alarm_name
-        if alarm is None and resource and "cloudwatch::alarm" in resource.type.lower():
-            alarm = resource_name
-        if alarm:
-            return "Open alarm", cloudwatch_alarm_url(alarm, region)
-        return "CloudWatch alarms", cloudwatch_alarms_url(region)
-    if (budget_details := alert.details_of(d.BudgetDetails)) is not None:
-        budget = budget_details.budget_name
-        if budget is None and resource and "budget" in resource.type.lower():
-            budget = resource_name
-        return "Open budget", budgets_url(budget)
-    if (anomaly := alert.details_of(d.CostAnomalyDetails)) is not None:
-        return "Cost Anomaly Detection", cost_anomaly_detection_url(anomaly.monitor_arn, anomaly.anomaly_id)
-    if (event := alert.details_of(d.HealthDetails)) is not None:
-        return "Health event", health_event_url(event.event_arn)
-    if (hub := alert.details_of(d.SecurityHubDetails)) is not None:
-        return "Security Hub finding", security_hub_finding_url(hub.finding_id, region)
-    if (guardduty := alert.details_of(d.GuardDutyDetails)) is not None:
-        return "GuardDuty findings", guardduty_findings_url(guardduty.finding_id, region)
-    if alert.details_of(d.CustomErrorDetails) is not None:
-        return resource_console_link(resource, region)
+    if resource and resource.name and type_marker in resource.type.lower():
+        return resource.name
     return None
+
+
+def alarm_alert_link(alert: Alert) -> tuple[str, str] | None:
+    """The alarm's page (the alarm's name from its details, else its resource), else the region's alarm list."""
+    from functions.shared.alert_details import CloudWatchAlarmDetails
+
+    details = alert.details_of(CloudWatchAlarmDetails) or CloudWatchAlarmDetails()
+    alarm = details.alarm_name if details.alarm_name is not None else _resource_name_of(alert, "cloudwatch::alarm")
+    if alarm:
+        return "Open alarm", cloudwatch_alarm_url(alarm, _alert_region(alert))
+    return "CloudWatch alarms", cloudwatch_alarms_url(_alert_region(alert))
+
+
+def budget_alert_link(alert: Alert) -> tuple[str, str] | None:
+    """The budget's page (its name from the details, else its resource), else the list of budgets."""
+    from functions.shared.alert_details import BudgetDetails
+
+    details = alert.details_of(BudgetDetails) or BudgetDetails()
+    budget = details.budget_name if details.budget_name is not None else _resource_name_of(alert, "budget")
+    return "Open budget", budgets_url(budget)
+
+
+def cost_anomaly_alert_link(alert: Alert) -> tuple[str, str] | None:
+    from functions.shared.alert_details import CostAnomalyDetails
+
+    anomaly = alert.details_of(CostAnomalyDetails) or CostAnomalyDetails()
+    return "Cost Anomaly Detection", cost_anomaly_detection_url(anomaly.monitor_arn, anomaly.anomaly_id)
+
+
+def health_alert_link(alert: Alert) -> tuple[str, str] | None:
+    from functions.shared.alert_details import HealthDetails
+
+    event = alert.details_of(HealthDetails) or HealthDetails()
+    return "Health event", health_event_url(event.event_arn)
+
+
+def security_hub_alert_link(alert: Alert) -> tuple[str, str] | None:
+    from functions.shared.alert_details import SecurityHubDetails
+
+    hub = alert.details_of(SecurityHubDetails) or SecurityHubDetails()
+    return "Security Hub finding", security_hub_finding_url(hub.finding_id, _alert_region(alert))
+
+
+def guardduty_alert_link(alert: Alert) -> tuple[str, str] | None:
+    from functions.shared.alert_details import GuardDutyDetails
+
+    guardduty = alert.details_of(GuardDutyDetails) or GuardDutyDetails()
+    return "GuardDuty findings", guardduty_findings_url(guardduty.finding_id, _alert_region(alert))
+
+
+def no_alert_link(alert: Alert) -> tuple[str, str] | None:
+    """For a source whose alert has no page of its own (an application error links its resource instead)."""
+    return None
+
+
+def lambda_function_page(resource: ResourceRef, region: str) -> str:
+    return lambda_function_url(resource.arn or resource.name or "", region)
+
+
+def ec2_instance_page(resource: ResourceRef, region: str) -> str:
+    name = resource.name or resource.arn or ""
+    instance_id = name if name.startswith("i-") else (resource.arn or "").rsplit("/", 1)[-1]
+    return ec2_instance_url(instance_id, region)
+
+
+def log_group_page(resource: ResourceRef, region: str) -> str:
+    return log_group_url(resource.name or resource.arn or "", region)

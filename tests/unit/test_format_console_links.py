@@ -7,6 +7,7 @@ from urllib.parse import unquote
 import pytest
 
 from functions.shared import console_links as links
+from functions.shared import registry
 from functions.shared.models import Alert
 
 
@@ -107,12 +108,12 @@ def test_is_console_url(url: str | None, expected: bool) -> None:
 
 def test_alert_without_details_still_gets_a_list_page() -> None:
     alert = Alert(source="cloudwatch_alarm", alert_type="x", severity="warning", title="t", dedup_key="k")
-    assert links.alert_console_link(alert) == (
+    assert registry.alert_console_link(alert) == (
         "CloudWatch alarms",
         "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:",
     )
     unknown = alert.model_copy(update={"source": "unknown"})
-    assert links.alert_console_link(unknown) is None
+    assert registry.alert_console_link(unknown) is None
 
 
 @pytest.mark.parametrize("region", ["<!channel>", "evil.example/x#", "EU-WEST-1", "", None])

@@ -13,36 +13,12 @@ from functions.shared.adapters.compute import LambdaReader
 from functions.shared.investigate.base import Evidence, hhmm, number, percent_change, signed_percent, when
 from functions.shared.investigate.target import AlarmMetric, Target, TargetKind
 from functions.shared.models import Fact, Measurement
+from functions.shared.registry import RESOURCE_TYPES
 
-# What an expert graphs next to the alarm, per resource kind: (metric, statistic), most telling first.
+# What an expert graphs next to the alarm, per resource kind: (metric, statistic), most telling first (registered
+# per resource type in `functions.shared.registry`).
 RELATED_METRICS: dict[TargetKind, list[tuple[str, str]]] = {
-    "lambda": [
-        ("Invocations", "Sum"),
-        ("Errors", "Sum"),
-        ("Throttles", "Sum"),
-        ("Duration", "p99"),
-        ("ConcurrentExecutions", "Maximum"),
-    ],
-    "ec2": [
-        ("CPUUtilization", "Average"),
-        ("StatusCheckFailed_System", "Maximum"),
-        ("StatusCheckFailed_Instance", "Maximum"),
-        ("NetworkIn", "Sum"),
-        ("NetworkOut", "Sum"),
-    ],
-    "sqs": [
-        ("ApproximateNumberOfMessagesVisible", "Maximum"),
-        ("ApproximateAgeOfOldestMessage", "Maximum"),
-        ("NumberOfMessagesSent", "Sum"),
-        ("NumberOfMessagesDeleted", "Sum"),
-    ],
-    "dynamodb": [
-        ("ThrottledRequests", "Sum"),
-        ("ConsumedReadCapacityUnits", "Sum"),
-        ("ConsumedWriteCapacityUnits", "Sum"),
-        ("SystemErrors", "Sum"),
-    ],
-    "apigateway": [("Count", "Sum"), ("5XXError", "Sum"), ("4XXError", "Sum"), ("Latency", "p99")],
+    spec.kind: list(spec.related_metrics) for spec in RESOURCE_TYPES if spec.namespace is not None
 }
 
 

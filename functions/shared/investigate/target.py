@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from functions.shared.alert_details import CloudWatchAlarmDetails, HealthDetails
 from functions.shared.models import Alert
+from functions.shared.registry import RESOURCE_TYPES, ResourceKind, resource_type
 
-TargetKind = Literal["lambda", "ec2", "sqs", "dynamodb", "apigateway"]
+# A resource to investigate is of a registered type (`functions.shared.registry.RESOURCE_TYPES`).
+TargetKind = ResourceKind
 
-# Dimension that names the resource -> (kind, metric namespace).
+# Dimension that names the resource -> (kind, metric namespace), in the registry's order: the first one set wins.
 _DIMENSIONS: dict[str, tuple[TargetKind, str]] = {
-    "FunctionName": ("lambda", "AWS/Lambda"),
-    "InstanceId": ("ec2", "AWS/EC2"),
-    "QueueName": ("sqs", "AWS/SQS"),
-    "TableName": ("dynamodb", "AWS/DynamoDB"),
-    "ApiName": ("apigateway", "AWS/ApiGateway"),
-    "ApiId": ("apigateway", "AWS/ApiGateway"),
+    dimension: (spec.kind, spec.namespace)
+    for spec in RESOURCE_TYPES
+    if spec.namespace is not None
+    for dimension in spec.dimensions
 }
 _NAMESPACE_KIND: dict[str, TargetKind] = {ns: kind for kind, ns in _DIMENSIONS.values()}
 _INSTANCE_ID = re.compile(r"\bi-[0-9a-f]{8,17}\b")
@@ -40,7 +40,8 @@ class Target(BaseModel):
 
     @property
     def log_group(self) -> str | None:
-        return f"/aws/lambda/{self.name}" if self.kind == "lambda" else None
+        log_group = resource_type(self.kind).log_group
+        return log_group(self.name) if log_group else None
 
 
 class AlarmMetric(BaseModel):
