@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
     evaluate.set_defaults(func=cmd_eval)
 
+    from functions.local_runner.doctor import register as register_doctor
+
+    register_doctor(verbs)
+
     try:
         from functions.local_runner.chat_commands import register
     except ImportError:  # the chat verbs need the `chat` extra (LangGraph)
