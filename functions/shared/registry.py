@@ -9,7 +9,7 @@ itself. What lives in a stage is registered by name, because `shared` imports no
 `gather_logs.logic.INVESTIGATORS`, `analyze.rules.RULES`, `NEXT_STEPS`, `DIAGNOSTICS` and `RESOURCE_DIAGNOSTICS`).
 `tests/architecture/test_registry_complete.py` walks this module and fails when a source or type lacks a part or
 names a part no stage implements. How to add one: `CONTRIBUTING.md`; why it is built so:
-`docs/decisions/0011-registry.md`.
+`docs/decisions/0012-registry.md`.
 """
 
 from __future__ import annotations
