@@ -14,6 +14,7 @@ tool-use loop).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -214,6 +215,8 @@ def record_model_access_denied() -> None:
         name=METRIC_MODEL_ACCESS_DENIED,
         unit=MetricUnit.Count,
         value=1,
+        # Named here, not left to POWERTOOLS_METRICS_NAMESPACE: this may run before observability set its default.
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "AlertIntel",
         default_dimensions={"service": settings.service_name},
     ):
         pass
