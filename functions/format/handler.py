@@ -9,6 +9,7 @@ from functions.format.models import FormatEvent
 from functions.shared.models import FormatInput
 from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.payload_bounds import MAX_ALERT_CONTEXT_BYTES, shrink_json
+from functions.shared.settings import get_settings
 from functions.shared.stage_io import bounded_stage, parse_stage_input
 
 
@@ -21,6 +22,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
     """Render the pipeline state as a Slack message; the output is what "Post To Slack" reads."""
     merged = parse_stage_input(event, FormatEvent).merged_state()
     format_input = parse_stage_input(merged, FormatInput)
+    if format_input.environment is None:
+        format_input = format_input.model_copy(update={"environment": get_settings().environment})
     output = format_output(format_input).model_dump(mode="json")
     # What the chat bot remembers of the alert rides along to Post: bounded like every state part.
     output["alert_context"] = shrink_json(output.get("alert_context"), MAX_ALERT_CONTEXT_BYTES)

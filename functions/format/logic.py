@@ -12,7 +12,9 @@ alert's own field.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +23,9 @@ from urllib.parse import quote
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.shared import console_links
+from functions.shared.alert_details import BudgetDetails
 from functions.shared.chat_models import alert_context_from_pipeline
+from functions.shared.incidents import incident_ref
 from functions.shared.models import (
     Alert,
     Analysis,
@@ -46,10 +50,24 @@ MAX_BUTTON_URL_CHARS = 3000
 MAX_CONTEXT_ELEMENTS = 10
 MAX_FALLBACK_TEXT_CHARS = 3000
 # Our own bound: a message an on-call engineer reads on a phone, far below Slack's payload limits.
-TARGET_MESSAGE_BYTES = 12_000
+TARGET_MESSAGE_BYTES = 8_000
+# The thread reply: the evidence, diagnostics and unknowns; with the main message and the chat context it keeps
+# the Format state's output within its 32 KB (functions.shared.payload_bounds).
+TARGET_THREAD_BYTES = 10_000
+# The main message (issue 14): one phone screen.
+MAX_MAIN_BLOCKS = 6
+MAX_MAIN_BUTTONS = 3
+MAX_DIAGNOSTICS = 3
+# Bounds that keep the main message within 900 visible characters whatever the input (a test measures it).
+MAX_MAIN_BUTTON_TEXT_CHARS = 30
+MAX_CONTEXT_PART_CHARS = 60
+MAX_CONTEXT_LINE_CHARS = 140
+MAX_FOOTER_METHOD_CHARS = 100
+MAX_EVIDENCE_SECTIONS = 3
 
 SEVERITY_MARKERS = {"critical": "🔴 CRITICAL", "warning": "🟠 WARNING", "info": "🔵 INFO"}
 HEARTBEAT_MARKER = "💚 HEARTBEAT"
+FALSE_ALARM_MARKER = "🟢 Likely false alarm:"
 HEARTBEAT_STATUS = {"ok": "✓", "skipped": "skipped", "error": "✗ failed"}
 SOURCE_LABELS = {spec.source: spec.label for spec in ALL_SOURCES}  # one label per source, in the registry
 SECTION_LABELS = {"cost": "Cost", "compute": "Compute", "logs": "Logs"}
@@ -78,6 +96,9 @@ BOT_LABELS = frozenset(
     label.casefold()
     for label in (
         "Root cause",
+        "Why",
+        "Do now",
+        "Next step",
         "Evidence",
         "What we looked at",
         "Diagnostics",
@@ -103,6 +124,8 @@ class _Budget:
     """Character budgets of the message's parts (after escaping), scaled down together when the message is big."""
 
     summary: int = 900
+    why: int = 210
+    do_now: int = 130
     root_cause: int = 1200
     evidence: int = 1400
     facts: int = 1600
@@ -164,15 +187,45 @@ def _minimal_message(fi: FormatInput, error: Exception) -> SlackMessage:
 
 def format_output(fi: FormatInput, *, now: datetime | None = None) -> FormatOutput:
     """The Format stage's result: what Post needs, without the bulky context (metric `SlackMessageBytes`)."""
-    message = format_message(fi, now=now)
+    incident = incident_ref(fi.alert, evidence_digest=evidence_digest(fi))
+    if incident.resolved and fi.route == "critical":  # an OK is news, not an investigation: one compact line
+        message, thread = resolution_message(fi, now=now), None
+    else:
+        message, thread = format_message(fi, now=now), render_thread(fi, now=now)
     metrics.add_metric(name="SlackMessageBytes", unit=MetricUnit.Bytes, value=message_size(message))
     return FormatOutput(
         route=fi.route,
         dedup_key=fi.alert.dedup_key,
         title=clip(one_line(fi.alert.title), 300),
         message=message,
+        thread=thread,
+        incident=incident,
         alert_context=alert_context_from_pipeline(fi.alert, fi.analysis, fi.context).model_dump(mode="json"),
     )
+
+
+def resolution_message(fi: FormatInput, *, now: datetime | None = None) -> SlackMessage:
+    """One compact line for an alert that says its incident is over (alarm back to OK, finding archived):
+    "✅ Resolved 06:41 UTC: api-errors (Errors on api)". With the bot token, Post also edits the incident's message."""
+    alert = fi.alert
+    moment = alert.occurred_at or now or datetime.now(UTC)
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    title = _TITLE_PREFIX.sub("", one_line(alert.title[:400])) or alert.alert_type or "Alert"
+    text = clip(f"✅ Resolved {moment:%H:%M} UTC: {escape(title)}", MAX_HEADER_CHARS)
+    elements = [text]
+    if fi.execution_id:
+        url = console_links.stepfunctions_execution_url(fi.execution_id)
+        if len(url) <= MAX_BUTTON_URL_CHARS and console_links.is_console_url(url):
+            elements.append(link(url, "View run"))
+    return SlackMessage(text=text, blocks=[_context_block(elements)])
+
+
+def evidence_digest(fi: FormatInput) -> str:
+    """A short digest of what the message rests on (the root cause's subject and the facts' keys): a re-fire whose
+    digest is unchanged needs no new message, only a thread reply."""
+    keys = sorted(f.key for section in fi.context.sections() for f in section.facts)
+    parts = [fi.alert.source, fi.alert.alert_type, verdict(fi.analysis), *keys]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def message_size(message: SlackMessage) -> int:
@@ -190,54 +243,337 @@ def block_kit_builder_url(message: SlackMessage) -> str:
 
 
 def _render(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
+    """The main message: at most six blocks an on-call engineer reads on one phone screen.
+
+    Header (what broke and its impact, from the analysis), the why with its confidence, the "do now" line,
+    2-3 console buttons (most useful first), one context line (environment, account, region, source, resource,
+    time) and the footer (how it was analysed, how long it took, View run). Everything else is in the thread.
+    """
     if fi.route == "heartbeat":
         return _render_heartbeat(fi, now, budget)
     alert = fi.alert
     analysis = fi.analysis
-    blocks: list[dict[str, Any] | None] = [_header(alert)]
-
-    if _summary_adds_something(alert):
-        blocks.append(_section(safe(alert.summary.strip(), budget.summary)))
+    headline = _headline(fi)
+    blocks: list[dict[str, Any] | None] = [_header_text(headline.marker, headline.text)]
     if analysis is None:
-        blocks.append(_section(_analysis_failed_text(fi.analysis_failure, budget)))
+        text = _analysis_failed_text(fi.analysis_failure, budget)
+        if _summary_adds_something(alert):
+            text += "\n" + safe(one_line(alert.summary), budget.why)
+        blocks.append(_section(text))
+    else:
+        why = _without_header_numbers(headline.rest or analysis.root_cause.strip(), headline.text)
+        why = why or "Not determined."
+        blocks.append(_section(f"*Why* ({analysis.confidence} confidence)\n{safe(one_line(why), budget.why)}"))
+    buttons = _main_buttons(fi)
+    do_now = _do_now_text(fi, buttons, budget)
+    if do_now:
+        blocks.append(_section(do_now))
+    blocks.append(_actions_block(buttons))
+    blocks.append(_context_line(fi, budget))
+    blocks.append(_footer(fi, now, budget))
+    kept = [b for b in blocks if b is not None and b.get("type")][:MAX_MAIN_BLOCKS]
+    return SlackMessage(text=_fallback_text(fi, budget, headline), blocks=kept)
 
-    fields = _fields(alert, budget)
-    if fields:
-        blocks.append({"type": "section", "fields": fields})
 
+def render_thread(fi: FormatInput, *, now: datetime | None = None) -> SlackMessage | None:
+    """The first reply under the main message: the evidence behind it, once, each fact with its link; what each
+    gather branch looked at (one line each); the read-only diagnostics (at most three); the remaining next steps;
+    the unknowns; the raw alert when it was not understood; and the model, tokens and cost.
+
+    None for heartbeat messages (they have no investigation). Never raises (None on a rendering bug: the main
+    message is what must not be lost).
+    """
+    if fi.route == "heartbeat":
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        thread = SlackMessage(text="", blocks=[])
+        for factor in _SCALES:
+            thread = _render_thread(fi, now, _Budget().scaled(factor))
+            if message_size(thread) <= TARGET_THREAD_BYTES:
+                break
+        return thread if thread.blocks else None
+    except Exception:
+        logger.exception("Formatting the thread failed; posting the main message only")
+        return None
+
+
+def _render_thread(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
+    alert = fi.alert
+    analysis = fi.analysis
+    blocks: list[dict[str, Any] | None] = []
+    evidence: list[tuple[str, str]] = []  # (line with its console link, the same line as text)
+    if analysis is not None and any(claim.claim.strip() for claim in analysis.evidence):
+        for claim in analysis.evidence:
+            if claim.claim.strip():
+                where = f" _({SECTION_LABELS.get(claim.section, 'alert')})_" if claim.section != "alert" else ""
+                text = safe(one_line(claim.claim), budget.line)
+                evidence.append((link(claim.link, text) + where, text + where))
+    else:  # no analysis (or one without evidence): the gathered facts are the evidence
+        for section in fi.context.sections():
+            where = f" _({SECTION_LABELS.get(section.name, section.name)})_"
+            for fact in section.facts:
+                if fact.text.strip():
+                    text = safe(one_line(fact.text), budget.line)
+                    evidence.append((link(fact.link, text) + where, text + where))
+    blocks += _evidence_sections(evidence, budget)
+    checked = _checked_text(fi, budget)
+    if checked:
+        blocks.append(_section(checked))
+    if _summary_adds_something(alert) and analysis is not None:  # as the alert said it (the main message has it
+        blocks.append(_section(safe(alert.summary.strip(), budget.summary)))  # when there is no analysis)
     if analysis is not None:
-        blocks.append({"type": "divider"})
-        blocks.append(_section(_root_cause_text(analysis, budget)))
-        evidence = [
-            link(claim.link, safe(one_line(claim.claim), budget.line))
-            + (f" _({SECTION_LABELS.get(claim.section, 'alert')})_" if claim.section != "alert" else "")
-            for claim in analysis.evidence
-            if claim.claim.strip()
-        ]
-        blocks.append(_list_section("*Evidence*", evidence, budget.evidence))
-
-    facts_text = _context_text(fi, budget)
-    if facts_text:
-        blocks.append(_section(facts_text))
-
-    if analysis is not None:
-        if analysis.diagnostics:
+        if any(c.strip() for c in analysis.diagnostics):
             blocks.append(_section(_diagnostics_text(analysis, budget)))
-        steps = [safe(one_line(step), budget.line) for step in analysis.recommendations if step.strip()]
+        steps = [safe(one_line(step), budget.line) for step in _remaining_steps(fi)]
         blocks.append(_list_section("*Recommended next steps*", steps, budget.recommendations, numbered=True))
         unknowns = [safe(one_line(u), budget.line) for u in analysis.unknowns if u.strip()]
         blocks.append(_list_section("*Unknowns*", unknowns, budget.unknowns))
-
     if alert.source == "unknown" or (analysis is None and alert.raw_excerpt):
         blocks.append(_section(_raw_excerpt_text(alert, budget)))
-
-    blocks.append(_footer(fi, now, budget))
-    actions = _actions(fi)
-    if actions is not None:
-        blocks.append(actions)
-
+    elements = [_method_line(fi, usage=True)]
+    if analysis is not None and analysis.dropped_commands:
+        elements.append(f"{len(analysis.dropped_commands)} suggested command(s) dropped: not read-only")
+    elements.append(f"dedup `{safe(fi.alert.dedup_key, 120)}`")
+    blocks.append(_context_block(elements))
     kept = [b for b in blocks if b is not None and b.get("type")][:MAX_BLOCKS]
-    return SlackMessage(text=_fallback_text(fi, budget), blocks=kept)
+    headline = _headline(fi)
+    text = clip(
+        f"Evidence and diagnostics: {escape(headline.text)}", min(budget.fallback_text, MAX_FALLBACK_TEXT_CHARS)
+    )
+    return SlackMessage(text=text, blocks=kept)
+
+
+def _evidence_sections(lines: list[tuple[str, str]], budget: _Budget) -> list[dict[str, Any]]:
+    """The evidence in up to three sections (console links are long; every fact keeps its own when it fits, else
+    it is shown as text), the first one titled; what does not fit is counted."""
+    sections: list[dict[str, Any]] = []
+    limit = min(MAX_SECTION_CHARS - 40, budget.evidence * 2)
+    text, shown = "*Evidence*", 0
+    for linked, plain in lines:
+        line = next((c for c in (linked, plain) if len(text) + len(c) + 3 <= limit), None)
+        if line is None and len(sections) < MAX_EVIDENCE_SECTIONS - 1 and shown:
+            sections.append(_section(text))
+            text = ""
+            line = next((c for c in (linked, plain) if len(c) + 3 <= limit), None)
+        if line is None:
+            break
+        text, shown = (f"{text}\n• {line}" if text else f"• {line}"), shown + 1
+    if shown < len(lines):
+        text += f"\n_…and {len(lines) - shown} more_"
+    if shown or text != "*Evidence*":
+        sections.append(_section(text))
+    return sections
+
+
+@dataclass(frozen=True)
+class _Headline:
+    marker: str  # "🔴 CRITICAL", "🟢 Likely false alarm:", ...
+    text: str  # what broke (and its impact), untrusted text not yet escaped
+    rest: str  # the root cause after the part the header already says ("" when the header is the alert's title)
+    verdict: str  # "problem" or "false_alarm"
+
+
+_FALSE_ALARM = re.compile(r"\bfalse alarm\b|\bno sign of (?:a |any )?problem\b|\bnothing (?:is )?wrong\b", re.I)
+_CLAUSE_END = re.compile(r": |; | — |\. ")
+_TITLE_PREFIX = re.compile(r"^(?:ALARM|ALERT|OK|INSUFFICIENT_DATA): ", re.I)
+_COST_SOURCES = frozenset({"budget", "cost_anomaly"})
+
+
+def verdict(analysis: Analysis | None) -> str:
+    """ "false_alarm" when the analysis concludes nothing is wrong (the rules' and the model's wording), else
+    "problem". Read from the root cause, as both analysers write it: "No sign of a problem on X ... false alarm"."""
+    if analysis is None:
+        return "problem"
+    return "false_alarm" if _FALSE_ALARM.search(analysis.root_cause) else "problem"
+
+
+def _headline(fi: FormatInput) -> _Headline:
+    alert = fi.alert
+    analysis = fi.analysis
+    title = one_line(alert.title[:400]) or alert.alert_type or "Alert"
+    marker = SEVERITY_MARKERS.get(alert.severity, alert.severity.upper())
+    if verdict(analysis) == "false_alarm":
+        return _Headline(FALSE_ALARM_MARKER, _TITLE_PREFIX.sub("", title), "", "false_alarm")
+    if analysis is None:
+        return _Headline(marker, title, "", "problem")
+    cause = one_line(analysis.root_cause)
+    match = _CLAUSE_END.search(cause)
+    clause = cause[: match.start()] if match else ""
+    resource = (alert.resource.name if alert.resource else "") or ""
+    names_it = alert.source in _COST_SOURCES or (bool(resource) and resource.casefold() in clause.casefold())
+    if match and 12 <= len(clause) <= 110 and names_it:
+        impact = _impact(alert)
+        text = f"{clause} → {impact}" if impact else clause
+        rest = cause[match.end() :].strip()
+        return _Headline(marker, text, rest[:1].upper() + rest[1:], "problem")
+    return _Headline(marker, title, _without_title(cause, title), "problem")
+
+
+def _without_title(cause: str, title: str) -> str:
+    """The root cause without a leading part that only repeats the title (an application error's own message):
+    "The application reported an error: <message>; invocations time out" → "Invocations time out"."""
+    parts = title.split(": ")
+    for index in range(len(parts)):
+        repeated = ": ".join(parts[index:]).casefold()
+        if len(repeated) < 20:
+            break
+        at = cause.casefold().find(repeated)
+        after = cause[at + len(repeated) :] if at >= 0 else ""
+        boundary = _CLAUSE_END.match(after)
+        if boundary and after[boundary.end() :].strip():
+            rest = after[boundary.end() :].strip()
+            return rest[:1].upper() + rest[1:]
+    return ""
+
+
+_PARENTHESIS = re.compile(r" ?\(([^()]*)\)")
+_AMOUNT = re.compile(r"\$?\d[\d,]*(?:\.\d+)?%?")
+
+
+def _without_header_numbers(why: str, header: str) -> str:
+    """`why` without a parenthesis that only repeats an amount the header already shows ("($171.40 impact)")."""
+
+    def drop(match: re.Match[str]) -> str:
+        amounts = [a for a in _AMOUNT.findall(match.group(1)) if a.startswith("$") or a.endswith("%")]
+        return "" if amounts and all(a in header for a in amounts) else match.group()
+
+    return _PARENTHESIS.sub(drop, why)
+
+
+def _impact(alert: Alert) -> str:
+    """The alert's own measure of impact, for the header: a budget's spend (or forecast) against its limit."""
+    details = alert.details_of(BudgetDetails)
+    if details is None or not details.budgeted_amount:
+        return ""
+    forecast = details.notification_type == "FORECASTED" and details.forecasted_amount is not None
+    amount = details.forecasted_amount if forecast else details.actual_amount
+    if amount is None:
+        return ""
+    label = "budget forecast" if forecast else "budget"
+    return f"{label} {amount / details.budgeted_amount:.0%} (${amount:,.0f} / ${details.budgeted_amount:,.0f})"
+
+
+def _remaining_steps(fi: FormatInput) -> list[str]:
+    """The recommendations the "do now" line does not already say."""
+    steps = [step for step in (fi.analysis.recommendations if fi.analysis else []) if step.strip()]
+    first = _first_step(fi)
+    return [step for step in steps if step != first]
+
+
+def _first_step(fi: FormatInput) -> str | None:
+    steps = [step for step in (fi.analysis.recommendations if fi.analysis else []) if step.strip()]
+    if verdict(fi.analysis) == "false_alarm":  # "No action is needed" is the header's news, not a step
+        steps = [step for step in steps if not step.casefold().startswith("no action")] or steps
+    return steps[0] if steps else None
+
+
+def _do_now_text(fi: FormatInput, buttons: list[tuple[str, str, str]], budget: _Budget) -> str | None:
+    step = _first_step(fi)
+    label = "Next step" if verdict(fi.analysis) == "false_alarm" else "Do now"
+    if step:
+        return f"*{label}*: {safe(one_line(step), budget.do_now)}"
+    if buttons:
+        return f"*{label}*: start from {escape(buttons[0][1])} (first button)"
+    return None
+
+
+def _main_buttons(fi: FormatInput) -> list[tuple[str, str, str]]:
+    """At most three (action_id, label, url), most useful first: the implicated resource, the errors query in
+    Logs Insights, the cost mover in Cost Explorer, then where the alert itself lives (alarm, budget, finding)."""
+    alert = fi.alert
+    candidates: list[tuple[str, str, str]] = []
+    compute = fi.context.compute
+    implicated = next(
+        (
+            fact
+            for fact in (compute.facts if compute else [])
+            if fact.key in _IMPLICATED_FACTS and fact.link and fact.subject
+        ),
+        None,
+    )
+    resource_link = resource_console_link(alert.resource, alert.region)
+    if implicated is not None and implicated.link:
+        candidates.append(("open_resource", f"Open {implicated.subject}", implicated.link))
+    elif resource_link and alert.source not in _COST_SOURCES:
+        candidates.append(("open_resource", *resource_link))
+    logs = fi.context.logs
+    errors = next((f for f in (logs.facts if logs else []) if f.link and f.key.startswith("logs.")), None)
+    if errors is not None and errors.link and (logs is None or logs.fact("logs.pattern.1") is not None):
+        candidates.append(("open_logs", "Errors in Logs Insights", errors.link))
+    cost = fi.context.cost
+    mover = cost.fact("cost.top_mover") if cost else None
+    if mover is not None and mover.link:
+        candidates.append(("open_cost", "Cost Explorer", mover.link))
+    source_link = alert_console_link(alert)
+    if source_link:
+        candidates.append(("open_source", *source_link))
+    buttons: list[tuple[str, str, str]] = []
+    for action_id, label, url in candidates:
+        fits = len(url) <= MAX_BUTTON_URL_CHARS and console_links.is_console_url(url)
+        if fits and all(url != seen for _, _, seen in buttons) and all(action_id != a for a, _, _ in buttons):
+            buttons.append((action_id, label, url))
+    return buttons[:MAX_MAIN_BUTTONS]
+
+
+_IMPLICATED_FACTS = ("compute.lambda_mover", "compute.recent_change", "compute.lambda_config", "compute.instance")
+
+
+def _actions_block(buttons: list[tuple[str, str, str]]) -> dict[str, Any] | None:
+    elements = [
+        {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": clip(escape(label), MAX_MAIN_BUTTON_TEXT_CHARS)},
+            "url": url,
+        }
+        for action_id, label, url in buttons
+    ]
+    return {"type": "actions", "elements": elements} if elements else None
+
+
+def _context_line(fi: FormatInput, budget: _Budget) -> dict[str, Any]:
+    """Environment · account · region · source · resource · time, in one line (instead of ten fields)."""
+    alert = fi.alert
+    parts = [fi.environment] if fi.environment else []
+    if alert.account_id:
+        parts.append(alert.account_id)
+    region = alert.region or (alert.resource.region if alert.resource else None)
+    if region:
+        parts.append(region)
+    parts.append(SOURCE_LABELS.get(alert.source, alert.source))
+    if alert.resource and (alert.resource.name or alert.resource.arn):
+        parts.append(alert.resource.name or alert.resource.arn or "")
+    if alert.occurred_at:
+        parts.append(_when(alert.occurred_at))
+    text = " · ".join(safe(one_line(part), MAX_CONTEXT_PART_CHARS) for part in parts if part.strip())
+    return _context_block([clip(text, MAX_CONTEXT_LINE_CHARS)])
+
+
+def _context_block(elements: list[str]) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "elements": [
+            {"type": "mrkdwn", "text": clip(text, MAX_SECTION_CHARS)} for text in elements[:MAX_CONTEXT_ELEMENTS]
+        ],
+    }
+
+
+def _checked_text(fi: FormatInput, budget: _Budget) -> str:
+    """One line per gather branch: what it queried and how many facts it found (the facts are the evidence)."""
+    lines = []
+    for section in fi.context.sections():
+        label = f"*{SECTION_LABELS.get(section.name, section.name)}*"
+        if section.status != "ok":
+            lines.append(_section_text(section, 240, budget))
+            continue
+        found = (
+            f"{len(section.facts)} fact{'s' if len(section.facts) != 1 else ''}" if section.facts else "nothing notable"
+        )
+        looked = safe(one_line("; ".join(section.looked_at)), budget.line) if section.looked_at else "queried"
+        note = f" _({safe(one_line('; '.join(section.notes)), 160)})_" if section.notes else ""
+        lines.append(f"{label}: {looked} → {found}{note}")
+    return _whole_lines("*What we looked at*\n" + "\n".join(lines), MAX_SECTION_CHARS) if lines else ""
 
 
 def _render_heartbeat(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
@@ -256,7 +592,7 @@ def _render_heartbeat(fi: FormatInput, now: datetime, budget: _Budget) -> SlackM
     analysed = "analysis failed" if fi.analysis is None else "analysis ✓"
     blocks.append(_section("*Pipeline* · " + " · ".join([*stages, analysed])))
     blocks.append(_footer(fi, now, budget))
-    blocks.append(_actions(fi))
+    blocks.append(_actions_block(_main_buttons(fi)))
     kept = [b for b in blocks if b is not None][:MAX_BLOCKS]
     text = clip(f"{HEARTBEAT_MARKER}: {escape(one_line(alert.title[:400]))}", budget.fallback_text)
     return SlackMessage(text=text, blocks=kept)
@@ -270,10 +606,13 @@ def _summary_adds_something(alert: Alert) -> bool:
 
 def _header(alert: Alert, *, marker: str | None = None) -> dict[str, Any]:
     marker = marker or SEVERITY_MARKERS.get(alert.severity, alert.severity.upper())
-    title = one_line(alert.title[:400]) or alert.alert_type or "Alert"
+    return _header_text(marker, one_line(alert.title[:400]) or alert.alert_type or "Alert")
+
+
+def _header_text(marker: str, text: str) -> dict[str, Any]:
     return {
         "type": "header",
-        "text": {"type": "plain_text", "text": clip(f"{marker} {escape(title)}", MAX_HEADER_CHARS), "emoji": True},
+        "text": {"type": "plain_text", "text": clip(f"{marker} {escape(text)}", MAX_HEADER_CHARS), "emoji": True},
     }
 
 
@@ -328,15 +667,8 @@ def _readable_cause(cause: Any) -> str:
     return str(cause)
 
 
-def _root_cause_text(analysis: Analysis, budget: _Budget) -> str:
-    return (
-        f"*Root cause* (confidence: {analysis.confidence})\n"
-        f"{safe(analysis.root_cause.strip() or 'Not determined.', budget.root_cause)}"
-    )
-
-
 def _diagnostics_text(analysis: Analysis, budget: _Budget) -> str:
-    commands = "\n".join(one_line(c) for c in analysis.diagnostics if c.strip())
+    commands = "\n".join([one_line(c) for c in analysis.diagnostics if c.strip()][:MAX_DIAGNOSTICS])
     return "*Diagnostics* (read-only commands)\n" + code_block(commands, budget.diagnostics, commands=True)
 
 
@@ -345,22 +677,6 @@ def _raw_excerpt_text(alert: Alert, budget: _Budget) -> str:
     if not raw.strip():
         return "*Raw alert*: _nothing was received beyond the fields above._"
     return "*Raw alert* (kept as received)\n" + code_block(raw, budget.raw_excerpt)
-
-
-def _context_text(fi: FormatInput, budget: _Budget) -> str:
-    """Key facts per gather branch, and a short line for each branch that failed or was skipped."""
-    sections = fi.context.sections()
-    if not sections:
-        return ""
-    # Sections share the budget in turn: what a skipped or short section leaves is there for the next one.
-    parts: list[str] = []
-    remaining = budget.facts
-    for index, section in enumerate(sections):
-        share = max(remaining // (len(sections) - index), 80)
-        parts.append(_section_text(section, share, budget))
-        remaining -= len(parts[-1]) + 1
-    text = "*What we looked at*\n" + "\n".join(p for p in parts if p)
-    return _whole_lines(text, min(budget.facts + 40, MAX_SECTION_CHARS))
 
 
 def _whole_lines(text: str, limit: int) -> str:
@@ -500,19 +816,22 @@ def _label(key: str) -> str:
 def _when(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _method_line(fi: FormatInput) -> str:
+def _method_line(fi: FormatInput, *, usage: bool = False) -> str:
+    """How the message was analysed; with `usage`, the model's tokens and estimated cost too (the thread's)."""
     analysis = fi.analysis
     if analysis is None:
         error = one_line((fi.analysis_failure or {}).get("Error") or "unknown error")
         return f"Analysis failed ({safe(error, 100)}): raw alert facts only"
     if analysis.method == "claude":
         line = f"Claude {safe(analysis.model_id or 'model', 100)}"
-        if analysis.usage is not None:
-            usage = analysis.usage
-            line += f" · {usage.input_tokens:,} in/{usage.output_tokens:,} out tokens · ${usage.estimated_cost_usd:.4f}"
+        if usage and analysis.usage is not None:
+            tokens = analysis.usage
+            line += (
+                f" · {tokens.input_tokens:,} in/{tokens.output_tokens:,} out tokens · ${tokens.estimated_cost_usd:.4f}"
+            )
         return line
     if analysis.method == "rule_based":
         if analysis.fallback_reason:
@@ -536,54 +855,26 @@ def _duration_text(fi: FormatInput, now: datetime) -> str | None:
 
 
 def _footer(fi: FormatInput, now: datetime, budget: _Budget) -> dict[str, Any]:
-    elements = [_method_line(fi)]
-    if fi.analysis is not None and fi.analysis.dropped_commands:
-        elements.append(f"{len(fi.analysis.dropped_commands)} suggested command(s) dropped: not read-only")
+    """How it was analysed, how long it took and "View run" (for maintainers, so not a button)."""
+    elements = [clip(_method_line(fi), MAX_FOOTER_METHOD_CHARS)]
     duration = _duration_text(fi, now)
     if duration:
         elements.append(duration)
     if fi.route == "heartbeat":
         elements.append("route: heartbeat")
-    elements.append(f"dedup `{safe(fi.alert.dedup_key, 120)}`")
-    return {
-        "type": "context",
-        "elements": [
-            {"type": "mrkdwn", "text": clip(text, MAX_SECTION_CHARS)} for text in elements[:MAX_CONTEXT_ELEMENTS]
-        ],
-    }
-
-
-def _actions(fi: FormatInput) -> dict[str, Any] | None:
-    buttons: list[tuple[str, str, str]] = []
+        elements.append(f"dedup `{safe(fi.alert.dedup_key, 120)}`")
     if fi.execution_id:
-        buttons.append(("view_run", "View run", console_links.stepfunctions_execution_url(fi.execution_id)))
-    source_link = alert_console_link(fi.alert)
-    if source_link:
-        buttons.append(("open_source", *source_link))
-    region = fi.alert.region
-    resource_link = resource_console_link(fi.alert.resource, region)
-    if resource_link and (not source_link or resource_link[1] != source_link[1]):
-        buttons.append(("open_resource", *resource_link))
-    elements = [
-        {
-            "type": "button",
-            "action_id": action_id,
-            "text": {"type": "plain_text", "text": clip(escape(label), MAX_BUTTON_TEXT_CHARS)},
-            "url": url,
-        }
-        for action_id, label, url in buttons
-        if len(url) <= MAX_BUTTON_URL_CHARS and console_links.is_console_url(url)
-    ]
-    return {"type": "actions", "elements": elements} if elements else None
+        url = console_links.stepfunctions_execution_url(fi.execution_id)
+        if len(url) <= MAX_BUTTON_URL_CHARS and console_links.is_console_url(url):
+            elements.append(link(url, "View run"))
+    return _context_block(elements)
 
 
-def _fallback_text(fi: FormatInput, budget: _Budget) -> str:
+def _fallback_text(fi: FormatInput, budget: _Budget, headline: _Headline | None = None) -> str:
     """The plain notification text (shown in push notifications and where blocks cannot render)."""
-    alert = fi.alert
-    marker = SEVERITY_MARKERS.get(alert.severity, alert.severity.upper())
-    text = f"{marker}: {escape(one_line(alert.title))}"
-    if fi.analysis is not None and fi.analysis.root_cause.strip():
-        text += f" — {escape(one_line(fi.analysis.root_cause))}"
-    elif alert.summary.strip():
-        text += f" — {escape(one_line(alert.summary))}"
+    headline = headline or _headline(fi)
+    text = f"{headline.marker.rstrip(':')}: {escape(headline.text)}"
+    why = headline.rest or (fi.analysis.root_cause if fi.analysis is not None else fi.alert.summary)
+    if why.strip():
+        text += f" — {escape(one_line(why))}"
     return clip(text, min(budget.fallback_text, MAX_FALLBACK_TEXT_CHARS))

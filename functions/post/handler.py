@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.post.logic import post_message
 from functions.shared.adapters.conversations import ConversationTable, conversation_table
 from functions.shared.adapters.secrets import webhook_url_for
+from functions.shared.adapters.slack_api import SlackApi, slack_api
 from functions.shared.adapters.slack_webhook import SlackWebhook
 from functions.shared.models import PostInput
 from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
@@ -19,6 +20,12 @@ from functions.shared.stage_io import bounded_stage, parse_stage_input
 @lru_cache(maxsize=1)
 def slack_webhook() -> SlackWebhook:
     return SlackWebhook(webhook_url_for)
+
+
+def bot_poster(route: str) -> tuple[SlackApi | None, str | None]:
+    """The Web API poster and the route's channel, when SLACK_ALERT_CHANNELS names one (the bot token mode)."""
+    channel = get_settings().slack_alert_channels.get(route)
+    return (slack_api(), channel) if channel else (None, None)
 
 
 def alert_memory() -> ConversationTable | None:
@@ -35,4 +42,5 @@ def alert_memory() -> ConversationTable | None:
 def handler(event: dict, context: LambdaContext) -> dict:
     """Post the formatted message to the route's Slack webhook."""
     post_input = parse_stage_input(event, PostInput)
-    return post_message(post_input, slack_webhook(), alert_memory()).model_dump(mode="json")
+    web, channel = bot_poster(post_input.route)
+    return post_message(post_input, slack_webhook(), alert_memory(), web=web, channel=channel).model_dump(mode="json")

@@ -219,6 +219,17 @@ class FormatInput(_Model):
     analysis_failure: dict[str, Any] | None = None
     execution_id: str | None = None
     started_at: datetime | None = None
+    # The deployment's environment ("prod", "dev", ...), shown on the message's context line.
+    environment: str | None = None
+
+
+class IncidentRef(_Model):
+    """Which incident an alert belongs to (`functions.shared.incidents`): what Post needs to thread and edit."""
+
+    key: str
+    resource_key: str | None = None
+    resolved: bool = False  # the alert says the incident is over (alarm OK, finding archived, event closed)
+    evidence_digest: str | None = None  # changes when the evidence behind the message changes materially
 
 
 class SlackMessage(_Model):
@@ -231,6 +242,9 @@ class FormatOutput(_Model):
     dedup_key: str
     title: str
     message: SlackMessage
+    # The first reply under the message: evidence, what was checked, diagnostics, unknowns, model and cost.
+    thread: SlackMessage | None = None
+    incident: IncidentRef | None = None
     # What the chat bot needs to answer questions asked under this alert (functions.shared.chat_models.AlertContext).
     alert_context: dict[str, Any] | None = None
 
@@ -239,6 +253,8 @@ class PostInput(_Model):
     route: Route = "critical"
     dedup_key: str = ""
     message: SlackMessage
+    thread: SlackMessage | None = None
+    incident: IncidentRef | None = None
     alert_context: dict[str, Any] | None = None
 
 
@@ -248,3 +264,15 @@ class PostResult(_Model):
     status_code: int
     attempts: int = 1
     remembered_for_chat: bool = False
+    # With the bot token: where the main message went, and the thread its evidence was posted in.
+    channel: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _bot_fields_when_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key in ("channel", "ts", "thread_ts"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data

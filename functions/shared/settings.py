@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     console_base_url: str = "https://console.aws.amazon.com"
     # The chat bot's Conversations table: when set, Post remembers each posted alert there for follow-up questions.
     conversations_table: str | None = Field(default=None, validation_alias="CONVERSATIONS_TABLE")
+    # With the chat app's bot token: the channel ID per route ({"critical": "C0...", "heartbeat": "C0..."}, JSON).
+    # A route with a channel is posted with chat.postMessage (main message, evidence in its thread); a route
+    # without one keeps its incoming webhook (docs/decisions/0012-main-message-and-thread.md).
+    slack_alert_channels: dict[str, str] = Field(default_factory=dict, validation_alias="SLACK_ALERT_CHANNELS")
 
 
 class IngestSettings(Settings):

@@ -65,7 +65,15 @@ def test_run_writes_the_posted_message_and_the_execution(tmp_path: Path, capsys:
     # And slack_message.json is exactly the body that was posted (the execution's final output carries it too)
     message = json.loads((tmp_path / "slack_message.json").read_text())
     execution = json.loads((tmp_path / "execution.json").read_text())
-    assert message == {**execution["output"]["message"], "unfurl_links": False, "unfurl_media": False}
+    # (the main message, and the thread's evidence below a divider: webhooks cannot thread, decision 0013)
+    output = execution["output"]
+    blocks = [*output["message"]["blocks"], {"type": "divider"}, *output["thread"]["blocks"]]
+    assert message == {
+        "text": output["message"]["text"],
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
     assert message["blocks"][0]["type"] == "header"
     # And execution.json has the status and every state with its name, duration and output size
     assert execution["status"] == "SUCCEEDED"

@@ -84,7 +84,12 @@ def test_a_critical_alert_goes_through_every_stage_and_is_posted(account: Simula
     # And exactly the formatted message was posted to the critical webhook
     assert len(result.slack_posts) == 1
     # (the adapters add Slack's no-unfurl flags to every body: alert text must never unfurl a link)
-    assert result.slack_posts[0] == {**result.output["message"], "unfurl_links": False, "unfurl_media": False}
+    # (webhooks cannot thread: the thread's evidence follows the main message below a divider, decision 0013)
+    output = result.output
+    blocks = [*output["message"]["blocks"], {"type": "divider"}, *output["thread"]["blocks"]]
+    expected = {"text": output["message"]["text"], "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+    assert result.slack_posts[0] == expected
+    assert len(output["message"]["blocks"]) <= 6
     assert result.output["post"]["posted"] is True
     assert account.sink.received[-1].path.endswith("/B000CRITICAL/local-webhook")
     # And every state's output stays far below Step Functions' 256 KB limit

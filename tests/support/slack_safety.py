@@ -36,6 +36,9 @@ from tests.support.tld_list import iana_tlds
 
 BOT_HEADINGS = (
     "Root cause",
+    "Why",
+    "Do now",
+    "Next step",
     "Evidence",
     "What we looked at",
     "Diagnostics",

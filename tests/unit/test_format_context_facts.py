@@ -1,8 +1,8 @@
-"""The "What we looked at" section shows the evidence even when its console links are very long."""
+"""Without an analysis, the thread's evidence is the gathered facts: all of them, even when their links are long."""
 
 from __future__ import annotations
 
-from functions.format.logic import format_message
+from functions.format.logic import render_thread
 from functions.shared.models import Alert, ContextSection, Fact, FormatInput, GatheredContext
 
 LONG_LINK = "https://us-east-1.console.aws.amazon.com/costmanagement/home#/cost-explorer?filter=" + "%5B" * 200
@@ -14,10 +14,12 @@ def _section(name: str, count: int, link: str | None) -> ContextSection:
 
 
 def _context_text(fi: FormatInput) -> str:
-    message = format_message(fi)
-    return next(
-        b["text"]["text"] for b in message.blocks if b.get("text", {}).get("text", "").startswith("*What we looked at*")
-    )
+    """The thread's sections, as one text."""
+    thread = render_thread(fi)
+    assert thread is not None
+    texts = [b["text"]["text"] for b in thread.blocks if b["type"] == "section"]
+    assert all(len(t) <= 3000 for t in texts)
+    return "\n".join(texts)
 
 
 def test_facts_whose_links_do_not_fit_are_shown_as_text() -> None:
@@ -34,7 +36,6 @@ def test_facts_whose_links_do_not_fit_are_shown_as_text() -> None:
     for i in range(4):
         assert f"cost fact number {i}" in text
     assert "more_" not in text
-    assert len(text) <= 3000
 
 
 def test_a_skipped_section_leaves_its_share_to_the_others() -> None:

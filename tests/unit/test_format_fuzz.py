@@ -10,8 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from functions.format.logic import TARGET_MESSAGE_BYTES, format_message
-from functions.shared.models import FormatInput
+from functions.format.logic import TARGET_MESSAGE_BYTES, TARGET_THREAD_BYTES, format_message, render_thread
+from functions.post.logic import webhook_body
+from functions.shared.models import FormatInput, PostInput
 from functions.shared.slack_text import clip, code_block, escape
 from functions.shared.untrusted_text import has_invisible_controls
 from tests.support.slack_limits import message_bytes, slack_limit_violations
@@ -138,16 +139,24 @@ CONTROL = re.compile(r"<[!@#]|<https?:(?!//[a-z0-9-]+\.console\.aws\.amazon\.com
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(FORMAT_INPUT)
 def test_any_input_gives_a_message_within_limits_with_no_control_sequences(data: dict[str, Any]) -> None:
-    # Given / When
-    message = format_message(FormatInput.model_validate(data)).model_dump(mode="json")
+    # Given / When the main message and its thread are rendered
+    fi = FormatInput.model_validate(data)
+    main, thread = format_message(fi), render_thread(fi)
+    message = main.model_dump(mode="json")
 
-    # Then
-    assert slack_limit_violations(message) == []
+    # Then each, and the webhook body that carries both, is within limits and safe
+    assert len(message["blocks"]) <= 6 or fi.route == "heartbeat"
     assert message_bytes(message) < TARGET_MESSAGE_BYTES
-    assert CONTROL.search(json.dumps(message, ensure_ascii=False)) is None
-    assert slack_safety_violations(message, posted=False) == []
-    for text in mrkdwn_texts(message):  # every "<" opens a whole link we built, never a cut one
-        assert text.count("<") == len(WHOLE_LINK.findall(text)), text
+    if thread is not None:
+        assert message_bytes(thread.model_dump(mode="json")) < TARGET_THREAD_BYTES
+    bodies = [message, webhook_body(PostInput(message=main, thread=thread))]
+    bodies += [thread.model_dump(mode="json")] if thread is not None else []
+    for body in bodies:
+        assert slack_limit_violations(body) == []
+        assert CONTROL.search(json.dumps(body, ensure_ascii=False)) is None
+        assert slack_safety_violations(body, posted=False) == []
+        for text in mrkdwn_texts(body):  # every "<" opens a whole link we built, never a cut one
+            assert text.count("<") == len(WHOLE_LINK.findall(text)), text
 
 
 WHOLE_LINK = re.compile(r"<https://[^|<>\s]+\|[^<>]*>")

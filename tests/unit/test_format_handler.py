@@ -47,8 +47,9 @@ def test_state_envelope_becomes_a_post_input() -> None:
     post_input = PostInput.model_validate(
         {"route": output["route"], "dedup_key": output["dedup_key"], "message": output["message"]}
     )
-    buttons = [e for b in post_input.message.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert buttons[0]["url"].endswith(f"#/v2/executions/details/{EXECUTION}")
+    footer = [e["text"] for e in post_input.message.blocks[-1]["elements"]]
+    assert footer[-1].endswith(f"#/v2/executions/details/{EXECUTION}|View run>")
+    assert output["thread"]["blocks"]  # the evidence goes to the thread
     assert "Lambda.Unknown" in post_input.message.model_dump_json()
 
 

@@ -12,12 +12,15 @@ import pytest
 
 from functions.format.logic import (
     TARGET_MESSAGE_BYTES,
+    TARGET_THREAD_BYTES,
     block_kit_builder_url,
     format_message,
     format_output,
+    render_thread,
 )
+from functions.post.logic import webhook_body
 from functions.shared.console_links import is_console_url
-from functions.shared.models import FormatInput, SlackMessage
+from functions.shared.models import FormatInput, PostInput, SlackMessage
 from tests.support.slack_limits import message_bytes, slack_limit_violations
 
 EXECUTION_ARN = "arn:aws:states:eu-west-1:123456789012:execution:alert-intel-pipeline:7f3c2a1e"
@@ -103,7 +106,21 @@ def format_input(**overrides: Any) -> FormatInput:
 
 
 def render(fi: FormatInput) -> dict[str, Any]:
+    """The main message."""
     return format_message(fi, now=NOW).model_dump(mode="json")
+
+
+def thread_of(fi: FormatInput) -> dict[str, Any]:
+    """The thread's first reply."""
+    thread = render_thread(fi, now=NOW)
+    assert thread is not None
+    return thread.model_dump(mode="json")
+
+
+def posted(fi: FormatInput) -> dict[str, Any]:
+    """What an incoming webhook receives: the main message with the thread's content below it."""
+    message, thread = format_message(fi, now=NOW), render_thread(fi, now=NOW)
+    return webhook_body(PostInput(message=message, thread=thread))
 
 
 def blocks_of(message: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -119,8 +136,27 @@ def section_texts(message: dict[str, Any]) -> list[str]:
 
 
 def footer(message: dict[str, Any]) -> list[str]:
-    (context_block,) = blocks_of(message, "context")
+    """The last context block: the main message's footer, or the thread's."""
+    context_block = blocks_of(message, "context")[-1]
     return [e["text"] for e in context_block["elements"]]
+
+
+def context_line(message: dict[str, Any]) -> str:
+    (line,) = [e["text"] for e in blocks_of(message, "context")[0]["elements"]]
+    return line
+
+
+def visible_chars(message: dict[str, Any]) -> int:
+    """What a reader sees: header, sections, context lines and button labels, links shown as their labels."""
+    texts: list[str] = []
+    for block in message["blocks"]:
+        if block["type"] in ("header", "section") and "text" in block:
+            texts.append(block["text"]["text"])
+        elif block["type"] == "context":
+            texts += [e["text"] for e in block["elements"]]
+        elif block["type"] == "actions":
+            texts += [e["text"]["text"] for e in block["elements"]]
+    return len(re.sub(r"<[^<>|]+\|([^<>]*)>", r"\1", "\n".join(texts)))
 
 
 def buttons(message: dict[str, Any]) -> dict[str, str]:
@@ -133,70 +169,76 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
 
 def test_typical_alarm_renders_every_part() -> None:
     # Given / When
-    message = render(format_input())
+    fi = format_input()
+    message, thread = render(fi), thread_of(fi)
 
-    # Then
+    # Then the main message says what broke, why and what to do, in at most six blocks
     assert slack_limit_violations(message) == []
+    assert slack_limit_violations(thread) == []
+    assert [b["type"] for b in message["blocks"]] == ["header", "section", "section", "actions", "context", "context"]
     header = blocks_of(message, "header")[0]["text"]["text"]
     assert header == "🔴 CRITICAL ALARM: api-errors in EU (Ireland)"
     assert message["text"].startswith("🔴 CRITICAL: ALARM: api-errors")
     assert "The 18:55 deploy of api broke the image decoder." in message["text"]
     texts = "\n".join(section_texts(message))
-    assert "*Root cause* (confidence: high)\nThe 18:55 deploy of api broke the image decoder." in texts
-    assert f"• <{LAMBDA_CONSOLE}|Errors started 2 minutes after the deploy> _(Compute)_" in texts
-    assert "```\naws lambda get-function --function-name api --region eu-west-1\n```" in texts
-    assert "1. Roll back api to version 41" in texts
-    assert "• Whether the queue retried the failed images" in texts
+    assert "*Why* (high confidence)\nThe 18:55 deploy of api broke the image decoder." in texts
+    assert "*Do now*: Roll back api to version 41" in texts
+    # And the thread holds the evidence, the diagnostics and the unknowns
+    thread_texts = "\n".join(section_texts(thread))
+    assert f"• <{LAMBDA_CONSOLE}|Errors started 2 minutes after the deploy> _(Compute)_" in thread_texts
+    assert "```\naws lambda get-function --function-name api --region eu-west-1\n```" in thread_texts
+    assert "• Whether the queue retried the failed images" in thread_texts
+    assert "Roll back api" not in thread_texts  # said once, in the main message
+    assert "Evidence" not in texts
 
 
-def test_fields_show_where_and_the_numbers() -> None:
-    message = render(format_input())
+def test_one_context_line_replaces_the_fields() -> None:
+    message = render(format_input(environment="prod"))
 
-    (fields_block,) = [b for b in message["blocks"] if "fields" in b]
-    fields = [f["text"] for f in fields_block["fields"]]
-    assert fields[:5] == [
-        "*Account*\n123456789012",
-        "*Region*\neu-west-1",
-        "*Resource*\napi (AWS::Lambda::Function)",
-        "*Source*\nCloudWatch alarm · alarm_state_change",
-        "*Occurred*\n2026-11-25 18:59:30 UTC",
-    ]
-    assert "*Value vs threshold*\n12 / 5 (240%)" in fields
-    assert "*Metric*\nAWS/Lambda · Errors" in fields
-    assert "*Dimensions*\nFunctionName=api" in fields
+    assert not any("fields" in b for b in message["blocks"])
+    assert context_line(message) == "prod · 123456789012 · eu-west-1 · CloudWatch alarm · api · 2026-11-25 18:59 UTC"
 
 
-def test_budget_fields_compare_actual_with_budget() -> None:
-    # Given
+def test_header_says_what_broke_and_the_budget_it_crossed() -> None:
+    # Given a budget alert whose analysis names the cause first
     alert = alarm_alert(
         source="budget",
         alert_type="budget_threshold_exceeded",
         resource=None,
         details={"budget_name": "monthly-total", "budgeted_amount": 500.0, "actual_amount": 612.4, "unit": "USD"},
     )
+    analysis = claude_analysis(root_cause="Invocation storm on Lambda api: 3x the invocations of the day before.")
 
     # When
-    message = render(format_input(alert=alert))
+    message = render(format_input(alert=alert, analysis=analysis))
 
-    # Then
-    fields = [f["text"] for b in message["blocks"] if "fields" in b for f in b["fields"]]
-    assert "*Actual vs budgeted*\n612.40 / 500 USD (122%)" in fields
-    assert "*Budget name*\nmonthly-total" in fields
-
-
-def test_context_sections_say_what_was_found_failed_or_skipped() -> None:
-    message = render(format_input())
-
-    (facts,) = [t for t in section_texts(message) if t.startswith("*What we looked at*")]
-    assert "*Cost*: skipped (not a cost alert)" in facts
-    assert f"*Compute* _(Lambda api metrics, last 1 h)_\n• <{LAMBDA_CONSOLE}|api: 12 errors in 5 min>" in facts
-    assert "*Logs*: ⚠️ failed (GatherThrottledError: Logs Insights throttled)" in facts
+    # Then the header is the cause and its impact, and the why is what the header does not say
+    header = blocks_of(message, "header")[0]["text"]["text"]
+    assert header == "🔴 CRITICAL Invocation storm on Lambda api → budget 122% ($612 / $500)"
+    assert "*Why* (high confidence)\n3x the invocations of the day before." in section_texts(message)
 
 
-def test_footer_says_how_it_was_analysed_how_long_it_took_and_the_dedup_key() -> None:
+def test_the_thread_says_what_each_section_checked_in_one_line() -> None:
+    thread = thread_of(format_input())
+
+    (checked,) = [t for t in section_texts(thread) if t.startswith("*What we looked at*")]
+    assert checked.split("\n")[1:] == [
+        "*Cost*: skipped (not a cost alert)",
+        "*Compute*: Lambda api metrics, last 1 h → 1 fact",
+        "*Logs*: ⚠️ failed (GatherThrottledError: Logs Insights throttled)",
+    ]
+
+
+def test_footer_says_how_it_was_analysed_how_long_it_took_and_links_the_run() -> None:
     assert footer(render(format_input())) == [
-        "Claude anthropic.claude-sonnet-4-5 · 1,200 in/300 out tokens · $0.0041",
+        "Claude anthropic.claude-sonnet-4-5",
         "⏱ 42.5 s",
+        f"<https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/{EXECUTION_ARN}"
+        "|View run>",
+    ]
+    # The thread's footer has the tokens, the cost and the dedup key
+    assert footer(thread_of(format_input())) == [
+        "Claude anthropic.claude-sonnet-4-5 · 1,200 in/300 out tokens · $0.0041",
         "dedup `cloudwatch_alarm:123456789012:api-errors`",
     ]
 
@@ -257,8 +299,8 @@ def test_duration_over_a_minute_and_without_a_start_time() -> None:
 
 def test_dropped_commands_are_mentioned() -> None:
     fi = format_input(analysis=claude_analysis(dropped_commands=["aws lambda delete-function --function-name api"]))
-    assert "1 suggested command(s) dropped: not read-only" in footer(render(fi))
-    assert "delete-function" not in all_text(render(fi))
+    assert "1 suggested command(s) dropped: not read-only" in footer(thread_of(fi))
+    assert "delete-function" not in all_text(posted(fi))
 
 
 def test_analysis_absent_still_posts_the_raw_facts_and_says_why() -> None:
@@ -278,10 +320,11 @@ def test_analysis_absent_still_posts_the_raw_facts_and_says_why() -> None:
     assert "⚠️ *Analysis failed* (States.Timeout): the alert is posted with its raw facts only." in texts
     assert "> Task timed out after 30.00 seconds" in texts
     assert "Threshold crossed: 1 datapoint" in texts
-    assert "*Root cause*" not in texts
-    assert any("fields" in b for b in message["blocks"])
+    assert "*Why*" not in texts
     assert footer(message)[0] == "Analysis failed (States.Timeout): raw alert facts only"
-    assert "View run" in buttons(message)
+    assert "|View run>" in footer(message)[-1]
+    # And the thread has the gathered facts as the evidence
+    assert f"• <{LAMBDA_CONSOLE}|api: 12 errors in 5 min> _(Compute)_" in "\n".join(section_texts(thread_of(fi)))
 
 
 def test_analysis_absent_without_failure_details() -> None:
@@ -306,13 +349,14 @@ def test_unknown_alert_keeps_the_raw_text_in_a_code_block() -> None:
 
     # Then the raw text is there in full, inside one code block the content cannot close: its own fence shows
     # with fullwidth backticks, and nothing invisible was added
-    (raw_text,) = [t for t in section_texts(message) if t.startswith("*Raw alert*")]
+    (raw_text,) = [t for t in section_texts(thread_of(format_input(alert=alert))) if t.startswith("*Raw alert*")]
     body = raw_text.split("```\n", 1)[1].rsplit("\n```", 1)[0]
     assert body == raw.replace("```", "\uff40" * 3)
     assert "\u200b" not in raw_text
     assert raw_text.count("```") == 2
     assert blocks_of(message, "header")[0]["text"]["text"].startswith("🟠 WARNING")
-    assert buttons(message) == {"View run": buttons(render(format_input()))["View run"]}
+    assert buttons(message) == {}
+    assert "|View run>" in footer(message)[-1]
 
 
 # --- Escaping --------------------------------------------------------------------------------------------------
@@ -354,7 +398,7 @@ def hostile_input() -> FormatInput:
 
 def test_alert_and_tool_text_cannot_mention_or_link() -> None:
     # When
-    message = render(hostile_input())
+    message = posted(hostile_input())
     dumped = all_text(message)
 
     # Then no Slack control sequence survives anywhere in the message
@@ -368,9 +412,11 @@ def test_alert_and_tool_text_cannot_mention_or_link() -> None:
 
 
 def test_only_console_links_are_clickable() -> None:
-    message = render(hostile_input())
+    message = posted(hostile_input())
 
-    mrkdwn = [t for t in section_texts(message)] + footer(message)
+    mrkdwn = [t for t in section_texts(message)] + [
+        e["text"] for b in blocks_of(message, "context") for e in b["elements"]
+    ]
     links = [m for text in mrkdwn for m in re.findall(r"<([^>|]*)\|", text)]
     assert all(is_console_url(url) for url in links)
     assert "evil.example/phish" not in all_text(message)
@@ -379,7 +425,7 @@ def test_only_console_links_are_clickable() -> None:
 
 
 def test_broadcast_words_inside_other_words_are_left_alone() -> None:
-    message = render(format_input(alert=alarm_alert(summary="email ops@herecorp.example about @channels")))
+    message = posted(format_input(alert=alarm_alert(summary="email ops@herecorp.example about @channels")))
     assert "ops@herecorp.example about @channels" in all_text(message)
 
 
@@ -416,14 +462,20 @@ def huge_input(source: str = "cloudwatch_alarm") -> FormatInput:
 @pytest.mark.parametrize("source", ["cloudwatch_alarm", "unknown", "custom", "security_hub"])
 def test_huge_input_stays_within_slack_limits_and_small(source: str) -> None:
     # When
-    message = render(huge_input(source))
+    fi = huge_input(source)
+    message, thread = render(fi), thread_of(fi)
 
     # Then
     assert slack_limit_violations(message) == []
+    assert slack_limit_violations(thread) == []
+    assert slack_limit_violations(posted(fi)) == []
     assert message_bytes(message) < TARGET_MESSAGE_BYTES
+    assert message_bytes(thread) < TARGET_THREAD_BYTES
+    assert len(message["blocks"]) <= 6
+    assert visible_chars(message) <= 900
     header = blocks_of(message, "header")[0]["text"]["text"]
     assert header.endswith("…")
-    assert "…and " in all_text(message)  # lists say how much they left out
+    assert "…and " in all_text(thread)  # lists say how much they left out
 
 
 def test_huge_input_without_analysis_stays_within_limits() -> None:
@@ -433,10 +485,11 @@ def test_huge_input_without_analysis_stays_within_limits() -> None:
     message = render(fi)
     assert slack_limit_violations(message) == []
     assert message_bytes(message) < TARGET_MESSAGE_BYTES
+    assert slack_limit_violations(posted(fi)) == []
 
 
 def test_truncation_never_cuts_an_escape_sequence_in_half() -> None:
-    message = render(format_input(alert=alarm_alert(summary="&" * 5000)))
+    message = thread_of(format_input(alert=alarm_alert(summary="&" * 5000)))
     (summary,) = [t for t in section_texts(message) if t.startswith("&amp;")]
     assert summary.endswith("&amp;…")
 
@@ -444,15 +497,18 @@ def test_truncation_never_cuts_an_escape_sequence_in_half() -> None:
 # --- Buttons ---------------------------------------------------------------------------------------------------
 
 
-def test_view_run_links_to_the_execution() -> None:
-    assert buttons(render(format_input()))["View run"] == (
-        "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1"
+def test_view_run_is_in_the_footer_not_a_button() -> None:
+    message = render(format_input())
+    assert "View run" not in buttons(message)
+    assert footer(message)[-1] == (
+        "<https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1"
         "#/v2/executions/details/arn:aws:states:eu-west-1:123456789012:execution:alert-intel-pipeline:7f3c2a1e"
+        "|View run>"
     )
 
 
-def test_no_execution_id_means_no_view_run_button() -> None:
-    assert "View run" not in buttons(render(format_input(execution_id=None)))
+def test_no_execution_id_means_no_view_run_link() -> None:
+    assert "View run" not in all_text(render(format_input(execution_id=None)))
 
 
 @pytest.mark.parametrize(
@@ -532,7 +588,9 @@ def test_empty_message_parts_are_left_out() -> None:
     message = render(fi)
     assert slack_limit_violations(message) == []
     kinds = [b["type"] for b in message["blocks"]]
-    assert kinds == ["header", "section", "divider", "section", "context", "actions"]
+    assert kinds == ["header", "section", "section", "actions", "context", "context"]
+    assert "*Do now*: start from CloudWatch alarms (first button)" in section_texts(message)
+    assert render_thread(fi, now=NOW) is not None  # the footer with the model and the dedup key, at least
     assert isinstance(SlackMessage.model_validate(message), SlackMessage)
 
 
@@ -556,7 +614,8 @@ def test_heartbeat_is_compact_and_shows_each_stage() -> None:
     assert not any(t.startswith(("*Root cause*", "*Evidence*", "*What we looked at*")) for t in texts)
     assert any("fields" in b for b in message["blocks"])
     assert "route: heartbeat" in footer(message)
-    assert "View run" in buttons(message)
+    assert "|View run>" in footer(message)[-1]
+    assert render_thread(fi, now=NOW) is None
 
 
 def test_heartbeat_of_an_unknown_alert_keeps_the_raw_text() -> None:
@@ -579,7 +638,7 @@ def test_a_rendering_bug_still_yields_a_postable_message(monkeypatch: pytest.Mon
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(logic, "_fields", broken)
+    monkeypatch.setattr(logic, "_main_buttons", broken)
     alert = alarm_alert(summary="Summary <!channel>", raw_excerpt="raw text")
 
     # When
@@ -604,3 +663,40 @@ def test_emoji_count_twice_towards_slacks_limits() -> None:
     assert len(header.encode("utf-16-le")) // 2 <= 150
     assert header.endswith("🔥…")
     assert slack_limit_violations(message) == []
+
+
+# --- Incidents -------------------------------------------------------------------------------------------------
+
+
+def test_an_alarm_back_to_ok_is_one_compact_resolution_line() -> None:
+    # Given the alarm's OK notification on the critical route
+    alert = alarm_alert(
+        title="OK: api-errors in EU (Ireland)",
+        severity="info",
+        details={
+            "alarm_name": "api-errors",
+            "alarm_arn": "arn:aws:cloudwatch:eu-west-1:1:alarm:api-errors",
+            "state": "OK",
+        },
+    )
+
+    # When
+    output = format_output(format_input(alert=alert), now=NOW)
+
+    # Then one line, no investigation in a thread, and the incident it closes
+    assert [b["type"] for b in output.message.blocks] == ["context"]
+    assert output.message.text == "✅ Resolved 18:59 UTC: api-errors in EU (Ireland)"
+    assert output.thread is None
+    assert output.incident is not None
+    assert output.incident.resolved is True
+    assert output.incident.key == "alarm#arn:aws:cloudwatch:eu-west-1:1:alarm:api-errors"
+    assert slack_limit_violations(output.message.model_dump(mode="json")) == []
+
+
+def test_the_same_alarm_firing_again_is_the_same_incident() -> None:
+    first = format_output(format_input(), now=NOW)
+    again = format_output(format_input(alert=alarm_alert(occurred_at="2026-11-25T19:20:00Z")), now=NOW)
+    assert first.incident is not None and again.incident is not None
+    assert first.incident.key == again.incident.key == "alarm#123456789012:eu-west-1:api-errors"
+    assert first.incident.resolved is False
+    assert first.incident.evidence_digest == again.incident.evidence_digest

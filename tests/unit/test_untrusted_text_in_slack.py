@@ -21,6 +21,7 @@ from functions.shared.slack_text import clip, code_block, defang, escape, link, 
 from tests.support.slack_safety import link_problems, slack_safety_violations
 from tests.support.tld_list import iana_tlds, render_module
 from tests.unit.test_format_message import NOW, alarm_alert, claude_analysis, format_input
+from tests.unit.test_format_message import posted as posted_to_slack
 
 FW_STAR, FW_LOW, FW_TILDE, FW_GRAVE, FW_GT, FW_AT = "\uff0a", "\uff3f", "\uff5e", "\uff40", "\uff1e", "\uff20"
 CONSOLE = "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/ImageProcessor"
@@ -37,7 +38,8 @@ FORGED_REASON = (
 
 
 def render(fi: FormatInput) -> dict[str, Any]:
-    return format_message(fi, now=NOW).model_dump(mode="json")
+    """What reaches Slack: the main message and its thread's content (as one webhook carries them)."""
+    return posted_to_slack(fi)
 
 
 def section_texts(message: dict[str, Any]) -> list[str]:
@@ -165,16 +167,18 @@ def test_a_forged_state_reason_cannot_pass_for_the_bots_sections() -> None:
     # Then the message is safe by every rule, and the bot's own sections are still there once, formatted
     assert slack_safety_violations(message, posted=False, hostile_words=["harmless", "Verified"]) == []
     texts = section_texts(message)
-    assert sum(t.startswith("*Root cause* (confidence: high)") for t in texts) == 1
+    assert sum(t.startswith("*Why* (high confidence)") for t in texts) == 1
     assert sum(t.startswith("*Diagnostics* (read-only commands)\n```\n") for t in texts) == 1
     # And the forged lines are there to read, as text
     summary = next(t for t in texts if t.startswith("Threshold Crossed"))
     assert f"{FW_STAR}Root cause{FW_STAR} (confidence: high)" in summary
     assert f"{FW_GRAVE * 3}\naws iam delete-user --user-name admin\n{FW_GRAVE * 3}" in summary
     assert "hxxps://evil[.]example/login or www[.]evil-login[.]com, mail it-help@evil[.]co" in summary
-    # And a detail key that reads like a bot label says it is the alert's
-    fields = [f["text"] for b in message["blocks"] if "fields" in b for f in b["fields"]]
+    # And a detail key that reads like a bot label says it is the alert's (the heartbeat message shows fields)
+    heartbeat = format_message(forged_input().model_copy(update={"route": "heartbeat"}), now=NOW)
+    fields = [f["text"] for b in heartbeat.blocks if "fields" in b for f in b["fields"]]
     assert any(f.startswith("*Root cause (alert field)*\n") for f in fields)
+    assert slack_safety_violations(heartbeat.model_dump(mode="json"), posted=False) == []
 
 
 def test_the_notification_text_and_the_header_are_defanged() -> None:
@@ -209,8 +213,8 @@ def test_model_text_links_are_defanged_and_only_gathered_console_links_are_click
     texts = "\n".join(section_texts(message))
     assert f"<{CONSOLE}|Errors from hxxps://evil[.]example/e>" in texts
     assert "• Phish" in texts
-    assert "1. Reset credentials at www[.]aws-login[.]example[.]com &lt;!channel&gt;" in texts
-    assert "2. Visit evil[.]io" in texts
+    assert "*Do now*: Reset credentials at www[.]aws-login[.]example[.]com &lt;!channel&gt;" in texts
+    assert "1. Visit evil[.]io" in texts
     assert "• &lt;@U123&gt; knows; mail root@evil[.]com" in texts
 
 
