@@ -40,7 +40,7 @@ from functions.shared.models import (
     Fact,
     GatheredContext,
 )
-from functions.shared.registry import RESOURCE_TYPES, source_spec
+from functions.shared.registry import RESOURCE_TYPES, ResourceKind, resource_type, source_spec
 
 _MISSING_DATA_BREACHING = re.compile(r"missing datapoints? (?:was|were) treated as \[?breaching", re.IGNORECASE)
 _LAMBDA_MOVER = re.compile(r"^Lambda (?P<name>\S+):")
@@ -180,21 +180,22 @@ def _function(name: str) -> Opt:
     return opt("--function-name", name, ValueKind.LAMBDA_FUNCTION)
 
 
-def _target(alert: Alert, resource_type: str, dimension: str) -> str | None:
-    """The alert's resource of `resource_type`, else the alarm's `dimension` (e.g. InstanceId), else None."""
+def _target(alert: Alert, kind: ResourceKind) -> str | None:
+    """The alert's resource of the registered type `kind`, else the alarm's dimension naming one, else None."""
+    spec = resource_type(kind)
     resource = alert.resource
-    if resource and resource.type == resource_type and resource.name:
+    if resource and resource.type == spec.cfn_type and resource.name:
         return resource.name
-    value = (_alarm(alert).dimensions or {}).get(dimension)
-    return value or None
+    dimensions = _alarm(alert).dimensions or {}
+    return next((dimensions[d] for d in spec.dimensions if dimensions.get(d)), None)
 
 
 def _instance_id(alert: Alert) -> str | None:
-    return _target(alert, "AWS::EC2::Instance", "InstanceId")
+    return _target(alert, "ec2")
 
 
 def _function_name(alert: Alert) -> str | None:
-    return _target(alert, "AWS::Lambda::Function", "FunctionName")
+    return _target(alert, "lambda")
 
 
 def _log_group(function_name: str) -> str:

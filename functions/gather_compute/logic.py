@@ -203,9 +203,7 @@ def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime) -> Evide
             ),
         )
     )
-    target = Target(
-        kind="lambda", name=top.function_name, namespace="AWS/Lambda", dimension="FunctionName", region=alert.region
-    )
+    target = Target.of("lambda", top.function_name, alert.region)
     evidence.add(
         resource_evidence(
             readers,
@@ -225,13 +223,7 @@ def _custom_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Ev
     target = implicated_target(alert)
     if target is None and alert.resource and alert.resource.name:
         # An application name often is its function's name; a missing function is reported, not guessed.
-        target = Target(
-            kind="lambda",
-            name=alert.resource.name,
-            namespace="AWS/Lambda",
-            dimension="FunctionName",
-            region=alert.region,
-        )
+        target = Target.of("lambda", alert.resource.name, alert.region)
     if target is None:
         evidence = Evidence()
         evidence.notes.append("The application error names no AWS resource to look at.")

@@ -18,7 +18,7 @@ from functions.shared.adapters.logs import LogsReader
 from functions.shared.investigate.base import Evidence, budget_remaining, section_from, skipped_section, time_budget
 from functions.shared.investigate.logs import log_error_evidence
 from functions.shared.investigate.metrics import lambda_movers
-from functions.shared.investigate.target import implicated_target
+from functions.shared.investigate.target import Target, implicated_target
 from functions.shared.models import Alert, ContextSection, StageInput
 from functions.shared.registry import source_spec
 from functions.shared.settings import Settings
@@ -71,7 +71,7 @@ def _application_group(alert: Alert, readers: LogReaders, evidence: Evidence, no
     if decided:
         return group
     if alert.resource and alert.resource.name:
-        return f"/aws/lambda/{alert.resource.name}"
+        return Target.of("lambda", alert.resource.name).log_group
     _no_group(alert, evidence)
     return None
 
@@ -85,7 +85,7 @@ def _cost_mover_group(alert: Alert, readers: LogReaders, evidence: Evidence, now
         "Lambda invocations per function", lambda: lambda_movers(readers.cloudwatch, readers.lambdas, now=now)
     )
     if movers and movers[0].last_24h > movers[0].previous_24h:
-        return f"/aws/lambda/{movers[0].function_name}"
+        return Target.of("lambda", movers[0].function_name).log_group
     if movers is not None:
         evidence.notes.append("No Lambda function's invocations grew in the last 24 hours: no log group to search.")
     return None

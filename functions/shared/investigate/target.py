@@ -34,6 +34,14 @@ class Target(BaseModel):
     dimension: str
     region: str | None = None
 
+    @classmethod
+    def of(cls, kind: TargetKind, name: str, region: str | None = None) -> Target:
+        """A resource of a registered type by its name: its namespace and (most specific) dimension as registered."""
+        spec = resource_type(kind)
+        if spec.namespace is None or not spec.dimensions:
+            raise ValueError(f"resource type {kind} has no CloudWatch metrics to investigate")
+        return cls(kind=kind, name=name, namespace=spec.namespace, dimension=spec.dimensions[0], region=region)
+
     @property
     def dimensions(self) -> dict[str, str]:
         return {self.dimension: self.name}
@@ -96,18 +104,16 @@ def implicated_target(alert: Alert) -> Target | None:
         arn = resource.arn or ""
         if "lambda::function" in kind_text or arn.startswith("arn:aws:lambda:"):
             name = resource.name.split(":")[-1] if resource.name.startswith("arn:") else resource.name
-            return Target(kind="lambda", name=name, namespace="AWS/Lambda", dimension="FunctionName", region=region)
+            return Target.of("lambda", name, region)
         for text in (resource.name, arn):
             match = _INSTANCE_ID.search(text)
             if match and ("ec2" in kind_text or "instance" in kind_text or text.startswith("i-")):
-                return Target(
-                    kind="ec2", name=match.group(0), namespace="AWS/EC2", dimension="InstanceId", region=region
-                )
+                return Target.of("ec2", match.group(0), region)
     health = alert.details_of(HealthDetails)
     for entity in (health.affected_entities or []) if health else []:
         match = _INSTANCE_ID.search(entity)
         if match:
-            return Target(kind="ec2", name=match.group(0), namespace="AWS/EC2", dimension="InstanceId", region=region)
+            return Target.of("ec2", match.group(0), region)
     alarm_namespace = alarm.namespace if alarm else None
     if alarm_namespace and alarm_namespace in _NAMESPACE_KIND and dims:
         dimension, value = next(iter(dims.items()))
