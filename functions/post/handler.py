@@ -43,4 +43,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     """Post the formatted message to the route's Slack webhook."""
     post_input = parse_stage_input(event, PostInput)
     web, channel = bot_poster(post_input.route)
-    return post_message(post_input, slack_webhook(), alert_memory(), web=web, channel=channel).model_dump(mode="json")
+    memory = alert_memory()
+    result = post_message(post_input, slack_webhook(), memory, web=web, channel=channel, incidents=memory)
+    return result.model_dump(mode="json")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.shared.adapters.slack_webhook import SlackRejectedError, WebhookDelivery
 from functions.shared.chat_models import AlertContext
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
-from functions.shared.models import PostInput, PostResult, Route
+from functions.shared.models import PostInput, PostResult, Route, SlackMessage
 from functions.shared.observability import logger, metrics
 
 FALLBACK_TEXT_CHARS = 3000
@@ -32,6 +34,26 @@ class WebApiPoster(Protocol):
     ) -> str: ...
 
 
+@runtime_checkable
+class WebApiEditor(WebApiPoster, Protocol):
+    def update_message(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None: ...
+
+
+class IncidentStore(Protocol):
+    """Open incidents' messages (`functions.shared.adapters.conversations.ConversationTable`)."""
+
+    def incident(self, key: str) -> dict[str, Any] | None: ...
+
+    def put_incident(self, key: str, record: dict[str, Any]) -> None: ...
+
+
+# A re-fire within this long of the incident's last alert (resolved or not) joins its thread.
+INCIDENT_WINDOW = timedelta(hours=6)
+# Alarms on one resource within this long of its incident's first alert join that incident's thread.
+RESOURCE_GROUPING_WINDOW = timedelta(minutes=15)
+_MARKER = re.compile(r"^(?:✅ Resolved [^:]*: |🔁 \d+x )?(?:\S+ (?:CRITICAL|WARNING|INFO) |🟢 Likely false alarm: )?")
+
+
 def webhook_body(post_input: PostInput) -> dict[str, Any]:
     """What one incoming webhook receives: the main message, and the thread's content appended below a divider
     (webhooks cannot thread; docs/decisions/0012-main-message-and-thread.md). Slack's 50-block limit holds."""
@@ -51,6 +73,7 @@ def post_message(
     *,
     web: WebApiPoster | None = None,
     channel: str | None = None,
+    incidents: IncidentStore | None = None,
 ) -> PostResult:
     """Post the message: with the bot token (`web` and the route's `channel`), `chat.postMessage` of the main
     message, then its thread reply; otherwise one webhook POST (`webhook_body`).
@@ -70,6 +93,8 @@ def post_message(
     # Metadata, not a dimension: a dimension would outlive an invocation whose metrics are never flushed.
     metrics.add_metadata(key="route", value=post_input.route)
     if web is not None and channel:
+        if post_input.incident is not None and incidents is not None and isinstance(web, WebApiEditor):
+            return post_incident(post_input, web, channel, incidents, memory)
         return _post_with_bot(post_input, web, channel, memory)
     body = webhook_body(post_input)
     try:
@@ -99,6 +124,132 @@ def post_message(
         attempts=delivery.attempts,
         remembered_for_chat=remember_alert_for_chat(post_input, memory),
     )
+
+
+def post_incident(
+    post_input: PostInput,
+    web: WebApiEditor,
+    channel: str,
+    store: IncidentStore,
+    memory: AlertMemory | None = None,
+    *,
+    now: datetime | None = None,
+) -> PostResult:
+    """One Slack message per incident (issue 14), with the bot token:
+
+    * a new incident: the main message, its thread reply, and a record (channel, ts, header, first and last
+      fired, count) under its key, plus a pointer from its resource, so alarms on the same resource within
+      `RESOURCE_GROUPING_WINDOW` join its thread;
+    * a duplicate or a re-fire within `INCIDENT_WINDOW`: a thread reply ("🔁 Fired again at 06:41 UTC, 3rd time in
+      26 min", with the new message when the evidence changed) and `chat.update` of the header ("🔁 3x ...");
+    * a resolution: `chat.update` of the header ("✅ Resolved 06:41 UTC after 26 min: ...") and the compact
+      resolution line in the thread; with no open incident, the line is posted on its own.
+
+    Raises:
+        SlackRateLimitedError, SlackPostError: the first post of a new incident failed (the state retries).
+    """
+    now = now or datetime.now(UTC)
+    ref = post_input.incident
+    assert ref is not None
+    key, record = _find_incident(store, ref.key, ref.resource_key, now)
+    if record is None:
+        if ref.resolved:  # nothing open to close: the compact line on its own
+            return _post_with_bot(post_input.model_copy(update={"thread": None}), web, channel, memory)
+        result = _post_with_bot(post_input, web, channel, memory)
+        _remember(store, ref.key, ref.resource_key, result, post_input, now)
+        return result
+    opened = datetime.fromisoformat(record["opened_at"])
+    minutes = max(int((now - opened).total_seconds() // 60), 0)
+    header = str(record.get("header") or "")
+    base = _MARKER.sub("", header, count=1) or header
+    if ref.resolved:
+        new_header = f"✅ Resolved {now:%H:%M} UTC after {minutes} min: {base}"
+        reply = post_input.message
+        record.update(status="resolved", resolved_at=now.isoformat())
+    else:
+        count = int(record.get("fire_count", 1)) + 1
+        again = "fired again" if record.get("status") == "open" else "fired again after it resolved"
+        note = f"🔁 {_ordinal(count)} alert: {again} at {now:%H:%M} UTC ({count} in {minutes} min)"
+        changed = ref.evidence_digest != record.get("evidence_digest")
+        note += "; the evidence changed, the new analysis follows" if changed else "; same evidence"
+        blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
+        if changed:
+            blocks += post_input.message.blocks[: MAX_BLOCKS - 1]
+        reply = SlackMessage(text=note, blocks=blocks)
+        new_header = f"🔁 {count}x {header if record.get('status') == 'open' else base}"
+        record.update(status="open", fire_count=count, last_fired_at=now.isoformat())
+        record.pop("resolved_at", None)
+    stored_blocks = list(record.get("blocks") or [])
+    if stored_blocks and stored_blocks[0].get("type") == "header":
+        first = {**stored_blocks[0], "text": {**stored_blocks[0]["text"], "text": _clip(new_header, 150)}}
+        stored_blocks = [first, *stored_blocks[1:]]
+    ts, message_channel = str(record["ts"]), str(record["channel"])
+    try:
+        web.update_message(message_channel, ts, _clip(new_header, 3000), stored_blocks or None)
+    except Exception as exc:  # the thread reply below still tells the story
+        metrics.add_metric(name="SlackUpdateFailures", unit=MetricUnit.Count, value=1)
+        logger.warning("Could not update the incident's message", extra={"error": f"{type(exc).__name__}: {exc}"})
+    web.post_message(message_channel, reply.text, reply.blocks, thread_ts=ts)
+    store.put_incident(key, record)
+    metrics.add_metric(name="IncidentThreadReplies", unit=MetricUnit.Count, value=1)
+    return PostResult(
+        posted=True, route=post_input.route, status_code=200, channel=message_channel, ts=ts, thread_ts=ts
+    )
+
+
+def _find_incident(
+    store: IncidentStore, key: str, resource_key: str | None, now: datetime
+) -> tuple[str, dict[str, Any] | None]:
+    record = store.incident(key)
+    if record is not None and now - datetime.fromisoformat(record["last_fired_at"]) <= INCIDENT_WINDOW:
+        return key, record
+    if resource_key:
+        pointer = store.incident(f"resource#{resource_key}")
+        if pointer and now - datetime.fromisoformat(pointer["opened_at"]) <= RESOURCE_GROUPING_WINDOW:
+            grouped = store.incident(str(pointer["key"]))
+            if grouped is not None and grouped.get("status") == "open":
+                return str(pointer["key"]), grouped
+    return key, None
+
+
+def _remember(
+    store: IncidentStore,
+    key: str,
+    resource_key: str | None,
+    result: PostResult,
+    post_input: PostInput,
+    now: datetime,
+) -> None:
+    """Best effort: without the record the next alert of this incident posts a new message, nothing is lost."""
+    header = next((b["text"]["text"] for b in post_input.message.blocks if b.get("type") == "header"), "")
+    record = {
+        "channel": result.channel,
+        "ts": result.ts,
+        "header": header,
+        "text": post_input.message.text,
+        "blocks": post_input.message.blocks,
+        "opened_at": now.isoformat(),
+        "last_fired_at": now.isoformat(),
+        "fire_count": 1,
+        "status": "open",
+        "evidence_digest": post_input.incident.evidence_digest if post_input.incident else None,
+    }
+    try:
+        store.put_incident(key, record)
+        if resource_key:
+            store.put_incident(f"resource#{resource_key}", {"key": key, "opened_at": now.isoformat()})
+    except Exception as exc:
+        metrics.add_metric(name="IncidentStoreFailures", unit=MetricUnit.Count, value=1)
+        logger.warning("Could not remember the incident", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _post_with_bot(post_input: PostInput, web: WebApiPoster, channel: str, memory: AlertMemory | None) -> PostResult:

@@ -2,8 +2,9 @@
 
 Speaks the wire format slack_sdk's WebClient uses: `POST /api/<method>` with a JSON or form body, or `GET` with
 query parameters, `Authorization: Bearer <token>`; answers `{"ok": true, ...}`. `chat.postMessage` answers a
-fresh `ts`; `conversations.replies` answers the messages a test set with `set_thread`. A test can queue a raw
-answer (e.g. 429 with `Retry-After`), and a wrong token answers `{"ok": false, "error": "invalid_auth"}`.
+fresh `ts`; `chat.update` edits one by its `ts`; `conversations.replies` answers the messages a test set with
+`set_thread`. A test can queue a raw answer (e.g. 429 with `Retry-After`), and a wrong token answers
+`{"ok": false, "error": "invalid_auth"}`.
 Point a client at it with `SLACK_API_URL=<fake.api_url>`.
 """
 
@@ -111,6 +112,13 @@ class FakeSlackApi:
             ts = f"{int(time.time())}.{self._ts_counter:06d}"
             message = {"type": "message", "text": args.get("text", ""), "ts": ts, "bot_id": "B0FAKEBOT"}
             self._answer(handler, 200, {"ok": True, "channel": args["channel"], "ts": ts, "message": message})
+        elif method == "chat.update":
+            if not args.get("channel") or not args.get("ts"):
+                self._answer(handler, 200, {"ok": False, "error": "message_not_found"})
+                return
+            self._answer(
+                handler, 200, {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": args.get("text")}
+            )
         elif method == "conversations.replies":
             messages = self.threads.get((str(args.get("channel")), str(args.get("ts"))))
             if messages is None:

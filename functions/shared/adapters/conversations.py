@@ -24,6 +24,8 @@ KIND_CONVERSATION = "conversation"
 KIND_ALERT_CONTEXT = "alert_context"
 KIND_EVENT_CLAIM = "event_claim"
 ALERT_CONTEXT_SORT_KEY = "context"
+KIND_INCIDENT = "incident"
+INCIDENT_SORT_KEY = "incident"
 CLAIM_SORT_KEY = "claim"
 # Slack retries for about an hour at most, so a claim older than that is never needed again.
 CLAIM_TTL_SECONDS = 3_600
@@ -208,6 +210,40 @@ class ConversationTable:
         if not item:
             return None
         return AlertContext.model_validate(from_item(item).get("alert_context", {}))
+
+    def incident(self, key: str) -> dict[str, Any] | None:
+        """The record of the incident `key` (`functions.post.logic`: channel, ts, counts, status), or None.
+
+        Raises:
+            ConversationStoreError: the read failed.
+        """
+        try:
+            answer = self.client.get_item(
+                TableName=self.table_name,
+                Key={"conversation_id": {"S": f"incident#{key}"}, "timestamp": {"S": INCIDENT_SORT_KEY}},
+            )
+        except ClientError as exc:
+            raise self._error("get_item", exc) from exc
+        item = answer.get("Item")
+        return dict(from_item(item).get("record") or {}) if item else None
+
+    def put_incident(self, key: str, record: dict[str, Any]) -> None:
+        """Remember the incident `key` for 7 days (its message's channel and ts, how often it fired, its status).
+
+        Raises:
+            ConversationStoreError: the write failed.
+        """
+        values = {
+            "conversation_id": f"incident#{key}",
+            "timestamp": INCIDENT_SORT_KEY,
+            "kind": KIND_INCIDENT,
+            "ttl": int(time.time()) + 7 * 86_400,
+            "record": record,
+        }
+        try:
+            self.client.put_item(TableName=self.table_name, Item=to_item(values))
+        except ClientError as exc:
+            raise self._error("put_item", exc) from exc
 
     def _error(self, operation: str, exc: ClientError) -> ConversationStoreError:
         code = exc.response.get("Error", {}).get("Code", "unknown")

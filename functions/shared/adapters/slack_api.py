@@ -120,6 +120,22 @@ class SlackApi:
             raise SlackPostError(f"chat.postMessage could not reach Slack: {exc}") from exc
         return str(response.get("ts", ""))
 
+    def update_message(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Edit the message `ts` in `channel` (`chat.update`): an incident's header when it fires again or resolves.
+
+        Raises:
+            SlackRateLimitedError: Slack still answered 429 after one retry.
+            SlackPostError: Slack refused the edit (message not found, not the bot's, bad blocks) or was unreachable.
+        """
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                raise SlackRateLimitedError("chat.update rate limited") from exc
+            raise SlackPostError(f"chat.update failed: {exc.response.get('error', 'unknown')}") from exc
+        except (SlackClientError, OSError) as exc:
+            raise SlackPostError(f"chat.update could not reach Slack: {exc}") from exc
+
     def thread_parent(self, channel: str, thread_ts: str) -> dict[str, Any] | None:
         """The first message of a thread (e.g. the alert the question was asked under), or None if unreadable."""
         try:
