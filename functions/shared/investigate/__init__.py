@@ -1,9 +1,10 @@
 """Read-only investigations of an AWS account: the evidence an expert looks at first, as compact `Fact` lists.
 
-The gather stages call these per alert type (the playbooks), and the chat bot's agents call the same functions as
-tools. Every function reads only, is bounded in time (`base.time_budget`) and size, and reports missing
-permissions or data as notes of the returned `base.Evidence` (facts, looked_at, notes, missing_permissions,
-failures); only throttling (`GatherThrottledError`) propagates. Reads are cached five minutes (`shared.cache`).
+The gather stages call these per alert source (the playbooks their tables name, `functions.shared.registry`), and
+the chat bot's agents call the same functions as tools. Every function reads only, is bounded in time
+(`base.time_budget`) and size, and reports missing permissions or data as notes of the returned `base.Evidence`
+(facts, looked_at, notes, missing_permissions, failures); only throttling (`GatherThrottledError`) propagates. Reads
+are cached five minutes (`shared.cache`).
 
 - `cost`: `cost_trend(ce, today) -> CostTrend` (14 days by service and usage type, movers DoD/WoW),
   `cost_trend_evidence(trend)`, `budget_evidence(budgets, account_id, budget_name, month_to_date, today)`,
