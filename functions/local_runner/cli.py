@@ -1,6 +1,7 @@
 """`alert-intel`: classify alerts and run them through the real state machine, offline.
 
-Verbs: `classify FILE`, `run [FILE] [--scenario NAME] [--out DIR]`, `demo`, `eval`, `chat`, `slack-server`.
+Verbs: `classify FILE`, `run [FILE ...] [--scenario NAME] [--out DIR] [--slack webhook|web]`, `demo`, `eval`,
+`chat`, `slack-server`.
 Exit codes: 0 success, 1 the run failed, 2 bad usage or unreadable input.
 """
 
@@ -64,13 +65,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     from functions.local_runner.scenario import DEFAULT_SCENARIO, load_scenario
 
     scenario = _load_scenario(args.scenario or DEFAULT_SCENARIO, load_scenario)
-    payload = _read_file(args.file) if args.file else None
+    files = list(args.files or [])
+    if len(files) > 1 or args.slack == "web":
+        return _run_sequence(files, scenario, Path(args.out), args.slack)
+    payload = _read_file(files[0]) if files else None
     out_dir = Path(args.out)
     try:
         result = run_scenario(scenario, alert_payload=payload, out_dir=out_dir)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     _print_run(result, out_dir)
+    return EXIT_OK if result.succeeded else EXIT_FAILED
+
+
+def _run_sequence(files: list[str], scenario: Any, out_dir: Path, slack: str) -> int:
+    """Several alerts in order on one simulated account and one local Slack (`functions.local_runner.sequence`)."""
+    import json as json_module
+
+    from functions.local_runner.sequence import run_files
+    from functions.local_runner.terminal import message_preview
+
+    payloads = [_read_file(path) for path in files] or [json_module.dumps(scenario.alert).encode()]
+    try:
+        result = run_files(payloads, scenario, slack="web" if slack == "web" else "webhook", out_dir=out_dir)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    for number, run in enumerate(result.runs, start=1):
+        print(f"run {number}: {run.status} in {run.seconds:.1f} s ({run.execution_arn.rsplit(':', 1)[-1]})")
+    if result.duplicates:
+        print(f"{result.duplicates} repeated deliveries started no execution (same alert, same execution name)")
+    if slack == "web":
+        print()
+        for call in result.slack_calls:
+            where = f"thread {call['thread_ts']}" if call["thread_ts"] else "channel"
+            print(f"{call['method']} {call['channel']} ts={call['ts']} ({where})")
+            if call.get("blocks"):
+                print("  " + message_preview({"text": call["text"], "blocks": call["blocks"]}).replace("\n", "\n  "))
+        print(f"\nWrote {out_dir / 'slack_calls.json'} and {out_dir / 'executions.json'}")
+    else:
+        print(f"Wrote {out_dir / 'slack_messages.json'} and {out_dir / 'executions.json'}")
     return EXIT_OK if result.succeeded else EXIT_FAILED
 
 
@@ -128,7 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     classify.set_defaults(func=cmd_classify)
 
     run = verbs.add_parser("run", help="run one alert through the state machine against a simulated account")
-    run.add_argument("file", metavar="FILE", nargs="?", help="the alert payload (default: the scenario's own)")
+    run.add_argument(
+        "files", metavar="FILE", nargs="*", help="alert payloads, run in order (default: the scenario's own alert)"
+    )
+    run.add_argument(
+        "--slack",
+        choices=("webhook", "web"),
+        default="webhook",
+        help="post through the local webhook (default) or the local Slack Web API with the bot token "
+        "(writes DIR/slack_calls.json)",
+    )
     run.add_argument("--scenario", metavar="NAME", help="built-in scenario name or a scenario file to seed from")
     run.add_argument("--out", metavar="DIR", default="out", help="where to write slack_message.json and execution.json")
     run.set_defaults(func=cmd_run)

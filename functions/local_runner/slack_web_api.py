@@ -1,4 +1,5 @@
-"""A Slack Web API server on 127.0.0.1 that records calls and answers like Slack.
+"""A Slack Web API server on 127.0.0.1 that records calls and answers like Slack (`alert-intel run --slack web`,
+and the tests through `tests.support.fake_slack_api`).
 
 Speaks the wire format slack_sdk's WebClient uses: `POST /api/<method>` with a JSON or form body, or `GET` with
 query parameters, `Authorization: Bearer <token>`; answers `{"ok": true, ...}`. `chat.postMessage` answers a
@@ -25,6 +26,18 @@ class ApiCall:
     http_verb: str
     headers: dict[str, str]
     args: dict[str, Any]
+    ts: str | None = None  # the message the call created or edited, as answered
+
+    def record(self) -> dict[str, Any]:
+        """The call as `slack_calls.json` lists it."""
+        return {
+            "method": self.method,
+            "channel": self.args.get("channel"),
+            "ts": self.ts,
+            "thread_ts": self.args.get("thread_ts"),
+            "text": self.args.get("text"),
+            "blocks": self.args.get("blocks"),
+        }
 
 
 @dataclass
@@ -94,8 +107,9 @@ class FakeSlackApi:
     def _handle(self, handler: BaseHTTPRequestHandler, verb: str, path: str, args: dict[str, Any]) -> None:
         method = path.rsplit("/", 1)[-1]
         headers = dict(handler.headers.items())
+        call = ApiCall(method, verb, headers, args)
         with self._posted:
-            self.calls.append(ApiCall(method, verb, headers, args))
+            self.calls.append(call)
             self._posted.notify_all()
         if self.queued:
             answer = self.queued.pop(0)
@@ -110,12 +124,14 @@ class FakeSlackApi:
                 return
             self._ts_counter += 1
             ts = f"{int(time.time())}.{self._ts_counter:06d}"
+            call.ts = ts
             message = {"type": "message", "text": args.get("text", ""), "ts": ts, "bot_id": "B0FAKEBOT"}
             self._answer(handler, 200, {"ok": True, "channel": args["channel"], "ts": ts, "message": message})
         elif method == "chat.update":
             if not args.get("channel") or not args.get("ts"):
                 self._answer(handler, 200, {"ok": False, "error": "message_not_found"})
                 return
+            call.ts = str(args["ts"])
             self._answer(
                 handler, 200, {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": args.get("text")}
             )

@@ -148,9 +148,10 @@ def post_incident(
     Raises:
         SlackRateLimitedError, SlackPostError: the first post of a new incident failed (the state retries).
     """
-    now = now or datetime.now(UTC)
     ref = post_input.incident
     assert ref is not None
+    now = now or ref.occurred_at or datetime.now(UTC)
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
     key, record = _find_incident(store, ref.key, ref.resource_key, now)
     if record is None:
         if ref.resolved:  # nothing open to close: the compact line on its own
@@ -176,7 +177,7 @@ def post_incident(
         if changed:
             blocks += post_input.message.blocks[: MAX_BLOCKS - 1]
         reply = SlackMessage(text=note, blocks=blocks)
-        new_header = f"🔁 {count}x {header if record.get('status') == 'open' else base}"
+        new_header = f"🔁 {count}x {header}"
         record.update(status="open", fire_count=count, last_fired_at=now.isoformat())
         record.pop("resolved_at", None)
     stored_blocks = list(record.get("blocks") or [])

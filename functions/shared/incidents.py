@@ -72,4 +72,5 @@ def incident_ref(alert: Alert, *, evidence_digest: str | None = None) -> Inciden
         resource_key=resource_key(alert),
         resolved=is_resolution(alert),
         evidence_digest=evidence_digest,
+        occurred_at=alert.occurred_at,
     )

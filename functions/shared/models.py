@@ -230,6 +230,7 @@ class IncidentRef(_Model):
     resource_key: str | None = None
     resolved: bool = False  # the alert says the incident is over (alarm OK, finding archived, event closed)
     evidence_digest: str | None = None  # changes when the evidence behind the message changes materially
+    occurred_at: datetime | None = None  # when the alert happened: the incident's clock (first fired, resolved)
 
 
 class SlackMessage(_Model):

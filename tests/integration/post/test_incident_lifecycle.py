@@ -83,7 +83,7 @@ def test_alarm_duplicate_ok_and_refire_are_one_message_updated_in_place(table, s
     headers = [u.args["blocks"][0]["text"]["text"] for u in updates]
     assert headers[0].startswith("🔁 2x 🔴 CRITICAL")
     assert headers[1].startswith("✅ Resolved 06:36 UTC after 21 min: ")
-    assert headers[2].startswith("🔁 3x ") and "Resolved" not in headers[2]
+    assert headers[2].startswith("🔁 3x 🔴 CRITICAL") and "Resolved" not in headers[2]
     assert "2nd alert: fired again at 06:16 UTC" in replies[1].args["text"]
     assert "same evidence" in replies[1].args["text"]
     assert replies[2].args["text"].startswith("✅ Resolved 06:36 UTC: api-errors")

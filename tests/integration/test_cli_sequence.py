@@ -1,0 +1,67 @@
+"""`alert-intel run FILE [FILE ...] --out DIR --slack web`: a sequence against one simulated account and the local
+Slack Web API server, every call in DIR/slack_calls.json (issue 14)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from functions.local_runner.cli import EXIT_OK, main
+from tests.support.events import EVENTS_DIR as EVENTS
+
+ALARM = 'ALARM: "ImageProcessor-Invocations-Spike" in US East (N. Virginia)'
+OK = 'OK: "ImageProcessor-Invocations-Spike" in US East (N. Virginia)'
+
+
+def alarm_event(state: str, old: str, at: str, subject: str) -> dict[str, Any]:
+    event = json.loads((EVENTS / "cloudwatch_alarm_sns.json").read_text())
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message.update(NewStateValue=state, OldStateValue=old, StateChangeTime=at)
+    if state == "OK":
+        message["NewStateReason"] = (
+            "Threshold Crossed: 2 datapoints [812.0, 790.0] were not greater than the threshold."
+        )
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    event["Records"][0]["Sns"]["Subject"] = subject
+    return event
+
+
+def test_alarm_duplicate_ok_refire_is_one_message_with_its_thread(tmp_path: Path, capsys) -> None:
+    # Given ALARM, the same ALARM delivered again, OK 20 minutes later and a re-fire 30 minutes after that
+    events = [
+        alarm_event("ALARM", "OK", "2026-11-25T18:52:03.512+0000", ALARM),
+        alarm_event("ALARM", "OK", "2026-11-25T18:52:03.512+0000", ALARM),
+        alarm_event("OK", "ALARM", "2026-11-25T19:12:03.512+0000", OK),
+        alarm_event("ALARM", "OK", "2026-11-25T19:42:03.512+0000", ALARM),
+    ]
+    files = []
+    for number, event in enumerate(events, start=1):
+        path = tmp_path / f"{number}.json"
+        path.write_text(json.dumps(event))
+        files.append(str(path))
+
+    # When they run in order through the state machine, posting with the bot token to the local Web API
+    code = main(["run", *files, "--out", str(tmp_path / "out"), "--slack", "web"])
+
+    # Then every run succeeded, and DIR/slack_calls.json lists every call in the documented shape
+    assert code == EXIT_OK
+    calls = json.loads((tmp_path / "out" / "slack_calls.json").read_text())
+    assert all(set(call) == {"method", "channel", "ts", "thread_ts", "text", "blocks"} for call in calls)
+    # And there is one top-level message; the rest is in its thread or edits it
+    top = [c for c in calls if c["method"] == "chat.postMessage" and c["thread_ts"] is None]
+    assert len(top) == 1
+    ts = top[0]["ts"]
+    assert len(top[0]["blocks"]) <= 6
+    in_thread = [c for c in calls if c["method"] == "chat.postMessage" and c["thread_ts"] == ts]
+    updates = [c for c in calls if c["method"] == "chat.update"]
+    assert len(in_thread) == 3  # the evidence, the resolution line, the re-fire
+    assert [u["ts"] for u in updates] == [ts, ts]
+    assert updates[0]["blocks"][0]["text"]["text"].startswith("✅ Resolved 19:12 UTC after 20 min: ")
+    assert updates[1]["blocks"][0]["text"]["text"].startswith("🔁 2x 🔴 CRITICAL")
+    assert in_thread[0]["blocks"][0]["text"]["text"].startswith("*Evidence*")
+    assert in_thread[1]["text"].startswith("✅ Resolved 19:12 UTC: ImageProcessor-Invocations-Spike")
+    # And the repeated delivery started no execution, as ingest's execution names guarantee
+    assert "1 repeated deliveries started no execution" in capsys.readouterr().out
+    executions = json.loads((tmp_path / "out" / "executions.json").read_text())
+    assert [e["status"] for e in executions] == ["SUCCEEDED"] * 3
