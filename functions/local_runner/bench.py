@@ -6,7 +6,9 @@ Prints, for this machine:
   and the critical path's total;
 - for every built-in scenario: each state's output size, the estimated model input tokens and $ per alert, and an
   all-in cost per alert (model + Step Functions state transitions + Lambda GB-seconds);
-- each Lambda function's zipped code size, when the CDK packaging is available.
+- each Lambda function's zipped code size, when the CDK packaging is available;
+- the storm benchmark (`functions.local_runner.storm`): 1,000 deliveries in a minute, executions, model calls and
+  Slack calls per incident.
 Targets are checked here, not in timed tests: state outputs < 32 KB, prompts <= 4,000 estimated input tokens.
 """
 
@@ -169,7 +171,14 @@ def main() -> int:
     else:
         print("Eval (built-in scenarios)")
         run_eval(None, as_json=False)
+    from functions.local_runner.storm import print_storm
+
+    storm_ok = print_storm()
     print("Targets: state outputs < 32 KB, prompts <= 4,000 tokens:", "met" if ok else "NOT met")
+    print(
+        "Target: <= 1 top-level message and <= 1 model call per incident in the storm:",
+        "met" if storm_ok else "NOT met",
+    )
     print(f"Target: cold imports <= {COLD_IMPORT_BUDGET_RATIO}x import boto3:", "met" if imports_ok else "NOT met")
     return 0 if ok and imports_ok else 1
 
