@@ -13,7 +13,7 @@ from typing import Any
 from functions.shared.alert_details import SourceDetails, details_for
 from functions.shared.classification import PARSERS, alert_dedup_key, classify_payload, parse_json_text, unwrap_envelope
 from functions.shared.models import MAX_RAW_EXCERPT_CHARS, Alert, PipelineInput, ResourceRef
-from functions.shared.payload_bounds import MAX_ALERT_BYTES, fits, shorten, shrink_json
+from functions.shared.payload_bounds import MAX_ALERT_BYTES, fits, shorten, shorten_to_bytes, shrink_json
 from functions.shared.untrusted_text import clean_json, clean_text
 
 __all__ = [
@@ -96,11 +96,36 @@ def bound_alert(alert: Alert, max_bytes: int = MAX_ALERT_BYTES) -> Alert:
                 "title": shorten(bounded.title, max(int(_MAX_TITLE_CHARS * factor), 80)),
             }
         )
-    if not fits(bounded.model_dump(mode="json"), max_bytes):  # e.g. a 500-character resource ARN of emoji
-        bounded = bounded.model_copy(
-            update={"details": details_for(bounded.source, {}), "raw_excerpt": shorten(bounded.raw_excerpt or "", 200)}
-        )
+    if not fits(bounded.model_dump(mode="json"), max_bytes):  # e.g. a 500-character resource name of emoji
+        bounded = _within_bytes(bounded, max_bytes)
     return bounded
+
+
+def _within_bytes(alert: Alert, max_bytes: int) -> Alert:
+    """The last resort for text whose characters are large when escaped (astral, non-Latin): every free-text
+    field cut by its size in bytes, the details dropped to their model's defaults."""
+    share = max_bytes // 8
+    resource = alert.resource
+    if resource is not None:
+        resource = ResourceRef(
+            type=shorten_to_bytes(resource.type, share // 2),
+            name=shorten_to_bytes(resource.name, share),
+            arn=shorten_to_bytes(resource.arn, share) if resource.arn else None,
+            region=shorten_to_bytes(resource.region, share // 4) if resource.region else None,
+        )
+    return alert.model_copy(
+        update={
+            "details": details_for(alert.source, {}),
+            "alert_type": shorten_to_bytes(alert.alert_type, share // 2),
+            "account_id": shorten_to_bytes(alert.account_id, share // 4) if alert.account_id else None,
+            "region": shorten_to_bytes(alert.region, share // 4) if alert.region else None,
+            "dedup_key": shorten_to_bytes(alert.dedup_key, share // 2),
+            "title": shorten_to_bytes(alert.title, share),
+            "summary": shorten_to_bytes(alert.summary, share),
+            "raw_excerpt": shorten_to_bytes(alert.raw_excerpt, share) if alert.raw_excerpt else None,
+            "resource": resource,
+        }
+    )
 
 
 def _shrunk_details(alert: Alert, max_bytes: int) -> SourceDetails:

@@ -12,7 +12,6 @@ errors; see `functions.shared.sources` for each shape's alert_type vocabulary an
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from functions.shared.models import Alert
@@ -20,6 +19,7 @@ from functions.shared.observability import logger
 from functions.shared.registry import SOURCES, UNKNOWN, Parser
 from functions.shared.sources.common import as_dict, as_list, dedup_key, text
 from functions.shared.sources.unknown import raw_text
+from functions.shared.untrusted_text import loads_bounded
 
 # The recognising parsers in parse order, as the registry lists the sources; the unknown source takes the rest.
 PARSERS: tuple[Parser, ...] = tuple(spec.parser for spec in SOURCES)
@@ -74,8 +74,8 @@ def parse_json_text(value: str) -> Any:
     if not stripped or stripped[0] not in "{[":
         return value
     try:
-        parsed = json.loads(stripped)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes: keep it as text
+        parsed = loads_bounded(stripped)  # a field nested deeper than the parser goes is kept as a marker
+    except (ValueError, RecursionError):  # not JSON: keep it as text
         return value
     return parsed if isinstance(parsed, dict | list) else value
 

@@ -25,7 +25,14 @@ DEFAULT_REGION = "us-east-1"
 _BILLING_REGION = "us-east-1"
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 _HOST = re.compile(r"[a-z0-9.-]+")
-_CONSOLE_DOMAINS = ("aws.amazon.com", "amazonaws.cn", "amazonaws-us-gov.com")
+# The consoles this module links to: the (regional) AWS Management Console in each partition, and the Health
+# Dashboard. Other AWS hosts (signin, docs, ...) are not consoles: a link to them from alert text could carry an
+# attacker's redirect or a phishing label, so they are never clickable.
+_CONSOLE_DOMAINS = ("console.aws.amazon.com", "console.amazonaws.cn", "console.amazonaws-us-gov.com")
+_CONSOLE_HOSTS = ("health.aws.amazon.com",)
+# A resource name that held an invisible control carries it as a visible escape (`\u202e`, see
+# functions.shared.untrusted_text): no AWS name contains a backslash, so no link is built from such a name.
+_ESCAPED_BACKSLASH = re.compile(r"\\|%5c", re.IGNORECASE)
 
 
 def _q(value: str) -> str:
@@ -52,7 +59,10 @@ def console_host(region: str | None = None) -> str:
 
 
 def is_console_url(url: str | None) -> bool:
-    """True when `url` is an https link to an AWS console page: the only links the Slack message makes clickable."""
+    """True when `url` is an https link to an AWS console page: the only links the Slack message makes clickable.
+
+    Console hosts only (not signin, docs or any other AWS host), no credentials or port, and no backslash in the
+    URL (see `_ESCAPED_BACKSLASH`)."""
     if not url:
         return False
     try:
@@ -60,9 +70,11 @@ def is_console_url(url: str | None) -> bool:
     except ValueError:
         return False
     host = (parts.hostname or "").lower()
-    if parts.scheme != "https" or not _HOST.fullmatch(host) or parts.username or parts.password:
+    if parts.scheme != "https" or not _HOST.fullmatch(host) or parts.username or parts.password or parts.port:
         return False
-    return any(host == d or host.endswith("." + d) for d in _CONSOLE_DOMAINS)
+    if _ESCAPED_BACKSLASH.search(url):
+        return False
+    return host in _CONSOLE_HOSTS or any(host == d or host.endswith("." + d) for d in _CONSOLE_DOMAINS)
 
 
 def region_from_arn(arn: str | None) -> str | None:

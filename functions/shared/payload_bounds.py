@@ -52,6 +52,21 @@ def shorten(value: str, max_chars: int) -> str:
     return value[:keep] + CUT_MARK.format(len(value) - keep)
 
 
+def shorten_to_bytes(value: str, max_bytes: int) -> str:
+    """`value` shortened (with the cut mark) until its JSON string takes at most `max_bytes`: for text of astral or
+    non-Latin characters, where a character cap alone can still be twelve times too large."""
+    if fits(value, max_bytes):
+        return value
+    low, high = 0, len(value)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(shorten(value, middle), max_bytes):
+            low = middle
+        else:
+            high = middle - 1
+    return shorten(value, low)
+
+
 def shrink_json(value: Any, max_bytes: int) -> Any:
     """A copy of JSON `value` whose size is at most `max_bytes`, keeping its keys and shape where possible.
 

@@ -8,7 +8,7 @@ must lose something, it loses the least useful end (the last facts, the last rec
 from __future__ import annotations
 
 from functions.shared.models import Analysis, ContextSection, EvidenceClaim, Fact
-from functions.shared.payload_bounds import MAX_ANALYSIS_BYTES, MAX_SECTION_BYTES, fits, shorten
+from functions.shared.payload_bounds import MAX_ANALYSIS_BYTES, MAX_SECTION_BYTES, fits, shorten, shorten_to_bytes
 
 _MAX_FACT_TEXT_CHARS = 400
 _MAX_LINK_CHARS = 1_800
@@ -46,8 +46,16 @@ def bound_section(section: ContextSection, max_bytes: int = MAX_SECTION_BYTES) -
     if dropped:
         note = f"{dropped} more fact(s) left out to keep the state small"
         bounded = bounded.model_copy(update={"notes": [*bounded.notes[:7], note]})
-    if not fits(bounded.model_dump(mode="json"), max_bytes):
-        bounded = bounded.model_copy(update={"looked_at": bounded.looked_at[:2], "notes": bounded.notes[-2:]})
+    if not fits(bounded.model_dump(mode="json"), max_bytes):  # text of astral or non-Latin characters
+        share = max_bytes // 8
+        bounded = bounded.model_copy(
+            update={
+                "looked_at": [shorten_to_bytes(item, share // 2) for item in bounded.looked_at[:2]],
+                "notes": [shorten_to_bytes(note, share // 2) for note in bounded.notes[-2:]],
+                "error": shorten_to_bytes(bounded.error, share // 2) if bounded.error else bounded.error,
+                "cause": shorten_to_bytes(bounded.cause, share) if bounded.cause else bounded.cause,
+            }
+        )
     return bounded
 
 
@@ -75,6 +83,22 @@ def bound_analysis(analysis: Analysis, max_bytes: int = MAX_ANALYSIS_BYTES) -> A
     for field in ("evidence", "unknowns", "recommendations", "dropped_commands", "diagnostics"):
         while not fits(bounded.model_dump(mode="json"), max_bytes) and len(getattr(bounded, field)) > 1:
             bounded = bounded.model_copy(update={field: getattr(bounded, field)[:-1]})
-    if not fits(bounded.model_dump(mode="json"), max_bytes):
-        bounded = bounded.model_copy(update={"root_cause": shorten(bounded.root_cause, 500)})
+    if not fits(bounded.model_dump(mode="json"), max_bytes):  # text of astral or non-Latin characters
+        share = max_bytes // 8
+        bounded = bounded.model_copy(
+            update={
+                "root_cause": shorten_to_bytes(bounded.root_cause, share * 2),
+                "evidence": [
+                    claim.model_copy(update={"claim": shorten_to_bytes(claim.claim, share // 2)})
+                    for claim in bounded.evidence[:1]
+                ],
+                "diagnostics": [shorten_to_bytes(command, share // 2) for command in bounded.diagnostics[:1]],
+                "recommendations": [shorten_to_bytes(step, share // 2) for step in bounded.recommendations[:1]],
+                "unknowns": [shorten_to_bytes(unknown, share // 2) for unknown in bounded.unknowns[:1]],
+                "dropped_commands": [shorten_to_bytes(command, share // 4) for command in bounded.dropped_commands[:1]],
+                "fallback_reason": shorten_to_bytes(bounded.fallback_reason, share // 2)
+                if bounded.fallback_reason
+                else None,
+            }
+        )
     return bounded

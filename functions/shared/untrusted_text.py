@@ -16,6 +16,7 @@ Tabs and newlines are kept (stack traces need them); other C0/C1 controls become
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -98,3 +99,57 @@ def clean_json(value: Any, *, max_depth: int = _MAX_DEPTH) -> Any:
         else:
             parent[slot] = clean_text(str(item))
     return root[0]
+
+
+def loads_bounded(text: str, *, max_depth: int = _MAX_DEPTH) -> Any:
+    """`json.loads(text)`, except that arrays and objects nested deeper than `max_depth` become a short marker
+    string, so a valid alert with one absurdly deep field (100,000 levels: Python's parser gives up near 1,000)
+    still parses as the alert it is.
+
+    Raises:
+        ValueError: `text` is not JSON (json.JSONDecodeError).
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return json.loads(_flatten_deep(text, max_depth))
+
+
+def _flatten_deep(text: str, max_depth: int) -> str:
+    """`text` with every array or object that opens below `max_depth` replaced by a marker string (iterative)."""
+    marker = json.dumps(f"<nesting deeper than {max_depth} levels omitted>")
+    out: list[str] = []
+    depth = 0
+    skip_from_depth: int | None = None
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if skip_from_depth is None:
+                out.append(char)
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+            if skip_from_depth is None:
+                out.append(char)
+            continue
+        if char in "[{":
+            depth += 1
+            if skip_from_depth is None and depth > max_depth:
+                skip_from_depth = depth
+                out.append(marker)
+                continue
+        elif char in "]}":
+            if skip_from_depth is not None and depth == skip_from_depth:
+                skip_from_depth = None
+                depth -= 1
+                continue
+            depth -= 1
+        if skip_from_depth is None:
+            out.append(char)
+    return "".join(out)

@@ -178,6 +178,24 @@ def _context(name: str) -> FakeLambdaContext:
 def test_any_mutated_alert_becomes_exactly_one_postable_message_within_bounds(
     event: Any, sections: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 ) -> None:
+    check_pre_post_path(event, sections)
+
+
+EMPTY_SECTIONS = tuple(
+    ContextSection(name=name, status="ok").model_dump(mode="json") for name in ("cost", "compute", "logs")
+)
+
+
+def test_an_alarm_on_a_function_named_in_emoji_stays_within_every_bound() -> None:
+    # Found by the fuzzing: a 4,000-emoji FunctionName dimension is 48 KB escaped, and it is repeated in the
+    # resource, the title and the root cause
+    event = _load("cloudwatch_alarm_anomaly_detection_eventbridge.json")
+    event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["FunctionName"] = "😀" * 4_000
+    check_pre_post_path(event, EMPTY_SECTIONS)
+
+
+def check_pre_post_path(event: Any, sections: tuple[dict[str, Any], ...]) -> None:
+    """The properties of the module docstring, for one delivery."""
     # When ingest reads the delivery
     ingested = read_event(event)
     # Then every alert in it is an input (an SNS subscription confirmation is a notice, not an alert)

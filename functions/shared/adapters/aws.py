@@ -6,12 +6,14 @@ Every AWS call in the project goes through `aws_client`, so tests can point the 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from functions.shared.errors import AwsReadUnavailableError
 from functions.shared.settings import get_settings
 
 _CONFIG = Config(
@@ -22,9 +24,22 @@ _CONFIG = Config(
 )
 
 
+# Every AWS region name, partitions included (us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-7).
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+
+
 @lru_cache(maxsize=32)
 def aws_client(service: str, region: str | None = None) -> Any:
-    return boto3.client(service, region_name=region or get_settings().aws_region, config=_CONFIG)
+    """A client for `service` in `region` (the Lambda's own region when None).
+
+    Raises:
+        AwsReadUnavailableError: `region` is not a region name. Regions come from alert text; checking them here
+            keeps a hostile value away from botocore's endpoint resolution.
+    """
+    resolved = region or get_settings().aws_region
+    if not _REGION.fullmatch(resolved):
+        raise AwsReadUnavailableError(f"{resolved[:40]!r} is not an AWS region: nothing was read there")
+    return boto3.client(service, region_name=resolved, config=_CONFIG)
 
 
 def reset_clients() -> None:
