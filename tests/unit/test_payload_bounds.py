@@ -82,3 +82,39 @@ def test_a_bounded_error_keeps_its_class_and_drops_its_traceback() -> None:
     huge = ValueError("x" * 100_000)
     assert type(bounded_error(huge)) is ValueError
     assert len(str(bounded_error(huge))) <= 800
+
+
+def test_one_field_nested_past_the_parser_becomes_a_marker_and_the_rest_parses() -> None:
+    from functions.shared.untrusted_text import loads_bounded
+
+    text = '{"service": "checkout", "quote": "[{\\"", "ctx": ' + "[" * 50_000 + "]" * 50_000 + ', "tail": [1]}'
+    parsed = loads_bounded(text)
+    assert parsed["service"] == "checkout" and parsed["quote"] == '[{"' and parsed["tail"] == [1]
+    assert "omitted" in json.dumps(parsed["ctx"])
+
+
+def test_only_console_hosts_are_clickable() -> None:
+    from functions.shared.console_links import is_console_url
+
+    assert is_console_url("https://us-east-1.console.aws.amazon.com/lambda/home")
+    assert is_console_url("https://health.aws.amazon.com/health/home#/account/event-log")
+    for url in (
+        "https://signin.aws.amazon.com/oauth?redirect_uri=https://evil.example",
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/x.html",
+        "https://aws.amazon.com.evil.example/",
+        "https://user@us-east-1.console.aws.amazon.com/",
+        "https://console.aws.amazon.com:8443/",
+        "http://us-east-1.console.aws.amazon.com/",
+        "https://us-east-1.console.aws.amazon.com/lambda/home#/functions/Image%5Cu202eProcessor",
+    ):
+        assert not is_console_url(url), url
+
+
+def test_a_region_from_alert_text_is_checked_before_a_client_is_made() -> None:
+    import pytest
+
+    from functions.shared.adapters.aws import aws_client
+    from functions.shared.errors import AwsReadUnavailableError
+
+    with pytest.raises(AwsReadUnavailableError, match="not an AWS region"):
+        aws_client("lambda", "evil[.]com#")
