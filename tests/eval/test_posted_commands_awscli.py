@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from functions.format.logic import MAX_DIAGNOSTICS
 from functions.ingest.logic import pipeline_inputs_from_raw
 from functions.local_runner.runner import RunResult, run_pipeline_input, run_scenario
 from functions.local_runner.scenario import builtin_scenarios
@@ -96,7 +97,8 @@ def test_every_posted_command_is_one_the_validator_accepts_unchanged(runs: dict[
         diagnostics = result.analysis["diagnostics"]
         for command in diagnostics:
             assert check_command(command).canonical == command, (name, command)
-        assert posted_commands(result) == diagnostics, name
+        # The thread shows the first three (issue 14); the analysis may suggest more
+        assert posted_commands(result) == diagnostics[:MAX_DIAGNOSTICS], name
 
 
 def test_every_posted_command_parses_with_the_aws_cli_as_intended(runs: dict[str, RunResult]) -> None:
