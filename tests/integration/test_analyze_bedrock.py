@@ -16,7 +16,7 @@ import pytest
 
 from functions.analyze.handler import handler
 from functions.analyze.prompt import MAX_INPUT_TOKENS, TOOL_NAME, TOOL_USE_OVERHEAD_TOKENS, estimate_tokens
-from functions.format.logic import format_message
+from functions.format.logic import format_message, render_thread
 from functions.shared.adapters.bedrock import reset_bedrock
 from functions.shared.errors import BedrockThrottledError
 from functions.shared.models import Analysis, FormatInput
@@ -63,16 +63,16 @@ def _invoke(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _slack_text(event: dict[str, Any], analysis: dict[str, Any]) -> str:
-    """The Slack message the Format stage builds from this analysis, as one searchable string."""
-    message = format_message(
-        FormatInput(
-            route=event["route"],
-            alert=event["alert"],
-            context=event["context"],
-            analysis=Analysis.model_validate(analysis),
-        )
+    """The Slack message the Format stage builds from this analysis, and its thread, as one searchable string."""
+    format_input = FormatInput(
+        route=event["route"],
+        alert=event["alert"],
+        context=event["context"],
+        analysis=Analysis.model_validate(analysis),
     )
-    return json.dumps(message.model_dump(mode="json"), ensure_ascii=False)
+    message, thread = format_message(format_input), render_thread(format_input)
+    parts = [message.model_dump(mode="json"), thread.model_dump(mode="json") if thread else None]
+    return json.dumps(parts, ensure_ascii=False)
 
 
 def _event(**overrides: Any) -> dict[str, Any]:
