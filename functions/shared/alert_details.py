@@ -32,7 +32,7 @@ def _only_scalars(value: Any) -> Any:
 class _Record(BaseModel):
     """A flat record whose JSON leaves out what is not set, as the parsers' dicts always did."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, coerce_numbers_to_str=True, defer_build=True)
 
     @model_serializer(mode="wrap")
     def _set_fields_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -47,7 +47,7 @@ class SourceDetails(_Record):
     Format); the type checker sees only the declared ones, which are all the parsers write.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     # Set by Classify when the alert arrived cut to the payload limit.
     payload_truncated: bool | None = None

@@ -57,7 +57,7 @@ def conversation_id_for(channel: str, thread_ts: str) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class ChatRequest(_Model):

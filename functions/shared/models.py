@@ -38,7 +38,7 @@ MAX_RAW_EXCERPT_CHARS = 2_000
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class PipelineInput(_Model):
