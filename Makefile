@@ -41,7 +41,7 @@ test-eval: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions cdk
+	$(BIN)/mypy functions cdk tests
 	$(BIN)/lint-imports
 
 format: $(STAMP)

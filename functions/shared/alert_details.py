@@ -14,7 +14,7 @@ an alert: a value of the wrong type is dropped with its key rather than failing 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 from pydantic.functional_validators import BeforeValidator
@@ -234,7 +234,7 @@ class UnknownDetails(SourceDetails):
     detail_type: str | None = None
 
 
-AlertDetails = Annotated[
+AnyDetails = (
     BudgetDetails
     | CloudWatchAlarmDetails
     | CostAnomalyDetails
@@ -242,9 +242,9 @@ AlertDetails = Annotated[
     | SecurityHubDetails
     | GuardDutyDetails
     | CustomErrorDetails
-    | UnknownDetails,
-    Field(discriminator="source"),
-]
+    | UnknownDetails
+)
+AlertDetails = Annotated[AnyDetails, Field(discriminator="source")]
 
 DETAILS_MODELS: dict[str, type[SourceDetails]] = {
     model.model_fields["source"].default: model
@@ -261,13 +261,16 @@ DETAILS_MODELS: dict[str, type[SourceDetails]] = {
 }
 
 
-def details_for(source: str, raw: Any) -> SourceDetails:
+def details_for(source: str, raw: Any) -> AnyDetails:
     """`raw` (a details object, a dict from a state payload, or None) as the details model of `source`.
 
     Never raises for a source in DETAILS_MODELS (KeyError for any other): keys whose values do not fit the model are
     dropped, one by one, so a hand-made or bounded payload still parses.
     """
-    model = DETAILS_MODELS[source]
+    return cast(AnyDetails, _details_of_model(DETAILS_MODELS[source], raw))
+
+
+def _details_of_model(model: type[SourceDetails], raw: Any) -> SourceDetails:
     if isinstance(raw, SourceDetails):
         return raw if isinstance(raw, model) else model.model_validate(raw.as_fields())
     data = {k: v for k, v in raw.items() if k != "source"} if isinstance(raw, dict) else {}

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 from functions.analyze.rules import analyze_with_rules
-from functions.shared.alert_details import CloudWatchAlarmDetails
+from functions.shared.alert_details import CloudWatchAlarmDetails, details_for
 from functions.shared.models import Alert, ContextSection, Fact, GatheredContext, ResourceRef
 from tests.support.gather_fakes import alarm_alert, budget_alert
 
@@ -145,12 +145,15 @@ def test_the_rules_never_raise_on_odd_input():
     odd_values: list[Any] = [None, "", "n/a", 0, -1, 1e12, "12"]
     odd_texts = ["", ":", "peak", "Lambda :", "Top mover : $", "peak 1,2,3 baseline x", "é" * 300]
     for _ in range(300):
+        source = rng.choice(sources)
         alert = Alert(
-            source=rng.choice(sources),  # type: ignore[arg-type]
+            source=source,  # type: ignore[arg-type]
             alert_type=rng.choice(["", "budget_forecast", "x"]),
             severity=rng.choice(["critical", "warning", "info"]),  # type: ignore[arg-type]
             title=rng.choice(odd_texts) or "t",
-            details=rng.choice([{}, {"metric_name": "Throttles", "state": "ALARM"}, {"state_reason": None}]),
+            details=details_for(
+                source, rng.choice([{}, {"metric_name": "Throttles", "state": "ALARM"}, {"state_reason": None}])
+            ),
             dedup_key="k",
         )
         facts = [(rng.choice(keys), rng.choice(odd_texts), rng.choice(odd_values)) for _ in range(rng.randint(0, 6))]

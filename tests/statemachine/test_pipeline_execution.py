@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -87,8 +88,13 @@ def test_a_critical_alert_goes_through_every_stage_and_is_posted(account: Simula
     # (webhooks cannot thread: the thread's evidence follows the main message below a divider, decision 0013)
     output = result.output
     blocks = [*output["message"]["blocks"], {"type": "divider"}, *output["thread"]["blocks"]]
-    expected = {"text": output["message"]["text"], "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
-    assert result.slack_posts[0] == expected
+    posted_body: dict[str, Any] = {
+        "text": output["message"]["text"],
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+    assert result.slack_posts[0] == posted_body
     assert len(output["message"]["blocks"]) <= 6
     assert result.output["post"]["posted"] is True
     assert account.sink.received[-1].path.endswith("/B000CRITICAL/local-webhook")

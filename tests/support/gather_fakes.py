@@ -14,6 +14,7 @@ from functions.local_runner.seed import CostSeed, cost_results
 from functions.shared.adapters.budgets import BudgetStatus
 from functions.shared.adapters.cloudwatch import MetricQuery, MetricSeries
 from functions.shared.adapters.logs import InsightsResult
+from functions.shared.alert_details import details_for
 from functions.shared.investigate.cost_plan import CostQuery
 from functions.shared.models import Alert, ResourceRef
 
@@ -173,7 +174,7 @@ def budget_alert(**details: Any) -> Alert:
         account_id="123456789012",
         region="us-east-1",
         resource=ResourceRef(type="AWS::Budgets::Budget", name="monthly-aws-spend"),
-        details={"budget_name": "monthly-aws-spend", **details},
+        details=details_for("budget", {"budget_name": "monthly-aws-spend", **details}),
         dedup_key="budget-1",
     )
 
@@ -202,6 +203,6 @@ def alarm_alert(
         account_id="123456789012",
         region="us-east-1",
         occurred_at=NOW - timedelta(minutes=5),
-        details=details,
+        details=details_for("cloudwatch_alarm", details),
         dedup_key="alarm-1",
     )

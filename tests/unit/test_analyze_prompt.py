@@ -87,7 +87,8 @@ def test_a_flood_of_log_lines_is_trimmed_first_and_the_cost_fact_survives() -> N
 def test_an_oversized_alert_is_shortened_to_the_budget() -> None:
     # Given
     analyze_input = lambda_cost_spike_input()
-    analyze_input.alert.details = details_for(analyze_input.alert.source, {f"field{i}": "y" * 500 for i in range(40)})
+    huge = details_for(analyze_input.alert.source, {f"field{i}": "y" * 500 for i in range(40)})
+    analyze_input.alert = analyze_input.alert.model_copy(update={"details": huge})
     analyze_input.alert.summary = "z" * 20_000
 
     # When

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from functions.gather_compute.logic import ComputeReaders, gather_compute
+from functions.shared.alert_details import details_for
 from functions.shared.errors import AwsReadDeniedError
 from functions.shared.models import Alert, ResourceRef, StageInput
 from functions.shared.settings import Settings
@@ -88,12 +90,13 @@ def test_threshold_never_crossed_is_stated():
 
 def test_budget_alert_drills_to_the_lambda_whose_invocations_grew():
     # Given two functions, one with four times the invocations of the day before
-    hourly_storm = [(m * 60, 14400.0) for m in range(24, 48)] + [(m * 60, 57600.0) for m in range(0, 24)]
+    hourly_storm = [(m * 60.0, 14400.0) for m in range(24, 48)] + [(m * 60.0, 57600.0) for m in range(0, 24)]
     cloudwatch = FakeCloudWatch(
         series={
             "Invocations:ImageProcessor": hourly_storm,
-            "Invocations:OrdersApi": [(m * 60, 3000.0) for m in range(48)],
-            "Errors:ImageProcessor": [(m * 60, 12.0) for m in range(24, 48)] + [(m * 60, 8640.0) for m in range(24)],
+            "Invocations:OrdersApi": [(m * 60.0, 3000.0) for m in range(48)],
+            "Errors:ImageProcessor": [(m * 60.0, 12.0) for m in range(24, 48)]
+            + [(m * 60.0, 8640.0) for m in range(24)],
         }
     )
     lambdas = FakeLambdas(functions={"OrdersApi": {}, "ImageProcessor": {"Runtime": "python3.12"}})
@@ -179,7 +182,7 @@ def test_denied_metrics_name_the_permission():
 def test_guardduty_finding_counts_similar_findings_from_security_hub():
     # Given a GuardDuty finding and three like it in Security Hub, one on another instance
     asff_type = "TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort"
-    found = [
+    found: list[dict[str, Any]] = [
         {
             "Id": "arn:x/finding/abc",
             "Types": [asff_type],
@@ -199,7 +202,10 @@ def test_guardduty_finding_counts_similar_findings_from_security_hub():
         title="GuardDuty Medium: port probe",
         region="us-east-1",
         resource=ResourceRef(type="AWS::EC2::Instance", name="i-0aaaaaaaaaaaaaaa1"),
-        details={"finding_id": "abc", "finding_type": "Recon:EC2/PortProbeUnprotectedPort", "severity_score": 5},
+        details=details_for(
+            "guardduty",
+            {"finding_id": "abc", "finding_type": "Recon:EC2/PortProbeUnprotectedPort", "severity_score": 5},
+        ),
         dedup_key="gd-1",
     )
 

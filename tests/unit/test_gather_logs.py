@@ -57,8 +57,8 @@ def test_budget_alert_searches_the_log_group_of_the_top_lambda_mover():
     # Given ImageProcessor's invocations quadrupled
     cloudwatch = FakeCloudWatch(
         series={
-            "Invocations:ImageProcessor": [(m * 60, 100.0) for m in range(24, 48)]
-            + [(m * 60, 400.0) for m in range(24)],
+            "Invocations:ImageProcessor": [(m * 60.0, 100.0) for m in range(24, 48)]
+            + [(m * 60.0, 400.0) for m in range(24)],
         }
     )
     logs = FakeLogs(rows=[log_row(1, "[ERROR] boom")], groups={"/aws/lambda/ImageProcessor"})

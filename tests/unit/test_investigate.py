@@ -9,6 +9,7 @@ import pytest
 
 from functions.shared import cache
 from functions.shared.adapters.cloudwatch import MetricSeries
+from functions.shared.alert_details import details_for
 from functions.shared.errors import AwsReadDeniedError, AwsReadUnavailableError, GatherThrottledError
 from functions.shared.investigate.base import Evidence, bounded_section, budget_remaining, time_budget
 from functions.shared.investigate.cost import CostTrend, month_end_forecast
@@ -193,7 +194,9 @@ def test_a_health_event_implicates_its_instance_entity():
         alert_type="AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED",
         severity="warning",
         title="retirement",
-        details={"affected_entities": ["arn:aws:ec2:us-east-1:123456789012:instance/i-0a1b2c3d4e5f60718"]},
+        details=details_for(
+            "health", {"affected_entities": ["arn:aws:ec2:us-east-1:123456789012:instance/i-0a1b2c3d4e5f60718"]}
+        ),
         dedup_key="h",
     )
     target = implicated_target(alert)
