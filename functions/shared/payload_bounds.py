@@ -76,11 +76,10 @@ def shrink_json(value: Any, max_bytes: int) -> Any:
     """
     if fits(value, max_bytes):
         return value
-    longest_string = _longest_string(value)
+    longest_string, longest_list = _longest(value)
     cap = _largest_fitting(lambda c: _cap(value, c, None), _PREFERRED_STRING_CAP, longest_string, max_bytes)
     if cap is not None:
         return _cap(value, cap, None)
-    longest_list = _longest_container(value)
     items = _largest_fitting(lambda n: _cap(value, _PREFERRED_STRING_CAP, n), 1, longest_list, max_bytes)
     if items is not None:
         return _cap(value, _PREFERRED_STRING_CAP, items)
@@ -135,29 +134,15 @@ def _cap(value: Any, max_chars: int, max_items: int | None) -> Any:
     return value
 
 
-def _longest_string(value: Any) -> int:
-    longest = 0
+def _longest(value: Any) -> tuple[int, int]:
+    """(longest string, longest list or object) anywhere in `value`, walked iteratively."""
+    longest_string = longest_container = 0
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            longest = max(longest, len(item))
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return longest
-
-
-def _longest_container(value: Any) -> int:
-    longest = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            longest = max(longest, len(item))
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            longest = max(longest, len(item))
-            stack.extend(item)
-    return longest
+            longest_string = max(longest_string, len(item))
+        elif isinstance(item, dict | list):
+            longest_container = max(longest_container, len(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return longest_string, longest_container
