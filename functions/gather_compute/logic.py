@@ -95,11 +95,59 @@ def _moment(alert: Alert, now: datetime) -> datetime:
     return at
 
 
+# The graph walk: from the implicated resource to its neighbours and theirs (depth <= 2), at most this many
+# resources besides the implicated one, each within the branch's one time budget (`time_budget`).
+MAX_WALK_DEPTH = 2
+MAX_NEIGHBOURS_VISITED = 4
+
+
+@dataclass
+class Walk:
+    """What a graph walk found: the evidence of every resource visited, and those resources, the root first."""
+
+    evidence: Evidence
+    visited: list[Target]
+
+
+def walk_resources(
+    readers: ComputeReaders, root: Target, *, at: datetime, now: datetime, before: timedelta, after: timedelta,
+    period_seconds: int, skip_metric: str | None = None,
+) -> Walk:  # fmt: skip
+    """The implicated resource's evidence, then its neighbours' (breadth first, depth <= MAX_WALK_DEPTH, at most
+    MAX_NEIGHBOURS_VISITED of them), each neighbour's facts carrying the edge that led to it (`Fact.via`) and each
+    hop recorded in what was looked at, so the rules and the model see why a neighbour is in the picture."""
+    evidence = resource_evidence(
+        readers, root, at=at, now=now, before=before, after=after, period_seconds=period_seconds,
+        skip_metric=skip_metric,
+    )  # fmt: skip
+    visited = [root]
+    frontier = [(neighbour, 1) for neighbour in evidence.neighbours]
+    while frontier and len(visited) <= MAX_NEIGHBOURS_VISITED:
+        neighbour, depth = frontier.pop(0)
+        if neighbour.target.key in {t.key for t in visited}:
+            continue
+        visited.append(neighbour.target)
+        found = resource_evidence(
+            readers, neighbour.target, at=at, now=now, before=before, after=after, period_seconds=period_seconds
+        )
+        for fact in found.facts:
+            if fact.via is None:
+                fact.via = neighbour.edge
+            if neighbour.target.name not in fact.text:
+                fact.text = f"{neighbour.target.name}: {fact.text}"
+        evidence.looked_at.append(f"Followed {neighbour.edge}")
+        evidence.add(found.model_copy(update={"neighbours": []}))
+        if depth < MAX_WALK_DEPTH:
+            frontier.extend((next_hop, depth + 1) for next_hop in found.neighbours)
+    evidence.neighbours = []
+    return Walk(evidence=evidence, visited=visited)
+
+
 def resource_evidence(
     readers: ComputeReaders, target: Target, *, at: datetime, now: datetime, before: timedelta, after: timedelta,
     period_seconds: int, skip_metric: str | None = None,
 ) -> Evidence:  # fmt: skip
-    """Related metrics plus configuration / state of one resource."""
+    """Related metrics plus configuration / state of one resource, and its neighbours (not yet followed)."""
     evidence = Evidence()
     metrics, _ = related_metrics_evidence(
         readers.cloudwatch,
@@ -148,18 +196,17 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         evidence.notes.append("The alarm names no Lambda function, instance, queue, table or API to look at.")
         return evidence
     same_namespace = metric is not None and metric.namespace == target.namespace
-    evidence.add(
-        resource_evidence(
-            readers,
-            target,
-            at=at,
-            now=now,
-            before=ALARM_BEFORE,
-            after=ALARM_AFTER,
-            period_seconds=metric.period_seconds if metric else 300,
-            skip_metric=metric.metric_name if same_namespace and metric else None,
-        )
+    walk = walk_resources(
+        readers,
+        target,
+        at=at,
+        now=now,
+        before=ALARM_BEFORE,
+        after=ALARM_AFTER,
+        period_seconds=metric.period_seconds if metric else 300,
+        skip_metric=metric.metric_name if same_namespace and metric else None,
     )
+    evidence.add(walk.evidence)
     return evidence
 
 
@@ -204,18 +251,17 @@ def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime) -> Evide
         )
     )
     target = Target.of("lambda", top.function_name, alert.region)
-    evidence.add(
-        resource_evidence(
-            readers,
-            target,
-            at=now,
-            now=now,
-            before=timedelta(hours=48),
-            after=timedelta(0),
-            period_seconds=3600,
-            skip_metric="Invocations",
-        )
+    walk = walk_resources(
+        readers,
+        target,
+        at=now,
+        now=now,
+        before=timedelta(hours=48),
+        after=timedelta(0),
+        period_seconds=3600,
+        skip_metric="Invocations",
     )
+    evidence.add(walk.evidence)
     return evidence
 
 
@@ -228,9 +274,9 @@ def _custom_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Ev
         evidence = Evidence()
         evidence.notes.append("The application error names no AWS resource to look at.")
         return evidence
-    return resource_evidence(
+    return walk_resources(
         readers, target, at=_moment(alert, now), now=now, before=ALARM_BEFORE, after=ALARM_AFTER, period_seconds=300
-    )
+    ).evidence
 
 
 def gather_compute(

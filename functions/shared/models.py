@@ -134,11 +134,14 @@ class Fact(_Model):
     link: str | None = None  # console deep link to the evidence
     subject: str | None = None  # what the fact is about: a function, an instance, a service, a usage type
     numbers: Measurement | None = None
+    # For a fact about a neighbour of the implicated resource: the edge the investigation followed to get there,
+    # e.g. "consumer of SQS queue orders (event source mapping)", so a reader sees why it is in the picture.
+    via: str | None = None
 
     @model_serializer(mode="wrap")
     def _without_unset_extras(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
-        for key in ("subject", "numbers"):
+        for key in ("subject", "numbers", "via"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

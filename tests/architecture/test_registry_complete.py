@@ -79,8 +79,11 @@ def test_every_resource_type_is_registered_once() -> None:
     kinds = [spec.kind for spec in RESOURCE_TYPES]
     assert len(kinds) == len(set(kinds)), "a resource type is registered twice"
     assert set(kinds) == set(get_args(ResourceKind)), "registry.ResourceKind and RESOURCE_TYPES disagree"
-    dimensions = [d for spec in RESOURCE_TYPES for d in spec.dimensions]
+    # A dimension may name different types in different namespaces (LoadBalancer: an ALB or an NLB), not in one.
+    dimensions = [(spec.namespace, d) for spec in RESOURCE_TYPES for d in spec.dimensions]
     assert len(dimensions) == len(set(dimensions)), "one CloudWatch dimension names two resource types"
+    for spec in RESOURCE_TYPES:
+        assert not set(spec.qualifiers) & set(spec.dimensions), f"{spec.kind}: a qualifier that is also its name"
 
 
 @pytest.mark.parametrize("spec", RESOURCE_TYPES, ids=_id)

@@ -221,3 +221,70 @@ def test_guardduty_finding_counts_similar_findings_from_security_hub():
 def test_heartbeat_is_skipped():
     section = run(budget_alert(), readers(), route="heartbeat")
     assert section.status == "skipped"
+
+
+def test_the_graph_walk_follows_neighbours_to_depth_two_and_records_each_edge(monkeypatch):
+    # Given a queue whose investigator names its consumer function, whose investigator names a table, whose
+    # investigator names yet another resource (depth 3, which the walk must not visit)
+    from functions.gather_compute import logic
+    from functions.shared.investigate.base import Evidence, Neighbour
+    from functions.shared.investigate.target import Target
+    from functions.shared.models import Fact
+
+    graph = {
+        "orders": Neighbour(target=Target.of("lambda", "OrderWorker"), edge="consumer of SQS queue orders (ESM)"),
+        "OrderWorker": Neighbour(target=Target.of("dynamodb", "Orders"), edge="table OrderWorker writes (env)"),
+        "Orders": Neighbour(target=Target.of("sqs", "too-far"), edge="depth three"),
+    }
+    visited: list[str] = []
+
+    def investigate(_readers: Any, target: Target, _now: Any) -> Evidence:
+        visited.append(target.name)
+        found = Evidence(facts=[Fact(key=f"compute.config.{target.kind}", text=f"config of {target.kind}")])
+        if target.name in graph:
+            found.neighbours.append(graph[target.name])
+        return found
+
+    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "metrics_only", investigate)
+    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "lambda_function", investigate)
+    alert = alarm_alert("ApproximateAgeOfOldestMessage", "AWS/SQS", {"QueueName": "orders"}, threshold=300)
+
+    # When the compute branch runs
+    section = run(alert, readers())
+
+    # Then it visited the queue, its consumer and the consumer's table, not the resource three hops away
+    assert visited == ["orders", "OrderWorker", "Orders"]
+    by_key = {f.key: f for f in section.facts}
+    assert by_key["compute.config.sqs"].via is None
+    assert by_key["compute.config.lambda"].via == "consumer of SQS queue orders (ESM)"
+    assert by_key["compute.config.lambda"].text.startswith("OrderWorker: ")
+    assert by_key["compute.config.dynamodb"].via == "table OrderWorker writes (env)"
+    assert any("Followed consumer of SQS queue orders" in line for line in section.looked_at)
+
+
+def test_the_graph_walk_visits_each_resource_once_and_at_most_its_budget(monkeypatch):
+    # Given a function whose investigator names many neighbours, one of them itself
+    from functions.gather_compute import logic
+    from functions.shared.investigate.base import Evidence, Neighbour
+    from functions.shared.investigate.target import Target
+
+    visited: list[str] = []
+
+    def investigate(_readers: Any, target: Target, _now: Any) -> Evidence:
+        visited.append(target.name)
+        found = Evidence()
+        if target.name == "Api":
+            found.neighbours.append(Neighbour(target=Target.of("lambda", "Api"), edge="itself"))
+            found.neighbours.extend(
+                Neighbour(target=Target.of("sqs", f"queue-{i}"), edge=f"queue {i}") for i in range(10)
+            )
+        return found
+
+    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "metrics_only", investigate)
+    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "lambda_function", investigate)
+    alert = alarm_alert("Errors", "AWS/Lambda", {"FunctionName": "Api"}, threshold=1)
+
+    run(alert, readers())
+
+    assert visited[0] == "Api" and visited.count("Api") == 1
+    assert len(visited) == 1 + logic.MAX_NEIGHBOURS_VISITED

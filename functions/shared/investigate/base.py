@@ -13,6 +13,7 @@ from typing import TypeVar
 from pydantic import BaseModel, Field
 
 from functions.shared.errors import AwsReadDeniedError, AwsReadUnavailableError
+from functions.shared.investigate.target import Target
 from functions.shared.models import ContextSection, Fact
 
 T = TypeVar("T")
@@ -20,6 +21,14 @@ T = TypeVar("T")
 MAX_FACTS_PER_SECTION = 10
 MAX_SECTION_BYTES = 4_096
 MAX_FACT_TEXT_CHARS = 240
+
+
+class Neighbour(BaseModel):
+    """A resource next to the one investigated, and the edge that leads there (what a graph walk follows)."""
+
+    target: Target
+    # How it relates, in words a reader follows: "consumer of SQS queue orders (event source mapping)".
+    edge: str
 
 
 class Evidence(BaseModel):
@@ -32,10 +41,15 @@ class Evidence(BaseModel):
     missing_permissions: list[str] = Field(default_factory=list)
     # Reads that failed for another reason (not found, not supported, endpoint down), in words.
     failures: list[str] = Field(default_factory=list)
+    # Resources next to the investigated one that a graph walk may follow (`gather_compute.logic.walk_resources`).
+    neighbours: list[Neighbour] = Field(default_factory=list)
 
     def add(self, other: Evidence) -> Evidence:
         self.looked_at.extend(x for x in other.looked_at if x not in self.looked_at)
         self.facts.extend(other.facts)
+        self.neighbours.extend(
+            n for n in other.neighbours if n.target.key not in {m.target.key for m in self.neighbours}
+        )
         self.notes.extend(x for x in other.notes if x not in self.notes)
         self.missing_permissions.extend(x for x in other.missing_permissions if x not in self.missing_permissions)
         self.failures.extend(x for x in other.failures if x not in self.failures)

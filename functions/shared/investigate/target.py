@@ -14,14 +14,17 @@ from functions.shared.registry import RESOURCE_TYPES, ResourceKind, resource_typ
 # A resource to investigate is of a registered type (`functions.shared.registry.RESOURCE_TYPES`).
 TargetKind = ResourceKind
 
-# Dimension that names the resource -> (kind, metric namespace), in the registry's order: the first one set wins.
-_DIMENSIONS: dict[str, tuple[TargetKind, str]] = {
-    dimension: (spec.kind, spec.namespace)
+# (namespace, dimension that names the resource) -> kind, in the registry's order: the first one set wins. The
+# same dimension can name different types in different namespaces (`LoadBalancer`: an ALB or an NLB).
+_DIMENSIONS: dict[tuple[str, str], TargetKind] = {
+    (spec.namespace, dimension): spec.kind
     for spec in RESOURCE_TYPES
     if spec.namespace is not None
     for dimension in spec.dimensions
 }
-_NAMESPACE_KIND: dict[str, TargetKind] = {ns: kind for kind, ns in _DIMENSIONS.values()}
+_NAMESPACE_KIND: dict[str, TargetKind] = {}
+for (_namespace, _dimension), _kind in _DIMENSIONS.items():
+    _NAMESPACE_KIND.setdefault(_namespace, _kind)
 _INSTANCE_ID = re.compile(r"\bi-[0-9a-f]{8,17}\b")
 
 
@@ -33,18 +36,31 @@ class Target(BaseModel):
     namespace: str
     dimension: str
     region: str | None = None
+    # The other dimensions that complete its name, as the type registers them (`qualifiers`): an ECS service's
+    # ClusterName, a target group's LoadBalancer.
+    qualifiers: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, kind: TargetKind, name: str, region: str | None = None) -> Target:
+    def of(
+        cls, kind: TargetKind, name: str, region: str | None = None, *, qualifiers: dict[str, str] | None = None
+    ) -> Target:
         """A resource of a registered type by its name: its namespace and (most specific) dimension as registered."""
         spec = resource_type(kind)
         if spec.namespace is None or not spec.dimensions:
             raise ValueError(f"resource type {kind} has no CloudWatch metrics to investigate")
-        return cls(kind=kind, name=name, namespace=spec.namespace, dimension=spec.dimensions[0], region=region)
+        kept = {k: v for k, v in (qualifiers or {}).items() if k in spec.qualifiers and v}
+        return cls(
+            kind=kind, name=name, namespace=spec.namespace, dimension=spec.dimensions[0], region=region, qualifiers=kept
+        )
 
     @property
     def dimensions(self) -> dict[str, str]:
-        return {self.dimension: self.name}
+        return {self.dimension: self.name, **self.qualifiers}
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What makes two targets the same resource (a graph walk visits each once)."""
+        return self.kind, self.name
 
     @property
     def log_group(self) -> str | None:
@@ -94,10 +110,9 @@ def implicated_target(alert: Alert) -> Target | None:
     region = alert.region or (alert.resource.region if alert.resource else None)
     alarm = alert.details_of(CloudWatchAlarmDetails)
     dims = dict(alarm.dimensions or {}) if alarm else {}
-    for dimension, (kind, namespace) in _DIMENSIONS.items():
-        if dims.get(dimension):
-            name = dims[dimension]
-            return Target(kind=kind, name=name, namespace=namespace, dimension=dimension, region=region)
+    target = _target_of_dimensions(alarm.namespace if alarm else None, dims, region)
+    if target is not None:
+        return target
     resource = alert.resource
     if resource is not None and resource.name:
         kind_text = resource.type.lower()
@@ -118,4 +133,26 @@ def implicated_target(alert: Alert) -> Target | None:
     if alarm_namespace and alarm_namespace in _NAMESPACE_KIND and dims:
         dimension, value = next(iter(dims.items()))
         return Target(kind=_NAMESPACE_KIND[alarm_namespace], name=value, namespace=alarm_namespace, dimension=dimension)
+    return None
+
+
+def _target_of_dimensions(namespace: str | None, dims: dict[str, str], region: str | None) -> Target | None:
+    """The resource a set of dimensions names: a type of the alarm's own namespace first (its most specific
+    dimension set), then any registered type by its dimension alone (EC2 publishes CPUUtilization per
+    AutoScalingGroupName in AWS/EC2)."""
+    candidates = [key for key in _DIMENSIONS if key[0] == namespace] + [
+        key for key in _DIMENSIONS if key[0] != namespace
+    ]
+    for type_namespace, dimension in candidates:
+        if dims.get(dimension):
+            kind = _DIMENSIONS[(type_namespace, dimension)]
+            qualifiers = {q: dims[q] for q in resource_type(kind).qualifiers if dims.get(q)}
+            return Target(
+                kind=kind,
+                name=dims[dimension],
+                namespace=type_namespace,
+                dimension=dimension,
+                region=region,
+                qualifiers=qualifiers,
+            )
     return None

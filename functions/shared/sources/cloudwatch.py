@@ -50,8 +50,14 @@ _RESOURCE_DIMENSIONS: dict[str, tuple[str, str | None]] = {
     "BucketName": ("AWS::S3::Bucket", "arn:aws:s3:::{name}"),
     "ApiName": ("AWS::ApiGateway::RestApi", None),
     "ApiId": ("AWS::ApiGatewayV2::Api", None),
-    "LoadBalancer": ("AWS::ElasticLoadBalancingV2::LoadBalancer", None),
-    "TargetGroup": ("AWS::ElasticLoadBalancingV2::TargetGroup", None),
+    "TargetGroup": (  # the dimension is the ARN's tail: "targetgroup/web/0123456789abcdef"
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "arn:aws:elasticloadbalancing:{region}:{account}:{name}",
+    ),
+    "LoadBalancer": (  # "app/web/0123456789abcdef" (ALB) or "net/…" (NLB)
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/{name}",
+    ),
     "ServiceName": ("AWS::ECS::Service", None),
     "ClusterName": ("AWS::ECS::Cluster", None),
     "AutoScalingGroupName": ("AWS::AutoScaling::AutoScalingGroup", None),
