@@ -1,7 +1,11 @@
-"""boto3 clients, built once per container and bounded in time.
+"""AWS clients, built once per container and bounded in time.
 
 Every AWS call in the project goes through `aws_client`, so tests can point the whole process at moto
 (in-process or server mode via AWS_ENDPOINT_URL) and `reset_clients()` drops clients between mocks.
+
+Clients come from one botocore session, not from boto3: a boto3 client *is* a botocore client, and importing boto3
+also imports s3transfer (boto3.compat), ~15 % of every stage's cold start for a library no stage uses
+(`docs/decisions/0014-cold-starts.md`).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from functions.shared.errors import AwsReadUnavailableError
@@ -39,11 +43,19 @@ def aws_client(service: str, region: str | None = None) -> Any:
     resolved = region or get_settings().aws_region
     if not _REGION.fullmatch(resolved):
         raise AwsReadUnavailableError(f"{resolved[:40]!r} is not an AWS region: nothing was read there")
-    return boto3.client(service, region_name=resolved, config=_CONFIG)
+    return _session().create_client(service, region_name=resolved, config=_CONFIG)
+
+
+@lru_cache(maxsize=1)
+def _session() -> botocore.session.Session:
+    """One botocore session per container (as boto3's default session): it loads each service model once."""
+    return botocore.session.get_session()
 
 
 def reset_clients() -> None:
     aws_client.cache_clear()
+    # A new session too: one made before a test's mock was set up would not route through it.
+    _session.cache_clear()
 
 
 def is_throttling(error: Exception) -> bool:

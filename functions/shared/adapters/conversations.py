@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from functions.shared.adapters.aws import aws_client, is_throttling
@@ -30,7 +30,8 @@ CLAIM_SORT_KEY = "claim"
 # Slack retries for about an hour at most, so a claim older than that is never needed again.
 CLAIM_TTL_SECONDS = 3_600
 
-_serializer = TypeSerializer()
+# Powertools' copy of boto3's deserializer: `boto3.dynamodb.types` would import all of boto3 (and s3transfer) into
+# cold starts that otherwise need only botocore (`functions.shared.adapters.aws`).
 _deserializer = TypeDeserializer()
 
 
@@ -42,8 +43,32 @@ class ConversationConflictError(ConversationStoreError):
     """Someone else saved the conversation since it was loaded (optimistic locking on `version`)."""
 
 
+def attribute_value(value: Any) -> dict[str, Any]:
+    """One JSON-like value (what `model_dump(mode="json")` gives) as a DynamoDB attribute value.
+
+    Raises:
+        TypeError: a value DynamoDB cannot hold as is (a set, bytes, an object), as boto3's serializer would.
+    """
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        if not number.is_finite():
+            raise TypeError(f"DynamoDB holds no {value!r}")
+        return {"N": str(number)}
+    if isinstance(value, dict):
+        return {"M": {str(k): attribute_value(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [attribute_value(v) for v in value]}
+    raise TypeError(f"DynamoDB holds no {type(value).__name__} as an attribute value here")
+
+
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    return {k: attribute_value(v) for k, v in values.items() if v is not None}
 
 
 def _plain(value: Any) -> Any:
