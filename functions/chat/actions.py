@@ -155,7 +155,10 @@ def _analyze(request: SlackActionRequest, deps: ActionDeps) -> ActionResult:
         return _ignored(request, "heartbeat run not readable")
     name = on_demand_execution_name(request.channel, request.message_ts, request.value)
     critical = pipeline_input.model_copy(update={"route": "critical"})
-    status = deps.runs.start(name, critical.model_dump_json())
+    # A run of that name means this message's analysis was asked for already (Step Functions answers a second
+    # StartExecution of a running execution with the same input as if it had started it).
+    already = deps.runs.execution_input(name) is not None
+    status = "duplicate" if already else deps.runs.start(name, critical.model_dump_json())
     if status == "duplicate":
         _reply(deps, request, f"{mention}: an AI analysis of this alert was already requested; it answers here.")
         return ActionResult(kind=request.kind, outcome="analysis_already_requested", execution_name=name)
