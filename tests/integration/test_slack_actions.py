@@ -242,3 +242,34 @@ def test_analyze_with_ai_without_a_heartbeat_run_starts_nothing(account, slack) 
     assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
     [reply] = [c for c in slack.posts() if c.args.get("thread_ts") == message_ts]
     assert "could not be read back" in reply.args["text"]
+
+
+def test_the_on_demand_run_is_formatted_without_incident_buttons_and_posted_in_the_heartbeat_thread(
+    account, slack
+) -> None:
+    from functions.format.handler import handler as format_handler
+    from functions.local_runner.moto_lambda import FakeLambdaContext
+    from functions.post.handler import handler as post_handler
+    from functions.shared.slack_actions import on_demand_execution_name
+
+    # Given the critical run that Analyze with AI started for a heartbeat message, at its Format and Post states
+    heartbeat_ts = SlackApi(BOT_TOKEN, slack.api_url).post_message(HEARTBEAT_CHANNEL, "💚 HEARTBEAT: nightly job")
+    name = on_demand_execution_name(HEARTBEAT_CHANNEL, heartbeat_ts, "custom-abc123")
+    state = format_input(alert=alarm_alert(dedup_key="custom-abc123")).model_dump(mode="json")
+    run = {"state": state, "execution_id": f"arn:aws:states:{REGION}:123456789012:execution:{MACHINE}:{name}"}
+    formatted = format_handler({**run, "execution_name": name}, FakeLambdaContext(function_name="alert-intel-format"))
+    ordinary = format_handler({**run, "execution_name": "critical-x"}, FakeLambdaContext(function_name="f"))
+
+    # When Post gets it, as the state machine hands it over
+    posted = post_handler({**formatted, "execution_name": name}, FakeLambdaContext(function_name="alert-intel-post"))
+
+    # Then the analysis and its evidence are replies under the heartbeat message, nothing new in the channel
+    def action_ids(message: dict[str, Any]) -> list[str]:
+        return [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+    assert ACKNOWLEDGE_ACTION_ID not in action_ids(formatted["message"])
+    assert ACKNOWLEDGE_ACTION_ID in action_ids(ordinary["message"])  # a run ingest started keeps them
+    replies = slack.posts()[1:]
+    assert [(c.args["channel"], c.args.get("thread_ts")) for c in replies] == [(HEARTBEAT_CHANNEL, heartbeat_ts)] * 2
+    assert replies[0].args["blocks"] == formatted["message"]["blocks"]
+    assert (posted["channel"], posted["thread_ts"]) == (HEARTBEAT_CHANNEL, heartbeat_ts)
