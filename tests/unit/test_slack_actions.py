@@ -348,3 +348,19 @@ def test_format_draws_the_buttons_only_when_interactive() -> None:
     # a key Classify would not have kept is no button value (the run could not be found by it)
     odd = format_message(format_input(route="heartbeat", alert=alarm_alert(dedup_key="a:b")), interactive=True)
     assert not any("value" in e for b in odd.blocks if b["type"] == "actions" for e in b["elements"])
+
+
+def test_a_click_the_worker_cannot_take_is_500_and_its_claim_released() -> None:
+    class Down:
+        def __call__(self, request: SlackActionRequest) -> None:
+            raise ConnectionError("Lambda unreachable")
+
+    claims = InMemoryConversationStore()
+    body = form(block_actions(ACKNOWLEDGE_ACTION_ID))
+    stamp = str(int(datetime.now(UTC).timestamp()))
+    headers = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": slack_signature(SECRET, stamp, body)}
+    response = handle_slack_request(
+        body, headers, SignatureVerifier(SECRET), claims, unused_dispatch, act=Down(), action_channels={CHANNEL}
+    )
+    assert (response.status, response.outcome) == (500, "dispatch_failed")
+    assert claims.claims == set()  # Slack's retry, or the user's second click, is handed over
