@@ -123,8 +123,9 @@ def analyze_buttons(dedup_key: str) -> list[dict[str, Any]]:
 
 
 def heartbeat_execution_name(dedup_key: str) -> str:
-    """The name ingest gave the heartbeat run of this alert (`functions.ingest.logic.execution_name`)."""
-    return f"heartbeat-{dedup_key}"
+    """The name ingest gave the heartbeat run of this alert (`functions.ingest.logic.execution_name`: the key is
+    already name-safe, and ingest strips its leading and trailing dashes)."""
+    return f"heartbeat-{dedup_key.strip('-')}"
 
 
 def on_demand_execution_name(channel: str, message_ts: str, dedup_key: str) -> str:
