@@ -364,3 +364,27 @@ def test_a_click_the_worker_cannot_take_is_500_and_its_claim_released() -> None:
     )
     assert (response.status, response.outcome) == (500, "dispatch_failed")
     assert claims.claims == set()  # Slack's retry, or the user's second click, is handed over
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@FAST
+@given(
+    field=st.sampled_from(["user", "channel", "container", "message", "actions", "team", "type"]),
+    value=json_values,
+)
+def test_any_value_in_any_field_of_a_click_is_answered_and_never_half_read(field: str, value: Any) -> None:
+    # Given a click of ours with one field replaced by any JSON value
+    act = Acted()
+    response = send(form({**block_actions(MUTE_ACTION_ID), field: value}), act)
+
+    # Then it is acknowledged, and what is handed over (if anything) is a whole, valid request
+    assert response.status == 200
+    for request in act.requests:
+        assert SlackActionRequest.model_validate(request.model_dump()) == request
+        assert request.channel in CHANNELS.values()
