@@ -130,6 +130,9 @@ class EnvironmentConfig:
     retain_data: bool = False  # prod keeps the table and its data when the stack is deleted
     ops_email: str = ""  # optional e-mail subscription on the ops topic
     tags: dict[str, str] = field(default_factory=dict)
+    # The bot's alert channel per route ({"critical": "C0…", "heartbeat": "C0…"}): the only channels whose
+    # messages' buttons act (Acknowledge, Mute 1 h, Analyze with AI). Empty: no click acts.
+    slack_alert_channels: dict[str, str] = field(default_factory=dict)
 
     @property
     def resolved_bedrock_region(self) -> str:

@@ -177,6 +177,30 @@ def conversation_table_access(
     )
 
 
+def slack_action_grants(stack: Stack, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
+    """What a button click makes the chat worker do (functions/chat/actions.py): UpdateItem of an incident record
+    (Acknowledge, Mute 1 h); for Analyze with AI, DescribeExecution of the alert's heartbeat run and of the
+    on-demand run it starts (`ai-…`, to answer a second click), and StartExecution of the pipeline."""
+    machine = config.state_machine_name
+    return [
+        iam.PolicyStatement(
+            actions=["dynamodb:UpdateItem"],
+            resources=[_account_arn(stack, "dynamodb", f"table/{config.conversations_table_name}")],
+        ),
+        iam.PolicyStatement(
+            actions=["states:DescribeExecution"],
+            resources=[
+                _account_arn(stack, "states", f"execution:{machine}:heartbeat-*"),
+                _account_arn(stack, "states", f"execution:{machine}:ai-*"),
+            ],
+        ),
+        iam.PolicyStatement(
+            actions=["states:StartExecution"],
+            resources=[_account_arn(stack, "states", f"stateMachine:{machine}")],
+        ),
+    ]
+
+
 def alert_context_writes(stack: Stack, config: EnvironmentConfig) -> iam.PolicyStatement:
     """Post remembers each posted alert for the chat bot: one PutItem, nothing else on the table."""
     return iam.PolicyStatement(

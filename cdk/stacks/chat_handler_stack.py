@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
@@ -47,6 +48,11 @@ class ChatHandlerStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         packaging = LambdaPackaging(self, "Packaging", asset_dirs=asset_dirs, with_chat=True)
         table_env = {"CONVERSATIONS_TABLE": conversations.table_name}
+        # The channels whose buttons act, checked by the endpoint and again by the worker.
+        channels_env = {"SLACK_ALERT_CHANNELS": json.dumps(config.slack_alert_channels, sort_keys=True)}
+        # The alert pipeline that Analyze with AI starts (another stack's; its name is fixed per environment).
+        pipeline_arn = f"arn:{self.partition}:states:{self.region}:{self.account}:stateMachine:"
+        pipeline_arn += config.state_machine_name
 
         def chat_function(key: str, **extra: Any) -> AlertIntelFunction:
             handler, memory_mb, timeout_seconds = CHAT_FUNCTIONS[key]
@@ -69,11 +75,14 @@ class ChatHandlerStack(Stack):
             *permissions.invoke_model(self, config),
             permissions.read_secrets(self, SLACK_BOT_TOKEN_SECRET_NAME),
             permissions.conversation_table_access(self, config),
+            *permissions.slack_action_grants(self, config),
         ]
         self.worker = chat_function(
             "chat_worker",
             environment={
                 **table_env,
+                **channels_env,
+                "STATE_MACHINE_ARN": pipeline_arn,
                 "SLACK_BOT_TOKEN_SECRET_NAME": SLACK_BOT_TOKEN_SECRET_NAME,
                 "ALERT_INTEL_MODEL_ID": config.model_id,
                 "BEDROCK_REGION": config.resolved_bedrock_region,
@@ -101,6 +110,7 @@ class ChatHandlerStack(Stack):
             "chat_events",
             environment={
                 **table_env,
+                **channels_env,
                 "SLACK_SIGNING_SECRET_NAME": SLACK_SIGNING_SECRET_NAME,
                 "CHAT_WORKER_FUNCTION_NAME": self.worker.function.function_name,
             },
@@ -148,7 +158,7 @@ class ChatHandlerStack(Stack):
             self,
             "SlackEventsUrl",
             value=self.api.url_for_path("/" + "/".join(SLACK_EVENTS_PATH)),
-            description="The Slack app's Event Subscriptions Request URL",
+            description="The Slack app's Event Subscriptions Request URL, and its Interactivity Request URL",
         )
 
     def _slack_events_api(self, config: EnvironmentConfig, handler: lambda_.IFunction) -> apigateway.RestApi:

@@ -17,14 +17,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from slack_sdk.signature import SignatureVerifier
 
+from functions.chat.interactions import (
+    NotAnInteractionError,
+    action_claim_key,
+    action_from_payload,
+    interaction_payload,
+    is_interaction_body,
+)
 from functions.shared.chat_models import ChatRequest
 from functions.shared.observability import logger
+from functions.shared.slack_actions import SlackActionRequest
 from functions.shared.untrusted_text import clean_json
 
 # Subtypes that are still a person asking something; every other subtype (bot_message, message_changed,
@@ -54,6 +62,10 @@ class ClaimStore(Protocol):
 
 class WorkerDispatcher(Protocol):
     def __call__(self, request: ChatRequest) -> None: ...
+
+
+class ActionDispatcher(Protocol):
+    def __call__(self, request: SlackActionRequest) -> None: ...
 
 
 @dataclass
@@ -131,14 +143,21 @@ def handle_slack_request(
     verifier: SignatureVerifier,
     claims: ClaimStore,
     dispatch: WorkerDispatcher,
+    *,
+    act: ActionDispatcher | None = None,
+    action_channels: Collection[str] = (),
 ) -> HttpResponse:
-    """Answer one POST to /slack/events. Never raises.
+    """Answer one POST to /slack/events (Events API and interactivity). Never raises.
 
     `body` is the raw request body exactly as received (the signature covers it byte for byte); None when there
     is none or it could not be decoded. Returns 401 when the signature or timestamp does not verify (checked
     before anything is parsed), 413 for a verified body over `MAX_BODY_BYTES`, 400 for a verified body that is not
     a JSON object, 500 when the claims store or the worker could not be reached (claims taken are released so
     Slack's retry gets processed), otherwise 200.
+
+    A verified form body (`payload=…`) is a button click (`functions.chat.interactions`): handed to `act` when it
+    is one of ours on a message in `action_channels`, acknowledged with no effect otherwise (and always without
+    `act`); 400 when the form holds no JSON object.
     """
     lowered = request_headers(headers)
     text = verified_text(body, lowered, verifier)
@@ -146,6 +165,8 @@ def handle_slack_request(
         return rejected()
     if len(text.encode("utf-8")) > MAX_BODY_BYTES:
         return _text(413, "body too large", "too_large")
+    if is_interaction_body(text):
+        return _answer_interaction(text, claims, act, action_channels)
     try:
         parsed = json.loads(text)
     except (ValueError, RecursionError):  # not JSON, an integer too long to convert, nesting too deep to parse
@@ -191,6 +212,30 @@ def _hand_over(request: ChatRequest, retry: str | None, claims: ClaimStore, disp
         return _text(500, "worker unavailable", "dispatch_failed")
     logger.info("question handed to the chat worker", extra={"event_id": request.event_id, "retry_num": retry})
     return _text(200, "", "dispatched")
+
+
+def _answer_interaction(
+    text: str, claims: ClaimStore, act: ActionDispatcher | None, action_channels: Collection[str]
+) -> HttpResponse:
+    """A verified click: hand ours over to the worker (200 at once, Slack's three seconds); ignore the rest."""
+    try:
+        payload = interaction_payload(text)
+    except NotAnInteractionError:
+        return _text(400, "not an interaction payload", "bad_request")
+    request, reason = action_from_payload(payload, action_channels)
+    if request is None or act is None:
+        return _text(200, "", f"ignored:{reason or 'interactivity off'}"[:100])
+    key = action_claim_key(request)
+    try:
+        if not claims.claim(key):
+            return _text(200, "", "duplicate")
+        act(request)
+    except Exception:
+        logger.exception("could not hand the click to the chat worker", extra={"action": request.kind})
+        _release(claims, [key])
+        return _text(500, "worker unavailable", "dispatch_failed")
+    logger.info("click handed to the chat worker", extra={"action": request.kind})
+    return _text(200, "", "action_dispatched")
 
 
 def _release(claims: ClaimStore, keys: list[str]) -> None:

@@ -1,4 +1,5 @@
-"""Lambda behind API Gateway (REST, proxy integration): POST /slack/events."""
+"""Lambda behind API Gateway (REST, proxy integration): POST /slack/events, for the Events API and for
+interactivity (the app's Interactivity Request URL is the same URL: button clicks, `functions.chat.interactions`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from functions.shared.adapters.conversations import ConversationTable, conversat
 from functions.shared.adapters.slack_api import signing_secret
 from functions.shared.chat_models import ChatRequest
 from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
+from functions.shared.slack_actions import SlackActionRequest
 
 
 @lru_cache(maxsize=1)
@@ -30,6 +32,11 @@ def _invoker() -> AsyncLambdaInvoker:
 
 
 def _dispatch(request: ChatRequest) -> None:
+    _invoker().invoke(request.model_dump(mode="json"))
+
+
+def _dispatch_action(request: SlackActionRequest) -> None:
+    """A click goes to the same worker as a question; its payload says which it is (`interaction`)."""
     _invoker().invoke(request.model_dump(mode="json"))
 
 
@@ -50,7 +57,15 @@ def _answer(event: object, claims: ConversationTable, verifier: SignatureVerifie
     if not isinstance(event, Mapping):
         return HttpResponse(status=400, body="not an API Gateway event", outcome="bad_request")
     headers = request_headers(event.get("multiValueHeaders"), event.get("headers"))
-    return handle_slack_request(_raw_body(event), headers, verifier, claims, _dispatch)
+    return handle_slack_request(
+        _raw_body(event),
+        headers,
+        verifier,
+        claims,
+        _dispatch,
+        act=_dispatch_action,
+        action_channels=get_events_settings().action_channels,
+    )
 
 
 @logger.inject_lambda_context

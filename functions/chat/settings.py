@@ -26,6 +26,15 @@ class ChatSettings(BaseSettings):
     max_total_tokens: int = Field(default=40_000, ge=1_000, validation_alias="CHAT_MAX_TOTAL_TOKENS")
     # How much of one tool result goes back to the model.
     max_tool_result_chars: int = Field(default=6_000, ge=500, validation_alias="CHAT_MAX_TOOL_RESULT_CHARS")
+    # The alert channels per route, as Post reads them ({"critical": "C0...", "heartbeat": "C0..."}, JSON): the only
+    # messages whose buttons (Acknowledge, Mute 1 h, Analyze with AI) act. None configured: no click acts.
+    slack_alert_channels: dict[str, str] = Field(default_factory=dict, validation_alias="SLACK_ALERT_CHANNELS")
+    # The alert pipeline, which Analyze with AI starts for a heartbeat alert.
+    state_machine_arn: str = Field(default="", validation_alias="STATE_MACHINE_ARN")
+
+    @property
+    def action_channels(self) -> frozenset[str]:
+        return frozenset(channel for channel in self.slack_alert_channels.values() if channel)
 
 
 class ChatEventsSettings(ChatSettings):

@@ -10,6 +10,7 @@ from functions.shared.models import FormatInput
 from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.payload_bounds import MAX_ALERT_CONTEXT_BYTES, shrink_json
 from functions.shared.settings import get_settings
+from functions.shared.slack_actions import on_demand_target
 from functions.shared.stage_io import bounded_stage, parse_stage_input
 
 
@@ -24,7 +25,12 @@ def handler(event: dict, context: LambdaContext) -> dict:
     format_input = parse_stage_input(merged, FormatInput)
     if format_input.environment is None:
         format_input = format_input.model_copy(update={"environment": get_settings().environment})
-    output = format_output(format_input).model_dump(mode="json")
+    # The buttons that act from Slack need the bot (the route has a channel); an on-demand analysis answers in a
+    # heartbeat's thread, where there is no incident to acknowledge or mute.
+    interactive = bool(get_settings().slack_alert_channels.get(format_input.route)) and (
+        on_demand_target(event.get("execution_name") if isinstance(event, dict) else None) is None
+    )
+    output = format_output(format_input, interactive=interactive).model_dump(mode="json")
     # What the chat bot remembers of the alert rides along to Post: bounded like every state part.
     output["alert_context"] = shrink_json(output.get("alert_context"), MAX_ALERT_CONTEXT_BYTES)
     return output

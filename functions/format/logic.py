@@ -22,10 +22,10 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.shared import console_links
+from functions.shared import console_links, slack_actions
 from functions.shared.alert_details import BudgetDetails
 from functions.shared.chat_models import alert_context_from_pipeline
-from functions.shared.incidents import incident_ref
+from functions.shared.incidents import incident_key, incident_ref
 from functions.shared.models import (
     Alert,
     Analysis,
@@ -146,12 +146,15 @@ class _Budget:
 _SCALES = (1.0, 0.6, 0.4, 0.25, 0.12)
 
 
-def format_message(fi: FormatInput, *, now: datetime | None = None) -> SlackMessage:
+def format_message(fi: FormatInput, *, now: datetime | None = None, interactive: bool = False) -> SlackMessage:
     """Render `fi` as a Slack message (top-level fallback `text` plus Block Kit `blocks`).
 
     `now` is when the run is considered finished (defaults to the current time); with `fi.started_at` it gives the
-    duration shown in the footer. Never raises: if rendering fails on content nobody anticipated, a minimal
-    message (title, summary, the error) is returned instead, because an alert must not be lost to a formatting bug.
+    duration shown in the footer. With `interactive` (the route is posted with the bot token, so its clicks reach
+    the chat endpoint) the message gets its Slack buttons: Acknowledge and Mute 1 h on an incident, Analyze with
+    AI on a heartbeat (`functions.shared.slack_actions`). Never raises: if rendering fails on content nobody
+    anticipated, a minimal message (title, summary, the error) is returned instead, because an alert must not be
+    lost to a formatting bug.
     """
     now = now or datetime.now(UTC)
     if fi.execution_id is not None:  # it goes into URLs: one that cannot be encoded must not cost the message
@@ -159,7 +162,7 @@ def format_message(fi: FormatInput, *, now: datetime | None = None) -> SlackMess
     try:
         message = SlackMessage(text="", blocks=[])
         for factor in _SCALES:
-            message = _render(fi, now, _Budget().scaled(factor))
+            message = _render(fi, now, _Budget().scaled(factor), interactive=interactive)
             if message_size(message) <= TARGET_MESSAGE_BYTES:
                 break
         return message
@@ -185,13 +188,13 @@ def _minimal_message(fi: FormatInput, error: Exception) -> SlackMessage:
     return SlackMessage(text=title, blocks=blocks)
 
 
-def format_output(fi: FormatInput, *, now: datetime | None = None) -> FormatOutput:
+def format_output(fi: FormatInput, *, now: datetime | None = None, interactive: bool = False) -> FormatOutput:
     """The Format stage's result: what Post needs, without the bulky context (metric `SlackMessageBytes`)."""
     incident = incident_ref(fi.alert, evidence_digest=evidence_digest(fi))
     if incident.resolved and fi.route == "critical":  # an OK is news, not an investigation: one compact line
         message, thread = resolution_message(fi, now=now), None
     else:
-        message, thread = format_message(fi, now=now), render_thread(fi, now=now)
+        message, thread = format_message(fi, now=now, interactive=interactive), render_thread(fi, now=now)
     metrics.add_metric(name="SlackMessageBytes", unit=MetricUnit.Bytes, value=message_size(message))
     return FormatOutput(
         route=fi.route,
@@ -242,7 +245,7 @@ def block_kit_builder_url(message: SlackMessage) -> str:
 # --- Rendering ------------------------------------------------------------------------------------------------
 
 
-def _render(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
+def _render(fi: FormatInput, now: datetime, budget: _Budget, *, interactive: bool = False) -> SlackMessage:
     """The main message: at most six blocks an on-call engineer reads on one phone screen.
 
     Header (what broke and its impact, from the analysis), the why with its confidence, the "do now" line,
@@ -250,7 +253,7 @@ def _render(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
     time) and the footer (how it was analysed, how long it took, View run). Everything else is in the thread.
     """
     if fi.route == "heartbeat":
-        return _render_heartbeat(fi, now, budget)
+        return _render_heartbeat(fi, now, budget, interactive=interactive)
     alert = fi.alert
     analysis = fi.analysis
     headline = _headline(fi)
@@ -268,7 +271,8 @@ def _render(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
     do_now = _do_now_text(fi, buttons, budget)
     if do_now:
         blocks.append(_section(do_now))
-    blocks.append(_actions_block(buttons))
+    extra = slack_actions.incident_buttons(incident_key(alert)) if interactive else []
+    blocks.append(_actions_block(buttons, extra))
     blocks.append(_context_line(fi, budget))
     blocks.append(_footer(fi, now, budget))
     kept = [b for b in blocks if b is not None and b.get("type")][:MAX_MAIN_BLOCKS]
@@ -519,8 +523,11 @@ def _main_buttons(fi: FormatInput) -> list[tuple[str, str, str]]:
 _IMPLICATED_FACTS = ("compute.lambda_mover", "compute.recent_change", "compute.lambda_config", "compute.instance")
 
 
-def _actions_block(buttons: list[tuple[str, str, str]]) -> dict[str, Any] | None:
-    elements = [
+def _actions_block(
+    buttons: list[tuple[str, str, str]], interactive: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """The console buttons, most useful first, then the buttons that act from Slack (`interactive`)."""
+    elements: list[dict[str, Any]] = [
         {
             "type": "button",
             "action_id": action_id,
@@ -529,6 +536,7 @@ def _actions_block(buttons: list[tuple[str, str, str]]) -> dict[str, Any] | None
         }
         for action_id, label, url in buttons
     ]
+    elements += interactive or []
     return {"type": "actions", "elements": elements} if elements else None
 
 
@@ -576,7 +584,7 @@ def _checked_text(fi: FormatInput, budget: _Budget) -> str:
     return _whole_lines("*What we looked at*\n" + "\n".join(lines), MAX_SECTION_CHARS) if lines else ""
 
 
-def _render_heartbeat(fi: FormatInput, now: datetime, budget: _Budget) -> SlackMessage:
+def _render_heartbeat(fi: FormatInput, now: datetime, budget: _Budget, *, interactive: bool = False) -> SlackMessage:
     """The heartbeat channel gets a compact message: the alert's facts and how each pipeline stage fared (the
     proof that the pipeline runs end to end), without the analysis sections a routine notice does not need."""
     alert = fi.alert
@@ -592,7 +600,8 @@ def _render_heartbeat(fi: FormatInput, now: datetime, budget: _Budget) -> SlackM
     analysed = "analysis failed" if fi.analysis is None else "analysis ✓"
     blocks.append(_section("*Pipeline* · " + " · ".join([*stages, analysed])))
     blocks.append(_footer(fi, now, budget))
-    blocks.append(_actions_block(_main_buttons(fi)))
+    extra = slack_actions.analyze_buttons(alert.dedup_key) if interactive else []
+    blocks.append(_actions_block(_main_buttons(fi), extra))
     kept = [b for b in blocks if b is not None][:MAX_BLOCKS]
     text = clip(f"{HEARTBEAT_MARKER}: {escape(one_line(alert.title[:400]))}", budget.fallback_text)
     return SlackMessage(text=text, blocks=kept)

@@ -7,6 +7,7 @@ from functools import lru_cache
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.post.logic import post_message
+from functions.post.on_demand import post_in_thread, reply_target
 from functions.shared.adapters.conversations import ConversationTable, conversation_table
 from functions.shared.adapters.secrets import webhook_url_for
 from functions.shared.adapters.slack_api import SlackApi, slack_api
@@ -42,7 +43,10 @@ def alert_memory() -> ConversationTable | None:
 def handler(event: dict, context: LambdaContext) -> dict:
     """Post the formatted message to the route's Slack webhook."""
     post_input = parse_stage_input(event, PostInput)
-    web, channel = bot_poster(post_input.route)
     memory = alert_memory()
+    target = reply_target(event.get("execution_name"), get_settings().slack_alert_channels)
+    if target is not None:  # Analyze with AI, clicked on a heartbeat message: answer in its thread
+        return post_in_thread(post_input, slack_api(), target, memory).model_dump(mode="json")
+    web, channel = bot_poster(post_input.route)
     result = post_message(post_input, slack_webhook(), memory, web=web, channel=channel, incidents=memory)
     return result.model_dump(mode="json")

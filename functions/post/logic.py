@@ -13,6 +13,7 @@ from functions.shared.chat_models import AlertContext
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.models import PostInput, PostResult, Route, SlackMessage
 from functions.shared.observability import logger, metrics
+from functions.shared.slack_actions import is_muted
 
 FALLBACK_TEXT_CHARS = 3000
 MAX_BLOCKS = 50
@@ -185,17 +186,38 @@ def post_incident(
         first = {**stored_blocks[0], "text": {**stored_blocks[0]["text"], "text": _clip(new_header, 150)}}
         stored_blocks = [first, *stored_blocks[1:]]
     ts, message_channel = str(record["ts"]), str(record["channel"])
-    try:
-        web.update_message(message_channel, ts, _clip(new_header, 3000), stored_blocks or None)
-    except Exception as exc:  # the thread reply below still tells the story
-        metrics.add_metric(name="SlackUpdateFailures", unit=MetricUnit.Count, value=1)
-        logger.warning("Could not update the incident's message", extra={"error": f"{type(exc).__name__}: {exc}"})
+    _edit_header(web, record, _clip(new_header, 3000), stored_blocks, resolved=ref.resolved, now=now)
     web.post_message(message_channel, reply.text, reply.blocks, thread_ts=ts)
     store.put_incident(key, record)
     metrics.add_metric(name="IncidentThreadReplies", unit=MetricUnit.Count, value=1)
     return PostResult(
         posted=True, route=post_input.route, status_code=200, channel=message_channel, ts=ts, thread_ts=ts
     )
+
+
+def _edit_header(
+    web: WebApiEditor,
+    record: dict[str, Any],
+    text: str,
+    blocks: list[dict[str, Any]],
+    *,
+    resolved: bool,
+    now: datetime,
+) -> None:
+    """`chat.update` of the incident's message, unless someone muted it from Slack (`muted_until`, issue 14): then
+    a re-fire only replies in the thread, which notifies nobody. A resolution is news and edits it anyway. The
+    record keeps the blocks shown, so a later Acknowledge or Mute edits what is on screen."""
+    if not resolved and is_muted(record, now):
+        metrics.add_metric(name="IncidentMutedRefires", unit=MetricUnit.Count, value=1)
+        return
+    try:
+        web.update_message(str(record["channel"]), str(record["ts"]), text, blocks or None)
+    except Exception as exc:  # the thread reply still tells the story
+        metrics.add_metric(name="SlackUpdateFailures", unit=MetricUnit.Count, value=1)
+        logger.warning("Could not update the incident's message", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return
+    if blocks:
+        record["blocks"] = blocks
 
 
 def _find_incident(

@@ -115,3 +115,20 @@ def test_the_first_button_opens_the_implicated_resource(rendered) -> None:
     assert buttons["lambda-errors-after-deploy"][0] == "Open CheckoutService"
     assert all(1 <= len(labels) <= 3 for labels in buttons.values()), buttons
     assert not any("View run" in labels for labels in buttons.values())
+
+
+def test_with_the_act_from_slack_buttons_every_main_message_still_fits(rendered) -> None:
+    # Given the bot posts the route (its clicks reach the chat endpoint): Acknowledge and Mute 1 h join the buttons
+    from functions.shared.slack_actions import ACKNOWLEDGE_ACTION_ID, ANALYZE_ACTION_ID, MUTE_ACTION_ID
+
+    for name, (fi, _message, _thread) in rendered.items():
+        message = format_message(fi, interactive=True).model_dump(mode="json")
+        acting = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"] if "value" in e]
+        # Then the message is still one screen, and the buttons carry a key, never alert text
+        assert len(message["blocks"]) <= MAX_MAIN_BLOCKS, name
+        assert len(visible_text(message)) <= MAX_MAIN_VISIBLE_CHARS, (name, visible_text(message))
+        assert slack_limit_violations(message) == [], name
+        assert slack_safety_violations(message, posted=False) == [], name
+        expected = [ANALYZE_ACTION_ID] if fi.route == "heartbeat" else [ACKNOWLEDGE_ACTION_ID, MUTE_ACTION_ID]
+        assert [e["action_id"] for e in acting] == expected, name
+        assert all(len(e["value"]) <= 2000 and "\n" not in e["value"] for e in acting), name

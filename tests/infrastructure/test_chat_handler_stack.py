@@ -124,3 +124,33 @@ def test_a_failed_chat_answer_lands_in_a_dead_letter_queue(synthesis: Synthesis)
     ]
     assert config["MaximumRetryAttempts"] == 0
     assert "OnFailure" in config["DestinationConfig"]
+
+
+def _statements(synthesis: Synthesis) -> list[dict[str, Any]]:
+    policies = synthesis.resources(STACK, "AWS::IAM::Policy").values()
+    return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def test_a_button_click_can_start_the_pipeline_and_edit_incidents_and_nothing_more(synthesis: Synthesis) -> None:
+    # Given the chat stack's policies and the worker's and endpoint's environments
+    statements = _statements(synthesis)
+    machine = synthesis.config.state_machine_name
+    env = {key: _function(synthesis, key)["Environment"]["Variables"] for key in ("chat_events", "chat_worker")}
+
+    # Then Analyze with AI may start the one pipeline, and read back heartbeat and on-demand runs only
+    [start] = [s for s in statements if "states:StartExecution" in _actions(s)]
+    assert f":stateMachine:{machine}" in json.dumps(start["Resource"])
+    [describe] = [s for s in statements if "states:DescribeExecution" in _actions(s)]
+    resources = json.dumps(describe["Resource"])
+    assert f":execution:{machine}:heartbeat-*" in resources and f":execution:{machine}:ai-*" in resources
+    assert resources.count(":execution:") == 2
+    # And Acknowledge / Mute may update an item (which role calls what: tests/infrastructure/test_least_privilege.py)
+    assert any("dynamodb:UpdateItem" in _actions(s) for s in statements)
+    assert f":stateMachine:{machine}" in json.dumps(env["chat_worker"]["STATE_MACHINE_ARN"])
+    for key in ("chat_events", "chat_worker"):
+        assert json.loads(env[key]["SLACK_ALERT_CHANNELS"]) == synthesis.config.slack_alert_channels

@@ -192,6 +192,7 @@ def _call_adapters_the_scenarios_cannot_reach(enforcement: IamEnforcement, model
     from functions.shared.adapters.async_invoke import AsyncLambdaInvoker
     from functions.shared.adapters.conversations import ConversationArchive, ConversationTable
     from functions.shared.adapters.findings import GuardDutyReader, HealthReader
+    from functions.shared.adapters.incident_actions import IncidentActionsTable, PipelineRuns
     from functions.shared.adapters.logs import LogsReader
     from functions.shared.adapters.secrets import read_webhook_secret
     from functions.shared.adapters.slack_api import read_slack_secret
@@ -251,6 +252,12 @@ def _call_adapters_the_scenarios_cannot_reach(enforcement: IamEnforcement, model
                         TableName=LOCAL_TABLE, Item={"conversation_id": {"S": "C1:1.0"}, "timestamp": {"S": "1"}}
                     )
                 )
+                # a button click (functions/chat/actions.py): Acknowledge / Mute, and Analyze with AI
+                attempt(lambda: IncidentActionsTable(LOCAL_TABLE).update_incident("alarm#k", {"muted_by": "U1"}))
+                runs = PipelineRuns(machine)
+                runs.execution_input("heartbeat-k")
+                runs.execution_input("ai-C1-1_0-k")
+                attempt(lambda: runs.start("ai-C1-1_0-k", "{}"))
             with enforcement.acting_as("alert-intel-chat-archiver"):
                 attempt(lambda: ConversationArchive(LOCAL_BUCKET).put_json("conversations/C1.json", {}))
     runner.reset_local_caches()
