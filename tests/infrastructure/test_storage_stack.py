@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -160,14 +161,14 @@ def test_every_reference_to_the_table_or_bucket_comes_from_the_storage_stack(syn
     assert spelled == []
 
 
-def _prod_storage_template() -> dict[str, Any]:
+def _prod_storage_template() -> Mapping[str, Any]:
     """The prod storage stack alone (prod retains its table; every environment retains the archive)."""
     config = EnvironmentConfig(name="prod", **ENVIRONMENT_DEFAULTS["prod"])  # type: ignore[arg-type]
     assert config.retain_data
     stack = StorageStack(
         App(), config.stack_name("Storage"), config=config, env=Environment(account=config.account, region=REGION)
     )
-    return Template.from_stack(stack).to_json()  # type: ignore[no-any-return]
+    return Template.from_stack(stack).to_json()
 
 
 def test_prod_storage_deploys_again_after_destroy_and_the_retained_data_survives(monkeypatch: Any) -> None:
