@@ -1,8 +1,11 @@
 """The design's permission list, as IAM statements: read-only evidence, one model, named secrets.
 
-Resources are scoped to this account and region wherever the action supports it; the actions left on `*` are
-reads whose API has no resource type (Cost Explorer, EC2 Describe*, CloudWatch metric reads, Lambda
-ListFunctions, Health, Logs Insights query results) — the infrastructure tests check that no write action is.
+Resources are scoped to this account wherever the action supports it; the actions left on `*` are reads whose
+API has no resource type (Cost Explorer, EC2 Describe*, CloudWatch metric reads, Lambda ListFunctions, Health,
+Logs Insights query results) — the infrastructure tests check that no write action is. The evidence reads are
+allowed in every region of the account (`arn:aws:logs:*:<account>:...`): the gather stages read where the alert's
+resource is, which need not be the stack's region (docs/decisions/0014-reads-in-the-alerts-region.md). The
+system's own resources (secrets, executions, the table, the model) stay in the stack's (or Bedrock's) region.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from aws_cdk import aws_s3 as s3
 from cdk.constants import ARCHIVE_PREFIX, EnvironmentConfig, foundation_model_id, is_inference_profile
 
 _READ_SCOPED_REASON = (
-    "Read-only actions scoped to this account (and region); which function, instance, alarm, log group, detector "
-    "or budget to read comes from the alert under investigation, so it cannot be named in advance."
+    "Read-only actions scoped to this account, in the alert's region; which function, instance, alarm, log group, "
+    "detector or budget to read comes from the alert under investigation, so it cannot be named in advance."
 )
 _MODEL_REASON = (
     "The foundation model behind this environment's cross-region inference profile, in whichever region the "
@@ -36,6 +39,15 @@ def wildcard_reason(resource: str) -> str:
 
 def _account_arn(stack: Stack, service: str, resource: str, region: str | None = None) -> str:
     return f"arn:{stack.partition}:{service}:{stack.region if region is None else region}:{stack.account}:{resource}"
+
+
+# The region of an evidence read: the alert's, whichever it is (decision 0014).
+ANY_REGION = "*"
+
+
+def evidence_arn(stack: Stack, service: str, resource: str) -> str:
+    """A resource of this account that an investigation reads, in any region (where the alert's resource is)."""
+    return _account_arn(stack, service, resource, region=ANY_REGION)
 
 
 def secret_arn(stack: Stack, secret_name: str) -> str:
@@ -80,10 +92,10 @@ def lambda_movers_reads() -> iam.PolicyStatement:
 
 
 def function_reads(stack: Stack) -> iam.PolicyStatement:
-    """lambda:GetFunction on the account's functions in this region. It returns each function's environment
+    """lambda:GetFunction on the account's functions, in any region. It returns each function's environment
     variables: accepted, because the investigation needs its configuration and the answer stays in this account's
     Slack (decision recorded in docs/decisions/0011-iam-enforcement-in-local-runs.md)."""
-    return iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[_account_arn(stack, "lambda", "function:*")])
+    return iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[evidence_arn(stack, "lambda", "function:*")])
 
 
 def instance_reads() -> iam.PolicyStatement:
@@ -96,7 +108,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         function_reads(stack),
         iam.PolicyStatement(
             actions=["securityhub:GetFindings"],
-            resources=[_account_arn(stack, "securityhub", "hub/default")],
+            resources=[evidence_arn(stack, "securityhub", "hub/default")],
         ),
         iam.PolicyStatement(
             # Health events are global resources (`arn:aws:health:*::event/...`), read-only.
@@ -114,7 +126,7 @@ def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         iam.PolicyStatement(
             actions=["logs:StartQuery", "logs:GetQueryResults"],
-            resources=[_account_arn(stack, "logs", "log-group:*")],
+            resources=[evidence_arn(stack, "logs", "log-group:*")],
         ),
         iam.PolicyStatement(
             # DescribeLogGroups and StopQuery have no resource type; StopQuery only ends our own running
