@@ -4,7 +4,7 @@ Resources are scoped to this account wherever the action supports it; the action
 API has no resource type (Cost Explorer, EC2 Describe*, CloudWatch metric reads, Lambda ListFunctions, Health,
 Logs Insights query results) — the infrastructure tests check that no write action is. The evidence reads are
 allowed in every region of the account (`arn:aws:logs:*:<account>:...`): the gather stages read where the alert's
-resource is, which need not be the stack's region (docs/decisions/0014-reads-in-the-alerts-region.md). The
+resource is, which need not be the stack's region (docs/decisions/0015-reads-in-the-alerts-region.md). The
 system's own resources (secrets, executions, the table, the model) stay in the stack's (or Bedrock's) region.
 """
 
@@ -41,7 +41,7 @@ def _account_arn(stack: Stack, service: str, resource: str, region: str | None =
     return f"arn:{stack.partition}:{service}:{stack.region if region is None else region}:{stack.account}:{resource}"
 
 
-# The region of an evidence read: the alert's, whichever it is (decision 0014).
+# The region of an evidence read: the alert's, whichever it is (decision 0015).
 ANY_REGION = "*"
 
 

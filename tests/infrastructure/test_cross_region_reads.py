@@ -1,4 +1,4 @@
-"""Alerts from another region (decision 0014): the gather stages read where the alert's resource is, and the roles
+"""Alerts from another region (decision 0015): the gather stages read where the alert's resource is, and the roles
 allow it. An alarm from eu-west-1, forwarded to a us-east-1 stack, runs under IAM enforcement."""
 
 from __future__ import annotations
