@@ -78,7 +78,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         payload = _read_file(files[0]) if files else None
         out_dir = Path(args.out)
         try:
-            result = run_scenario(scenario, alert_payload=payload, out_dir=out_dir, enforcement=enforcement)
+            if enforcement is None:  # a plain run calls the runner exactly as before --enforce-iam existed
+                result = run_scenario(scenario, alert_payload=payload, out_dir=out_dir)
+            else:
+                result = run_scenario(scenario, alert_payload=payload, out_dir=out_dir, enforcement=enforcement)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         _print_run(result, out_dir)
@@ -121,14 +124,16 @@ def _run_sequence(
     """Several alerts in order on one simulated account and one local Slack (`functions.local_runner.sequence`)."""
     import json as json_module
 
-    from functions.local_runner.sequence import run_files
+    from functions.local_runner.sequence import SlackMode, run_files
     from functions.local_runner.terminal import message_preview
 
     payloads = [_read_file(path) for path in files] or [json_module.dumps(scenario.alert).encode()]
     try:
-        result = run_files(
-            payloads, scenario, slack="web" if slack == "web" else "webhook", out_dir=out_dir, enforcement=enforcement
-        )
+        mode: SlackMode = "web" if slack == "web" else "webhook"
+        if enforcement is None:
+            result = run_files(payloads, scenario, slack=mode, out_dir=out_dir)
+        else:
+            result = run_files(payloads, scenario, slack=mode, out_dir=out_dir, enforcement=enforcement)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     for number, run in enumerate(result.runs, start=1):

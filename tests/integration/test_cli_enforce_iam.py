@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from functions.local_runner import enforced_run
 from functions.local_runner.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 
 Templates = dict[str, dict[str, Any]]
+EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +90,20 @@ def test_a_missing_grant_is_printed_and_fails_the_run(
 def test_an_unknown_environment_is_exit_2(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--enforce-iam", "--env", "nowhere", "--out", str(tmp_path)]) == EXIT_USAGE
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_a_sequence_runs_under_enforcement_too(
+    dev_app: tuple[Any, Templates], monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an alarm and its OK, run in order against one simulated account under the dev roles
+    _serve(monkeypatch, *dev_app)
+    alarm, ok = (str(EVENTS / name) for name in ("cloudwatch_alarm_sns.json", "cloudwatch_alarm_ok_sns.json"))
+
+    # When both run under enforcement
+    code = main(["run", alarm, ok, "--enforce-iam", "--out", str(tmp_path)])
+
+    # Then both runs are reported and checked, with no denied call
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    assert "run 1: SUCCEEDED" in out and "run 2: SUCCEEDED" in out
+    assert "none denied" in out
