@@ -18,8 +18,9 @@ from aws_cdk import aws_s3 as s3
 from cdk.constants import ARCHIVE_PREFIX, EnvironmentConfig, foundation_model_id, is_inference_profile
 
 _READ_SCOPED_REASON = (
-    "Read-only actions scoped to this account, in the alert's region; which function, instance, alarm, log group, "
-    "detector or budget to read comes from the alert under investigation, so it cannot be named in advance."
+    "Read-only actions scoped to this account; which function, instance, alarm, log group, detector or budget to "
+    "read, and in which region (the alert's), comes from the alert under investigation, so it cannot be named in "
+    "advance."
 )
 _MODEL_REASON = (
     "The foundation model behind this environment's cross-region inference profile, in whichever region the "
