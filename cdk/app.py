@@ -66,6 +66,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | Path | Non
         config.stack_name("AlertAnalyzer"),
         config=config,
         asset_dirs=asset_dirs,
+        conversations=storage.conversations,
         description="alert-intel pipeline: stage Lambdas and the Step Functions state machine",
         **common,
     )
@@ -92,6 +93,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | Path | Non
         app,
         config.stack_name("Monitoring"),
         config=config,
+        conversations_table_name=storage.conversations.table_name,
         description="alert-intel dashboard and meta-alarms",
         **common,
     )

@@ -161,15 +161,6 @@ class EnvironmentConfig:
     def chat_worker_dead_letters_name(self) -> str:
         return self.resource_name("chat-worker-dead-letters")
 
-    @property
-    def conversations_table_name(self) -> str:
-        return self.resource_name("conversations")
-
-    @property
-    def archive_bucket_name(self) -> str:
-        # Bucket names are global: account and region make this one unique.
-        return f"{self.resource_name('archive')}-{self.account}-{self.region}"
-
     def stack_name(self, suffix: str) -> str:
         return f"AlertIntel-{self.name}-{suffix}"
 

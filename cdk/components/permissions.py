@@ -1,20 +1,26 @@
 """The design's permission list, as IAM statements: read-only evidence, one model, named secrets.
 
-Resources are scoped to this account and region wherever the action supports it; the actions left on `*` are
-reads whose API has no resource type (Cost Explorer, EC2 Describe*, CloudWatch metric reads, Lambda
-ListFunctions, Health, Logs Insights query results) — the infrastructure tests check that no write action is.
+Resources are scoped to this account wherever the action supports it; the actions left on `*` are reads whose
+API has no resource type (Cost Explorer, EC2 Describe*, CloudWatch metric reads, Lambda ListFunctions, Health,
+Logs Insights query results) — the infrastructure tests check that no write action is. The evidence reads are
+allowed in every region of the account (`arn:aws:logs:*:<account>:...`): the gather stages read where the alert's
+resource is, which need not be the stack's region (docs/decisions/0015-reads-in-the-alerts-region.md). The
+system's own resources (secrets, executions, the table, the model) stay in the stack's (or Bedrock's) region.
 """
 
 from __future__ import annotations
 
 from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 
-from cdk.constants import EnvironmentConfig, foundation_model_id, is_inference_profile
+from cdk.constants import ARCHIVE_PREFIX, EnvironmentConfig, foundation_model_id, is_inference_profile
 
 _READ_SCOPED_REASON = (
-    "Read-only actions scoped to this account (and region); which function, instance, alarm, log group, detector "
-    "or budget to read comes from the alert under investigation, so it cannot be named in advance."
+    "Read-only actions scoped to this account; which function, instance, alarm, log group, detector or budget to "
+    "read, and in which region (the alert's), comes from the alert under investigation, so it cannot be named in "
+    "advance."
 )
 _MODEL_REASON = (
     "The foundation model behind this environment's cross-region inference profile, in whichever region the "
@@ -27,13 +33,22 @@ def wildcard_reason(resource: str) -> str:
     """Why a resource pattern written in this module ends in a wildcard (the text of its cdk-nag acknowledgment)."""
     if ":bedrock:" in resource:
         return _MODEL_REASON
-    if ":s3:::" in resource:
+    if ":s3:::" in resource or resource.endswith(f"/{ARCHIVE_PREFIX}*"):  # the bucket's ARN may be a reference
         return _ARCHIVE_REASON
     return _READ_SCOPED_REASON
 
 
 def _account_arn(stack: Stack, service: str, resource: str, region: str | None = None) -> str:
     return f"arn:{stack.partition}:{service}:{stack.region if region is None else region}:{stack.account}:{resource}"
+
+
+# The region of an evidence read: the alert's, whichever it is (decision 0015).
+ANY_REGION = "*"
+
+
+def evidence_arn(stack: Stack, service: str, resource: str) -> str:
+    """A resource of this account that an investigation reads, in any region (where the alert's resource is)."""
+    return _account_arn(stack, service, resource, region=ANY_REGION)
 
 
 def secret_arn(stack: Stack, secret_name: str) -> str:
@@ -78,10 +93,10 @@ def lambda_movers_reads() -> iam.PolicyStatement:
 
 
 def function_reads(stack: Stack) -> iam.PolicyStatement:
-    """lambda:GetFunction on the account's functions in this region. It returns each function's environment
+    """lambda:GetFunction on the account's functions, in any region. It returns each function's environment
     variables: accepted, because the investigation needs its configuration and the answer stays in this account's
     Slack (decision recorded in docs/decisions/0011-iam-enforcement-in-local-runs.md)."""
-    return iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[_account_arn(stack, "lambda", "function:*")])
+    return iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[evidence_arn(stack, "lambda", "function:*")])
 
 
 def instance_reads() -> iam.PolicyStatement:
@@ -94,7 +109,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         function_reads(stack),
         iam.PolicyStatement(
             actions=["securityhub:GetFindings"],
-            resources=[_account_arn(stack, "securityhub", "hub/default")],
+            resources=[evidence_arn(stack, "securityhub", "hub/default")],
         ),
         iam.PolicyStatement(
             # Health events are global resources (`arn:aws:health:*::event/...`), read-only.
@@ -112,7 +127,7 @@ def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         iam.PolicyStatement(
             actions=["logs:StartQuery", "logs:GetQueryResults"],
-            resources=[_account_arn(stack, "logs", "log-group:*")],
+            resources=[evidence_arn(stack, "logs", "log-group:*")],
         ),
         iam.PolicyStatement(
             # DescribeLogGroups and StopQuery have no resource type; StopQuery only ends our own running
@@ -168,16 +183,15 @@ EVENTS_TABLE_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem")
 
 
 def conversation_table_access(
-    stack: Stack, config: EnvironmentConfig, actions: tuple[str, ...] = WORKER_TABLE_ACTIONS
+    table: dynamodb.ITable, actions: tuple[str, ...] = WORKER_TABLE_ACTIONS
 ) -> iam.PolicyStatement:
-    """Item reads and writes on the Conversations table itself (no indexes, no scans, no table admin)."""
-    return iam.PolicyStatement(
-        actions=list(actions),
-        resources=[_account_arn(stack, "dynamodb", f"table/{config.conversations_table_name}")],
-    )
+    """Item reads and writes on the Conversations table itself (no indexes, no scans, no table admin). The table's
+    name is generated by CloudFormation (a redeploy after destroy must not collide with a retained table), so its
+    ARN comes from the table, as a cross-stack reference."""
+    return iam.PolicyStatement(actions=list(actions), resources=[table.table_arn])
 
 
-def slack_action_grants(stack: Stack, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
+def slack_action_grants(stack: Stack, config: EnvironmentConfig, table: dynamodb.ITable) -> list[iam.PolicyStatement]:
     """What a button click makes the chat worker do (functions/chat/actions.py): UpdateItem of an incident record
     (Acknowledge, Mute 1 h); for Analyze with AI, DescribeExecution of the alert's heartbeat run and of the
     on-demand run it starts (`ai-…`, to answer a second click), and StartExecution of the pipeline."""
@@ -185,7 +199,7 @@ def slack_action_grants(stack: Stack, config: EnvironmentConfig) -> list[iam.Pol
     return [
         iam.PolicyStatement(
             actions=["dynamodb:UpdateItem"],
-            resources=[_account_arn(stack, "dynamodb", f"table/{config.conversations_table_name}")],
+            resources=[table.table_arn],
         ),
         iam.PolicyStatement(
             actions=["states:DescribeExecution"],
@@ -201,17 +215,11 @@ def slack_action_grants(stack: Stack, config: EnvironmentConfig) -> list[iam.Pol
     ]
 
 
-def alert_context_writes(stack: Stack, config: EnvironmentConfig) -> iam.PolicyStatement:
+def alert_context_writes(table: dynamodb.ITable) -> iam.PolicyStatement:
     """Post remembers each posted alert for the chat bot: one PutItem, nothing else on the table."""
-    return iam.PolicyStatement(
-        actions=["dynamodb:PutItem"],
-        resources=[_account_arn(stack, "dynamodb", f"table/{config.conversations_table_name}")],
-    )
+    return iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn])
 
 
-def archive_writes(stack: Stack, config: EnvironmentConfig, prefix: str) -> iam.PolicyStatement:
+def archive_writes(bucket: s3.IBucket, prefix: str) -> iam.PolicyStatement:
     """s3:PutObject under the archive prefix only: the archiver never reads, lists or deletes."""
-    return iam.PolicyStatement(
-        actions=["s3:PutObject"],
-        resources=[f"arn:{stack.partition}:s3:::{config.archive_bucket_name}/{prefix}*"],
-    )
+    return iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{prefix}*")])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -28,7 +29,14 @@ from cdk.packaging.assets import AssetDirs
 
 class AlertAnalyzerStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, asset_dirs: AssetDirs, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        asset_dirs: AssetDirs,
+        conversations: dynamodb.ITable,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         packaging = LambdaPackaging(self, "Packaging", asset_dirs=asset_dirs)
@@ -43,7 +51,7 @@ class AlertAnalyzerStack(Stack):
             "format": [],
             "post": [
                 permissions.read_secrets(self, SLACK_WEBHOOKS_SECRET_NAME),
-                permissions.alert_context_writes(self, config),
+                permissions.alert_context_writes(conversations),
             ],
             "recover": [
                 permissions.read_secrets(self, SLACK_WEBHOOKS_SECRET_NAME),
@@ -57,7 +65,7 @@ class AlertAnalyzerStack(Stack):
             },
             "post": {
                 "SLACK_WEBHOOKS_SECRET_NAME": SLACK_WEBHOOKS_SECRET_NAME,
-                "CONVERSATIONS_TABLE": config.conversations_table_name,
+                "CONVERSATIONS_TABLE": conversations.table_name,
             },
             "recover": {"SLACK_WEBHOOKS_SECRET_NAME": SLACK_WEBHOOKS_SECRET_NAME},
         }

@@ -74,8 +74,8 @@ class ChatHandlerStack(Stack):
             *permissions.chat_tool_reads(self),
             *permissions.invoke_model(self, config),
             permissions.read_secrets(self, SLACK_BOT_TOKEN_SECRET_NAME),
-            permissions.conversation_table_access(self, config),
-            *permissions.slack_action_grants(self, config),
+            permissions.conversation_table_access(conversations),
+            *permissions.slack_action_grants(self, config, conversations),
         ]
         self.worker = chat_function(
             "chat_worker",
@@ -116,7 +116,7 @@ class ChatHandlerStack(Stack):
             },
             statements=[
                 permissions.read_secrets(self, SLACK_SIGNING_SECRET_NAME),
-                permissions.conversation_table_access(self, config, permissions.EVENTS_TABLE_ACTIONS),
+                permissions.conversation_table_access(conversations, permissions.EVENTS_TABLE_ACTIONS),
             ],
             description="alert-intel Slack events endpoint: verify, de-duplicate, hand over to the worker",
         )
@@ -137,7 +137,7 @@ class ChatHandlerStack(Stack):
         self.archiver = chat_function(
             "chat_archiver",
             environment={**table_env, "ARCHIVE_BUCKET": archive_bucket.bucket_name},
-            statements=[permissions.archive_writes(self, config, ARCHIVE_PREFIX)],
+            statements=[permissions.archive_writes(archive_bucket, ARCHIVE_PREFIX)],
             any_resource_note="dynamodb:ListStreams, which the stream event source adds and which has no resource type",
             description="alert-intel conversation archiver: DynamoDB stream to S3",
         )

@@ -1,7 +1,8 @@
 """MonitoringStack: the dashboard and the meta-alarms that watch alert-intel itself.
 
-Metrics are addressed by the deterministic names in `EnvironmentConfig` (functions, state machine, table,
-queues), so this stack imports nothing from the others and can be changed without touching them.
+Metrics are addressed by the deterministic names in `EnvironmentConfig` (functions, state machine, queues), so
+this stack imports nothing from the others but the Conversations table's name, which CloudFormation generates (a
+redeploy after destroy must not collide with the retained table; see the Storage stack).
 
 The analyze stage puts an `AlertType` dimension on all its metrics, and alert types are open-ended: an alarm
 cannot sum over them. Two metric filters on the analyze and chat-worker log groups therefore re-publish
@@ -55,9 +56,18 @@ def emf_value_selector(metric_name: str) -> str:
 
 
 class MonitoringStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        conversations_table_name: str,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
+        self.conversations_table_name = conversations_table_name
         self.ops_topic = EncryptedTopic(
             self,
             "OpsAlerts",
@@ -285,7 +295,7 @@ class MonitoringStack(Stack):
         return cloudwatch.Metric(
             namespace="AWS/DynamoDB",
             metric_name=metric_name,
-            dimensions_map={"TableName": self.config.conversations_table_name},
+            dimensions_map={"TableName": self.conversations_table_name},
             statistic="Sum",
             period=FIVE_MINUTES,
         )

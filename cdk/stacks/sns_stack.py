@@ -13,12 +13,14 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from cdk.components import permissions
 from cdk.components.dead_letter_queue import dead_letter_queue
 from cdk.components.encrypted_topic import EncryptedTopic
 from cdk.components.lambda_function import AlertIntelFunction
 from cdk.components.packaging import LambdaPackaging
 from cdk.constants import ALERT_PUBLISHERS, INGEST_FUNCTION, EnvironmentConfig, kebab_case
 from cdk.packaging.assets import AssetDirs
+from cdk.regions import receives_cost_anomaly_events
 
 # EventBridge patterns for the alert sources that do not publish to SNS.
 EVENT_SOURCES: dict[str, dict[str, Any]] = {
@@ -39,11 +41,17 @@ EVENT_SOURCES: dict[str, dict[str, Any]] = {
     },
     "CostAnomalies": {"source": ["aws.ce"], "detail_type": ["Anomaly Detected"]},
 }
+COST_ANOMALY_RULE = "CostAnomalies"
 
 
 def event_sources(config: EnvironmentConfig) -> dict[str, dict[str, Any]]:
-    """EVENT_SOURCES for one environment: its own alarms (`alert-intel-<env>-...`) never match."""
-    sources = {rule_id: dict(pattern) for rule_id, pattern in EVENT_SOURCES.items()}
+    """EVENT_SOURCES for one environment: its own alarms (`alert-intel-<env>-...`) never match, and the Cost
+    Anomaly Detection rule exists only where its events arrive (us-east-1; synth warns elsewhere)."""
+    sources = {
+        rule_id: dict(pattern)
+        for rule_id, pattern in EVENT_SOURCES.items()
+        if rule_id != COST_ANOMALY_RULE or receives_cost_anomaly_events(config)
+    }
     alarms = sources["AlarmStateChanges"]
     alarms["detail"] = {**alarms["detail"], "alarmName": [{"anything-but": {"prefix": own_alarm_prefix(config)}}]}
     return sources
@@ -109,11 +117,12 @@ class SnsStack(Stack):
                 ),
                 "OWN_ALARM_PREFIX": own_alarm_prefix(config),
             },
-            # Which path delivers an alarm state change: its actions (functions/ingest/alarm_routing.py).
+            # Which path delivers an alarm state change: its actions (functions/ingest/alarm_routing.py), read in
+            # the alarm's region (an alarm forwarded from another region's event bus names its own).
             statements=[
                 iam.PolicyStatement(
                     actions=["cloudwatch:DescribeAlarms"],
-                    resources=[f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"],
+                    resources=[permissions.evidence_arn(self, "cloudwatch", "alarm:*")],
                 )
             ],
             description="alert-intel ingest: one state machine execution per alert, named by its dedup key",

@@ -1,10 +1,18 @@
-"""StorageStack: the chat bot's Conversations table and the S3 archive of finished conversations."""
+"""StorageStack: the chat bot's Conversations table and the S3 archive of finished conversations.
+
+Neither has a fixed physical name: CloudFormation generates one (`AlertIntel-<env>-Storage-Conversations...`), and
+the functions receive it through cross-stack references (environment variables, IAM resources). The archive and
+the prod table outlive `cdk destroy` (RETAIN); with fixed names the next deploy collided with them ("already
+exists"), with generated names it creates new ones, and the retained ones can be re-adopted (`cdk import`, README
+Deploy) or deleted. The stack outputs name both, so a retained resource can be found after its stack is gone (the
+`project` and `environment` tags find them too).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -29,7 +37,6 @@ class StorageStack(Stack):
         self.conversations = dynamodb.Table(
             self,
             "Conversations",
-            table_name=config.conversations_table_name,
             partition_key=dynamodb.Attribute(name=CONVERSATIONS_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=CONVERSATIONS_SORT_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -45,7 +52,6 @@ class StorageStack(Stack):
         self.archive_bucket = s3.Bucket(
             self,
             "ConversationArchive",
-            bucket_name=config.archive_bucket_name,
             versioned=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -77,4 +83,16 @@ class StorageStack(Stack):
             "AwsSolutions-S1",
             "Server access logs would need a second bucket for a private archive only the archiver writes to; "
             "CloudTrail data events can be enabled on it if object-level audit is required.",
+        )
+        CfnOutput(
+            self,
+            "ConversationsTableName",
+            value=self.conversations.table_name,
+            description="The Conversations table (generated name; retained on destroy where retain_data is set)",
+        )
+        CfnOutput(
+            self,
+            "ArchiveBucketName",
+            value=self.archive_bucket.bucket_name,
+            description="The conversation archive (generated name; always retained on destroy)",
         )

@@ -1,8 +1,9 @@
 """`alert-intel`: classify alerts and run them through the real state machine, offline.
 
-Verbs: `classify FILE`, `run [FILE ...] [--scenario NAME] [--out DIR] [--slack webhook|web]`, `demo`, `eval`,
-`chat`, `slack-server`.
-Exit codes: 0 success, 1 the run failed, 2 bad usage or unreadable input.
+Verbs: `classify FILE`, `run [FILE ...] [--scenario NAME] [--out DIR] [--slack webhook|web] [--enforce-iam [--env
+NAME]]`, `demo`, `eval`, `chat`, `slack-server`.
+Exit codes: 0 success, 1 the run failed (or, with --enforce-iam, an AWS call was denied), 2 bad usage or
+unreadable input.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from functions.local_runner.iam_enforcement import IamEnforcement
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -66,28 +70,70 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = _load_scenario(args.scenario or DEFAULT_SCENARIO, load_scenario)
     files = list(args.files or [])
-    if len(files) > 1 or args.slack == "web":
-        return _run_sequence(files, scenario, Path(args.out), args.slack)
-    payload = _read_file(files[0]) if files else None
-    out_dir = Path(args.out)
+    sequence = len(files) > 1 or args.slack == "web"
+    enforcement = _enforcement(args.env, web=args.slack == "web") if args.enforce_iam else None
+    if sequence:
+        code = _run_sequence(files, scenario, Path(args.out), args.slack, enforcement)
+    else:
+        payload = _read_file(files[0]) if files else None
+        out_dir = Path(args.out)
+        try:
+            if enforcement is None:  # a plain run calls the runner exactly as before --enforce-iam existed
+                result = run_scenario(scenario, alert_payload=payload, out_dir=out_dir)
+            else:
+                result = run_scenario(scenario, alert_payload=payload, out_dir=out_dir, enforcement=enforcement)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        _print_run(result, out_dir)
+        code = EXIT_OK if result.succeeded else EXIT_FAILED
+    if enforcement is None:
+        return code
+    return max(code, _report_enforcement(enforcement, args.env))
+
+
+def _enforcement(env: str, *, web: bool) -> IamEnforcement:
+    """IAM enforcement from environment `env`'s synthesised roles (offline; takes a few seconds)."""
+    from functions.local_runner.enforced_run import LOCAL_CONVERSATIONS_TABLE, enforcement_for, synthesised_templates
+    from functions.local_runner.sequence import LOCAL_TABLE
+
     try:
-        result = run_scenario(scenario, alert_payload=payload, out_dir=out_dir)
-    except ValueError as exc:
+        config, templates = synthesised_templates(env)
+    except ValueError as exc:  # an unknown environment, or region limits that cannot work
         raise UsageError(str(exc)) from exc
-    _print_run(result, out_dir)
-    return EXIT_OK if result.succeeded else EXIT_FAILED
+    return enforcement_for(templates, config, table=LOCAL_TABLE if web else LOCAL_CONVERSATIONS_TABLE)
 
 
-def _run_sequence(files: list[str], scenario: Any, out_dir: Path, slack: str) -> int:
+def _report_enforcement(enforcement: IamEnforcement, env: str) -> int:
+    """Print every denied call; EXIT_FAILED when there was one, as the run would have lost it in AWS."""
+    from functions.local_runner.enforced_run import describe_denied
+
+    denied = describe_denied(enforcement.denied_calls())
+    print()
+    if not denied:
+        print(f"IAM enforcement ({env} roles): {len(enforcement.calls)} AWS calls, none denied")
+        return EXIT_OK
+    print(f"IAM enforcement ({env} roles): {len(denied)} denied of {len(enforcement.calls)} AWS calls")
+    for line in denied:
+        print(line)
+    return EXIT_FAILED
+
+
+def _run_sequence(
+    files: list[str], scenario: Any, out_dir: Path, slack: str, enforcement: IamEnforcement | None = None
+) -> int:
     """Several alerts in order on one simulated account and one local Slack (`functions.local_runner.sequence`)."""
     import json as json_module
 
-    from functions.local_runner.sequence import run_files
+    from functions.local_runner.sequence import SlackMode, run_files
     from functions.local_runner.terminal import message_preview
 
     payloads = [_read_file(path) for path in files] or [json_module.dumps(scenario.alert).encode()]
     try:
-        result = run_files(payloads, scenario, slack="web" if slack == "web" else "webhook", out_dir=out_dir)
+        mode: SlackMode = "web" if slack == "web" else "webhook"
+        if enforcement is None:
+            result = run_files(payloads, scenario, slack=mode, out_dir=out_dir)
+        else:
+            result = run_files(payloads, scenario, slack=mode, out_dir=out_dir, enforcement=enforcement)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     for number, run in enumerate(result.runs, start=1):
@@ -173,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--scenario", metavar="NAME", help="built-in scenario name or a scenario file to seed from")
     run.add_argument("--out", metavar="DIR", default="out", help="where to write slack_message.json and execution.json")
+    run.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="authorise every AWS call against its function's role from the synthesised CDK app; print the denied "
+        "calls and exit 1 when there is one",
+    )
+    run.add_argument("--env", default="dev", help="whose roles --enforce-iam uses (cdk -c env=...), default dev")
     run.set_defaults(func=cmd_run)
 
     demo = verbs.add_parser("demo", help="run the built-in scenarios end to end")

@@ -291,13 +291,15 @@ def environment_config(name: str, cdk_json: Path = CDK_JSON) -> Any:
     Raises:
         KeyError: no environment of that name.
     """
-    from cdk.constants import CONTEXT_ENVIRONMENTS, ENVIRONMENT_DEFAULTS, EnvironmentConfig
+    from cdk.constants import CONTEXT_ENVIRONMENTS, ENVIRONMENT_DEFAULTS
+    from cdk.regions import resolve_environment
 
     context = json.loads(cdk_json.read_text()).get("context", {}) if cdk_json.exists() else {}
     overrides = context.get(CONTEXT_ENVIRONMENTS, {})
     if name not in ENVIRONMENT_DEFAULTS and name not in overrides:
         raise KeyError(f"unknown environment {name!r}")
-    return EnvironmentConfig(name=name, **{**ENVIRONMENT_DEFAULTS.get(name, {}), **overrides.get(name, {})})
+    # As the app resolves it: a default model's inference profile follows the Bedrock region.
+    return resolve_environment(name, ENVIRONMENT_DEFAULTS.get(name, {}), overrides.get(name, {}))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -305,6 +307,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         config = environment_config(args.env)
     except KeyError as exc:
         print(f"alert-intel: {exc.args[0]}")
+        return 2
+    except ValueError as exc:  # cdk.regions.RegionLimitError: the app would not synthesise either
+        print(f"alert-intel: {exc}")
         return 2
     report = run_doctor(
         args.env, region=config.region, model_id=config.model_id, bedrock_region=config.resolved_bedrock_region

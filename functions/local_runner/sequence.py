@@ -16,11 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from functions.local_runner.runner import RunResult, simulated_account
 from functions.local_runner.scenario import Scenario
 from functions.local_runner.slack_web_api import FakeSlackApi
+
+if TYPE_CHECKING:
+    from functions.local_runner.iam_enforcement import IamEnforcement
 
 SlackMode = Literal["webhook", "web"]
 LOCAL_BOT_TOKEN = "xoxb-alert-intel-local"
@@ -78,6 +81,7 @@ def run_files(
     slack: SlackMode = "webhook",
     out_dir: Path | None = None,
     quick_retries: bool = False,
+    enforcement: IamEnforcement | None = None,
 ) -> SequenceResult:
     """Run each payload's alerts, in order, through the state machine on `scenario`'s seeded account.
 
@@ -106,7 +110,9 @@ def run_files(
         with (
             _environment(env),
             simulated_account(
-                seed=lambda now: seed_account(scenario.account, now=now), quick_retries=quick_retries
+                seed=lambda now: seed_account(scenario.account, now=now),
+                quick_retries=quick_retries,
+                enforcement=enforcement,
             ) as account,
         ):
             if slack == "web":

@@ -153,7 +153,10 @@ def test_stage_settings_reach_the_functions_that_read_them(synthesis: Synthesis)
                 "Variables": Match.object_like(
                     {
                         "SLACK_WEBHOOKS_SECRET_NAME": "alert-intel/slack-webhooks",
-                        "CONVERSATIONS_TABLE": config.conversations_table_name,
+                        # The table's name is generated: it comes from the storage stack, as an import
+                        "CONVERSATIONS_TABLE": {
+                            "Fn::ImportValue": Match.string_like_regexp(r"-Storage:.*Conversations")
+                        },
                     }
                 )
             },

@@ -24,10 +24,10 @@ from moto import mock_aws
 
 from cdk.constants import FUNCTIONS_DIR
 from functions.local_runner import runner
+from functions.local_runner.enforced_run import enforcement_for
 from functions.local_runner.iam_enforcement import (
     IamEnforcement,
     Request,
-    for_simulated_account,
     matches_arn_format,
     resource_types,
 )
@@ -100,17 +100,8 @@ def _function_keys(synthesis: Synthesis) -> dict[str, str]:
 
 
 def _enforcement(synthesis: Synthesis) -> IamEnforcement:
-    config = synthesis.config
-    return for_simulated_account(
-        synthesis.raw,
-        config,
-        account=ACCOUNT,
-        region=REGION,
-        local_names={
-            config.state_machine_name: runner.STATE_MACHINE_NAME,
-            config.archive_bucket_name: LOCAL_BUCKET,
-        },
-    )
+    # The table and bucket have generated names: the policies name them through the storage stack's exports.
+    return enforcement_for(synthesis.raw, synthesis.config, table=LOCAL_TABLE, bucket=LOCAL_BUCKET)
 
 
 def _run_scenarios(enforcement: IamEnforcement) -> tuple[dict[str, str], dict[str, Any]]:
