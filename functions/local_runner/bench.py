@@ -112,7 +112,7 @@ def print_imports() -> bool:
         loaded = imported_modules(module, ("boto3", "aws_xray_sdk"))
         within &= not loaded
         print(f"  {module} imports boto3 / aws_xray_sdk: {', '.join(loaded) or 'neither'}")
-    # What each handler's cold start carries (botocore clients need no boto3: decision 0015).
+    # What each handler's cold start carries (botocore clients need no boto3: decision 0016).
     heavy = ("boto3", "s3transfer", "aws_xray_sdk", "slack_sdk", "pydantic_settings", "anthropic")
     for module in HANDLER_MODULES:
         loaded = imported_modules(module, heavy)

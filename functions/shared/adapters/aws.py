@@ -5,7 +5,7 @@ Every AWS call in the project goes through `aws_client`, so tests can point the 
 
 Clients come from one botocore session, not from boto3: a boto3 client *is* a botocore client, and importing boto3
 also imports s3transfer (boto3.compat), ~15 % of every stage's cold start for a library no stage uses
-(`docs/decisions/0015-botocore-clients.md`).
+(`docs/decisions/0016-botocore-clients.md`).
 """
 
 from __future__ import annotations
