@@ -374,18 +374,18 @@ class _Headline:
     verdict: str  # "problem" or "false_alarm"
 
 
-_FALSE_ALARM = re.compile(r"\bfalse alarm\b|\bno sign of (?:a |any )?problem\b|\bnothing (?:is )?wrong\b", re.I)
 _CLAUSE_END = re.compile(r": |; | — |\. ")
 _TITLE_PREFIX = re.compile(r"^(?:ALARM|ALERT|OK|INSUFFICIENT_DATA): ", re.I)
 _COST_SOURCES = frozenset({"budget", "cost_anomaly"})
 
 
 def verdict(analysis: Analysis | None) -> str:
-    """ "false_alarm" when the analysis concludes nothing is wrong (the rules' and the model's wording), else
-    "problem". Read from the root cause, as both analysers write it: "No sign of a problem on X ... false alarm"."""
+    """ "false_alarm" when the analysis concludes nothing is wrong, else "problem": the analysis' typed verdict
+    (set by the rules' detectors and requested from Claude in its output schema), never its wording. A
+    "no_problem" verdict is presented as a false alarm too: the alert fired, the evidence shows nothing wrong."""
     if analysis is None:
         return "problem"
-    return "false_alarm" if _FALSE_ALARM.search(analysis.root_cause) else "problem"
+    return "false_alarm" if analysis.verdict in ("false_alarm", "no_problem") else "problem"
 
 
 def _headline(fi: FormatInput) -> _Headline:
