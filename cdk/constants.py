@@ -129,6 +129,9 @@ class EnvironmentConfig:
     log_retention_days: int = 30
     retain_data: bool = False  # prod keeps the table and its data when the stack is deleted
     ops_email: str = ""  # optional e-mail subscription on the ops topic
+    # Bot-token mode (decision 0014): route -> Slack channel ID, e.g. {"critical": "C0123ABC"}. Post then posts with
+    # chat.postMessage and keeps one message per incident; empty: webhook-only mode (no incident memory).
+    slack_alert_channels: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
     @property

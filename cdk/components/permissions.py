@@ -177,6 +177,20 @@ def conversation_table_access(
     )
 
 
+# The incident records (functions/shared/adapters/conversations.py `incident`, `put_incident`): "Check Incident"
+# reads them before any investigation; Post reads and rewrites them when it threads and edits a message.
+INCIDENT_CHECK_ACTIONS = ("dynamodb:GetItem",)
+INCIDENT_POST_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem")
+
+
+def incident_records(stack: Stack, config: EnvironmentConfig, actions: tuple[str, ...]) -> iam.PolicyStatement:
+    """Item reads (and writes) on the Conversations table, where the incident records live; no Query, no Scan."""
+    return iam.PolicyStatement(
+        actions=list(actions),
+        resources=[_account_arn(stack, "dynamodb", f"table/{config.conversations_table_name}")],
+    )
+
+
 def alert_context_writes(stack: Stack, config: EnvironmentConfig) -> iam.PolicyStatement:
     """Post remembers each posted alert for the chat bot: one PutItem, nothing else on the table."""
     return iam.PolicyStatement(

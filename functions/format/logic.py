@@ -25,7 +25,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.shared import console_links
 from functions.shared.alert_details import BudgetDetails
 from functions.shared.chat_models import alert_context_from_pipeline
-from functions.shared.incidents import incident_ref
+from functions.shared.incident_messages import resolution_line
+from functions.shared.incidents import alert_signal, incident_ref
 from functions.shared.models import (
     Alert,
     Analysis,
@@ -187,7 +188,12 @@ def _minimal_message(fi: FormatInput, error: Exception) -> SlackMessage:
 
 def format_output(fi: FormatInput, *, now: datetime | None = None) -> FormatOutput:
     """The Format stage's result: what Post needs, without the bulky context (metric `SlackMessageBytes`)."""
-    incident = incident_ref(fi.alert, evidence_digest=evidence_digest(fi))
+    incident = incident_ref(fi.alert, evidence_digest=evidence_digest(fi)).model_copy(
+        update={
+            "signal": alert_signal(fi.alert),
+            "change": fi.incident_check.incident.change if fi.incident_check is not None else None,
+        }
+    )
     if incident.resolved and fi.route == "critical":  # an OK is news, not an investigation: one compact line
         message, thread = resolution_message(fi, now=now), None
     else:
@@ -207,17 +213,7 @@ def format_output(fi: FormatInput, *, now: datetime | None = None) -> FormatOutp
 def resolution_message(fi: FormatInput, *, now: datetime | None = None) -> SlackMessage:
     """One compact line for an alert that says its incident is over (alarm back to OK, finding archived):
     "✅ Resolved 06:41 UTC: api-errors (Errors on api)". With the bot token, Post also edits the incident's message."""
-    alert = fi.alert
-    moment = alert.occurred_at or now or datetime.now(UTC)
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    title = _TITLE_PREFIX.sub("", one_line(alert.title[:400])) or alert.alert_type or "Alert"
-    text = clip(f"✅ Resolved {moment:%H:%M} UTC: {escape(title)}", MAX_HEADER_CHARS)
-    elements = [text]
-    if fi.execution_id:
-        url = console_links.stepfunctions_execution_url(fi.execution_id)
-        if len(url) <= MAX_BUTTON_URL_CHARS and console_links.is_console_url(url):
-            elements.append(link(url, "View run"))
-    return SlackMessage(text=text, blocks=[_context_block(elements)])
+    return resolution_line(fi.alert, execution_id=fi.execution_id, now=now)
 
 
 def evidence_digest(fi: FormatInput) -> str:

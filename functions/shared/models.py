@@ -228,6 +228,8 @@ class FormatInput(_Model):
     started_at: datetime | None = None
     # The deployment's environment ("prod", "dev", ...), shown on the message's context line.
     environment: str | None = None
+    # What "Check Incident" decided (absent when it failed): why this alert was investigated.
+    incident_check: IncidentCheck | None = None
 
 
 class IncidentSignal(_Model):
