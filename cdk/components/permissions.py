@@ -180,14 +180,17 @@ def conversation_table_access(
 # The incident records (functions/shared/adapters/conversations.py `incident`, `put_incident`): "Check Incident"
 # reads them before any investigation; Post reads and rewrites them when it threads and edits a message.
 INCIDENT_CHECK_ACTIONS = ("dynamodb:GetItem",)
+INCIDENT_KEY_PREFIX = "incident#"  # functions/shared/adapters/conversations.py writes every record under it
 INCIDENT_POST_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem")
 
 
 def incident_records(stack: Stack, config: EnvironmentConfig, actions: tuple[str, ...]) -> iam.PolicyStatement:
-    """Item reads (and writes) on the Conversations table, where the incident records live; no Query, no Scan."""
+    """Item reads (and writes) of the incident records only (partition keys `incident#...`) on the Conversations
+    table; no Query, no Scan, no other item."""
     return iam.PolicyStatement(
         actions=list(actions),
         resources=[_account_arn(stack, "dynamodb", f"table/{config.conversations_table_name}")],
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{INCIDENT_KEY_PREFIX}*"]}},
     )
 
 

@@ -44,6 +44,16 @@ def _environment(synthesis: Synthesis, key: str) -> dict[str, Any]:
     return dict(function["Properties"].get("Environment", {}).get("Variables", {}))
 
 
+def test_the_incident_grants_are_conditioned_on_the_incident_records(bot_synthesis: Synthesis) -> None:
+    enforcement = _enforcement(bot_synthesis)
+    conditioned = [
+        s.conditions
+        for s in enforcement.policies["alert-intel-check-incident"]
+        if any(a.startswith("dynamodb:") for a in s.actions)
+    ]
+    assert conditioned == [{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["incident#*"]}}]
+
+
 def test_webhook_only_mode_without_a_channel() -> None:
     assert bot_token_environment(EnvironmentConfig(name="dev", account="1", region="us-east-1", model_id="m")) == {}
 
@@ -95,6 +105,8 @@ def test_under_enforcement_each_incident_call_is_allowed_and_nothing_more(bot_sy
                     table.incident("alarm#arn:aws:cloudwatch:us-east-1:123456789012:alarm:x")
                     with pytest.raises(Exception, match="AccessDenied"):
                         table.put_incident("alarm#x", {"status": "open"})
+                    with pytest.raises(Exception, match="AccessDenied"):  # the incident records only
+                        table.alert_context("alarm-x")
                 with enforcement.acting_as("alert-intel-post"):
                     table.put_incident("alarm#x", {"status": "open"})
                     assert table.incident("alarm#x") == {"status": "open"}
@@ -107,4 +119,7 @@ def test_under_enforcement_each_incident_call_is_allowed_and_nothing_more(bot_sy
         read_slack_secret.cache_clear()
         runner.reset_local_caches()
     denied = [(c.function, c.request.action) for c in enforcement.denied_calls()]
-    assert denied == [("alert-intel-check-incident", "dynamodb:PutItem")]
+    assert denied == [
+        ("alert-intel-check-incident", "dynamodb:PutItem"),
+        ("alert-intel-check-incident", "dynamodb:GetItem"),
+    ]
