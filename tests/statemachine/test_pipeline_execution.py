@@ -109,7 +109,8 @@ def test_a_critical_alert_goes_through_every_stage_and_is_posted(account: Simula
 
 
 def test_an_info_alert_skips_the_model(account: SimulatedAccount) -> None:
-    result = _run(account, _input_from_event("heartbeat_sns.json"))
+    # Given an info-level alert (the heartbeat alarm's payload) on the critical route
+    result = _run(account, _input_from_event("heartbeat_sns.json").model_copy(update={"route": "critical"}))
 
     assert result.status == "SUCCEEDED", result.cause
     assert "Summarize Without AI" in _names(result)
