@@ -184,12 +184,17 @@ def check_incident(alert: Alert, store: IncidentLookup | None, *, now: datetime 
         return IncidentCheck(action="investigate", reason="no incident memory (webhook mode)", incident=ref)
     moment = now or alert.occurred_at or datetime.now(UTC)
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    _, record = find_open_incident(store, ref.key, ref.resource_key, moment)
+    key, record = find_open_incident(store, ref.key, ref.resource_key, moment)
     if record is None:
         return IncidentCheck(action="investigate", reason="new incident", incident=ref)
     recorded = record.get("signal")  # JSON text (DynamoDB's serializer takes no floats)
     before = IncidentSignal.model_validate_json(recorded) if isinstance(recorded, str) and recorded else None
-    change = material_change(before, ref.signal or alert_signal(alert))
+    after = ref.signal or alert_signal(alert)
+    if key != ref.key and before is not None:
+        # Another alarm on the incident's resource: its number measures another metric, so only a rise in
+        # severity says something the posted analysis does not.
+        before, after = IncidentSignal(severity=before.severity), IncidentSignal(severity=after.severity)
+    change = material_change(before, after)
     if change is not None:
         return IncidentCheck(
             action="investigate",

@@ -198,6 +198,20 @@ def test_another_alarm_on_the_same_resource_joins_its_incident_within_the_groupi
     assert decide(later, store).action == "investigate"
 
 
+def test_another_alarm_on_the_resource_is_compared_by_severity_not_by_its_own_metric() -> None:
+    # Given an incident opened by a warning on Checkout's errors (9 errors)
+    store = Store()
+    open_incident(store, alarm(severity="warning"))
+
+    # When its latency alarm fires (another metric: 2,400 ms), first as a warning, then as critical
+    latency = alarm("Checkout-Duration", datapoints="2400.0", severity="warning", at=OPENED + timedelta(minutes=2))
+
+    # Then the other metric's number is not "a change"; a rise in severity is
+    assert decide(latency, store).action == "update"
+    rose = decide(latency.model_copy(update={"severity": "critical"}), store)
+    assert (rose.action, rose.incident.change) == ("investigate", "severity rose from warning to critical")
+
+
 def test_a_refire_after_the_incident_window_is_a_new_incident() -> None:
     store = Store()
     open_incident(store, alarm())
