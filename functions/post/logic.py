@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.shared.adapters.slack_webhook import SlackRejectedError, WebhookDelivery
 from functions.shared.chat_models import AlertContext
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
-from functions.shared.incidents import INCIDENT_WINDOW, RESOURCE_GROUPING_WINDOW, find_open_incident
+from functions.shared.incidents import find_open_incident
 from functions.shared.models import PostInput, PostResult, Route, SlackMessage
 from functions.shared.observability import logger, metrics
 
@@ -48,8 +48,6 @@ class IncidentStore(Protocol):
     def put_incident(self, key: str, record: dict[str, Any]) -> None: ...
 
 
-# The windows live with the lookup "Check Incident" shares (functions/shared/incidents.py); re-exported here.
-__all__ = ["INCIDENT_WINDOW", "RESOURCE_GROUPING_WINDOW"]
 _MARKER = re.compile(r"^(?:✅ Resolved [^:]*: |🔁 \d+x )?(?:\S+ (?:CRITICAL|WARNING|INFO) |🟢 Likely false alarm: )?")
 
 
@@ -138,9 +136,10 @@ def post_incident(
 
     * a new incident: the main message, its thread reply, and a record (channel, ts, header, first and last
       fired, count) under its key, plus a pointer from its resource, so alarms on the same resource within
-      `RESOURCE_GROUPING_WINDOW` join its thread;
-    * a duplicate or a re-fire within `INCIDENT_WINDOW`: a thread reply ("🔁 Fired again at 06:41 UTC, 3rd time in
-      26 min", with the new message when the evidence changed) and `chat.update` of the header ("🔁 3x ...");
+      `incidents.RESOURCE_GROUPING_WINDOW` join its thread;
+    * a duplicate or a re-fire within `incidents.INCIDENT_WINDOW`: a thread reply ("🔁 3rd alert: fired again at
+      06:41 UTC (3 in 26 min)", with the new analysis when "Check Incident" had it investigated again) and
+      `chat.update` of the header ("🔁 3x ...");
     * a resolution: `chat.update` of the header ("✅ Resolved 06:41 UTC after 26 min: ...") and the compact
       resolution line in the thread; with no open incident, the line is posted on its own.
 
