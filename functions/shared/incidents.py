@@ -7,6 +7,10 @@ cannot edit: there a resolution posts one compact line.
 
 The key is stable per source: the alarm's ARN, the budget's name and period, the anomaly's ID, the finding's ID and
 resource, the Health event's ARN; anything else falls back to the alert's dedup key.
+
+The lookup happens before any investigation (decision 0014): `check_incident`, run by the "Check Incident" state,
+routes a re-fire, duplicate or resolution of an open incident straight to Post, unless the re-fire's evidence changed
+materially (`material_change`); Post uses the same `find_open_incident` when it threads and edits.
 """
 
 from __future__ import annotations
