@@ -77,7 +77,11 @@ def test_alarm_duplicate_ok_refire_is_one_message_with_its_thread(
     # And the model was called once: the OK and the re-fire went from "Check Incident" straight to Post
     assert len(bedrock.requests) == 1
     # And the repeated delivery started no execution, as ingest's execution names guarantee
-    assert "1 repeated deliveries started no execution" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 repeated deliveries started no execution" in out
+    assert "run 1: SUCCEEDED" in out and "Check Incident: investigate (new incident)" in out
+    assert "Check Incident: update (resolution: no investigation)" in out
+    assert "Check Incident: update (re-fire of an open incident, same evidence)" in out
     executions = json.loads((tmp_path / "out" / "executions.json").read_text())
     assert [e["status"] for e in executions] == ["SUCCEEDED"] * 3
     states = [[s["name"] for s in e["states"]] for e in executions]
