@@ -129,10 +129,11 @@ class EnvironmentConfig:
     log_retention_days: int = 30
     retain_data: bool = False  # prod keeps the table and its data when the stack is deleted
     ops_email: str = ""  # optional e-mail subscription on the ops topic
-    tags: dict[str, str] = field(default_factory=dict)
-    # The bot's alert channel per route ({"critical": "C0…", "heartbeat": "C0…"}): the only channels whose
-    # messages' buttons act (Acknowledge, Mute 1 h, Analyze with AI). Empty: no click acts.
+    # Bot-token mode (decision 0014): route -> Slack channel ID, e.g. {"critical": "C0123ABC"}. Post then posts with
+    # chat.postMessage and keeps one message per incident; these are also the only channels whose messages' buttons
+    # act (Acknowledge, Mute 1 h, Analyze with AI: decision 0014-act). Empty: webhook-only mode, no click acts.
     slack_alert_channels: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def resolved_bedrock_region(self) -> str:

@@ -215,6 +215,23 @@ def slack_action_grants(stack: Stack, config: EnvironmentConfig, table: dynamodb
     ]
 
 
+# The incident records (functions/shared/adapters/conversations.py `incident`, `put_incident`): "Check Incident"
+# reads them before any investigation; Post reads and rewrites them when it threads and edits a message.
+INCIDENT_CHECK_ACTIONS = ("dynamodb:GetItem",)
+INCIDENT_KEY_PREFIX = "incident#"  # functions/shared/adapters/conversations.py writes every record under it
+INCIDENT_POST_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem")
+
+
+def incident_records(table: dynamodb.ITable, actions: tuple[str, ...]) -> iam.PolicyStatement:
+    """Item reads (and writes) of the incident records only (partition keys `incident#...`) on the Conversations
+    table; no Query, no Scan, no other item."""
+    return iam.PolicyStatement(
+        actions=list(actions),
+        resources=[table.table_arn],
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{INCIDENT_KEY_PREFIX}*"]}},
+    )
+
+
 def alert_context_writes(table: dynamodb.ITable) -> iam.PolicyStatement:
     """Post remembers each posted alert for the chat bot: one PutItem, nothing else on the table."""
     return iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn])

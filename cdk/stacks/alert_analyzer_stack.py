@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
@@ -20,11 +21,29 @@ from cdk.constants import (
     ASL_PATH,
     ASL_SUBSTITUTIONS,
     PIPELINE_FUNCTIONS,
+    SLACK_BOT_TOKEN_SECRET_NAME,
     SLACK_WEBHOOKS_SECRET_NAME,
     EnvironmentConfig,
     function_construct_id,
 )
 from cdk.packaging.assets import AssetDirs
+
+
+def bot_token_environment(config: EnvironmentConfig, table_name: str) -> dict[str, dict[str, str]]:
+    """What "Check Incident" and Post need in the bot-token mode: the channel per route, the table of incident
+    records and (Post) the bot token's secret. Empty in webhook-only mode (no channel configured)."""
+    if not config.slack_alert_channels:
+        return {}
+    channels = json.dumps(config.slack_alert_channels, sort_keys=True)
+    table = table_name
+    return {
+        "check_incident": {"SLACK_ALERT_CHANNELS": channels, "CONVERSATIONS_TABLE": table},
+        "post": {
+            "SLACK_ALERT_CHANNELS": channels,
+            "CONVERSATIONS_TABLE": table,
+            "SLACK_BOT_TOKEN_SECRET_NAME": SLACK_BOT_TOKEN_SECRET_NAME,
+        },
+    }
 
 
 class AlertAnalyzerStack(Stack):
@@ -44,6 +63,7 @@ class AlertAnalyzerStack(Stack):
         # Exactly the design's permission list, per stage; classify and format read nothing.
         statements: dict[str, list[iam.PolicyStatement]] = {
             "classify": [],
+            "check_incident": [],
             "gather_cost": permissions.cost_reads(self),
             "gather_compute": permissions.compute_reads(self),
             "gather_logs": permissions.log_context_reads(self),
@@ -69,6 +89,16 @@ class AlertAnalyzerStack(Stack):
             },
             "recover": {"SLACK_WEBHOOKS_SECRET_NAME": SLACK_WEBHOOKS_SECRET_NAME},
         }
+        if config.slack_alert_channels:  # bot-token mode: one message per incident (decision 0014)
+            statements["check_incident"].append(
+                permissions.incident_records(conversations, permissions.INCIDENT_CHECK_ACTIONS)
+            )
+            statements["post"] += [
+                permissions.read_secrets(self, SLACK_BOT_TOKEN_SECRET_NAME),
+                permissions.incident_records(conversations, permissions.INCIDENT_POST_ACTIONS),
+            ]
+            for stage, values in bot_token_environment(config, conversations.table_name).items():
+                environment[stage] = {**environment.get(stage, {}), **values}
         self.stage_functions: dict[str, AlertIntelFunction] = {}
         for stage, (handler, memory_mb, timeout_seconds) in PIPELINE_FUNCTIONS.items():
             self.stage_functions[stage] = AlertIntelFunction(

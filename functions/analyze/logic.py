@@ -112,6 +112,7 @@ def _finish(
     safe = AnalysisBody(
         root_cause=commands.redact_text(body.root_cause),
         confidence=body.confidence,
+        verdict=body.verdict,
         # A link is kept only if the gathered context holds it: a model can invent URLs, and a log line can carry
         # a phishing link that a model might cite.
         evidence=[

@@ -62,6 +62,9 @@ How to analyse:
 - root_cause: one or two sentences naming the most likely cause, grounded in the evidence.
 - confidence: high only when the context directly shows the cause; medium when it strongly suggests it; low \
 otherwise.
+- verdict: problem when the evidence shows something wrong; false_alarm when the alarm fired but the evidence \
+shows the resource healthy (threshold not crossed in the data, missing data treated as breaching); no_problem \
+when the evidence shows nothing wrong for another reason; unknown when the context cannot tell.
 - evidence: claims taken from the data, each naming the section it comes from (alert, cost, compute or logs) and, \
 when the fact it comes from ends in a link id such as [L3], that id as its link (never a URL). Do not invent \
 numbers.
@@ -73,6 +76,7 @@ Be concise: an engineer reads this in Slack at 3 a.m."""
 _FIELD_DESCRIPTIONS = {
     "root_cause": "One or two sentences: the most likely root cause, grounded in the evidence.",
     "confidence": "high | medium | low, as defined in the instructions.",
+    "verdict": "problem | false_alarm | no_problem | unknown, as defined in the instructions.",
     "evidence": "Claims from the data, each with the section it comes from and the fact's link id (e.g. L3) or null.",
     "diagnostics": "Read-only `aws` CLI commands (describe/get/list/lookup/filter/start-query style), no shell.",
     "recommendations": "Concrete next steps, most urgent first.",

@@ -39,6 +39,7 @@ from functions.shared.models import (
     EvidenceClaim,
     Fact,
     GatheredContext,
+    Verdict,
 )
 from functions.shared.registry import RESOURCE_TYPES, ResourceKind, resource_type, source_spec
 
@@ -151,6 +152,9 @@ class Finding:
     evidence_keys: list[str] = field(default_factory=list)
     recommendations: list[str] = field(default_factory=list)
     diagnostics: list[BuiltCommand] = field(default_factory=list)
+    # What the finding concludes: a detector that finds nothing wrong says "false_alarm" or "no_problem", so the
+    # message is not posted as a page (functions/format reads this field, never the wording).
+    verdict: Verdict = "problem"
 
 
 Detector = Callable[[Alert, Facts], Finding | None]
@@ -379,6 +383,7 @@ def _false_alarm(alert: Alert, facts: Facts) -> Finding | None:
     return Finding(
         root_cause=sentence,
         confidence="high" if errors == 0 else "medium",
+        verdict="false_alarm",
         evidence_keys=["compute.alarm_metric", "logs.error_count", "compute.metric.Invocations"],
         recommendations=[
             "No action is needed on the resource.",
@@ -919,7 +924,9 @@ def analyze_with_rules(alert: Alert, context: GatheredContext, *, now: datetime 
         facts, finding = (
             Facts(),
             Finding(
-                root_cause=f"{alert.title} (the rule-based analysis could not read the context).", confidence="low"
+                root_cause=f"{alert.title} (the rule-based analysis could not read the context).",
+                confidence="low",
+                verdict="unknown",
             ),
         )
     try:
@@ -937,6 +944,7 @@ def analyze_with_rules(alert: Alert, context: GatheredContext, *, now: datetime 
     return AnalysisBody(
         root_cause=finding.root_cause,
         confidence=finding.confidence,
+        verdict=finding.verdict,
         evidence=_evidence(finding, facts, context),
         diagnostics=diagnostics[:6],
         recommendations=finding.recommendations[:4],

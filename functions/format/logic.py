@@ -25,7 +25,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.shared import console_links, slack_actions
 from functions.shared.alert_details import BudgetDetails
 from functions.shared.chat_models import alert_context_from_pipeline
-from functions.shared.incidents import incident_key, incident_ref
+from functions.shared.incident_messages import resolution_line
+from functions.shared.incidents import alert_signal, incident_key, incident_ref
 from functions.shared.models import (
     Alert,
     Analysis,
@@ -190,7 +191,12 @@ def _minimal_message(fi: FormatInput, error: Exception) -> SlackMessage:
 
 def format_output(fi: FormatInput, *, now: datetime | None = None, interactive: bool = False) -> FormatOutput:
     """The Format stage's result: what Post needs, without the bulky context (metric `SlackMessageBytes`)."""
-    incident = incident_ref(fi.alert, evidence_digest=evidence_digest(fi))
+    incident = incident_ref(fi.alert, evidence_digest=evidence_digest(fi)).model_copy(
+        update={
+            "signal": alert_signal(fi.alert),
+            "change": fi.incident_check.incident.change if fi.incident_check is not None else None,
+        }
+    )
     if incident.resolved and fi.route == "critical":  # an OK is news, not an investigation: one compact line
         message, thread = resolution_message(fi, now=now), None
     else:
@@ -210,17 +216,7 @@ def format_output(fi: FormatInput, *, now: datetime | None = None, interactive: 
 def resolution_message(fi: FormatInput, *, now: datetime | None = None) -> SlackMessage:
     """One compact line for an alert that says its incident is over (alarm back to OK, finding archived):
     "✅ Resolved 06:41 UTC: api-errors (Errors on api)". With the bot token, Post also edits the incident's message."""
-    alert = fi.alert
-    moment = alert.occurred_at or now or datetime.now(UTC)
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    title = _TITLE_PREFIX.sub("", one_line(alert.title[:400])) or alert.alert_type or "Alert"
-    text = clip(f"✅ Resolved {moment:%H:%M} UTC: {escape(title)}", MAX_HEADER_CHARS)
-    elements = [text]
-    if fi.execution_id:
-        url = console_links.stepfunctions_execution_url(fi.execution_id)
-        if len(url) <= MAX_BUTTON_URL_CHARS and console_links.is_console_url(url):
-            elements.append(link(url, "View run"))
-    return SlackMessage(text=text, blocks=[_context_block(elements)])
+    return resolution_line(fi.alert, execution_id=fi.execution_id, now=now)
 
 
 def evidence_digest(fi: FormatInput) -> str:
@@ -378,18 +374,18 @@ class _Headline:
     verdict: str  # "problem" or "false_alarm"
 
 
-_FALSE_ALARM = re.compile(r"\bfalse alarm\b|\bno sign of (?:a |any )?problem\b|\bnothing (?:is )?wrong\b", re.I)
 _CLAUSE_END = re.compile(r": |; | — |\. ")
 _TITLE_PREFIX = re.compile(r"^(?:ALARM|ALERT|OK|INSUFFICIENT_DATA): ", re.I)
 _COST_SOURCES = frozenset({"budget", "cost_anomaly"})
 
 
 def verdict(analysis: Analysis | None) -> str:
-    """ "false_alarm" when the analysis concludes nothing is wrong (the rules' and the model's wording), else
-    "problem". Read from the root cause, as both analysers write it: "No sign of a problem on X ... false alarm"."""
+    """ "false_alarm" when the analysis concludes nothing is wrong, else "problem": the analysis' typed verdict
+    (set by the rules' detectors and requested from Claude in its output schema), never its wording. A
+    "no_problem" verdict is presented as a false alarm too: the alert fired, the evidence shows nothing wrong."""
     if analysis is None:
         return "problem"
-    return "false_alarm" if _FALSE_ALARM.search(analysis.root_cause) else "problem"
+    return "false_alarm" if analysis.verdict in ("false_alarm", "no_problem") else "problem"
 
 
 def _headline(fi: FormatInput) -> _Headline:

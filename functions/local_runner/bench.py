@@ -77,6 +77,7 @@ COLD_IMPORT_BUDGET_RATIO = 1.5
 # The stages an alert passes through one after another (the gather branches run in parallel: the slowest counts).
 CRITICAL_PATH = (
     ("functions.classify.handler",),
+    ("functions.check_incident.handler",),
     ("functions.gather_cost.handler", "functions.gather_compute.handler", "functions.gather_logs.handler"),
     ("functions.analyze.handler",),
     ("functions.format.handler",),

@@ -118,6 +118,16 @@ def _report_enforcement(enforcement: IamEnforcement, env: str) -> int:
     return EXIT_FAILED
 
 
+def _incident_decision(run: Any) -> str:
+    """ "; Check Incident: update (resolution: no investigation)" — how the run was routed (decision 0014)."""
+    state = next((s for s in run.states if s.name == "Check Incident"), None)
+    output = state.output if state is not None and isinstance(state.output, dict) else {}
+    check = output.get("incident_check")
+    if not isinstance(check, dict):
+        return ""
+    return f"; Check Incident: {check.get('action')} ({check.get('reason')})"
+
+
 def _run_sequence(
     files: list[str], scenario: Any, out_dir: Path, slack: str, enforcement: IamEnforcement | None = None
 ) -> int:
@@ -137,7 +147,10 @@ def _run_sequence(
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     for number, run in enumerate(result.runs, start=1):
-        print(f"run {number}: {run.status} in {run.seconds:.1f} s ({run.execution_arn.rsplit(':', 1)[-1]})")
+        print(
+            f"run {number}: {run.status} in {run.seconds:.1f} s ({run.execution_arn.rsplit(':', 1)[-1]})"
+            + _incident_decision(run)
+        )
     if result.duplicates:
         print(f"{result.duplicates} repeated deliveries started no execution (same alert, same execution name)")
     if slack == "web":

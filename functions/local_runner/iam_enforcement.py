@@ -63,6 +63,9 @@ def _glob(pattern: str, value: str, *, case_sensitive: bool) -> bool:
 _CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda expected, actual: expected == actual,
     "StringLike": lambda expected, actual: _glob(expected, actual, case_sensitive=True),
+    # Every request value must match: the context keys this evaluator sets carry one value each, so this is
+    # StringLike on that value (dynamodb:LeadingKeys, the item's partition key).
+    "ForAllValues:StringLike": lambda expected, actual: _glob(expected, actual, case_sensitive=True),
     "ArnEquals": lambda expected, actual: expected == actual,
     "ArnLike": lambda expected, actual: _glob(expected, actual, case_sensitive=True),
 }
@@ -409,7 +412,24 @@ def requests_for(
     if (prefix, operation) in _UNAUTHORISED_OPERATIONS:
         return []
     action = _ACTION_OVERRIDES.get((prefix, operation), f"{prefix}:{operation}")
-    return [Request(action, resource) for resource in _resources(action, params, region, account, queries or {})]
+    context = _dynamodb_leading_keys(params) if prefix == "dynamodb" else {}
+    return [
+        Request(action, resource, context) for resource in _resources(action, params, region, account, queries or {})
+    ]
+
+
+# The partition key of the project's one table (cdk/stacks/storage_stack.py, CONVERSATIONS_PARTITION_KEY).
+_PARTITION_KEY_ATTRIBUTE = "conversation_id"
+
+
+def _dynamodb_leading_keys(params: Mapping[str, Any]) -> dict[str, str]:
+    """`dynamodb:LeadingKeys` of a single-item call (GetItem, PutItem, UpdateItem, DeleteItem): the item's
+    partition key value, so a statement conditioned on it (e.g. the incident records, `incident#*`) is checked."""
+    item = params.get("Key") or params.get("Item") or {}
+    value = item.get(_PARTITION_KEY_ATTRIBUTE) if isinstance(item, Mapping) else None
+    if isinstance(value, Mapping) and isinstance(value.get("S"), str):
+        return {"dynamodb:LeadingKeys": value["S"]}
+    return {}
 
 
 def bedrock_requests(model_id: str, *, region: str, account: str) -> list[Request]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.shared.adapters.slack_webhook import SlackRejectedError, WebhookDelivery
 from functions.shared.chat_models import AlertContext
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
+from functions.shared.incidents import find_open_incident
 from functions.shared.models import PostInput, PostResult, Route, SlackMessage
 from functions.shared.observability import logger, metrics
 from functions.shared.slack_actions import is_muted
@@ -48,10 +49,6 @@ class IncidentStore(Protocol):
     def put_incident(self, key: str, record: dict[str, Any]) -> None: ...
 
 
-# A re-fire within this long of the incident's last alert (resolved or not) joins its thread.
-INCIDENT_WINDOW = timedelta(hours=6)
-# Alarms on one resource within this long of its incident's first alert join that incident's thread.
-RESOURCE_GROUPING_WINDOW = timedelta(minutes=15)
 _MARKER = re.compile(r"^(?:✅ Resolved [^:]*: |🔁 \d+x )?(?:\S+ (?:CRITICAL|WARNING|INFO) |🟢 Likely false alarm: )?")
 
 
@@ -140,9 +137,10 @@ def post_incident(
 
     * a new incident: the main message, its thread reply, and a record (channel, ts, header, first and last
       fired, count) under its key, plus a pointer from its resource, so alarms on the same resource within
-      `RESOURCE_GROUPING_WINDOW` join its thread;
-    * a duplicate or a re-fire within `INCIDENT_WINDOW`: a thread reply ("🔁 Fired again at 06:41 UTC, 3rd time in
-      26 min", with the new message when the evidence changed) and `chat.update` of the header ("🔁 3x ...");
+      `incidents.RESOURCE_GROUPING_WINDOW` join its thread;
+    * a duplicate or a re-fire within `incidents.INCIDENT_WINDOW`: a thread reply ("🔁 3rd alert: fired again at
+      06:41 UTC (3 in 26 min)", with the new analysis when "Check Incident" had it investigated again) and
+      `chat.update` of the header ("🔁 3x ...");
     * a resolution: `chat.update` of the header ("✅ Resolved 06:41 UTC after 26 min: ...") and the compact
       resolution line in the thread; with no open incident, the line is posted on its own.
 
@@ -153,7 +151,7 @@ def post_incident(
     assert ref is not None
     now = now or ref.occurred_at or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    key, record = _find_incident(store, ref.key, ref.resource_key, now)
+    key, record = find_open_incident(store, ref.key, ref.resource_key, now)
     if record is None:
         if ref.resolved:  # nothing open to close: the compact line on its own
             return _post_with_bot(post_input.model_copy(update={"thread": None}), web, channel, memory)
@@ -172,8 +170,20 @@ def post_incident(
         count = int(record.get("fire_count", 1)) + 1
         again = "fired again" if record.get("status") == "open" else "fired again after it resolved"
         note = f"🔁 {_ordinal(count)} alert: {again} at {now:%H:%M} UTC ({count} in {minutes} min)"
-        changed = ref.evidence_digest != record.get("evidence_digest")
-        note += "; the evidence changed, the new analysis follows" if changed else "; same evidence"
+        # Investigated again ("Check Incident" found the evidence changed materially, or could not decide): the
+        # new analysis goes in the thread. Routed past the investigation: the note is all there is to say.
+        changed = ref.investigated and (ref.change is not None or ref.evidence_digest != record.get("evidence_digest"))
+        if changed:
+            note += (
+                f"; the evidence changed ({ref.change}), the new analysis follows"
+                if ref.change
+                else ("; the evidence changed, the new analysis follows")
+            )
+            if ref.signal is not None:
+                record["signal"] = ref.signal.model_dump_json()
+            record["evidence_digest"] = ref.evidence_digest
+        else:
+            note += "; same evidence, no new analysis"
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
         if changed:
             blocks += post_input.message.blocks[: MAX_BLOCKS - 1]
@@ -220,21 +230,6 @@ def _edit_header(
         record["blocks"] = blocks
 
 
-def _find_incident(
-    store: IncidentStore, key: str, resource_key: str | None, now: datetime
-) -> tuple[str, dict[str, Any] | None]:
-    record = store.incident(key)
-    if record is not None and now - datetime.fromisoformat(record["last_fired_at"]) <= INCIDENT_WINDOW:
-        return key, record
-    if resource_key:
-        pointer = store.incident(f"resource#{resource_key}")
-        if pointer and now - datetime.fromisoformat(pointer["opened_at"]) <= RESOURCE_GROUPING_WINDOW:
-            grouped = store.incident(str(pointer["key"]))
-            if grouped is not None and grouped.get("status") == "open":
-                return str(pointer["key"]), grouped
-    return key, None
-
-
 def _remember(
     store: IncidentStore,
     key: str,
@@ -256,6 +251,11 @@ def _remember(
         "fire_count": 1,
         "status": "open",
         "evidence_digest": post_input.incident.evidence_digest if post_input.incident else None,
+        # What the posted analysis rests on: "Check Incident" compares a re-fire's signal with it (JSON text: the
+        # table's serializer takes no floats).
+        "signal": post_input.incident.signal.model_dump_json()
+        if post_input.incident and post_input.incident.signal
+        else None,
     }
     try:
         store.put_incident(key, record)

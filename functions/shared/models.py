@@ -29,6 +29,9 @@ SectionName = Literal["cost", "compute", "logs"]
 SectionStatus = Literal["ok", "error", "skipped"]
 AnalysisMethod = Literal["claude", "rule_based", "passthrough"]
 Confidence = Literal["high", "medium", "low"]
+# What the analysis concludes about the alert: something is wrong ("problem"), the alarm fired without a problem
+# behind it ("false_alarm"), the evidence shows nothing wrong ("no_problem"), or it cannot tell ("unknown").
+Verdict = Literal["problem", "false_alarm", "no_problem", "unknown"]
 
 _D = TypeVar("_D", bound=BaseModel)
 
@@ -190,6 +193,7 @@ class AnalysisBody(_Model):
 
     root_cause: str
     confidence: Confidence = "low"
+    verdict: Verdict = "unknown"
     evidence: list[EvidenceClaim] = Field(default_factory=list)
     diagnostics: list[str] = Field(default_factory=list)  # read-only `aws` CLI commands
     recommendations: list[str] = Field(default_factory=list)
@@ -224,6 +228,18 @@ class FormatInput(_Model):
     started_at: datetime | None = None
     # The deployment's environment ("prod", "dev", ...), shown on the message's context line.
     environment: str | None = None
+    # What "Check Incident" decided (absent when it failed): why this alert was investigated.
+    incident_check: IncidentCheck | None = None
+
+
+class IncidentSignal(_Model):
+    """What a re-fire is compared with to tell whether its evidence changed materially (decision 0014): the alert's
+    severity and its one headline number (an alarm's breaching datapoint, a budget's spend, an anomaly's impact, a
+    finding's severity score) with the threshold it was measured against."""
+
+    severity: Severity
+    value: float | None = None
+    threshold: float | None = None
 
 
 class IncidentRef(_Model):
@@ -234,6 +250,26 @@ class IncidentRef(_Model):
     resolved: bool = False  # the alert says the incident is over (alarm OK, finding archived, event closed)
     evidence_digest: str | None = None  # changes when the evidence behind the message changes materially
     occurred_at: datetime | None = None  # when the alert happened: the incident's clock (first fired, resolved)
+    signal: IncidentSignal | None = None
+    # False when "Check Incident" routed the alert past the investigation (a re-fire, a duplicate, a resolution):
+    # Post then only replies in the thread and edits the header.
+    investigated: bool = True
+    # Why a re-fire of an open incident was investigated again ("severity rose from warning to critical").
+    change: str | None = None
+
+
+IncidentAction = Literal["investigate", "update"]
+
+
+class IncidentCheck(_Model):
+    """The "Check Incident" state's output (`$.incident_check`): investigate the alert, or only update the open
+    incident's Slack message (decision 0014). `message` is what Post posts on the "update" path: the compact
+    resolution line, or the compact "fired again" line."""
+
+    action: IncidentAction
+    reason: str
+    incident: IncidentRef
+    message: SlackMessage | None = None
 
 
 class SlackMessage(_Model):

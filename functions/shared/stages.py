@@ -26,6 +26,8 @@ class Stage:
 
 PIPELINE_STAGES: tuple[Stage, ...] = (
     Stage("classify", "ClassifyFunctionArn", "functions.classify.handler.handler", 512, 25),
+    # Before any investigation: a re-fire, a duplicate or a resolution of an open incident skips it (decision 0014).
+    Stage("check_incident", "CheckIncidentFunctionArn", "functions.check_incident.handler.handler", 512, 25),
     Stage("gather_cost", "GatherCostFunctionArn", "functions.gather_cost.handler.handler", 512, 55),
     Stage("gather_compute", "GatherComputeFunctionArn", "functions.gather_compute.handler.handler", 512, 55),
     Stage("gather_logs", "GatherLogsFunctionArn", "functions.gather_logs.handler.handler", 512, 55),

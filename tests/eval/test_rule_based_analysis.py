@@ -98,6 +98,7 @@ def test_a_healthy_system_is_called_a_false_alarm_not_given_a_cause():
     analysis = analyze_with_rules(alert, context)
     assert analysis.root_cause.startswith("No sign of a problem")
     assert "false alarm" in analysis.root_cause
+    assert analysis.verdict == "false_alarm"
     assert analysis.recommendations[0] == "No action is needed on the resource."
 
 
@@ -113,7 +114,9 @@ def test_errors_in_the_logs_are_never_called_a_false_alarm():
             ("logs.pattern.1", "12x Timeout", 12),
         ),
     )
-    assert "false alarm" not in analyze_with_rules(alert, context).root_cause
+    analysis = analyze_with_rules(alert, context)
+    assert "false alarm" not in analysis.root_cause
+    assert analysis.verdict == "problem"
 
 
 def test_a_system_status_check_failure_blames_the_host():
@@ -179,4 +182,6 @@ def test_a_breach_the_alarm_saw_is_not_called_a_false_alarm_even_if_our_window_m
     )
 
     # Then the rules do not dismiss it
-    assert "false alarm" not in analyze_with_rules(alert, context).root_cause
+    analysis = analyze_with_rules(alert, context)
+    assert "false alarm" not in analysis.root_cause
+    assert analysis.verdict == "problem"

@@ -43,7 +43,8 @@ NOT_CALLED_BY_THE_CODE = {
         (key, action): reason
         for key in (
             "ingest",
-            *("classify", "gather_cost", "gather_compute", "gather_logs", "analyze", "format", "post", "recover"),
+            *("classify", "check_incident", "gather_cost", "gather_compute", "gather_logs", "analyze", "format"),
+            *("post", "recover"),
             *("chat_events", "chat_worker", "chat_archiver"),
         )
         for action, reason in {

@@ -100,6 +100,7 @@ def test_a_good_tool_use_answer_becomes_the_analysis(bedrock: FakeBedrock) -> No
     assert result["method"] == "claude"
     assert result["model_id"] == MODEL_ID
     assert "recursive invocation loop" in result["root_cause"]
+    assert result["verdict"] == "problem"
     assert result["usage"]["input_tokens"] == 1_900 and result["usage"]["output_tokens"] == 450
     assert result["usage"]["estimated_cost_usd"] == pytest.approx(0.00415)
     assert result["evidence"][0]["link"] == "https://console.aws.amazon.com/cost-management/home#/cost-explorer"

@@ -7,8 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from functions.local_runner.cli import EXIT_OK, main
+from tests.support.analyze_samples import good_claude_analysis
 from tests.support.events import EVENTS_DIR as EVENTS
+from tests.support.fake_bedrock import FakeBedrock
 
 ALARM = 'ALARM: "ImageProcessor-Invocations-Spike" in US East (N. Virginia)'
 OK = 'OK: "ImageProcessor-Invocations-Spike" in US East (N. Virginia)'
@@ -27,7 +31,9 @@ def alarm_event(state: str, old: str, at: str, subject: str) -> dict[str, Any]:
     return event
 
 
-def test_alarm_duplicate_ok_refire_is_one_message_with_its_thread(tmp_path: Path, capsys) -> None:
+def test_alarm_duplicate_ok_refire_is_one_message_with_its_thread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given ALARM, the same ALARM delivered again, OK 20 minutes later and a re-fire 30 minutes after that
     events = [
         alarm_event("ALARM", "OK", "2026-11-25T18:52:03.512+0000", ALARM),
@@ -41,8 +47,14 @@ def test_alarm_duplicate_ok_refire_is_one_message_with_its_thread(tmp_path: Path
         path.write_text(json.dumps(event))
         files.append(str(path))
 
-    # When they run in order through the state machine, posting with the bot token to the local Web API
-    code = main(["run", *files, "--out", str(tmp_path / "out"), "--slack", "web"])
+    # When they run in order through the state machine, with Claude on a local Bedrock server, posting with the bot
+    # token to the local Web API
+    with FakeBedrock() as bedrock:
+        monkeypatch.setenv("ALERT_INTEL_MODEL_ID", "us.anthropic.claude-haiku-4-5-20251001-v1:0")
+        monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", bedrock.url)
+        for _ in range(3):  # enough answers for every ALARM, should each one (wrongly) call the model
+            bedrock.answer_tool_use(good_claude_analysis())
+        code = main(["run", *files, "--out", str(tmp_path / "out"), "--slack", "web"])
 
     # Then every run succeeded, and DIR/slack_calls.json lists every call in the documented shape
     assert code == EXIT_OK
@@ -58,10 +70,22 @@ def test_alarm_duplicate_ok_refire_is_one_message_with_its_thread(tmp_path: Path
     assert len(in_thread) == 3  # the evidence, the resolution line, the re-fire
     assert [u["ts"] for u in updates] == [ts, ts]
     assert updates[0]["blocks"][0]["text"]["text"].startswith("✅ Resolved 19:12 UTC after 20 min: ")
-    assert updates[1]["blocks"][0]["text"]["text"].startswith("🔁 2x 🔴 CRITICAL")
+    assert updates[1]["blocks"][0]["text"]["text"].startswith("🔁 2x ")
     assert in_thread[0]["blocks"][0]["text"]["text"].startswith("*Evidence*")
     assert in_thread[1]["text"].startswith("✅ Resolved 19:12 UTC: ImageProcessor-Invocations-Spike")
+    assert "same evidence, no new analysis" in in_thread[2]["text"]
+    # And the model was called once: the OK and the re-fire went from "Check Incident" straight to Post
+    assert len(bedrock.requests) == 1
     # And the repeated delivery started no execution, as ingest's execution names guarantee
-    assert "1 repeated deliveries started no execution" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 repeated deliveries started no execution" in out
+    assert "run 1: SUCCEEDED" in out and "Check Incident: investigate (new incident)" in out
+    assert "Check Incident: update (resolution: no investigation)" in out
+    assert "Check Incident: update (re-fire of an open incident, same evidence)" in out
     executions = json.loads((tmp_path / "out" / "executions.json").read_text())
     assert [e["status"] for e in executions] == ["SUCCEEDED"] * 3
+    states = [[s["name"] for s in e["states"]] for e in executions]
+    assert "Analyze Alert" in states[0]
+    for later in states[1:]:
+        assert "Post Incident Update" in later
+        assert not {"Gather Context", "Analyze Alert", "Format Slack Message"} & set(later)

@@ -57,6 +57,9 @@ def test_state_names_read_like_a_runbook():
     names = set(_all_states(json.loads(DEFINITION_PATH.read_text())["States"]))
     assert {
         "Classify Alert",
+        "Check Incident",
+        "Open Incident?",
+        "Post Incident Update",
         "Gather Context",
         "Gather Cost Context",
         "Gather Compute Context",

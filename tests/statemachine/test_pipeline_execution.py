@@ -67,6 +67,8 @@ def test_a_critical_alert_goes_through_every_stage_and_is_posted(account: Simula
     names = _names(result)
     for expected in (
         "Classify Alert",
+        "Check Incident",
+        "Open Incident?",
         "Gather Context",
         "Gather Cost Context",
         "Gather Compute Context",
@@ -78,6 +80,7 @@ def test_a_critical_alert_goes_through_every_stage_and_is_posted(account: Simula
     ):
         assert expected in names
     assert "Summarize Without AI" not in names
+    assert "Post Incident Update" not in names  # a new incident is investigated
     assert names.index("Gather Context") < names.index("Gather Cost Context") < names.index("Needs AI Analysis?")
     assert all(state.status == "succeeded" for state in result.states)
     gathered = _state(result, "Gather Context").output["context"]
@@ -106,7 +109,8 @@ def test_a_critical_alert_goes_through_every_stage_and_is_posted(account: Simula
 
 
 def test_an_info_alert_skips_the_model(account: SimulatedAccount) -> None:
-    result = _run(account, _input_from_event("cloudwatch_alarm_ok_sns.json"))
+    # Given an info-level alert (the heartbeat alarm's payload) on the critical route
+    result = _run(account, _input_from_event("heartbeat_sns.json").model_copy(update={"route": "critical"}))
 
     assert result.status == "SUCCEEDED", result.cause
     assert "Summarize Without AI" in _names(result)
@@ -114,6 +118,50 @@ def test_an_info_alert_skips_the_model(account: SimulatedAccount) -> None:
     assert result.analysis is not None
     assert result.analysis["method"] == "rule_based"
     assert len(result.slack_posts) == 1
+
+
+def test_a_resolution_goes_from_check_incident_straight_to_post(account: SimulatedAccount) -> None:
+    # Given an alarm back to OK, in webhook-only mode (no incident memory)
+    result = _run(account, _input_from_event("cloudwatch_alarm_ok_sns.json"))
+
+    # Then no context is gathered, nothing is analysed or formatted: one compact line is posted
+    assert result.status == "SUCCEEDED", result.cause
+    names = _names(result)
+    assert names[:4] == ["Classify Alert", "Check Incident", "Open Incident?", "Post Incident Update"]
+    assert not {"Gather Context", "Analyze Alert", "Summarize Without AI", "Format Slack Message"} & set(names)
+    check = _state(result, "Check Incident").output["incident_check"]
+    assert (check["action"], check["reason"]) == ("update", "resolution: no investigation")
+    [post] = result.slack_posts
+    assert post["text"].startswith("✅ Resolved ")
+    assert len(post["blocks"]) == 1 and post["blocks"][0]["type"] == "context"
+
+
+def test_an_unreadable_incident_memory_investigates_the_alert(
+    account: SimulatedAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given bot-token settings naming a table that does not exist
+    from functions.shared.settings import clear_settings_caches
+
+    monkeypatch.setenv("SLACK_ALERT_CHANNELS", json.dumps({"critical": "C0NOWHERE"}))
+    monkeypatch.setenv("CONVERSATIONS_TABLE", "no-such-table")
+    clear_settings_caches()
+    account.lambdas.overrides["alert-intel-post"] = lambda event, context: {
+        "posted": True,
+        "route": "critical",
+        "status_code": 200,
+    }
+    try:
+        result = _run(account, _input_from_event("cloudwatch_alarm_sns.json"))
+    finally:
+        monkeypatch.undo()
+        clear_settings_caches()
+
+    # Then "Check Incident" fails open: the alert is investigated as without the memory
+    assert result.status == "SUCCEEDED", result.cause
+    check = _state(result, "Check Incident").output["incident_check"]
+    assert check["action"] == "investigate"
+    assert check["reason"].startswith("incident memory unreadable")
+    assert "Gather Context" in _names(result) and "Post To Slack" in _names(result)
 
 
 def test_the_heartbeat_route_passes_through_without_the_model(account: SimulatedAccount) -> None:

@@ -82,6 +82,7 @@ def good_claude_analysis(**overrides: Any) -> dict[str, Any]:
             "creating a recursive invocation loop that drove Lambda spend up 300%."
         ),
         "confidence": "high",
+        "verdict": "problem",
         "evidence": [
             # The prompt shows console links as ids: [L1] is the first fact's link (Cost Explorer).
             {"claim": "AWS Lambda cost $412.30 in 7 days, +300% day over day", "section": "cost", "link": "L1"},

@@ -109,12 +109,14 @@ def test_the_tool_schema_is_the_analysis_model_with_every_field_required() -> No
     assert set(schema["required"]) == {
         "root_cause",
         "confidence",
+        "verdict",
         "evidence",
         "diagnostics",
         "recommendations",
         "unknowns",
     }
     assert schema["properties"]["confidence"]["enum"] == ["high", "medium", "low"]
+    assert schema["properties"]["verdict"]["enum"] == ["problem", "false_alarm", "no_problem", "unknown"]
     evidence_item = schema["properties"]["evidence"]["items"]
     assert set(evidence_item["properties"]) == {"claim", "section", "link"}
     assert schema["properties"]["diagnostics"]["maxItems"] == 5

@@ -23,5 +23,7 @@ def test_one_top_level_message_per_incident_and_the_flaps_stay_in_their_threads(
     assert report.top_level_messages == report.incidents
     # The 50 alarms on one function are one thread: the first post, then a reply and an edit for each of the others
     assert max(report.calls_per_incident.values()) == 2 + 49 * 2
-    # Not yet: each ALARM execution still reaches the model (30 flap re-fires + 50 grouped alarms); only the OKs skip it
-    assert report.model_calls == 80
+    # And "Check Incident" sends only each incident's first alert to the model: the flaps' re-fires and OKs and the 49
+    # other alarms on the function go straight to Post
+    assert report.model_calls == report.incidents == 11
+    assert set(report.model_calls_per_incident.values()) == {1}

@@ -1,0 +1,36 @@
+"""Lambda boundary of the "Check Incident" state ({"route", "alert", "execution_id"} -> IncidentCheck)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.check_incident.logic import decide
+from functions.shared.adapters.conversations import ConversationTable, conversation_table
+from functions.shared.models import StageInput
+from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
+from functions.shared.settings import get_settings
+from functions.shared.stage_io import bounded_stage, parse_stage_input
+
+
+class CheckIncidentInput(StageInput):
+    execution_id: str | None = None  # for the "View run" link of the compact line
+
+
+def incident_memory(route: str) -> ConversationTable | None:
+    """The incident records Post keeps, in the bot-token mode only: a channel for the route (SLACK_ALERT_CHANNELS)
+    and the table (CONVERSATIONS_TABLE). Webhook-only mode has no incident memory: it cannot edit a message."""
+    settings = get_settings()
+    if not settings.slack_alert_channels.get(route) or not settings.conversations_table:
+        return None
+    return conversation_table(settings.conversations_table)
+
+
+@bounded_stage()
+@logger.inject_lambda_context
+@trace_handler
+@metrics.log_metrics
+@with_alert_keys
+def handler(event: dict, context: LambdaContext) -> dict:
+    check_input = parse_stage_input(event, CheckIncidentInput)
+    check = decide(check_input.alert, incident_memory(check_input.route), execution_id=check_input.execution_id)
+    return check.model_dump(mode="json")
