@@ -131,7 +131,7 @@ class EnvironmentConfig:
     ops_email: str = ""  # optional e-mail subscription on the ops topic
     # Bot-token mode (decision 0014): route -> Slack channel ID, e.g. {"critical": "C0123ABC"}. Post then posts with
     # chat.postMessage and keeps one message per incident; these are also the only channels whose messages' buttons
-    # act (Acknowledge, Mute 1 h, Analyze with AI: decision 0014-act). Empty: webhook-only mode, no click acts.
+    # act (Acknowledge, Mute 1 h, Analyze with AI: decision 0017). Empty: webhook-only mode, no click acts.
     slack_alert_channels: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
