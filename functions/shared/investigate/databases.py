@@ -1,0 +1,390 @@
+"""RDS instance and Aurora cluster evidence: the configuration that matters, recent RDS events, and what the numbers
+say about connections and storage; the cluster's members and the database's callers as neighbours.
+
+What an SRE checks first on a database alarm, and what each fact answers:
+
+- `compute.db_instance` / `compute.db_cluster`: engine and version, class, Multi-AZ, storage (allocated, type,
+  autoscaling ceiling), status and pending changes, which logs are exported.
+- `compute.db_event`: the RDS events of the last hours that explain a blip (a failover, a reboot, storage full,
+  maintenance, a configuration change), most telling first.
+- `compute.db_connections_near_max`: DatabaseConnections at (or near) the engine's max_connections for the class.
+- `compute.db_storage_low`: FreeStorageSpace low and still falling, and whether storage autoscaling can save it.
+
+The numbers ride on `Fact.numbers`, so the rules compare numbers, never sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from functions.shared.adapters.cloudwatch import CloudWatchReader, MetricQuery
+from functions.shared.adapters.infrastructure import LambdaEnvironmentReader, RdsReader
+from functions.shared.investigate.base import Evidence, Neighbour, number
+from functions.shared.investigate.metrics import MetricWindow, summarize
+from functions.shared.investigate.resources import _parse_time, ago
+from functions.shared.investigate.target import Target
+from functions.shared.models import Fact, Measurement
+
+EVENT_WINDOW = timedelta(hours=6)
+METRIC_WINDOW = timedelta(hours=3)
+METRIC_RECENT = timedelta(minutes=30)
+GIB = 1024**3
+# Connections at or above this share of max_connections: new connections are (about to be) refused.
+CONNECTIONS_NEAR_MAX = 0.9
+# Free storage at or below this share of the allocated storage, and still falling: it runs out.
+STORAGE_LOW_SHARE = 0.10
+CALLER_SCAN_PAGES = 3
+MAX_CALLERS = 2
+
+# RDS event categories (`EventCategories`), most telling first: what explains a blip on a database.
+_EVENT_RANK = ("failover", "low storage", "failure", "availability", "recovery", "maintenance", "configuration change")
+
+# Memory (GiB) of a db.m* class by size; r* classes have twice, c* half, t* the same up to 2xlarge.
+_M_FAMILY_GIB = {
+    "micro": 1,
+    "small": 2,
+    "medium": 4,
+    "large": 8,
+    "xlarge": 16,
+    "2xlarge": 32,
+    "4xlarge": 64,
+    "8xlarge": 128,
+    "12xlarge": 192,
+    "16xlarge": 256,
+    "24xlarge": 384,
+}
+_FAMILY_FACTOR = {"m": 1.0, "t": 1.0, "r": 2.0, "x": 4.0, "z": 2.0, "c": 0.5}
+# Aurora MySQL's documented default max_connections per class size (the parameter is a log formula of memory).
+_AURORA_MYSQL_DEFAULTS = {"medium": 90, "large": 1000, "xlarge": 2000, "2xlarge": 3000, "4xlarge": 4000}
+_CLASS = re.compile(r"^db\.(?P<family>[a-z])\d*[a-z]*\.(?P<size>\w+)$")
+
+
+def class_memory_gib(instance_class: str) -> float | None:
+    """The memory of a DB instance class ("db.r6g.large" -> 16), or None for a class not in the table."""
+    match = _CLASS.match(instance_class or "")
+    if not match or match.group("size") not in _M_FAMILY_GIB:
+        return None
+    family, size = match.group("family"), match.group("size")
+    if family == "t" and size == "large":
+        return 8
+    factor = _FAMILY_FACTOR.get(family)
+    return _M_FAMILY_GIB[size] * factor if factor else None
+
+
+def default_max_connections(engine: str, instance_class: str) -> int | None:
+    """The engine's default max_connections for the class (the default parameter group's formula), or None when
+    the engine's default is not a formula of memory (SQL Server, Oracle) or the class is unknown."""
+    memory = class_memory_gib(instance_class)
+    if memory is None:
+        return None
+    engine = (engine or "").lower()
+    size = instance_class.rsplit(".", 1)[-1]
+    if engine == "aurora-mysql":
+        if instance_class.startswith("db.t"):
+            return 45 if size == "small" else 90 if size == "medium" else 135
+        return _AURORA_MYSQL_DEFAULTS.get(size, 5000 if memory >= 256 else 4000)
+    if engine in ("mysql", "mariadb"):
+        return int(memory * GIB // 12_582_880)
+    if engine in ("postgres", "aurora-postgresql"):
+        return int(min(memory * GIB // 9_531_392, 5000))
+    return None
+
+
+def _read_windows(
+    cw: CloudWatchReader, target: Target, metrics: list[tuple[str, str]], *, now: datetime, evidence: Evidence
+) -> dict[str, MetricWindow]:
+    queries = [
+        MetricQuery(
+            id=f"db{i}",
+            namespace="AWS/RDS",
+            metric_name=name,
+            dimensions=target.dimensions,
+            stat=stat,
+            period_seconds=300,
+        )
+        for i, (name, stat) in enumerate(metrics)
+    ]
+    series = evidence.read(
+        f"AWS/RDS {', '.join(m for m, _ in metrics)} of {target.name}",
+        lambda: cw.metric_data(queries, now - METRIC_WINDOW, now),
+    )
+    if series is None:
+        return {}
+    return {
+        q.metric_name: summarize(series[q.id], "AWS/RDS", q.metric_name, 300, now, METRIC_RECENT)
+        for q in queries
+        if q.id in series
+    }
+
+
+def _storage_text(instance: dict[str, Any]) -> str:
+    allocated = instance.get("AllocatedStorage")
+    text = f"{allocated} GiB {instance.get('StorageType', '')}".strip() if allocated else "storage ?"
+    ceiling = instance.get("MaxAllocatedStorage")
+    if isinstance(ceiling, int) and isinstance(allocated, int) and ceiling > allocated:
+        text += f", storage autoscaling up to {ceiling} GiB"
+    elif str(instance.get("Engine", "")).startswith("aurora"):
+        text = "Aurora cluster storage (grows by itself)"
+    else:
+        text += ", no storage autoscaling"
+    return text
+
+
+def rds_instance_evidence(
+    rds: RdsReader, cw: CloudWatchReader, lambdas: LambdaEnvironmentReader, target: Target, *, now: datetime
+) -> Evidence:
+    """One DB instance: configuration, recent events, connections vs max_connections, storage running out; its
+    cluster (Aurora) and the Lambda functions whose environment names its endpoint as neighbours."""
+    evidence = Evidence()
+    identifier = target.name
+    evidence.looked_at.append(f"RDS {identifier} configuration and events")
+    instance = evidence.read(f"RDS instance {identifier}", lambda: rds.db_instance(identifier))
+    if instance is None:
+        if not evidence.notes:
+            evidence.notes.append(f"No RDS instance {identifier} in this account and region.")
+        return evidence
+    engine = str(instance.get("Engine", "?"))
+    instance_class = str(instance.get("DBInstanceClass", "?"))
+    status = str(instance.get("DBInstanceStatus", "unknown"))
+    parts = [
+        f"{engine} {instance.get('EngineVersion', '')}".strip(),
+        instance_class,
+        "Multi-AZ" if instance.get("MultiAZ") else "single-AZ",
+        _storage_text(instance),
+        f"status {status}",
+    ]
+    pending = {k: v for k, v in (instance.get("PendingModifiedValues") or {}).items() if v not in (None, [], {})}
+    if pending:
+        parts.append("pending: " + ", ".join(f"{k}={v}" for k, v in list(pending.items())[:3]))
+    exports = instance.get("EnabledCloudwatchLogsExports") or []
+    parts.append("logs exported: " + ", ".join(exports) if exports else "no logs exported to CloudWatch")
+    cluster_id = instance.get("DBClusterIdentifier")
+    if cluster_id:
+        parts.append(f"member of cluster {cluster_id}")
+    allocated = instance.get("AllocatedStorage")
+    evidence.facts.append(
+        Fact(
+            key="compute.db_instance",
+            text=f"RDS {identifier}: " + ", ".join(parts),
+            value=status,
+            subject=identifier,
+            numbers=Measurement(value=float(allocated), unit="GiB") if isinstance(allocated, int) else None,
+        )
+    )
+    evidence.add(_events_evidence(rds, "db-instance", identifier, now=now))
+    windows = _read_windows(
+        cw,
+        target,
+        [("DatabaseConnections", "Maximum"), ("FreeStorageSpace", "Minimum")],
+        now=now,
+        evidence=evidence,
+    )
+    evidence.add(_connections_evidence(identifier, engine, instance_class, windows.get("DatabaseConnections")))
+    if not engine.startswith("aurora"):
+        evidence.add(_storage_evidence(identifier, instance, windows.get("FreeStorageSpace")))
+    if cluster_id:
+        evidence.neighbours.append(
+            Neighbour(
+                target=Target.of("rds_cluster", str(cluster_id), target.region),
+                edge=f"Aurora cluster {cluster_id}, which {identifier} belongs to",
+            )
+        )
+    endpoint = (instance.get("Endpoint") or {}).get("Address")
+    evidence.add(_callers(lambdas, identifier, [str(endpoint)] if endpoint else [], target.region))
+    return evidence
+
+
+def rds_cluster_evidence(
+    rds: RdsReader, cw: CloudWatchReader, lambdas: LambdaEnvironmentReader, target: Target, *, now: datetime
+) -> Evidence:
+    """One Aurora (or Multi-AZ) cluster: engine, members by role, status, recent events (failovers); its writer and
+    readers and its callers as neighbours."""
+    evidence = Evidence()
+    identifier = target.name
+    evidence.looked_at.append(f"RDS cluster {identifier} members and events")
+    cluster = evidence.read(f"RDS cluster {identifier}", lambda: rds.db_cluster(identifier))
+    if cluster is None:
+        if not evidence.notes:
+            evidence.notes.append(f"No RDS cluster {identifier} in this account and region.")
+        return evidence
+    members = cluster.get("DBClusterMembers") or []
+    writers = [str(m.get("DBInstanceIdentifier")) for m in members if m.get("IsClusterWriter")]
+    readers = [str(m.get("DBInstanceIdentifier")) for m in members if not m.get("IsClusterWriter")]
+    status = str(cluster.get("Status", "unknown"))
+    parts = [
+        f"{cluster.get('Engine', '?')} {cluster.get('EngineVersion', '')}".strip(),
+        f"status {status}",
+        f"writer {', '.join(writers) or 'none'}",
+        f"readers {', '.join(readers) or 'none'}",
+        "Multi-AZ" if cluster.get("MultiAZ") else "single-AZ",
+    ]
+    exports = cluster.get("EnabledCloudwatchLogsExports") or []
+    parts.append("logs exported: " + ", ".join(exports) if exports else "no logs exported to CloudWatch")
+    evidence.facts.append(
+        Fact(
+            key="compute.db_cluster",
+            text=f"Aurora cluster {identifier}: " + ", ".join(parts),
+            value=status,
+            subject=identifier,
+            numbers=Measurement(value=float(len(members)), unit="members"),
+        )
+    )
+    evidence.add(_events_evidence(rds, "db-cluster", identifier, now=now))
+    for member in (writers + readers)[:2]:
+        role = "writer" if member in writers else "reader"
+        evidence.neighbours.append(
+            Neighbour(
+                target=Target.of("rds_instance", member, target.region),
+                edge=f"{role} instance of Aurora cluster {identifier}",
+            )
+        )
+    endpoints = [str(e) for e in (cluster.get("Endpoint"), cluster.get("ReaderEndpoint")) if e]
+    evidence.add(_callers(lambdas, identifier, endpoints, target.region))
+    return evidence
+
+
+def _events_evidence(rds: RdsReader, source_type: str, identifier: str, *, now: datetime) -> Evidence:
+    evidence = Evidence()
+    hours = int(EVENT_WINDOW.total_seconds() // 3600)
+    evidence.looked_at.append(f"RDS events of {identifier}, last {hours} h")
+    events = evidence.read(
+        f"RDS events of {identifier}",
+        lambda: rds.events(source_type, identifier, start=now - EVENT_WINDOW, end=now),
+    )
+    if events is None:
+        return evidence
+    ranked: list[tuple[int, datetime, str, str]] = []
+    for event in events:
+        at = _parse_time(event.get("Date"))
+        if at is None or not now - EVENT_WINDOW <= at <= now + timedelta(minutes=5):
+            continue
+        categories = [str(c).lower() for c in event.get("EventCategories") or []]
+        rank = min((_EVENT_RANK.index(c) for c in categories if c in _EVENT_RANK), default=None)
+        if rank is None:
+            continue
+        category = _EVENT_RANK[rank]
+        ranked.append((rank, at, category, str(event.get("Message", ""))[:160]))
+    if not ranked:
+        evidence.notes.append(f"No failover, reboot, storage or maintenance event on {identifier} in {hours} h.")
+        return evidence
+    # The most telling category first; within one, the newest.
+    ranked.sort(key=lambda e: (e[0], -e[1].timestamp()))
+    for i, (_, at, category, message) in enumerate(ranked[:2]):
+        minutes = (now - at).total_seconds() / 60
+        evidence.facts.append(
+            Fact(
+                key="compute.db_event" if i == 0 else "compute.db_event.2",
+                text=f"RDS event on {identifier} {ago(at, now)} ({category}): {message}",
+                value=category,
+                subject=identifier,
+                numbers=Measurement(value=round(minutes, 1), unit="minutes ago"),
+            )
+        )
+    return evidence
+
+
+def _connections_evidence(identifier: str, engine: str, instance_class: str, window: MetricWindow | None) -> Evidence:
+    evidence = Evidence()
+    limit = default_max_connections(engine, instance_class)
+    if window is None or window.peak is None or limit is None:
+        return evidence
+    share = window.peak / limit
+    if share < CONNECTIONS_NEAR_MAX:
+        return evidence
+    evidence.facts.append(
+        Fact(
+            key="compute.db_connections_near_max",
+            text=(
+                f"{identifier}: DatabaseConnections peaked at {number(window.peak)}, {share:.0%} of max_connections "
+                f"{limit} (the {engine} default for {instance_class})"
+                + (f", usually {number(window.baseline)}" if window.baseline is not None else "")
+            ),
+            value=round(share * 100, 1),
+            subject=identifier,
+            numbers=Measurement(
+                value=window.peak,
+                baseline=window.baseline,
+                threshold=float(limit),
+                unit="connections",
+                crossed=window.peak >= limit * CONNECTIONS_NEAR_MAX,
+                change_pct=window.change_percent,
+            ),
+        )
+    )
+    return evidence
+
+
+def _storage_evidence(identifier: str, instance: dict[str, Any], window: MetricWindow | None) -> Evidence:
+    evidence = Evidence()
+    allocated = instance.get("AllocatedStorage")
+    if window is None or window.peak is None or not isinstance(allocated, int) or allocated <= 0:
+        return evidence
+    free = window.latest if window.latest is not None else window.peak
+    # FreeStorageSpace is read as Minimum: its "peak" is the largest minimum; the newest point is where it is now.
+    free = min(free, window.peak)
+    total = allocated * GIB
+    share = free / total
+    falling = window.baseline is not None and free < window.baseline
+    if share > STORAGE_LOW_SHARE or not falling:
+        return evidence
+    ceiling = instance.get("MaxAllocatedStorage")
+    autoscaling = isinstance(ceiling, int) and ceiling > allocated
+    text = (
+        f"{identifier}: FreeStorageSpace down to {free / GIB:.1f} GiB of {allocated} GiB ({share:.1%} free)"
+        + (f", from {window.baseline / GIB:.1f} GiB" if window.baseline is not None else "")
+        + (
+            f"; storage autoscaling may grow it to {ceiling} GiB"
+            if autoscaling
+            else "; storage autoscaling is off (no MaxAllocatedStorage)"
+        )
+    )
+    evidence.facts.append(
+        Fact(
+            key="compute.db_storage_low",
+            text=text,
+            value=round(share * 100, 2),
+            subject=identifier,
+            numbers=Measurement(
+                value=round(free / GIB, 2),
+                baseline=round(window.baseline / GIB, 2) if window.baseline else None,
+                threshold=float(allocated),
+                unit="GiB free",
+                crossed=True,
+            ),
+        )
+    )
+    return evidence
+
+
+def _callers(lambdas: LambdaEnvironmentReader, identifier: str, endpoints: list[str], region: str | None) -> Evidence:
+    """The Lambda functions whose environment names one of the endpoints, as neighbours (bounded scan)."""
+    evidence = Evidence()
+    if not endpoints:
+        return evidence
+    evidence.looked_at.append(f"Lambda functions whose environment names {identifier}'s endpoint")
+    names = evidence.read(
+        "Lambda functions (environment)",
+        lambda: lambdas.functions_mentioning(endpoints, max_pages=CALLER_SCAN_PAGES),
+    )
+    if not names:
+        return evidence
+    evidence.facts.append(
+        Fact(
+            key="compute.db_callers",
+            text=f"{identifier} is called by Lambda {', '.join(names[:4])} (their environment names its endpoint)"
+            + (f" and {len(names) - 4} more" if len(names) > 4 else ""),
+            value=len(names),
+            subject=identifier,
+            numbers=Measurement(value=float(len(names)), unit="functions"),
+        )
+    )
+    for name in names[:MAX_CALLERS]:
+        evidence.neighbours.append(
+            Neighbour(
+                target=Target.of("lambda", name, region),
+                edge=f"Lambda {name}, a caller of {identifier} (its environment names the endpoint)",
+            )
+        )
+    return evidence
