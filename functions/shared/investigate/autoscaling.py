@@ -76,14 +76,14 @@ def asg_evidence(autoscaling: AutoScalingReader, target: Target, *, now: datetim
     failed = [(t, a) for t, a in recent if a.get("StatusCode") in _FAILED]
     if failed:
         started, activity = failed[0]
+        # StatusMessage says why (the capacity error, the invalid launch template); Description what was tried.
         message = str(activity.get("StatusMessage") or activity.get("Description") or "")[:160]
         evidence.facts.append(
             Fact(
                 key="compute.asg_launch_failed",
                 text=(
                     f"{len(failed)} scaling activit{'y' if len(failed) == 1 else 'ies'} of {name} failed in the last "
-                    f"{int(ACTIVITY_WINDOW.total_seconds() // 3600)} h; newest {ago(started, now)}: "
-                    f"{activity.get('Description', '')[:80]}: {message}"
+                    f"{int(ACTIVITY_WINDOW.total_seconds() // 3600)} h; newest {ago(started, now)}: {message}"
                 ),
                 value=str(activity.get("StatusCode")),
                 subject=name,

@@ -31,8 +31,10 @@ EVENT_WINDOW = timedelta(hours=6)
 METRIC_WINDOW = timedelta(hours=3)
 METRIC_RECENT = timedelta(minutes=30)
 GIB = 1024**3
-# Connections at or above this share of max_connections: new connections are (about to be) refused.
-CONNECTIONS_NEAR_MAX = 0.9
+# Connections at or above this share of max_connections: new connections are (about to be) refused. Below 1.0
+# because the default is a formula of the class's memory less what RDS reserves, so the real limit sits a little
+# under the estimate.
+CONNECTIONS_NEAR_MAX = 0.85
 # Free storage at or below this share of the allocated storage, and still falling: it runs out.
 STORAGE_LOW_SHARE = 0.10
 CALLER_SCAN_PAGES = 3
