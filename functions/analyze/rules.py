@@ -630,9 +630,17 @@ def _db_connections_exhausted(alert: Alert, facts: Facts) -> Finding | None:
     concurrency = facts.get("compute.metric.ConcurrentExecutions")
     if callers is not None:
         sentence += f"; {_clean(callers.text)}"
-        surge = next((f for f in (concurrency, invocations) if f is not None and _rose(f)), None)
-        if surge is not None:
-            sentence += f", and its callers fanned out: {_clean(surge.text)}"
+        numbers = callers.numbers
+        if callers.subject and numbers is not None and numbers.value is not None and numbers.baseline is not None:
+            if numbers.value >= 2 * max(numbers.baseline, 1):
+                sentence += (
+                    f"; the fan-out of {callers.subject} (up to {numbers.value:,.0f} concurrent executions, usually "
+                    f"{numbers.baseline:,.0f}), each opening its own connection, exhausted them"
+                )
+        else:
+            surge = next((f for f in (concurrency, invocations) if f is not None and _rose(f)), None)
+            if surge is not None:
+                sentence += f", and its callers fanned out: {_clean(surge.text)}"
     return Finding(
         root_cause=sentence + ".",
         confidence="high" if callers is not None else "medium",

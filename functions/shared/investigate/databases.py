@@ -39,6 +39,7 @@ CONNECTIONS_NEAR_MAX = 0.85
 STORAGE_LOW_SHARE = 0.10
 CALLER_SCAN_PAGES = 3
 MAX_CALLERS = 2
+MAX_CALLER_METRICS = 10
 
 # RDS event categories (`EventCategories`), most telling first: what explains a blip on a database.
 _EVENT_RANK = ("failover", "low storage", "failure", "availability", "recovery", "maintenance", "configuration change")
@@ -194,7 +195,7 @@ def rds_instance_evidence(
             )
         )
     endpoint = (instance.get("Endpoint") or {}).get("Address")
-    evidence.add(_callers(lambdas, identifier, [str(endpoint)] if endpoint else [], target.region))
+    evidence.add(_callers(lambdas, cw, identifier, [str(endpoint)] if endpoint else [], region=target.region, now=now))
     return evidence
 
 
@@ -243,7 +244,7 @@ def rds_cluster_evidence(
             )
         )
     endpoints = [str(e) for e in (cluster.get("Endpoint"), cluster.get("ReaderEndpoint")) if e]
-    evidence.add(_callers(lambdas, identifier, endpoints, target.region))
+    evidence.add(_callers(lambdas, cw, identifier, endpoints, region=target.region, now=now))
     return evidence
 
 
@@ -360,8 +361,17 @@ def _storage_evidence(identifier: str, instance: dict[str, Any], window: MetricW
     return evidence
 
 
-def _callers(lambdas: LambdaEnvironmentReader, identifier: str, endpoints: list[str], region: str | None) -> Evidence:
-    """The Lambda functions whose environment names one of the endpoints, as neighbours (bounded scan)."""
+def _callers(
+    lambdas: LambdaEnvironmentReader,
+    cw: CloudWatchReader,
+    identifier: str,
+    endpoints: list[str],
+    *,
+    region: str | None,
+    now: datetime,
+) -> Evidence:
+    """The Lambda functions whose environment names one of the endpoints (bounded scan), the one whose concurrency
+    rose most first (a fan-out opens one connection per execution), as neighbours."""
     evidence = Evidence()
     if not endpoints:
         return evidence
@@ -372,14 +382,31 @@ def _callers(lambdas: LambdaEnvironmentReader, identifier: str, endpoints: list[
     )
     if not names:
         return evidence
+    names = names[:MAX_CALLER_METRICS]
+    windows = _caller_concurrency(cw, names, now=now, evidence=evidence)
+    names.sort(key=lambda n: -_rise(windows.get(n)))
+    top = windows.get(names[0])
+    described = []
+    for name in names[:4]:
+        window = windows.get(name)
+        if window is not None and window.peak is not None:
+            usual = f" vs usually {number(window.baseline)}" if window.baseline is not None else ""
+            described.append(f"{name} (ConcurrentExecutions peak {number(window.peak)}{usual})")
+        else:
+            described.append(name)
     evidence.facts.append(
         Fact(
             key="compute.db_callers",
-            text=f"{identifier} is called by Lambda {', '.join(names[:4])} (their environment names its endpoint)"
+            text=f"{identifier} is called by Lambda {', '.join(described)} (their environment names its endpoint)"
             + (f" and {len(names) - 4} more" if len(names) > 4 else ""),
             value=len(names),
-            subject=identifier,
-            numbers=Measurement(value=float(len(names)), unit="functions"),
+            # The caller whose concurrency rose most, and its numbers.
+            subject=names[0],
+            numbers=Measurement(
+                value=top.peak, baseline=top.baseline, change_pct=top.change_percent, unit="concurrent executions"
+            )
+            if top is not None and top.peak is not None
+            else None,
         )
     )
     for name in names[:MAX_CALLERS]:
@@ -390,3 +417,37 @@ def _callers(lambdas: LambdaEnvironmentReader, identifier: str, endpoints: list[
             )
         )
     return evidence
+
+
+def _rise(window: MetricWindow | None) -> float:
+    if window is None or window.peak is None:
+        return 0.0
+    return window.peak - (window.baseline or 0.0)
+
+
+def _caller_concurrency(
+    cw: CloudWatchReader, names: list[str], *, now: datetime, evidence: Evidence
+) -> dict[str, MetricWindow]:
+    queries = [
+        MetricQuery(
+            id=f"caller{i}",
+            namespace="AWS/Lambda",
+            metric_name="ConcurrentExecutions",
+            dimensions={"FunctionName": name},
+            stat="Maximum",
+            period_seconds=300,
+        )
+        for i, name in enumerate(names)
+    ]
+    series = evidence.read(
+        "ConcurrentExecutions of the callers", lambda: cw.metric_data(queries, now - METRIC_WINDOW, now)
+    )
+    if series is None:
+        return {}
+    found = {}
+    for name, query in zip(names, queries, strict=True):
+        if query.id in series:
+            window = summarize(series[query.id], "AWS/Lambda", "ConcurrentExecutions", 300, now, METRIC_RECENT)
+            if window.has_data:
+                found[name] = window
+    return found
