@@ -739,9 +739,9 @@ def _lb_no_healthy_targets(alert: Alert, facts: Facts) -> Finding | None:
     if unhealthy is None:
         return None
     sentence = f"{_clean(unhealthy.text)}, so the load balancer has no target to route to and answers errors itself"
-    elb = _metric_text(facts, alert, "HTTPCode_ELB_5XX_Count")
-    if elb:
-        sentence += f" ({elb})"
+    origin = facts.get("compute.lb_5xx_origin")
+    if origin is not None:
+        sentence += f"; {_clean(origin.text)}"
     change = facts.get("compute.recent_change")
     if change is not None:
         sentence += f"; {_clean(change.text)}"
@@ -750,6 +750,7 @@ def _lb_no_healthy_targets(alert: Alert, facts: Facts) -> Finding | None:
         confidence="high",
         evidence_keys=[
             "compute.lb_all_targets_unhealthy",
+            "compute.lb_5xx_origin",
             "compute.lb_target_health",
             "compute.alarm_metric",
             "compute.recent_change",
@@ -759,37 +760,43 @@ def _lb_no_healthy_targets(alert: Alert, facts: Facts) -> Finding | None:
             "target and compare its answer with the expected codes.",
             "If a deploy broke it, roll the targets back to the previous version.",
         ],
+        diagnostics=[
+            _in_region(alert, "elbv2", "describe-target-health", opt("--target-group-arn", arn, ValueKind.ARN))
+            for arn in filter(None, [_elb_arn(alert, unhealthy.subject or "")])
+            if ":targetgroup/" in arn
+        ],
     )
 
 
 def _lb_5xx_origin(alert: Alert, facts: Facts) -> Finding | None:
+    """A load balancer's 5XX alarm: whether the load balancer or the application returns them (the investigation's
+    `compute.lb_5xx_origin`, else the two metrics' peaks)."""
     metric = _alarm(alert).metric_name
     if metric not in ("HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"):
         return None
-    elb = _metric_peak(facts, alert, "HTTPCode_ELB_5XX_Count")
-    target = _metric_peak(facts, alert, "HTTPCode_Target_5XX_Count")
-    name = _resource_name(alert)
-    if metric == "HTTPCode_ELB_5XX_Count" and elb and (target or 0) < elb * 0.2:
-        sentence = (
-            f"The load balancer {name} itself returns the 5XX ({_metric_text(facts, alert, 'HTTPCode_ELB_5XX_Count')}"
-            "), not the application: its targets return few or none"
-        )
-        if target is not None:
-            sentence += f" ({_metric_text(facts, alert, 'HTTPCode_Target_5XX_Count')})"
-        sentence += "; 502/503/504 from the load balancer mean targets that reset connections, none registered or "
-        sentence += "healthy, or timeouts"
-        keys = ["compute.alarm_metric", "compute.metric.HTTPCode_Target_5XX_Count", "compute.lb_target_health"]
-        advice = "Check the targets' health and whether they close connections or exceed the idle timeout."
-    elif target:
-        sentence = (
-            f"The application behind {name} returns the 5XX: {_metric_text(facts, alert, 'HTTPCode_Target_5XX_Count')}"
-        )
-        if elb is not None:
-            sentence += f", while the load balancer's own 5XX stay low ({elb:,.0f} at the peak)"
-        keys = ["compute.alarm_metric", "compute.metric.HTTPCode_Target_5XX_Count", "compute.lb_target_health"]
-        advice = "Read the targets' application logs around the breach for the failing request path."
-    else:
+    origin_fact = facts.get("compute.lb_5xx_origin")
+    origin = origin_fact.value if origin_fact is not None else None
+    if origin is None:
+        elb = _metric_peak(facts, alert, "HTTPCode_ELB_5XX_Count") or 0.0
+        app = _metric_peak(facts, alert, "HTTPCode_Target_5XX_Count") or 0.0
+        origin = "load_balancer" if elb >= 5 * max(app, 1) else "targets" if app >= 5 * max(elb, 1) else None
+    if origin is None:
         return None
+    name = _resource_name(alert)
+    shown = _clean(origin_fact.text) if origin_fact is not None else _metric_text(facts, alert, metric) or metric
+    keys = ["compute.lb_5xx_origin", "compute.alarm_metric", "compute.lb_target_health"]
+    if origin == "load_balancer":
+        sentence = f"The load balancer {name} itself returns the 5XX, not the application: {shown}"
+        health = facts.get("compute.lb_target_health")
+        if health is not None:
+            sentence += f"; {_clean(health.text)}"
+        advice = (
+            "Check the targets' health and whether they close connections early (keep-alive shorter than the load "
+            "balancer's idle timeout) or take longer than it to answer."
+        )
+    else:
+        sentence = f"The application behind {name} returns the 5XX: {shown}"
+        advice = "Read the targets' application logs around the breach for the failing request path."
     change = facts.get("compute.recent_change")
     if change is not None:
         sentence += f"; {_clean(change.text)}"

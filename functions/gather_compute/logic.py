@@ -58,6 +58,7 @@ FACT_ORDER = (
     "compute.recent_launches",
     "compute.alarm_metric",
     "compute.lb_all_targets_unhealthy",
+    "compute.lb_5xx_origin",
     "compute.db_connections_near_max",
     "compute.db_storage_low",
     "compute.asg_launch_failed",
@@ -212,7 +213,9 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     "rds_cluster": lambda readers, target, now: rds_cluster_evidence(
         readers.rds, readers.cloudwatch, readers.lambda_environments, target, now=now
     ),
-    "load_balancer": lambda readers, target, now: load_balancer_evidence(readers.elbv2, target),
+    "load_balancer": lambda readers, target, now: load_balancer_evidence(
+        readers.elbv2, readers.cloudwatch, target, now=now
+    ),
     "target_group": lambda readers, target, now: target_group_evidence(readers.elbv2, target),
     "auto_scaling_group": lambda readers, target, now: asg_evidence(readers.autoscaling, target, now=now),
     "metrics_only": None,

@@ -268,7 +268,7 @@ def _events_evidence(rds: RdsReader, source_type: str, identifier: str, *, now: 
         if rank is None:
             continue
         category = _EVENT_RANK[rank]
-        ranked.append((rank, at, category, str(event.get("Message", ""))[:160]))
+        ranked.append((rank, at, category, _first_sentences(str(event.get("Message", "")))))
     if not ranked:
         evidence.notes.append(f"No failover, reboot, storage or maintenance event on {identifier} in {hours} h.")
         return evidence
@@ -286,6 +286,16 @@ def _events_evidence(rds: RdsReader, source_type: str, identifier: str, *, now: 
             )
         )
     return evidence
+
+
+def _first_sentences(message: str, limit: int = 160) -> str:
+    """The message's whole sentences that fit in `limit` characters (at least its first, cut), not a torn word."""
+    kept = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", message.strip()):
+        if kept and len(kept) + 1 + len(sentence) > limit:
+            break
+        kept = f"{kept} {sentence}".strip()
+    return kept if len(kept) <= limit else kept[: limit - 1] + "…"
 
 
 def _connections_evidence(identifier: str, engine: str, instance_class: str, window: MetricWindow | None) -> Evidence:

@@ -6,6 +6,9 @@ The facts:
 - `compute.lb`: the load balancer's type, scheme, state and listeners (port/protocol -> target group).
 - `compute.lb_target_health`: one target group: its health check and how many targets are healthy, the unhealthy
   ones with State, Reason and Description as `DescribeTargetHealth` reports them.
+- `compute.lb_5xx_origin` (ALB): who returns the 5XX: the load balancer itself (HTTPCode_ELB_5XX_Count: no healthy
+  target, connection resets, timeouts) or the application behind it (HTTPCode_Target_5XX_Count); `value` is
+  "load_balancer", "targets" or "both", `numbers.value` the ELB's peak and `numbers.baseline` the targets' peak.
 - `compute.lb_all_targets_unhealthy`: no registered target is healthy: the load balancer has nowhere to send
   requests and answers 5XX itself. `value` is the most common reason code (an API field, e.g.
   `Target.ResponseCodeMismatch`).
@@ -14,14 +17,21 @@ The facts:
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
+from functions.shared.adapters.cloudwatch import CloudWatchReader, MetricQuery
 from functions.shared.adapters.infrastructure import LoadBalancerReader
-from functions.shared.investigate.base import Evidence, Neighbour
+from functions.shared.investigate.base import Evidence, Neighbour, number
+from functions.shared.investigate.metrics import summarize
 from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
 MAX_TARGET_GROUPS = 3
+METRIC_WINDOW = timedelta(hours=3)
+METRIC_RECENT = timedelta(minutes=30)
+# One side's 5XX at least this many times the other's: that side returns them.
+ORIGIN_RATIO = 5
 MAX_TARGET_NEIGHBOURS = 2
 _KIND_LABEL = {"application": "Application", "network": "Network", "gateway": "Gateway"}
 
@@ -38,12 +48,15 @@ def _tg_name(dimension: str) -> str:
     return parts[1] if len(parts) == 3 and parts[0] == "targetgroup" else dimension
 
 
-def _dimension_of(arn: str, marker: str) -> str:
-    """The CloudWatch dimension value of a load balancer or target group ARN (its tail after `marker`)."""
-    return arn.split(marker, 1)[-1] if marker in arn else arn
+def _dimension_of(arn: str) -> str:
+    """The CloudWatch dimension value of a target group ARN: its resource part, "targetgroup/<name>/<id>"."""
+    parts = arn.split(":", 5)
+    return parts[5] if len(parts) == 6 else arn
 
 
-def load_balancer_evidence(elbv2: LoadBalancerReader, target: Target) -> Evidence:
+def load_balancer_evidence(
+    elbv2: LoadBalancerReader, cw: CloudWatchReader, target: Target, *, now: datetime
+) -> Evidence:
     """The load balancer, its listeners, the health of its target groups (at most MAX_TARGET_GROUPS), and the
     targets of an unhealthy group as neighbours."""
     evidence = Evidence()
@@ -80,8 +93,56 @@ def load_balancer_evidence(elbv2: LoadBalancerReader, target: Target) -> Evidenc
             numbers=Measurement(value=float(len(groups)), unit="target groups"),
         )
     )
+    if kind == "application":
+        evidence.add(_five_xx_origin(cw, target, name, now=now))
     for group in groups[:MAX_TARGET_GROUPS]:
         evidence.add(_group_health(elbv2, group, target.region))
+    return evidence
+
+
+def _five_xx_origin(cw: CloudWatchReader, target: Target, name: str, *, now: datetime) -> Evidence:
+    """The load balancer's own 5XX against its targets' over the last half hour: which side returns them."""
+    evidence = Evidence()
+    queries = [
+        MetricQuery(
+            id=f"origin{i}",
+            namespace="AWS/ApplicationELB",
+            metric_name=metric,
+            dimensions={"LoadBalancer": target.name},
+            stat="Sum",
+            period_seconds=300,
+        )
+        for i, metric in enumerate(("HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"))
+    ]
+    series = evidence.read(f"5XX counts of {name}", lambda: cw.metric_data(queries, now - METRIC_WINDOW, now))
+    if series is None:
+        return evidence
+    peaks = []
+    for query in queries:
+        found = series.get(query.id)
+        window = summarize(found, query.namespace, query.metric_name, 300, now, METRIC_RECENT) if found else None
+        peaks.append(window.peak if window is not None and window.peak is not None else 0.0)
+    elb, app = peaks
+    if elb <= 0 and app <= 0:
+        return evidence
+    if elb >= ORIGIN_RATIO * max(app, 1):
+        origin, words = "load_balancer", "the load balancer itself returns them (no healthy target, resets or timeouts)"
+    elif app >= ORIGIN_RATIO * max(elb, 1):
+        origin, words = "targets", "the application behind it returns them"
+    else:
+        origin, words = "both", "both the load balancer and the application return them"
+    evidence.facts.append(
+        Fact(
+            key="compute.lb_5xx_origin",
+            text=(
+                f"5XX on {name}, last 30 min: HTTPCode_ELB_5XX_Count peak {number(elb)} vs "
+                f"HTTPCode_Target_5XX_Count peak {number(app)} per 5 min: {words}"
+            ),
+            value=origin,
+            subject=name,
+            numbers=Measurement(value=elb, baseline=app, unit="5XX per 5 min (load balancer vs targets)"),
+        )
+    )
     return evidence
 
 
@@ -126,7 +187,7 @@ def _target_label(description: dict[str, Any]) -> str:
 def _group_health(elbv2: LoadBalancerReader, group: dict[str, Any], region: str | None) -> Evidence:
     evidence = Evidence()
     arn = str(group.get("TargetGroupArn", ""))
-    name = str(group.get("TargetGroupName", _tg_name(_dimension_of(arn, ":"))))
+    name = str(group.get("TargetGroupName", _tg_name(_dimension_of(arn))))
     health = evidence.read(f"target health of {name}", lambda: elbv2.target_health(arn))
     if health is None:
         return evidence
@@ -170,7 +231,8 @@ def _group_health(elbv2: LoadBalancerReader, group: dict[str, Any], region: str 
                     + f"; {_health_check(group)}"
                 ),
                 value=reason,
-                subject=name,
+                # The group's CloudWatch dimension ("targetgroup/<name>/<id>"): the rules build its ARN from it.
+                subject=_dimension_of(arn) if ":targetgroup/" in arn else name,
                 numbers=Measurement(value=0.0, baseline=float(len(states)), unit="targets healthy"),
             )
         )
