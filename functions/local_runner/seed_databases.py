@@ -122,6 +122,7 @@ class AutoScalingGroupSeed(_Seed):
     desired: int | None = None
     instance_type: str = "t3.medium"
     image_id: str = "ami-0abcdef1234567890"
+    instances_launched_minutes_ago: float = 3 * 24 * 60
     activities: list[ScalingActivitySeed] = Field(default_factory=list)
 
 
@@ -342,7 +343,7 @@ def _set_target_health(group: Any, targets: list[TargetSeed]) -> None:
         seeded = by_id.get(target["Id"])
         if seeded is None:
             return base.health_for(self, target, ec2_backend)
-        port = target.get("Port") or seeded.port or self.port
+        port = str(target.get("Port") or seeded.port or self.port)
         return FakeHealthStatus(
             seeded.id, port, self.health_check_port, seeded.state, seeded.reason, seeded.description
         )
@@ -376,6 +377,11 @@ def _seed_group(seed: AutoScalingGroupSeed, account_id: str, region: str, now: d
     group = backend.autoscaling_groups[seed.name]
     # Set on the model, not through the API: moto would launch the instances that, in the scenario, fail to.
     group.min_size = seed.min_size
+    from moto.ec2.models import ec2_backends
+
+    launched = (now - timedelta(minutes=seed.instances_launched_minutes_ago)).astimezone(UTC).replace(tzinfo=None)
+    for state in group.instance_states:
+        ec2_backends[account_id][region].get_instance(state.instance.id).launch_time = launched
     if seed.desired is not None:
         group.desired_capacity = seed.desired
     activities = [
@@ -393,7 +399,7 @@ def _seed_group(seed: AutoScalingGroupSeed, account_id: str, region: str, now: d
     ]
     seeded: dict[str, list[dict[str, Any]]] = getattr(backend, "seeded_scaling_activities", {})
     seeded[seed.name] = activities
-    backend.seeded_scaling_activities = seeded
+    setattr(backend, "seeded_scaling_activities", seeded)  # noqa: B010 (an attribute moto's model does not declare)
     _install_scaling_activities()
 
 

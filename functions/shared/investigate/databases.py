@@ -154,7 +154,12 @@ def rds_instance_evidence(
     parts = [
         f"{engine} {instance.get('EngineVersion', '')}".strip(),
         instance_class,
-        "Multi-AZ" if instance.get("MultiAZ") else "single-AZ",
+        # An Aurora instance's availability is its cluster's (replicas in other zones), not its own MultiAZ flag.
+        f"Aurora instance of {instance.get('DBClusterIdentifier')}"
+        if engine.startswith("aurora")
+        else "Multi-AZ"
+        if instance.get("MultiAZ")
+        else "single-AZ",
         _storage_text(instance),
         f"status {status}",
     ]
@@ -164,8 +169,6 @@ def rds_instance_evidence(
     exports = instance.get("EnabledCloudwatchLogsExports") or []
     parts.append("logs exported: " + ", ".join(exports) if exports else "no logs exported to CloudWatch")
     cluster_id = instance.get("DBClusterIdentifier")
-    if cluster_id:
-        parts.append(f"member of cluster {cluster_id}")
     allocated = instance.get("AllocatedStorage")
     evidence.facts.append(
         Fact(
