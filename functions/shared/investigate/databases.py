@@ -30,6 +30,8 @@ from functions.shared.models import Fact, Measurement
 EVENT_WINDOW = timedelta(hours=6)
 METRIC_WINDOW = timedelta(hours=3)
 METRIC_RECENT = timedelta(minutes=30)
+# GetMetricData's end is exclusive: a minute past now keeps the datapoint stamped at now.
+METRIC_END_SLACK = timedelta(minutes=1)
 GIB = 1024**3
 # Connections at or above this share of max_connections: new connections are (about to be) refused. Below 1.0
 # because the default is a formula of the class's memory less what RDS reserves, so the real limit sits a little
@@ -111,7 +113,7 @@ def _read_windows(
     ]
     series = evidence.read(
         f"AWS/RDS {', '.join(m for m, _ in metrics)} of {target.name}",
-        lambda: cw.metric_data(queries, now - METRIC_WINDOW, now),
+        lambda: cw.metric_data(queries, now - METRIC_WINDOW, now + METRIC_END_SLACK),
     )
     if series is None:
         return {}
@@ -453,7 +455,8 @@ def _caller_concurrency(
         for i, name in enumerate(names)
     ]
     series = evidence.read(
-        "ConcurrentExecutions of the callers", lambda: cw.metric_data(queries, now - METRIC_WINDOW, now)
+        "ConcurrentExecutions of the callers",
+        lambda: cw.metric_data(queries, now - METRIC_WINDOW, now + METRIC_END_SLACK),
     )
     if series is None:
         return {}

@@ -30,6 +30,8 @@ from functions.shared.models import Fact, Measurement
 MAX_TARGET_GROUPS = 3
 METRIC_WINDOW = timedelta(hours=3)
 METRIC_RECENT = timedelta(minutes=30)
+# GetMetricData's end is exclusive: a minute past now keeps the datapoint stamped at now.
+METRIC_END_SLACK = timedelta(minutes=1)
 # One side's 5XX at least this many times the other's: that side returns them.
 ORIGIN_RATIO = 5
 MAX_TARGET_NEIGHBOURS = 2
@@ -114,7 +116,9 @@ def _five_xx_origin(cw: CloudWatchReader, target: Target, name: str, *, now: dat
         )
         for i, metric in enumerate(("HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"))
     ]
-    series = evidence.read(f"5XX counts of {name}", lambda: cw.metric_data(queries, now - METRIC_WINDOW, now))
+    series = evidence.read(
+        f"5XX counts of {name}", lambda: cw.metric_data(queries, now - METRIC_WINDOW, now + METRIC_END_SLACK)
+    )
     if series is None:
         return evidence
     peaks = []
