@@ -768,6 +768,36 @@ def _lb_no_healthy_targets(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
+def _lb_targets_unhealthy(alert: Alert, facts: Facts) -> Finding | None:
+    """An UnHealthyHostCount / HealthyHostCount alarm while some (not all) targets fail their health check: name
+    them, with the reason their target group reports."""
+    if _alarm(alert).metric_name not in ("UnHealthyHostCount", "HealthyHostCount"):
+        return None
+    health = facts.get("compute.lb_target_health")
+    numbers = health.numbers if health is not None else None
+    if health is None or numbers is None or numbers.value is None or numbers.baseline is None:
+        return None
+    if numbers.value >= numbers.baseline:
+        return None  # every target is healthy now: nothing to name (the alarm may have recovered)
+    sentence = f"Targets fail their health check: {_clean(health.text)}"
+    neighbour = facts.get("compute.instance")
+    if neighbour is not None and neighbour.via and "unhealthy" in neighbour.via:
+        sentence += f"; {_clean(neighbour.text)}"
+        checks = facts.get("compute.status_checks")
+        if checks is not None and checks.via == neighbour.via and checks.value == "ok/ok":
+            sentence += "; it passes its EC2 status checks, so the service on it fails, not the host"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["compute.lb_target_health", "compute.alarm_metric", "compute.instance", "compute.status_checks"],
+        recommendations=[
+            "On an unhealthy target, check that the service listens on the health check port and answers the "
+            "health check in time; restart or replace the target if it does not.",
+            "The healthy targets carry the traffic meanwhile: check they have the headroom.",
+        ],
+    )
+
+
 def _lb_5xx_origin(alert: Alert, facts: Facts) -> Finding | None:
     """A load balancer's 5XX alarm: whether the load balancer or the application returns them (the investigation's
     `compute.lb_5xx_origin`, else the two metrics' peaks)."""
@@ -1147,6 +1177,7 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _asg_cpu_saturation,
         _db_outage_event,
         _db_cpu_saturation,
+        _lb_targets_unhealthy,
         _lb_5xx_origin,
         _lb_slow_targets,
         _status_check,

@@ -217,3 +217,32 @@ def test_a_healthy_database_metric_is_a_no_problem_verdict() -> None:
     )
     analysis = _analyse(alert, not_crossed, DB_INSTANCE)
     assert analysis.root_cause.startswith("No sign of a problem on orders-db")
+
+
+def _group_health(healthy: int, total: int) -> Fact:
+    return Fact(
+        key="compute.lb_target_health",
+        text=f"Target group mqtt (instance targets, TCP:8883): {healthy} of {total} targets healthy",
+        value=healthy,
+        subject="mqtt",
+        numbers=Measurement(value=healthy, baseline=total, unit="targets healthy"),
+    )
+
+
+def test_one_unhealthy_target_is_named_with_its_host_checks() -> None:
+    alert = _alarm("UnHealthyHostCount", "AWS/NetworkELB", {"LoadBalancer": "net/ingest/50dc6c495c0c9188"})
+    edge = "unhealthy target of target group mqtt"
+    instance = Fact(key="compute.instance", text="EC2 i-03a4b5c6d7e8f90a3 (broker-3): state running", via=edge)
+    checks = Fact(key="compute.status_checks", text="Status checks: system ok, instance ok", value="ok/ok", via=edge)
+    analysis = _analyse(
+        alert, _metric("UnHealthyHostCount", 1, 0, key="compute.alarm_metric"), _group_health(3, 4), instance, checks
+    )
+    assert analysis.root_cause.startswith("Targets fail their health check")
+    assert "3 of 4 targets healthy" in analysis.root_cause and "broker-3" in analysis.root_cause
+    assert "the service on it fails, not the host" in analysis.root_cause
+
+
+def test_all_targets_healthy_again_names_no_failing_target() -> None:
+    alert = _alarm("UnHealthyHostCount", "AWS/NetworkELB", {"LoadBalancer": "net/ingest/50dc6c495c0c9188"})
+    analysis = _analyse(alert, _metric("UnHealthyHostCount", 1, 0, key="compute.alarm_metric"), _group_health(4, 4))
+    assert "fail their health check" not in analysis.root_cause
