@@ -585,7 +585,7 @@ def _status_check_diagnostics(alert: Alert) -> list[BuiltCommand]:
 # Auto Scaling advice, a load balancer's 5XX names whether the load balancer or the application returned them.
 
 _EC2_NAMESPACES = {None, "", "AWS/EC2"}
-_DB_OUTAGE_EVENTS = {"failover", "failure", "availability", "recovery"}
+_DB_OUTAGE_EVENTS = {"failover", "failure", "availability", "recovery", "maintenance"}
 _EVENT_WINDOW_DIAGNOSTICS = timedelta(hours=6)
 
 
@@ -705,6 +705,28 @@ def _db_outage_event(alert: Alert, facts: Facts) -> Finding | None:
             "within minutes of the event).",
             "Make the callers retry on a dropped connection and resolve the endpoint's DNS again, so the next "
             "failover costs seconds, not errors.",
+        ],
+    )
+
+
+def _db_cpu_credits(alert: Alert, facts: Facts) -> Finding | None:
+    """A burstable database out of CPU credits: whatever the alarm (CPU, latency), the instance is throttled."""
+    credits = facts.get("compute.db_cpu_credits_exhausted")
+    if credits is None or not _is_rds(alert):
+        return None
+    metric = _alarm(alert).metric_name or alert.alert_type
+    sentence = f"CPU credits exhausted on database {_resource_name(alert)}: {_clean(credits.text)}"
+    shown = _metric_text(facts, alert, metric) if metric else None
+    if shown:
+        sentence += f"; {shown}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=["compute.db_cpu_credits_exhausted", "compute.alarm_metric", "compute.db_instance"],
+        recommendations=[
+            "Move the instance to a non-burstable class (db.m*/db.r*) or enable unlimited credit mode if the load "
+            "is steady.",
+            "Find what raised the CPU use (top SQL in Performance Insights) before it drained the credits.",
         ],
     )
 
@@ -1176,6 +1198,7 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _asg_cannot_scale,
         _asg_cpu_saturation,
         _db_outage_event,
+        _db_cpu_credits,
         _db_cpu_saturation,
         _lb_targets_unhealthy,
         _lb_5xx_origin,

@@ -61,6 +61,7 @@ FACT_ORDER = (
     "compute.lb_5xx_origin",
     "compute.db_connections_near_max",
     "compute.db_storage_low",
+    "compute.db_cpu_credits_exhausted",
     "compute.asg_launch_failed",
     "compute.asg_at_max",
     "compute.db_event",

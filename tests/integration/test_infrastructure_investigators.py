@@ -379,3 +379,23 @@ def test_an_instance_launched_by_a_group_leads_to_its_group(account: None, now: 
     assert [(n.target.kind, n.target.name) for n in in_group.neighbours] == [("asg", "web-asg")]
     alone = _investigate(readers, Target.of("ec2", "i-0b1c2d3e4f5a60718", REGION), now)
     assert alone.neighbours == []
+
+
+def test_a_burstable_database_out_of_cpu_credits_is_interpreted(account: None, now: datetime) -> None:
+    readers = _seed(
+        now,
+        rds_instances=[
+            _orders_db(instance_class="db.t3.large"),
+            {**_orders_db(identifier="steady-db"), "endpoint_id": "z9x8c7v6b5n4", "instance_class": "db.t3.large"},
+        ],
+        metrics=[
+            _series("CPUCreditBalance", DB, 144, [60, 12, 0.4]),
+            _series("CPUCreditBalance", {"DBInstanceIdentifier": "steady-db"}, 144, [140, 141, 143]),
+        ],
+    )
+    spent = _investigate(readers, Target.of("rds_instance", "orders-db", REGION), now)
+    credits = spent.fact("compute.db_cpu_credits_exhausted")
+    assert credits is not None and credits.numbers is not None and credits.numbers.value == 0.4
+    assert "db.t3.large" in credits.text
+    steady = _investigate(readers, Target.of("rds_instance", "steady-db", REGION), now)
+    assert steady.fact("compute.db_cpu_credits_exhausted") is None

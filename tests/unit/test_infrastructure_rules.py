@@ -246,3 +246,18 @@ def test_all_targets_healthy_again_names_no_failing_target() -> None:
     alert = _alarm("UnHealthyHostCount", "AWS/NetworkELB", {"LoadBalancer": "net/ingest/50dc6c495c0c9188"})
     analysis = _analyse(alert, _metric("UnHealthyHostCount", 1, 0, key="compute.alarm_metric"), _group_health(4, 4))
     assert "fail their health check" not in analysis.root_cause
+
+
+def test_spent_cpu_credits_explain_a_burstable_databases_latency() -> None:
+    alert = _alarm("ReadLatency", "AWS/RDS", {"DBInstanceIdentifier": "orders-db"}, DB)
+    credits = Fact(
+        key="compute.db_cpu_credits_exhausted",
+        text="orders-db: CPUCreditBalance down to 0.4 from 144: the burstable db.t3.large is held to its baseline CPU",
+        value=0.4,
+        numbers=Measurement(value=0.4, baseline=144, threshold=5),
+    )
+    analysis = _analyse(alert, _metric("ReadLatency", 0.4, 0.003, key="compute.alarm_metric"), credits)
+    assert analysis.root_cause.startswith("CPU credits exhausted on database orders-db")
+    # Without the credits fact, a latency alarm is not blamed on credits
+    analysis = _analyse(alert, _metric("ReadLatency", 0.4, 0.003, key="compute.alarm_metric"), DB_INSTANCE)
+    assert "credits" not in analysis.root_cause

@@ -9,6 +9,7 @@ What an SRE checks first on a database alarm, and what each fact answers:
   maintenance, a configuration change), most telling first.
 - `compute.db_connections_near_max`: DatabaseConnections at (or near) the engine's max_connections for the class.
 - `compute.db_storage_low`: FreeStorageSpace low and still falling, and whether storage autoscaling can save it.
+- `compute.db_cpu_credits_exhausted`: a burstable (db.t*) instance's CPUCreditBalance spent: held to baseline CPU.
 
 The numbers ride on `Fact.numbers`, so the rules compare numbers, never sentences.
 """
@@ -39,6 +40,8 @@ GIB = 1024**3
 CONNECTIONS_NEAR_MAX = 0.85
 # Free storage at or below this share of the allocated storage, and still falling: it runs out.
 STORAGE_LOW_SHARE = 0.10
+# CPU credits at or below this: a burstable (db.t*) instance is throttled to its baseline.
+CREDITS_EXHAUSTED = 5.0
 CALLER_SCAN_PAGES = 3
 MAX_CALLERS = 2
 MAX_CALLER_METRICS = 10
@@ -182,14 +185,14 @@ def rds_instance_evidence(
         )
     )
     evidence.add(_events_evidence(rds, "db-instance", identifier, now=now))
-    windows = _read_windows(
-        cw,
-        target,
-        [("DatabaseConnections", "Maximum"), ("FreeStorageSpace", "Minimum")],
-        now=now,
-        evidence=evidence,
-    )
+    metrics = [("DatabaseConnections", "Maximum"), ("FreeStorageSpace", "Minimum")]
+    burstable = instance_class.startswith("db.t")
+    if burstable:  # a burstable class runs at its baseline CPU once its credits are spent
+        metrics.append(("CPUCreditBalance", "Minimum"))
+    windows = _read_windows(cw, target, metrics, now=now, evidence=evidence)
     evidence.add(_connections_evidence(identifier, engine, instance_class, windows.get("DatabaseConnections")))
+    if burstable:
+        evidence.add(_credits_evidence(identifier, instance_class, windows.get("CPUCreditBalance")))
     if not engine.startswith("aurora"):
         evidence.add(_storage_evidence(identifier, instance, windows.get("FreeStorageSpace")))
     if cluster_id:
@@ -329,6 +332,30 @@ def _connections_evidence(identifier: str, engine: str, instance_class: str, win
                 crossed=window.peak >= limit * CONNECTIONS_NEAR_MAX,
                 change_pct=window.change_percent,
             ),
+        )
+    )
+    return evidence
+
+
+def _credits_evidence(identifier: str, instance_class: str, window: MetricWindow | None) -> Evidence:
+    """CPUCreditBalance of a burstable instance spent (near zero, down from its usual level)."""
+    evidence = Evidence()
+    if window is None or window.peak is None:
+        return evidence
+    left = min(window.latest if window.latest is not None else window.peak, window.peak)
+    usual = window.baseline
+    if left > CREDITS_EXHAUSTED or usual is None or usual <= left:
+        return evidence
+    evidence.facts.append(
+        Fact(
+            key="compute.db_cpu_credits_exhausted",
+            text=(
+                f"{identifier}: CPUCreditBalance down to {number(left)} from {number(usual)}: the burstable "
+                f"{instance_class} is held to its baseline CPU until credits accrue again"
+            ),
+            value=left,
+            subject=identifier,
+            numbers=Measurement(value=left, baseline=usual, threshold=CREDITS_EXHAUSTED, unit="CPU credits"),
         )
     )
     return evidence
