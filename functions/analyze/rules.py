@@ -519,7 +519,10 @@ def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
         evidence_keys=["compute.alarm_metric", "compute.metric.NetworkIn", "compute.instance"],
         recommendations=[
             "Scale out (or up) if the traffic is legitimate; check the top processes on the instance if it is not.",
-            "Put the instance behind an Auto Scaling group with a CPU target so the next surge scales by itself.",
+            # An instance its Auto Scaling group runs (the walk's neighbour): the group's policy, not a new group.
+            f"Check {group.subject}'s scaling policy and maximum: it should have added capacity before saturation."
+            if (group := facts.get("compute.asg")) is not None and group.subject
+            else "Put the instance behind an Auto Scaling group with a CPU target so the next surge scales by itself.",
         ],
         diagnostics=[
             _in_region(alert, "ec2", "describe-instance-status", opt("--instance-ids", [i], ValueKind.EC2_INSTANCE))
@@ -892,6 +895,8 @@ def _asg_cannot_scale(alert: Alert, facts: Facts) -> Finding | None:
     at_max = facts.get("compute.asg_at_max")
     if failed is None and at_max is None:
         return None
+    if (_alarm(alert).metric_name or "").startswith("StatusCheckFailed"):
+        return None  # one instance's failed host: its own playbook, whatever its group is doing
     group = facts.get("compute.asg")
     name = (group.subject if group else None) or _asg_name(alert) or "the Auto Scaling group"
     metric = _alarm(alert).metric_name or alert.alert_type

@@ -261,3 +261,16 @@ def test_spent_cpu_credits_explain_a_burstable_databases_latency() -> None:
     # Without the credits fact, a latency alarm is not blamed on credits
     analysis = _analyse(alert, _metric("ReadLatency", 0.4, 0.003, key="compute.alarm_metric"), DB_INSTANCE)
     assert "credits" not in analysis.root_cause
+
+
+def test_an_instance_its_group_runs_gets_the_groups_scaling_advice() -> None:
+    alert = _alarm("CPUUtilization", "AWS/EC2", {"InstanceId": "i-0c1d2e3f4a5b6c7d8"})
+    group = Fact(
+        key="compute.asg",
+        text="Auto Scaling group web-asg: 4 of 4 desired instances InService (min 2, max 4)",
+        subject="web-asg",
+        via="Auto Scaling group web-asg, which runs i-0c1d2e3f4a5b6c7d8",
+    )
+    analysis = _analyse(alert, _metric("CPUUtilization", 99, 35, key="compute.alarm_metric"), group)
+    assert any("web-asg's scaling policy" in r for r in analysis.recommendations)
+    assert not any("Put the instance behind" in r for r in analysis.recommendations)
