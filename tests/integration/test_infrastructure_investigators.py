@@ -71,8 +71,8 @@ def _orders_db(**overrides: Any) -> dict[str, Any]:
 def test_max_connections_follow_the_engine_formula_for_the_class() -> None:
     assert class_memory_gib("db.r6g.large") == 16
     assert class_memory_gib("db.t3.medium") == 4
-    assert default_max_connections("postgres", "db.t3.medium") == 450
-    assert default_max_connections("mysql", "db.m5.large") == 682
+    assert default_max_connections("postgres", "db.t3.medium") == 405
+    assert default_max_connections("mysql", "db.m5.large") == 648
     assert default_max_connections("aurora-mysql", "db.r6g.large") == 1000
     assert default_max_connections("sqlserver-se", "db.m5.large") is None
     assert default_max_connections("postgres", "db.unknown.size") is None
@@ -137,7 +137,7 @@ def test_connections_near_max_connections_are_interpreted_and_ordinary_load_is_n
         now,
         rds_instances=[_orders_db(), {**_orders_db(identifier="quiet-db"), "endpoint_id": "q1w2e3r4t5y6"}],
         metrics=[
-            _series("DatabaseConnections", DB, 58, [212, 441, 447]),
+            _series("DatabaseConnections", DB, 58, [212, 396, 401]),
             _series("DatabaseConnections", {"DBInstanceIdentifier": "quiet-db"}, 58, [150, 210, 240]),
         ],
     )
@@ -145,8 +145,8 @@ def test_connections_near_max_connections_are_interpreted_and_ordinary_load_is_n
     busy = _investigate(readers, Target.of("rds_instance", "orders-db", REGION), now)
     near = busy.fact("compute.db_connections_near_max")
     assert near is not None
-    assert near.numbers is not None and near.numbers.value == 447 and near.numbers.threshold == 450
-    assert "max_connections 450" in near.text
+    assert near.numbers is not None and near.numbers.value == 401 and near.numbers.threshold == 405
+    assert "99% of max_connections ≈405" in near.text
 
     quiet = _investigate(readers, Target.of("rds_instance", "quiet-db", REGION), now)
     assert quiet.fact("compute.db_connections_near_max") is None

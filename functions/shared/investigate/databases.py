@@ -93,10 +93,13 @@ def default_max_connections(engine: str, instance_class: str) -> int | None:
         if instance_class.startswith("db.t"):
             return 45 if size == "small" else 90 if size == "medium" else 135
         return _AURORA_MYSQL_DEFAULTS.get(size, 5000 if memory >= 256 else 4000)
+    # DBInstanceClassMemory is the class's memory less what the OS and RDS keep (about a quarter of 1 GiB, some
+    # 400 MiB from 2 GiB up): db.t3.micro PostgreSQL answers 81-ish, db.t3.medium about 405.
+    usable = (memory - min(memory * 0.25, 0.4)) * GIB
     if engine in ("mysql", "mariadb"):
-        return int(memory * GIB // 12_582_880)
+        return int(usable // 12_582_880)
     if engine in ("postgres", "aurora-postgresql"):
-        return int(min(memory * GIB // 9_531_392, 5000))
+        return int(min(usable // 9_531_392, 5000))
     return None
 
 
@@ -318,8 +321,9 @@ def _connections_evidence(identifier: str, engine: str, instance_class: str, win
         Fact(
             key="compute.db_connections_near_max",
             text=(
-                f"{identifier}: DatabaseConnections peaked at {number(window.peak)}, {share:.0%} of max_connections "
-                f"{limit} (the {engine} default for {instance_class})"
+                f"{identifier}: DatabaseConnections peaked at {number(window.peak)}, "
+                + (f"{share:.0%} of" if share < 1 else "at")
+                + f" max_connections ≈{limit} (the {engine} default for {instance_class})"
                 + (f", usually {number(window.baseline)}" if window.baseline is not None else "")
             ),
             value=round(share * 100, 1),
