@@ -302,13 +302,12 @@ def _seed_load_balancers(balancers: list[LoadBalancerSeed], account_id: str, reg
         for group in seed.target_groups:
             params: dict[str, Any] = {
                 "Name": group.name,
-                "Protocol": group.protocol,
                 "TargetType": group.target_type,
                 "HealthCheckIntervalSeconds": group.health_check_interval_seconds,
                 "UnhealthyThresholdCount": group.unhealthy_threshold,
             }
-            if group.target_type != "lambda":
-                params.update(Port=group.port, VpcId=vpc)
+            if group.target_type != "lambda":  # a Lambda target group has no protocol, port or VPC
+                params.update(Protocol=group.protocol, Port=group.port, VpcId=vpc)
             if group.health_check_path:
                 params["HealthCheckPath"] = group.health_check_path
             if group.matcher and group.protocol.startswith("HTTP"):
@@ -343,9 +342,15 @@ def _set_target_health(group: Any, targets: list[TargetSeed]) -> None:
         seeded = by_id.get(target["Id"])
         if seeded is None:
             return base.health_for(self, target, ec2_backend)
-        port = str(target.get("Port") or seeded.port or self.port)
+        # A Lambda target has no port: None, which moto then leaves out of the answer as AWS does.
+        port = target.get("Port") or seeded.port or self.port
         return FakeHealthStatus(
-            seeded.id, port, self.health_check_port, seeded.state, seeded.reason, seeded.description
+            seeded.id,
+            port,  # type: ignore[arg-type]  # moto annotates str; it serialises an int or None as AWS does
+            self.health_check_port,
+            seeded.state,
+            seeded.reason,
+            seeded.description,
         )
 
     group.__class__ = type(f"Seeded{base.__name__}", (base,), {"health_for": health_for})

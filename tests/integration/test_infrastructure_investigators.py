@@ -399,3 +399,31 @@ def test_a_burstable_database_out_of_cpu_credits_is_interpreted(account: None, n
     assert "db.t3.large" in credits.text
     steady = _investigate(readers, Target.of("rds_instance", "steady-db", REGION), now)
     assert steady.fact("compute.db_cpu_credits_exhausted") is None
+
+
+def test_a_lambda_target_without_health_checks_is_not_unhealthy(account: None, now: datetime) -> None:
+    function = "arn:aws:lambda:us-east-1:123456789012:function:CatalogApi"
+    readers = _seed(
+        now,
+        lambda_functions=[{"name": "CatalogApi"}],
+        load_balancers=[
+            {
+                "name": "catalog-alb",
+                "listeners": [{"target_group": "catalog-api"}],
+                "target_groups": [
+                    {
+                        "name": "catalog-api",
+                        "target_type": "lambda",
+                        "health_check_path": None,
+                        "matcher": None,
+                        "targets": [{"id": function, "state": "unavailable", "reason": "Target.HealthCheckDisabled"}],
+                    }
+                ],
+            }
+        ],
+    )
+    evidence = _investigate(readers, Target.of("alb", "app/catalog-alb/50dc6c495c0c9188", REGION), now)
+    assert evidence.fact("compute.lb_all_targets_unhealthy") is None
+    health = evidence.fact("compute.lb_target_health")
+    assert health is not None and "health checks disabled for Lambda CatalogApi" in health.text
+    assert [(n.target.kind, n.target.name) for n in evidence.neighbours] == [("lambda", "CatalogApi")]

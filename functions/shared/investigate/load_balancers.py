@@ -35,6 +35,7 @@ METRIC_END_SLACK = timedelta(minutes=1)
 # One side's 5XX at least this many times the other's: that side returns them.
 ORIGIN_RATIO = 5
 MAX_TARGET_NEIGHBOURS = 2
+_CHECKS_DISABLED = "Target.HealthCheckDisabled"
 _KIND_LABEL = {"application": "Application", "network": "Network", "gateway": "Gateway"}
 
 
@@ -168,6 +169,8 @@ def target_group_evidence(elbv2: LoadBalancerReader, target: Target) -> Evidence
 
 
 def _health_check(group: dict[str, Any]) -> str:
+    if group.get("HealthCheckEnabled") is False or not group.get("HealthCheckProtocol"):
+        return "health checks off"
     protocol = group.get("HealthCheckProtocol", "?")
     path = group.get("HealthCheckPath")
     matcher = (group.get("Matcher") or {}).get("HttpCode")
@@ -195,14 +198,18 @@ def _group_health(elbv2: LoadBalancerReader, group: dict[str, Any], region: str 
     health = evidence.read(f"target health of {name}", lambda: elbv2.target_health(arn))
     if health is None:
         return evidence
-    states = [(d, (d.get("TargetHealth") or {})) for d in health]
+    every = [(d, (d.get("TargetHealth") or {})) for d in health]
+    # A target whose health is not checked (a Lambda target with health checks off) is neither healthy nor failing.
+    unchecked = [d for d, h in every if h.get("Reason") == _CHECKS_DISABLED]
+    states = [(d, h) for d, h in every if h.get("Reason") != _CHECKS_DISABLED]
     healthy = [d for d, h in states if h.get("State") == "healthy"]
     unhealthy = [(d, h) for d, h in states if h.get("State") not in ("healthy", "unused", "draining")]
     target_type = str(group.get("TargetType", "instance"))
-    text = (
-        f"Target group {name} ({target_type} targets, {group.get('Protocol', '?')}:{group.get('Port', '?')}, "
-        f"{_health_check(group)}): {len(healthy)} of {len(states)} targets healthy"
-    )
+    listens = f"{group['Protocol']}:{group.get('Port', '?')}, " if group.get("Protocol") else ""
+    text = f"Target group {name} ({target_type} targets, {listens}{_health_check(group)}): "
+    text += f"{len(healthy)} of {len(states)} targets healthy" if states else "no target's health is checked"
+    if unchecked:
+        text += f"; health checks disabled for {', '.join(_target_label(d) for d in unchecked[:3])}"
     if unhealthy:
         shown = []
         for description, h in unhealthy[:3]:
@@ -216,7 +223,9 @@ def _group_health(elbv2: LoadBalancerReader, group: dict[str, Any], region: str 
             text=text,
             value=len(healthy),
             subject=name,
-            numbers=Measurement(value=float(len(healthy)), baseline=float(len(states)), unit="targets healthy"),
+            numbers=Measurement(value=float(len(healthy)), baseline=float(len(states)), unit="targets healthy")
+            if states
+            else None,
         )
     )
     if states and not healthy:
@@ -240,10 +249,10 @@ def _group_health(elbv2: LoadBalancerReader, group: dict[str, Any], region: str 
                 numbers=Measurement(value=0.0, baseline=float(len(states)), unit="targets healthy"),
             )
         )
-    if not states:
+    if not every:
         evidence.notes.append(f"Target group {name} has no registered targets.")
     # The unhealthy targets first: that is where the failing health check answers.
-    ordered = [d for d, _ in unhealthy] + healthy
+    ordered = [d for d, _ in unhealthy] + healthy + unchecked
     for description in ordered[:MAX_TARGET_NEIGHBOURS]:
         neighbour = _target_neighbour(description, name, region)
         if neighbour is not None:
