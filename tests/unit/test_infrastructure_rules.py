@@ -274,3 +274,17 @@ def test_an_instance_its_group_runs_gets_the_groups_scaling_advice() -> None:
     analysis = _analyse(alert, _metric("CPUUtilization", 99, 35, key="compute.alarm_metric"), group)
     assert any("web-asg's scaling policy" in r for r in analysis.recommendations)
     assert not any("Put the instance behind" in r for r in analysis.recommendations)
+
+
+def test_rising_target_response_time_is_slow_targets_and_a_flat_one_is_not() -> None:
+    alert = _alarm("TargetResponseTime", "AWS/ApplicationELB", {"LoadBalancer": "app/shop/50dc6c495c0c9188"})
+    requests = _metric("RequestCount", 2400, 1000)
+    rising = _analyse(alert, _metric("TargetResponseTime", 2.4, 0.18, key="compute.alarm_metric"), requests)
+    assert rising.root_cause.startswith("The targets behind") and "traffic rose with it" in rising.root_cause
+    flat = Fact(
+        key="compute.alarm_metric",
+        text="Alarm metric TargetResponseTime: peak 0.2 vs baseline 0.21",
+        value=0.2,
+        numbers=Measurement(value=0.2, baseline=0.21, change_pct=-4.8, threshold=0.15, crossed=True),
+    )
+    assert "respond slowly" not in _analyse(alert, flat).root_cause
