@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from functions.gather_compute.logic import ComputeReaders, resource_evidence
 from functions.local_runner.seed import AccountSeed, seed_account
+from functions.shared.console_links import is_console_url
 from functions.shared.investigate.base import Evidence
 from functions.shared.investigate.databases import class_memory_gib, default_max_connections
 from functions.shared.investigate.target import Target
@@ -37,9 +38,12 @@ def _seed(now: datetime, **parts: Any) -> ComputeReaders:
 
 
 def _investigate(readers: ComputeReaders, target: Target, now: datetime) -> Evidence:
-    return resource_evidence(
+    evidence = resource_evidence(
         readers, target, at=now, now=now, before=timedelta(hours=3), after=timedelta(minutes=30), period_seconds=300
     )
+    # Every fact links to its evidence in the console
+    assert all(is_console_url(f.link) for f in evidence.facts), [f.key for f in evidence.facts if not f.link]
+    return evidence
 
 
 def _series(metric: str, dimensions: dict[str, str], baseline: float, recent: list[float], **extra: Any) -> dict:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from functions.shared import console_links
 from functions.shared.adapters.infrastructure import AutoScalingReader
 from functions.shared.investigate.base import Evidence, Neighbour
 from functions.shared.investigate.resources import _parse_time, ago
@@ -105,6 +106,9 @@ def asg_evidence(autoscaling: AutoScalingReader, target: Target, *, now: datetim
         )
     else:
         evidence.notes.append(f"No scaling activity of {name} in the last 6 h.")
+    link = console_links.auto_scaling_group_url(name, target.region)
+    for fact in evidence.facts:  # the group's page: its capacity and activity history
+        fact.link = fact.link or link
     for instance in in_service[:MAX_INSTANCE_NEIGHBOURS]:
         instance_id = str(instance.get("InstanceId", ""))
         if instance_id.startswith("i-"):

@@ -20,6 +20,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader, MetricQuery
 from functions.shared.adapters.infrastructure import LambdaEnvironmentReader, RdsReader
 from functions.shared.investigate.base import Evidence, Neighbour, number
@@ -207,7 +208,7 @@ def rds_instance_evidence(
         )
     endpoint = (instance.get("Endpoint") or {}).get("Address")
     evidence.add(_callers(lambdas, cw, identifier, [str(endpoint)] if endpoint else [], region=target.region, now=now))
-    return evidence
+    return _linked(evidence, console_links.rds_database_url(identifier, target.region))
 
 
 def rds_cluster_evidence(
@@ -256,6 +257,14 @@ def rds_cluster_evidence(
         )
     endpoints = [str(e) for e in (cluster.get("Endpoint"), cluster.get("ReaderEndpoint")) if e]
     evidence.add(_callers(lambdas, cw, identifier, endpoints, region=target.region, now=now))
+    return _linked(evidence, console_links.rds_database_url(identifier, target.region, cluster=True))
+
+
+def _linked(evidence: Evidence, link: str) -> Evidence:
+    """Every fact links to its evidence: the database's console page (configuration, monitoring, logs and events)
+    for those that have no page of their own."""
+    for fact in evidence.facts:
+        fact.link = fact.link or link
     return evidence
 
 
@@ -446,6 +455,7 @@ def _callers(
             text=f"{identifier} is called by Lambda {', '.join(described)} (their environment names its endpoint)"
             + (f" and {len(names) - 4} more" if len(names) > 4 else ""),
             value=len(names),
+            link=console_links.lambda_function_url(names[0], region),
             # The caller whose concurrency rose most, and its numbers.
             subject=names[0],
             numbers=Measurement(

@@ -20,6 +20,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader, MetricQuery
 from functions.shared.adapters.infrastructure import LoadBalancerReader
 from functions.shared.investigate.base import Evidence, Neighbour, number
@@ -98,6 +99,9 @@ def load_balancer_evidence(
     )
     if kind == "application":
         evidence.add(_five_xx_origin(cw, target, name, now=now))
+    link = console_links.elb_resource_url(arn, target.region)
+    for fact in evidence.facts:
+        fact.link = fact.link or link
     for group in groups[:MAX_TARGET_GROUPS]:
         evidence.add(_group_health(elbv2, group, target.region))
     return evidence
@@ -249,6 +253,9 @@ def _group_health(elbv2: LoadBalancerReader, group: dict[str, Any], region: str 
                 numbers=Measurement(value=0.0, baseline=float(len(states)), unit="targets healthy"),
             )
         )
+    link = console_links.elb_resource_url(arn, region)
+    for fact in evidence.facts:  # the group's page: its targets and their health
+        fact.link = fact.link or link
     if not every:
         evidence.notes.append(f"Target group {name} has no registered targets.")
     # The unhealthy targets first: that is where the failing health check answers.
