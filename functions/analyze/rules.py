@@ -590,6 +590,9 @@ def _status_check_diagnostics(alert: Alert) -> list[BuiltCommand]:
 _EC2_NAMESPACES = {None, "", "AWS/EC2"}
 _DB_OUTAGE_EVENTS = {"failover", "failure", "availability", "recovery", "maintenance"}
 _EVENT_WINDOW_DIAGNOSTICS = timedelta(hours=6)
+# Alarms a group's capacity explains: the instances' own load, the group's metrics, the targets' count and speed.
+_CAPACITY_NAMESPACES = {None, "", "AWS/EC2", "AWS/AutoScaling"}
+_CAPACITY_METRICS = {"HealthyHostCount", "UnHealthyHostCount", "TargetResponseTime", "RequestCountPerTarget"}
 
 
 def _namespace(alert: Alert) -> str | None:
@@ -895,8 +898,11 @@ def _asg_cannot_scale(alert: Alert, facts: Facts) -> Finding | None:
     at_max = facts.get("compute.asg_at_max")
     if failed is None and at_max is None:
         return None
-    if (_alarm(alert).metric_name or "").startswith("StatusCheckFailed"):
+    metric_name = _alarm(alert).metric_name or ""
+    if metric_name.startswith("StatusCheckFailed"):
         return None  # one instance's failed host: its own playbook, whatever its group is doing
+    if _namespace(alert) not in _CAPACITY_NAMESPACES and metric_name not in _CAPACITY_METRICS:
+        return None  # e.g. a load balancer's 5XX: a group found two hops away is not why requests fail
     group = facts.get("compute.asg")
     name = (group.subject if group else None) or _asg_name(alert) or "the Auto Scaling group"
     metric = _alarm(alert).metric_name or alert.alert_type

@@ -288,3 +288,11 @@ def test_rising_target_response_time_is_slow_targets_and_a_flat_one_is_not() -> 
         numbers=Measurement(value=0.2, baseline=0.21, change_pct=-4.8, threshold=0.15, crossed=True),
     )
     assert "respond slowly" not in _analyse(alert, flat).root_cause
+
+
+def test_a_group_at_max_two_hops_away_does_not_explain_application_5xx() -> None:
+    alert = _alarm("HTTPCode_Target_5XX_Count", "AWS/ApplicationELB", {"LoadBalancer": "app/shop/50dc6c495c0c9188"})
+    at_max = Fact(key="compute.asg_at_max", text="Auto Scaling group web-asg is at its maximum capacity (4)", value=4)
+    analysis = _analyse(alert, _metric("HTTPCode_Target_5XX_Count", 300, 1, key="compute.alarm_metric"), at_max)
+    assert "Auto Scaling" not in analysis.root_cause
+    assert analysis.root_cause.startswith("The application behind")
