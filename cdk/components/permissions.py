@@ -104,9 +104,31 @@ def instance_reads() -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=["ec2:DescribeInstances", "ec2:DescribeInstanceStatus"], resources=["*"])
 
 
+def infrastructure_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """Databases, load balancers and Auto Scaling groups (`functions/shared/adapters/infrastructure.py`)."""
+    return [
+        iam.PolicyStatement(actions=["rds:DescribeDBInstances"], resources=[_account_arn(stack, "rds", "db:*")]),
+        iam.PolicyStatement(actions=["rds:DescribeDBClusters"], resources=[_account_arn(stack, "rds", "cluster:*")]),
+        # No resource type exists for these reads.
+        iam.PolicyStatement(
+            actions=[
+                "rds:DescribeEvents",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeScalingActivities",
+            ],
+            resources=["*"],
+        ),
+    ]
+
+
 def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         function_reads(stack),
+        *infrastructure_reads(stack),
         iam.PolicyStatement(
             actions=["securityhub:GetFindings"],
             resources=[evidence_arn(stack, "securityhub", "hub/default")],

@@ -505,6 +505,8 @@ def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
     peak = _metric_peak(facts, alert, "CPUUtilization")
     if _alarm(alert).metric_name != "CPUUtilization" or peak is None or peak < 85:
         return None
+    if _alarm(alert).namespace not in _EC2_NAMESPACES or (_instance_id(alert) is None and _asg_name(alert)):
+        return None  # a database's or a group's CPU: their own detectors, never the one-instance playbook
     instance = facts.get("compute.instance")
     label = _instance_label(instance) if instance else _resource_name(alert)
     metric_fact = facts.get("compute.alarm_metric")
@@ -522,7 +524,10 @@ def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
         evidence_keys=["compute.alarm_metric", "compute.metric.NetworkIn", "compute.instance"],
         recommendations=[
             "Scale out (or up) if the traffic is legitimate; check the top processes on the instance if it is not.",
-            "Put the instance behind an Auto Scaling group with a CPU target so the next surge scales by itself.",
+            # An instance its Auto Scaling group runs (the walk's neighbour): the group's policy, not a new group.
+            f"Check {group.subject}'s scaling policy and maximum: it should have added capacity before saturation."
+            if (group := facts.get("compute.asg")) is not None and group.subject
+            else "Put the instance behind an Auto Scaling group with a CPU target so the next surge scales by itself.",
         ],
         diagnostics=[
             _in_region(alert, "ec2", "describe-instance-status", opt("--instance-ids", [i], ValueKind.EC2_INSTANCE))
@@ -533,7 +538,7 @@ def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
 
 def _status_check(alert: Alert, facts: Facts) -> Finding | None:
     metric = _alarm(alert).metric_name or ""
-    if not metric.startswith("StatusCheckFailed"):
+    if not metric.startswith("StatusCheckFailed") or _alarm(alert).namespace not in _EC2_NAMESPACES:
         return None
     peak = _metric_peak(facts, alert, metric)
     if peak is not None and peak < 1:
@@ -580,6 +585,462 @@ def _status_check_diagnostics(alert: Alert) -> list[BuiltCommand]:
             flag("--include-all-instances"),
         ),
         _in_region(alert, "ec2", "get-console-output", opt("--instance-id", instance, ValueKind.EC2_INSTANCE)),
+    ]
+
+
+# --- Databases, load balancers, Auto Scaling groups -------------------------------------------------------------
+# Each type has its own mechanism and playbook: a database's CPU is never answered with EC2 status checks or
+# Auto Scaling advice, a load balancer's 5XX names whether the load balancer or the application returned them.
+
+_EC2_NAMESPACES = {None, "", "AWS/EC2"}
+_DB_OUTAGE_EVENTS = {"failover", "failure", "availability", "recovery", "maintenance"}
+_EVENT_WINDOW_DIAGNOSTICS = timedelta(hours=6)
+# Alarms a group's capacity explains: the instances' own load, the group's metrics, the targets' count and speed.
+_CAPACITY_NAMESPACES = {None, "", "AWS/EC2", "AWS/AutoScaling"}
+_CAPACITY_METRICS = {"HealthyHostCount", "UnHealthyHostCount", "TargetResponseTime", "RequestCountPerTarget"}
+
+
+def _namespace(alert: Alert) -> str | None:
+    return _alarm(alert).namespace
+
+
+def _is_rds(alert: Alert) -> bool:
+    return _namespace(alert) == "AWS/RDS" or _db_identifier(alert) is not None
+
+
+def _db_identifier(alert: Alert) -> tuple[str, str] | None:
+    """("db-instance" | "db-cluster", identifier) of the alert's database, or None."""
+    instance = _target(alert, "rds_instance")
+    if instance:
+        return "db-instance", instance
+    cluster = _target(alert, "rds_cluster")
+    return ("db-cluster", cluster) if cluster else None
+
+
+def _asg_name(alert: Alert) -> str | None:
+    return _target(alert, "asg")
+
+
+def _fact_text(fact: Fact | None) -> str:
+    return _clean(fact.text) if fact is not None else ""
+
+
+def _metric_text(facts: Facts, alert: Alert, metric: str) -> str | None:
+    fact = facts.get("compute.alarm_metric") if _alarm(alert).metric_name == metric else None
+    fact = fact or facts.get(f"compute.metric.{metric}")
+    return _clean(fact.text.replace("Alarm metric ", "")) if fact is not None else None
+
+
+def _db_connections_exhausted(alert: Alert, facts: Facts) -> Finding | None:
+    near = facts.get("compute.db_connections_near_max")
+    if near is None:
+        return None
+    callers = facts.get("compute.db_callers")
+    sentence = f"Database connections exhausted: {_clean(near.text)}"
+    invocations = facts.get("compute.metric.Invocations")
+    concurrency = facts.get("compute.metric.ConcurrentExecutions")
+    if callers is not None:
+        sentence += f"; {_clean(callers.text)}"
+        numbers = callers.numbers
+        if callers.subject and numbers is not None and numbers.value is not None and numbers.baseline is not None:
+            if numbers.value >= 2 * max(numbers.baseline, 1):
+                sentence += (
+                    f"; the fan-out of {callers.subject} (up to {numbers.value:,.0f} concurrent executions, usually "
+                    f"{numbers.baseline:,.0f}), each opening its own connection, exhausted them"
+                )
+        else:
+            surge = next((f for f in (concurrency, invocations) if f is not None and _rose(f)), None)
+            if surge is not None:
+                sentence += f", and its callers fanned out: {_clean(surge.text)}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high" if callers is not None else "medium",
+        evidence_keys=[
+            "compute.db_connections_near_max",
+            "compute.db_callers",
+            "compute.metric.ConcurrentExecutions",
+            "compute.db_instance",
+        ],
+        recommendations=[
+            "Cap the callers' concurrency (reserved concurrency on the Lambda functions) so they cannot open more "
+            "connections than the database allows.",
+            "Put RDS Proxy (or a connection pool) between the functions and the database, and close connections "
+            "opened per invocation.",
+            "Raise max_connections (parameter group) or the instance class only if the database has headroom.",
+        ],
+    )
+
+
+def _db_storage_full(alert: Alert, facts: Facts) -> Finding | None:
+    low = facts.get("compute.db_storage_low")
+    event = facts.get("compute.db_event")
+    storage_event = event is not None and event.value == "low storage"
+    if low is None and not storage_event:
+        return None
+    sentence = "The database is running out of storage"
+    if low is not None:
+        sentence += f": {_clean(low.text)}"
+    if storage_event:
+        sentence += f"; {_clean(event.text)}"  # type: ignore[union-attr]
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=["compute.db_storage_low", "compute.db_event", "compute.db_instance"],
+        recommendations=[
+            "Increase the allocated storage now (modify the instance; it stays available), and enable storage "
+            "autoscaling with a MaxAllocatedStorage ceiling.",
+            "Find what is filling it (a table or its indexes, binary logs or WAL kept by a replication slot, "
+            "temporary files) and stop that growth.",
+        ],
+    )
+
+
+def _db_outage_event(alert: Alert, facts: Facts) -> Finding | None:
+    event = facts.get("compute.db_event")
+    if event is None or event.value not in _DB_OUTAGE_EVENTS or not _is_rds(alert):
+        return None
+    minutes = event.numbers.value if event.numbers else None
+    if minutes is not None and minutes > 120:
+        return None
+    metric = _alarm(alert).metric_name or alert.alert_type
+    sentence = f"An RDS {event.value} event explains the {metric} blip on {_resource_name(alert)}: {_clean(event.text)}"
+    second = facts.get("compute.db_event.2")
+    if second is not None:
+        sentence += f"; {_clean(second.text)}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=["compute.db_event", "compute.db_event.2", "compute.db_instance", "compute.db_cluster"],
+        recommendations=[
+            "Confirm the database is available again and the callers reconnected (connection errors should stop "
+            "within minutes of the event).",
+            "Make the callers retry on a dropped connection and resolve the endpoint's DNS again, so the next "
+            "failover costs seconds, not errors.",
+        ],
+    )
+
+
+def _db_cpu_credits(alert: Alert, facts: Facts) -> Finding | None:
+    """A burstable database out of CPU credits: whatever the alarm (CPU, latency), the instance is throttled."""
+    credits = facts.get("compute.db_cpu_credits_exhausted")
+    if credits is None or not _is_rds(alert):
+        return None
+    metric = _alarm(alert).metric_name or alert.alert_type
+    sentence = f"CPU credits exhausted on database {_resource_name(alert)}: {_clean(credits.text)}"
+    shown = _metric_text(facts, alert, metric) if metric else None
+    if shown:
+        sentence += f"; {shown}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=["compute.db_cpu_credits_exhausted", "compute.alarm_metric", "compute.db_instance"],
+        recommendations=[
+            "Move the instance to a non-burstable class (db.m*/db.r*) or enable unlimited credit mode if the load "
+            "is steady.",
+            "Find what raised the CPU use (top SQL in Performance Insights) before it drained the credits.",
+        ],
+    )
+
+
+def _db_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
+    if not _is_rds(alert) or _alarm(alert).metric_name != "CPUUtilization":
+        return None
+    peak = _metric_peak(facts, alert, "CPUUtilization")
+    if peak is None or peak < 85:
+        return None
+    database = facts.get("compute.db_instance") or facts.get("compute.db_cluster")
+    sentence = f"CPU saturation on database {_resource_name(alert)}: {_metric_text(facts, alert, 'CPUUtilization')}"
+    connections = _metric_text(facts, alert, "DatabaseConnections")
+    if connections:
+        sentence += f"; {connections}"
+    if database is not None:
+        sentence += f"; {_fact_text(database)}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["compute.alarm_metric", "compute.db_instance", "compute.metric.DatabaseConnections"],
+        recommendations=[
+            "Find the queries that use the CPU (Performance Insights top SQL, or the slow query log); a missing "
+            "index or a new query plan is the usual cause.",
+            "Move read traffic to a read replica, or scale the instance class up, if the load is legitimate.",
+        ],
+    )
+
+
+def _lb_no_healthy_targets(alert: Alert, facts: Facts) -> Finding | None:
+    unhealthy = facts.get("compute.lb_all_targets_unhealthy")
+    if unhealthy is None:
+        return None
+    sentence = f"{_clean(unhealthy.text)}, so the load balancer has no target to route to and answers errors itself"
+    origin = facts.get("compute.lb_5xx_origin")
+    if origin is not None:
+        sentence += f"; {_clean(origin.text)}"
+    change = facts.get("compute.recent_change")
+    if change is not None:
+        sentence += f"; {_clean(change.text)}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=[
+            "compute.lb_all_targets_unhealthy",
+            "compute.lb_5xx_origin",
+            "compute.lb_target_health",
+            "compute.alarm_metric",
+            "compute.recent_change",
+        ],
+        recommendations=[
+            f"Make the health check pass: the targets report {unhealthy.value}; call the health check path on one "
+            "target and compare its answer with the expected codes.",
+            "If a deploy broke it, roll the targets back to the previous version.",
+        ],
+        diagnostics=[
+            _in_region(alert, "elbv2", "describe-target-health", opt("--target-group-arn", arn, ValueKind.ARN))
+            for arn in filter(None, [_elb_arn(alert, unhealthy.subject or "")])
+            if ":targetgroup/" in arn
+        ],
+    )
+
+
+def _lb_targets_unhealthy(alert: Alert, facts: Facts) -> Finding | None:
+    """An UnHealthyHostCount / HealthyHostCount alarm while some (not all) targets fail their health check: name
+    them, with the reason their target group reports."""
+    if _alarm(alert).metric_name not in ("UnHealthyHostCount", "HealthyHostCount"):
+        return None
+    health = facts.get("compute.lb_target_health")
+    numbers = health.numbers if health is not None else None
+    if health is None or numbers is None or numbers.value is None or numbers.baseline is None:
+        return None
+    if numbers.value >= numbers.baseline:
+        return None  # every target is healthy now: nothing to name (the alarm may have recovered)
+    sentence = f"Targets fail their health check: {_clean(health.text)}"
+    neighbour = facts.get("compute.instance")
+    if neighbour is not None and neighbour.via and "unhealthy" in neighbour.via:
+        sentence += f"; {_clean(neighbour.text)}"
+        checks = facts.get("compute.status_checks")
+        if checks is not None and checks.via == neighbour.via and checks.value == "ok/ok":
+            sentence += "; it passes its EC2 status checks, so the service on it fails, not the host"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["compute.lb_target_health", "compute.alarm_metric", "compute.instance", "compute.status_checks"],
+        recommendations=[
+            "On an unhealthy target, check that the service listens on the health check port and answers the "
+            "health check in time; restart or replace the target if it does not.",
+            "The healthy targets carry the traffic meanwhile: check they have the headroom.",
+        ],
+    )
+
+
+def _lb_5xx_origin(alert: Alert, facts: Facts) -> Finding | None:
+    """A load balancer's 5XX alarm: whether the load balancer or the application returns them (the investigation's
+    `compute.lb_5xx_origin`, else the two metrics' peaks)."""
+    metric = _alarm(alert).metric_name
+    if metric not in ("HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"):
+        return None
+    origin_fact = facts.get("compute.lb_5xx_origin")
+    origin = origin_fact.value if origin_fact is not None else None
+    if origin is None:
+        elb = _metric_peak(facts, alert, "HTTPCode_ELB_5XX_Count") or 0.0
+        app = _metric_peak(facts, alert, "HTTPCode_Target_5XX_Count") or 0.0
+        origin = "load_balancer" if elb >= 5 * max(app, 1) else "targets" if app >= 5 * max(elb, 1) else None
+    if origin is None:
+        return None
+    name = _resource_name(alert)
+    shown = _clean(origin_fact.text) if origin_fact is not None else _metric_text(facts, alert, metric) or metric
+    keys = ["compute.lb_5xx_origin", "compute.alarm_metric", "compute.lb_target_health"]
+    if origin == "load_balancer":
+        sentence = f"The load balancer {name} itself returns the 5XX, not the application: {shown}"
+        health = facts.get("compute.lb_target_health")
+        if health is not None:
+            sentence += f"; {_clean(health.text)}"
+        advice = (
+            "Check the targets' health and whether they close connections early (keep-alive shorter than the load "
+            "balancer's idle timeout) or take longer than it to answer."
+        )
+    else:
+        sentence = f"The application behind {name} returns the 5XX: {shown}"
+        advice = "Read the targets' application logs around the breach for the failing request path."
+    change = facts.get("compute.recent_change")
+    if change is not None:
+        sentence += f"; {_clean(change.text)}"
+        keys.append("compute.recent_change")
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=keys,
+        recommendations=[advice, "If a deploy lines up with the breach, roll it back."],
+    )
+
+
+def _lb_slow_targets(alert: Alert, facts: Facts) -> Finding | None:
+    if _alarm(alert).metric_name != "TargetResponseTime":
+        return None
+    fact = facts.get("compute.alarm_metric")
+    if fact is None or not _rose(fact):
+        return None
+    sentence = (
+        f"The targets behind {_resource_name(alert)} respond slowly: {_metric_text(facts, alert, 'TargetResponseTime')}"
+    )
+    requests = facts.get("compute.metric.RequestCount")
+    if requests is not None and _rose(requests):
+        sentence += f"; traffic rose with it ({_clean(requests.text)})"
+    cpu = facts.get("compute.metric.CPUUtilization")
+    if cpu is not None:
+        sentence += f"; {_clean(cpu.text)}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["compute.alarm_metric", "compute.metric.RequestCount", "compute.lb_target_health"],
+        recommendations=[
+            "Look at what the targets wait on (a database, a downstream API) around the breach.",
+            "Add targets (scale the service out) if the load rose and the targets are busy.",
+        ],
+    )
+
+
+def _asg_cannot_scale(alert: Alert, facts: Facts) -> Finding | None:
+    failed = facts.get("compute.asg_launch_failed")
+    at_max = facts.get("compute.asg_at_max")
+    if failed is None and at_max is None:
+        return None
+    metric_name = _alarm(alert).metric_name or ""
+    if metric_name.startswith("StatusCheckFailed"):
+        return None  # one instance's failed host: its own playbook, whatever its group is doing
+    if _namespace(alert) not in _CAPACITY_NAMESPACES and metric_name not in _CAPACITY_METRICS:
+        return None  # e.g. a load balancer's 5XX: a group found two hops away is not why requests fail
+    group = facts.get("compute.asg")
+    name = (group.subject if group else None) or _asg_name(alert) or "the Auto Scaling group"
+    metric = _alarm(alert).metric_name or alert.alert_type
+    if failed is not None:
+        sentence = f"Auto Scaling group {name} cannot launch instances: {_clean(failed.text)}"
+    else:
+        sentence = f"Auto Scaling group {name} cannot scale out: {_clean(at_max.text)}"  # type: ignore[union-attr]
+    if group is not None:
+        sentence += f"; {_clean(group.text)}"
+    metric_text = _metric_text(facts, alert, metric) if metric else None
+    if metric_text:
+        sentence += f"; meanwhile {metric_text}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=["compute.asg_launch_failed", "compute.asg_at_max", "compute.asg", "compute.alarm_metric"],
+        recommendations=[
+            "Fix what the failed activity names: allow more instance types or Availability Zones for "
+            "InsufficientInstanceCapacity, or correct the launch template (AMI, security group, instance profile)."
+            if failed is not None
+            else "Raise the group's maximum capacity if the load is legitimate, or find what drives the load.",
+            "Until it launches, shed or throttle load on the instances that run.",
+        ],
+    )
+
+
+def _asg_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
+    """CPU high across a group that can still scale: the group is short of capacity or its policy is too slow."""
+    name = _asg_name(alert)
+    if name is None or _alarm(alert).metric_name != "CPUUtilization":
+        return None
+    peak = _metric_peak(facts, alert, "CPUUtilization")
+    if peak is None or peak < 85:
+        return None
+    group = facts.get("compute.asg")
+    sentence = f"CPU saturation across Auto Scaling group {name}: {_metric_text(facts, alert, 'CPUUtilization')}"
+    if group is not None:
+        sentence += f"; {_clean(group.text)}"
+    activity = facts.get("compute.asg_activity")
+    if activity is not None:
+        sentence += f"; {_clean(activity.text)}"
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["compute.alarm_metric", "compute.asg", "compute.asg_activity"],
+        recommendations=[
+            "Check the group's scaling policy: a target-tracking policy on CPU scales out before saturation; a "
+            "step policy may react too late or be too small.",
+            "Raise the desired capacity by hand for the surge if the policy lags.",
+        ],
+    )
+
+
+def _rds_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    found = _db_identifier(alert)
+    if found is None or found[0] != "db-instance":
+        return []
+    return [
+        _in_region(alert, "rds", "describe-db-instances", opt("--db-instance-identifier", found[1])),
+        _rds_events_command(alert, found, when),
+    ]
+
+
+def _rds_cluster_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    found = _db_identifier(alert)
+    if found is None or found[0] != "db-cluster":
+        return []
+    return [
+        _in_region(alert, "rds", "describe-db-clusters", opt("--db-cluster-identifier", found[1])),
+        _rds_events_command(alert, found, when),
+    ]
+
+
+def _rds_events_command(alert: Alert, found: tuple[str, str], when: datetime | None) -> BuiltCommand:
+    source_type, identifier = found
+    window = []
+    if when is not None:
+        start = (when - _EVENT_WINDOW_DIAGNOSTICS).strftime("%Y-%m-%dT%H:%M:%SZ")
+        end = (when + LOG_WINDOW_AFTER).strftime("%Y-%m-%dT%H:%M:%SZ")
+        window = [opt("--start-time", start), opt("--end-time", end)]
+    return _in_region(
+        alert,
+        "rds",
+        "describe-events",
+        opt("--source-type", source_type),
+        opt("--source-identifier", identifier),
+        *window,
+    )
+
+
+def _elb_arn(alert: Alert, dimension_value: str) -> str | None:
+    if dimension_value.startswith("arn:"):
+        return dimension_value
+    if not alert.account_id:
+        return None
+    prefix = "" if dimension_value.startswith("targetgroup/") else "loadbalancer/"
+    return f"arn:aws:elasticloadbalancing:{_region(alert)}:{alert.account_id}:{prefix}{dimension_value}"
+
+
+def _target_group_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    group = (_alarm(alert).dimensions or {}).get("TargetGroup") or _target(alert, "target_group")
+    arn = _elb_arn(alert, group) if group else None
+    if arn is None:
+        return []
+    return [_in_region(alert, "elbv2", "describe-target-health", opt("--target-group-arn", arn, ValueKind.ARN))]
+
+
+def _load_balancer_diagnostics(namespace: str) -> Callable[[Alert, datetime | None], list[BuiltCommand]]:
+    def diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+        if _namespace(alert) != namespace:
+            return []
+        balancer = (_alarm(alert).dimensions or {}).get("LoadBalancer")
+        arn = _elb_arn(alert, balancer) if balancer else None
+        if arn is None:
+            return []
+        commands = [
+            _in_region(alert, "elbv2", "describe-target-groups", opt("--load-balancer-arn", arn, ValueKind.ARN)),
+            _in_region(alert, "elbv2", "describe-listeners", opt("--load-balancer-arn", arn, ValueKind.ARN)),
+        ]
+        return commands
+
+    return diagnostics
+
+
+def _asg_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    name = _asg_name(alert)
+    if name is None:
+        return []
+    return [
+        _in_region(
+            alert, "autoscaling", "describe-scaling-activities", opt("--auto-scaling-group-name", name), max_items=10
+        ),
+        _in_region(alert, "autoscaling", "describe-auto-scaling-groups", opt("--auto-scaling-group-names", [name])),
     ]
 
 
@@ -747,6 +1208,17 @@ RULES: dict[str, tuple[Detector, ...]] = {
     "alarm": (
         _alarm_no_longer_firing,
         _false_alarm,
+        _lb_no_healthy_targets,
+        _db_storage_full,
+        _db_connections_exhausted,
+        _asg_cannot_scale,
+        _asg_cpu_saturation,
+        _db_outage_event,
+        _db_cpu_credits,
+        _db_cpu_saturation,
+        _lb_targets_unhealthy,
+        _lb_5xx_origin,
+        _lb_slow_targets,
         _status_check,
         _throttled_at_limit,
         _errors_after_change,
@@ -876,6 +1348,12 @@ DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None, list[BuiltCommand]], li
 RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCommand]]] = {
     "lambda_function": _lambda_diagnostics,
     "ec2_instance": _ec2_diagnostics,
+    "rds_instance": _rds_diagnostics,
+    "rds_cluster": _rds_cluster_diagnostics,
+    "target_group": _target_group_diagnostics,
+    "alb": _load_balancer_diagnostics("AWS/ApplicationELB"),
+    "nlb": _load_balancer_diagnostics("AWS/NetworkELB"),
+    "auto_scaling_group": _asg_diagnostics,
     "none": lambda alert, when: [],
 }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -21,6 +21,13 @@ from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
+from functions.shared.adapters.infrastructure import (
+    AutoScalingReader,
+    LambdaEnvironmentReader,
+    LoadBalancerReader,
+    RdsReader,
+)
+from functions.shared.investigate.autoscaling import asg_evidence
 from functions.shared.investigate.base import (
     Evidence,
     number,
@@ -29,6 +36,8 @@ from functions.shared.investigate.base import (
     skipped_section,
     time_budget,
 )
+from functions.shared.investigate.databases import rds_cluster_evidence, rds_instance_evidence
+from functions.shared.investigate.load_balancers import load_balancer_evidence, target_group_evidence
 from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
 from functions.shared.investigate.resources import (
     ec2_instance_evidence,
@@ -48,11 +57,25 @@ FACT_ORDER = (
     "compute.lambda_mover",
     "compute.recent_launches",
     "compute.alarm_metric",
+    "compute.lb_all_targets_unhealthy",
+    "compute.lb_5xx_origin",
+    "compute.db_connections_near_max",
+    "compute.db_storage_low",
+    "compute.db_cpu_credits_exhausted",
+    "compute.asg_launch_failed",
+    "compute.asg_at_max",
+    "compute.db_event",
     "security.finding",
     "health.event",
     "health.affected_entities",
     "compute.recent_change",
     "compute.reserved_concurrency",
+    "compute.lb_target_health",
+    "compute.db_instance",
+    "compute.db_cluster",
+    "compute.asg",
+    "compute.lb",
+    "compute.db_callers",
     "compute.instance",
     "compute.status_checks",
     "compute.scheduled_event",
@@ -71,6 +94,11 @@ class ComputeReaders:
     securityhub: SecurityHubReader
     guardduty: GuardDutyReader
     health: HealthReader
+    # Built lazily (no client until first use), so a reader set without them still works.
+    rds: RdsReader = field(default_factory=RdsReader)
+    elbv2: LoadBalancerReader = field(default_factory=LoadBalancerReader)
+    autoscaling: AutoScalingReader = field(default_factory=AutoScalingReader)
+    lambda_environments: LambdaEnvironmentReader = field(default_factory=LambdaEnvironmentReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -81,6 +109,10 @@ class ComputeReaders:
             securityhub=SecurityHubReader(region=region),
             guardduty=GuardDutyReader(region=region),
             health=HealthReader(),
+            rds=RdsReader(region=region),
+            elbv2=LoadBalancerReader(region=region),
+            autoscaling=AutoScalingReader(region=region),
+            lambda_environments=LambdaEnvironmentReader(region=region),
         )
 
 
@@ -176,6 +208,17 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     "ec2_instance": lambda readers, target, now: ec2_instance_evidence(
         readers.ec2, target.name, now=now, region=target.region
     ),
+    "rds_instance": lambda readers, target, now: rds_instance_evidence(
+        readers.rds, readers.cloudwatch, readers.lambda_environments, target, now=now
+    ),
+    "rds_cluster": lambda readers, target, now: rds_cluster_evidence(
+        readers.rds, readers.cloudwatch, readers.lambda_environments, target, now=now
+    ),
+    "load_balancer": lambda readers, target, now: load_balancer_evidence(
+        readers.elbv2, readers.cloudwatch, target, now=now
+    ),
+    "target_group": lambda readers, target, now: target_group_evidence(readers.elbv2, target),
+    "auto_scaling_group": lambda readers, target, now: asg_evidence(readers.autoscaling, target, now=now),
     "metrics_only": None,
 }
 

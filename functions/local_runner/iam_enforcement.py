@@ -272,7 +272,7 @@ def _apply_any(value: Any, apply: Callable[[str], str]) -> Any:
 # --- From an API call to what IAM evaluates --------------------------------------------------------------------
 
 # botocore service name -> IAM service prefix, where they differ.
-_IAM_PREFIX = {"stepfunctions": "states", "monitoring": "cloudwatch"}
+_IAM_PREFIX = {"stepfunctions": "states", "monitoring": "cloudwatch", "elbv2": "elasticloadbalancing"}
 # (IAM prefix, operation) -> the IAM action that authorises it, where it is not `prefix:Operation`.
 _ACTION_OVERRIDES = {
     ("budgets", "DescribeBudgets"): "budgets:ViewBudget",
@@ -376,6 +376,10 @@ def _resources(
     if service == "health":
         arns = _names(params.get("eventArns")) or _names((params.get("filter") or {}).get("eventArns"))
         return arns or ["*"]
+    if action == "rds:DescribeDBInstances":
+        return [f"{arn}db:{params.get('DBInstanceIdentifier') or '*'}"]
+    if action == "rds:DescribeDBClusters":
+        return [f"{arn}cluster:{params.get('DBClusterIdentifier') or '*'}"]
     if action == "securityhub:GetFindings":
         return [f"{arn}hub/default"]
     if action == "ce:GetAnomalies":

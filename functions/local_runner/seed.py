@@ -28,6 +28,13 @@ from unittest import mock
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from functions.local_runner.seed_databases import (
+    AutoScalingGroupSeed,
+    LoadBalancerSeed,
+    RdsClusterSeed,
+    RdsInstanceSeed,
+    seed_infrastructure,
+)
 from functions.shared.adapters.aws import aws_client, reset_clients
 from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS as COST_DAYS
 from functions.shared.investigate.cost_plan import cost_query_plan
@@ -171,6 +178,10 @@ class AccountSeed(_Seed):
     cost: CostSeed | None = None
     budgets: list[BudgetSeed] = Field(default_factory=list)
     findings: list[FindingSeed] = Field(default_factory=list)
+    rds_instances: list[RdsInstanceSeed] = Field(default_factory=list)
+    rds_clusters: list[RdsClusterSeed] = Field(default_factory=list)
+    load_balancers: list[LoadBalancerSeed] = Field(default_factory=list)
+    auto_scaling_groups: list[AutoScalingGroupSeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -207,6 +218,16 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
         _seed_budget(budget, seed.account_id, now)
     if seed.findings:
         _seed_findings(seed.findings, seed.account_id, region, now)
+    if seed.rds_instances or seed.rds_clusters or seed.load_balancers or seed.auto_scaling_groups:
+        seed_infrastructure(
+            rds_instances=seed.rds_instances,
+            rds_clusters=seed.rds_clusters,
+            load_balancers=seed.load_balancers,
+            auto_scaling_groups=seed.auto_scaling_groups,
+            account_id=seed.account_id,
+            region=region,
+            now=now,
+        )
 
 
 def _seed_lambda(functions: list[LambdaFunctionSeed], account_id: str, region: str, now: datetime) -> None:

@@ -405,3 +405,53 @@ def ec2_instance_page(resource: ResourceRef, region: str) -> str:
 
 def log_group_page(resource: ResourceRef, region: str) -> str:
     return log_group_url(resource.name or resource.arn or "", region)
+
+
+# --- Databases, load balancers, Auto Scaling groups ------------------------------------------------------------
+
+
+def rds_database_url(identifier: str, region: str | None = None, *, cluster: bool = False) -> str:
+    """The RDS console page of one DB instance or cluster (configuration, monitoring, logs and events)."""
+    region = valid_region(region)
+    kind = "true" if cluster else "false"
+    return f"{console_host(region)}/rds/home?region={region}#database:id={_q(identifier)};is-cluster={kind}"
+
+
+def elb_resource_url(arn: str, region: str | None = None) -> str:
+    """The EC2 console page of a load balancer or a target group (listeners, targets and their health)."""
+    region = valid_region(region_from_arn(arn), region)
+    fragment = "TargetGroup:targetGroupArn" if ":targetgroup/" in arn else "LoadBalancer:loadBalancerArn"
+    return f"{console_host(region)}/ec2/home?region={region}#{fragment}={_q(arn)}"
+
+
+def auto_scaling_group_url(name: str, region: str | None = None) -> str:
+    """The EC2 console page of one Auto Scaling group (capacity, activity history, instances)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/ec2/home?region={region}#AutoScalingGroupDetails:id={_q(name)};view=details"
+
+
+def _arn_tail(resource: ResourceRef, separator: str) -> str:
+    return resource.name or (resource.arn or "").rsplit(separator, 1)[-1]
+
+
+def rds_instance_page(resource: ResourceRef, region: str) -> str:
+    return rds_database_url(_arn_tail(resource, ":"), region)
+
+
+def rds_cluster_page(resource: ResourceRef, region: str) -> str:
+    return rds_database_url(_arn_tail(resource, ":"), region, cluster=True)
+
+
+def elb_resource_page(resource: ResourceRef, region: str) -> str:
+    """A load balancer's or target group's page by its ARN (the console names them by ARN); without one, the
+    console's list filtered by the name."""
+    if resource.arn:
+        return elb_resource_url(resource.arn, region)
+    region = valid_region(region)
+    page = "TargetGroups" if "TargetGroup" in resource.type else "LoadBalancers"
+    name = (resource.name or "").split("/")[1] if (resource.name or "").count("/") == 2 else resource.name or ""
+    return f"{console_host(region)}/ec2/home?region={region}#{page}:search={_q(name)}"
+
+
+def auto_scaling_group_page(resource: ResourceRef, region: str) -> str:
+    return auto_scaling_group_url(_arn_tail(resource, "/"), region)

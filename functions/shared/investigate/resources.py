@@ -7,7 +7,8 @@ from typing import Any
 
 from functions.shared import console_links
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
-from functions.shared.investigate.base import Evidence
+from functions.shared.investigate.base import Evidence, Neighbour
+from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
 RECENT_CHANGE_HOURS = 24
@@ -162,6 +163,12 @@ def ec2_instance_evidence(ec2: Ec2Reader, instance_id: str, *, now: datetime, re
     evidence.facts.append(
         Fact(key="compute.instance", text=f"EC2 {label}: " + ", ".join(parts), value=state, link=link, subject=label)
     )
+    # Auto Scaling tags every instance it launches with its group: the group is the first neighbour to look at.
+    group = _tag(instance, "aws:autoscaling:groupName")
+    if group:
+        evidence.neighbours.append(
+            Neighbour(target=Target.of("asg", group, region), edge=f"Auto Scaling group {group}, which runs {label}")
+        )
     status = evidence.read(f"status checks of {instance_id}", lambda: ec2.instance_status(instance_id))
     if status:
         system = (status.get("SystemStatus") or {}).get("Status", "unknown")
