@@ -14,13 +14,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from functions.shared import console_links
+from functions.shared.adapters.cloudtrail import CloudTrailReader
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
+from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.base import (
     Evidence,
     number,
@@ -29,6 +32,7 @@ from functions.shared.investigate.base import (
     skipped_section,
     time_budget,
 )
+from functions.shared.investigate.changes import TrailReader, change_subjects_of, what_changed_evidence
 from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
 from functions.shared.investigate.resources import (
     ec2_instance_evidence,
@@ -52,6 +56,9 @@ FACT_ORDER = (
     "health.event",
     "health.affected_entities",
     "compute.recent_change",
+    "compute.alarm_change",
+    "compute.alarm_noise",
+    "compute.change.",
     "compute.reserved_concurrency",
     "compute.instance",
     "compute.status_checks",
@@ -71,6 +78,8 @@ class ComputeReaders:
     securityhub: SecurityHubReader
     guardduty: GuardDutyReader
     health: HealthReader
+    # What changed (CloudTrail LookupEvents); None: not looked up (a reader set built by hand, e.g. in a test).
+    cloudtrail: TrailReader | None = None
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -81,6 +90,7 @@ class ComputeReaders:
             securityhub=SecurityHubReader(region=region),
             guardduty=GuardDutyReader(region=region),
             health=HealthReader(),
+            cloudtrail=CloudTrailReader(region=region),
         )
 
 
@@ -207,7 +217,29 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         skip_metric=metric.metric_name if same_namespace and metric else None,
     )
     evidence.add(walk.evidence)
+    evidence.add(_what_changed(readers, walk, at=at, now=now, alarm_name=_alarm_name(alert)))
     return evidence
+
+
+def _alarm_name(alert: Alert) -> str | None:
+    alarm = alert.details_of(CloudWatchAlarmDetails)
+    return alarm.alarm_name if alarm else None
+
+
+def _what_changed(
+    readers: ComputeReaders, walk: Walk, *, at: datetime, now: datetime, alarm_name: str | None
+) -> Evidence:
+    """Recorded writes on the visited resources (the implicated one first), the alarm, and the secrets the
+    implicated functions' environments name."""
+    if readers.cloudtrail is None:
+        return Evidence()
+    environments: dict[str, dict[str, str]] = {}
+    for target in walk.visited:
+        if target.kind == "lambda":  # cached: the walk read each function already
+            configuration = Evidence().read(target.name, partial(readers.lambdas.function, target.name)) or {}
+            environments[target.name] = (configuration.get("Environment") or {}).get("Variables") or {}
+    subjects = change_subjects_of([t.name for t in walk.visited], alarm_name=alarm_name, environments=environments)
+    return what_changed_evidence(readers.cloudtrail, subjects, at=at, now=now)
 
 
 def _cost_drill_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
@@ -274,9 +306,9 @@ def _custom_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Ev
         evidence = Evidence()
         evidence.notes.append("The application error names no AWS resource to look at.")
         return evidence
-    return walk_resources(
-        readers, target, at=_moment(alert, now), now=now, before=ALARM_BEFORE, after=ALARM_AFTER, period_seconds=300
-    ).evidence
+    at = _moment(alert, now)
+    walk = walk_resources(readers, target, at=at, now=now, before=ALARM_BEFORE, after=ALARM_AFTER, period_seconds=300)
+    return walk.evidence.add(_what_changed(readers, walk, at=at, now=now, alarm_name=None))
 
 
 def gather_compute(

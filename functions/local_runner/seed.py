@@ -28,6 +28,8 @@ from unittest import mock
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from functions.local_runner.cloudtrail_server import LOCAL_TRAIL
+from functions.local_runner.seed_cloudtrail import CloudTrailEventSeed, seed_cloudtrail
 from functions.shared.adapters.aws import aws_client, reset_clients
 from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS as COST_DAYS
 from functions.shared.investigate.cost_plan import cost_query_plan
@@ -171,6 +173,7 @@ class AccountSeed(_Seed):
     cost: CostSeed | None = None
     budgets: list[BudgetSeed] = Field(default_factory=list)
     findings: list[FindingSeed] = Field(default_factory=list)
+    cloudtrail_events: list[CloudTrailEventSeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -207,6 +210,8 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
         _seed_budget(budget, seed.account_id, now)
     if seed.findings:
         _seed_findings(seed.findings, seed.account_id, region, now)
+    LOCAL_TRAIL.reset()  # a new account: no event of a previous run may be served in this one
+    seed_cloudtrail(seed.cloudtrail_events, account_id=seed.account_id, region=region, now=now)
 
 
 def _seed_lambda(functions: list[LambdaFunctionSeed], account_id: str, region: str, now: datetime) -> None:
