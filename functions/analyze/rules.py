@@ -169,7 +169,7 @@ def _region(alert: Alert) -> str:
 LOG_WINDOW_BEFORE = timedelta(hours=1)
 LOG_WINDOW_AFTER = timedelta(minutes=15)
 COST_WINDOW_DAYS = 14
-_LOG_ERROR_PATTERN = '?ERROR ?Exception ?"Task timed out"'
+_LOG_ERROR_PATTERN = '?ERROR ?Exception ?"Task timed out" ?FATAL ?OutOfMemory ?"Runtime.ExitError"'
 
 
 def _in_region(alert: Alert, service: str, operation: str, *options: Opt, max_items: int | None = None) -> BuiltCommand:
