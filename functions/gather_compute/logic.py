@@ -14,8 +14,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from functions.shared import console_links
@@ -33,7 +33,13 @@ from functions.shared.investigate.base import (
     time_budget,
 )
 from functions.shared.investigate.changes import TrailReader, change_subjects_of, what_changed_evidence
-from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
+from functions.shared.investigate.metrics import (
+    MetricWindow,
+    alarm_metric_evidence,
+    lambda_movers,
+    related_metrics_evidence,
+)
+from functions.shared.investigate.noise import alarm_noise_evidence
 from functions.shared.investigate.resources import (
     ec2_instance_evidence,
     lambda_function_evidence,
@@ -195,8 +201,9 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
     at = _moment(alert, now)
     metric = alarm_metric(alert)
     target = implicated_target(alert)
+    window = None
     if metric is not None:
-        found, _ = alarm_metric_evidence(
+        found, window = alarm_metric_evidence(
             readers.cloudwatch, metric, at=at, now=now, region=alert.region, before=ALARM_BEFORE, after=ALARM_AFTER
         )
         evidence.add(found)
@@ -204,7 +211,7 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         evidence.notes.append("The alarm watches no single metric (composite or metric math): its metric not read.")
     if target is None:
         evidence.notes.append("The alarm names no Lambda function, instance, queue, table or API to look at.")
-        return evidence
+        return evidence.add(_changes_and_noise(alert, readers, [], window, at=at, now=now))
     same_namespace = metric is not None and metric.namespace == target.namespace
     walk = walk_resources(
         readers,
@@ -217,28 +224,33 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         skip_metric=metric.metric_name if same_namespace and metric else None,
     )
     evidence.add(walk.evidence)
-    evidence.add(_what_changed(readers, walk, at=at, now=now, alarm_name=_alarm_name(alert)))
+    evidence.add(_changes_and_noise(alert, readers, walk.visited, window, at=at, now=now))
     return evidence
 
 
-def _alarm_name(alert: Alert) -> str | None:
+def _changes_and_noise(
+    alert: Alert, readers: ComputeReaders, visited: list[Target], window: MetricWindow | None, *, at: datetime,
+    now: datetime,
+) -> Evidence:  # fmt: skip
+    """What changed on the visited resources and the alarm, then the noise forms the alarm shows."""
     alarm = alert.details_of(CloudWatchAlarmDetails)
-    return alarm.alarm_name if alarm else None
+    changes = _what_changed(readers, visited, at=at, now=now, alarm_name=alarm.alarm_name if alarm else None)
+    return changes.add(alarm_noise_evidence(alert, window, changes.fact("compute.alarm_change")))
 
 
 def _what_changed(
-    readers: ComputeReaders, walk: Walk, *, at: datetime, now: datetime, alarm_name: str | None
+    readers: ComputeReaders, visited: list[Target], *, at: datetime, now: datetime, alarm_name: str | None
 ) -> Evidence:
     """Recorded writes on the visited resources (the implicated one first), the alarm, and the secrets the
     implicated functions' environments name."""
     if readers.cloudtrail is None:
         return Evidence()
     environments: dict[str, dict[str, str]] = {}
-    for target in walk.visited:
+    for target in visited:
         if target.kind == "lambda":  # cached: the walk read each function already
             configuration = Evidence().read(target.name, partial(readers.lambdas.function, target.name)) or {}
             environments[target.name] = (configuration.get("Environment") or {}).get("Variables") or {}
-    subjects = change_subjects_of([t.name for t in walk.visited], alarm_name=alarm_name, environments=environments)
+    subjects = change_subjects_of([t.name for t in visited], alarm_name=alarm_name, environments=environments)
     return what_changed_evidence(readers.cloudtrail, subjects, at=at, now=now)
 
 
@@ -308,7 +320,7 @@ def _custom_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Ev
         return evidence
     at = _moment(alert, now)
     walk = walk_resources(readers, target, at=at, now=now, before=ALARM_BEFORE, after=ALARM_AFTER, period_seconds=300)
-    return walk.evidence.add(_what_changed(readers, walk, at=at, now=now, alarm_name=None))
+    return walk.evidence.add(_what_changed(readers, walk.visited, at=at, now=now, alarm_name=None))
 
 
 def gather_compute(

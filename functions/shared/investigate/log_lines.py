@@ -98,10 +98,10 @@ def _from_json(message: str) -> str | None:
         error = trace
     else:
         error = error_type or error_message or ""
-    message = _field(record, _JSON_MESSAGE_ONLY)
-    if message and message in error:  # said once
-        message = None
-    parts = [p for p in (_field(record, _JSON_LEVEL), message, error) if p]
+    what = _field(record, _JSON_MESSAGE_ONLY)
+    if what and what in error:  # said once
+        what = None
+    parts = [p for p in (_field(record, _JSON_LEVEL), what, error) if p]
     return " ".join(parts) if parts else None
 
 
