@@ -454,12 +454,14 @@ def _likely_noise(alert: Alert, facts: Facts) -> Finding | None:
     if "reconfigured" in forms and change is not None:
         sentence = f"Likely a false alarm caused by a threshold change on the alarm, not a problem on {name}: "
         sentence += _clean(change.text)
+        # The change's own text says who and what; of the form, only its comparison with the old threshold is new.
+        reasons[0] = "; ".join(forms["reconfigured"].text.split("; ")[1:])
     else:
         sentence = f"Likely a false alarm (noise) on {name}: no sign of a problem"
     metric_fact = facts.get("compute.alarm_metric")
     if metric_fact is not None:
         sentence += f"; {metric} {_clean(metric_fact.text.replace('Alarm metric ', '').split(': ', 1)[-1])}"
-    sentence += "; " + "; ".join(reasons)
+    sentence += "".join(f"; {reason[0].lower()}{_clean(reason[1:])}" for reason in reasons if reason)
     if _log_errors(facts) == 0:
         sentence += "; the logs show no errors"
     recommendations = []
