@@ -447,7 +447,7 @@ def _likely_noise(alert: Alert, facts: Facts) -> Finding | None:
     forms = _noise_forms(facts)
     if not any(form in forms for form in _NOISE_VERDICT_FORMS) or _something_wrong(facts) is not None:
         return None
-    name = _resource_name(alert)
+    name = _implicated_name(alert)
     metric = _alarm(alert).metric_name or "the alarm's metric"
     change = facts.get("compute.alarm_change")
     reasons = [_clean(forms[form].text) for form in (*_NOISE_VERDICT_FORMS, "from_insufficient_data") if form in forms]
@@ -523,6 +523,14 @@ def _with_noise_note(finding: Finding, facts: Facts) -> Finding:
     return finding
 
 
+def _implicated_name(alert: Alert) -> str:
+    """The alert's resource, else the resource the alarm's first dimension names."""
+    if alert.resource and alert.resource.name:
+        return alert.resource.name
+    dimensions = _alarm(alert).dimensions or {}
+    return next(iter(dimensions.values()), None) or _resource_name(alert)
+
+
 def _recorded_event_names(facts: Facts) -> list[str]:
     """The API names of the recorded changes (a change fact's text starts with its event name)."""
     return [fact.text.split(" ", 1)[0] for key in facts.keys("compute.change.") if (fact := facts.get(key))]
@@ -538,7 +546,7 @@ def _failing_after_recorded_change(alert: Alert, facts: Facts) -> Finding | None
     rose = metric_fact is not None and metric_fact.numbers is not None and metric_fact.numbers.crossed is True
     if not (rose or errors_peak or _log_errors(facts)):
         return None
-    name = _resource_name(alert)
+    name = _implicated_name(alert)
     minutes = int(change.numbers.value) if change.numbers and change.numbers.value is not None else None
     event = change.text.split(" ", 1)[0]
     kind = "a configuration change" if "Configuration" in event else "a recorded change"
