@@ -407,7 +407,8 @@ CHANGE_BEFORE_ALERT_MINUTES = 180
 # A companion metric that doubled (or halved) moved with the alarm: something is going on.
 _COMPANION_MOVE_PERCENT = 100
 _COMPANION_DROP_PERCENT = 50
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+# A resource name or ARN that is safe inside a shorthand value (no `,` or `=` to start another key).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,256}")
 
 
 def _resource_change(facts: Facts) -> Fact | None:

@@ -177,7 +177,8 @@ def test_a_secret_rotation_is_a_change_on_the_function_that_reads_it():
     evidence = what_changed_evidence(trail, subjects, at=AT, now=NOW)
 
     change = evidence.fact("compute.change.1")
-    assert change is not None and change.text.startswith("RotateSecret on " + secret)
+    assert change is not None and change.text.startswith("RotateSecret on prod/orders/db-AbC123 by rotation-lambda")
+    assert change.subject == secret
     assert "secret named by OrdersApi's environment (DB_SECRET_ARN)" in change.text
 
 

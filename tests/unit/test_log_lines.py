@@ -17,6 +17,11 @@ POSTGRES = (
     "orders-prod.cluster-abc123.us-east-1.rds.amazonaws.com:5432 after 3 retries: psycopg2.OperationalError: "
     'connection to server failed: FATAL: password authentication failed for user "app"'
 )
+WRAPPED = (
+    f"[ERROR]\t2026-11-25T18:58:01.123Z\t{REQUEST}\tOperationalError: connection to server at "
+    '"orders-db.cluster-c9x8y7z6.us-east-1.rds.amazonaws.com" (10.0.21.14), port 5432 failed: FATAL:  password '
+    'authentication failed for user "orders_app"'
+)
 REPORT_OOM = (
     f"REPORT RequestId: {REQUEST}\tDuration: 2894.71 ms\tBilled Duration: 2895 ms\tMemory Size: 128 MB\t"
     "Max Memory Used: 128 MB\tInit Duration: 412.11 ms\tStatus: error\tError Type: Runtime.OutOfMemory"
@@ -69,13 +74,25 @@ NODE_JSON = json.dumps(
     ("line", "kept"),
     [
         (POSTGRES, ["2026-11-25T18:58:01.123Z", "psycopg2.OperationalError", "FATAL: password authentication failed"]),
+        (
+            WRAPPED,
+            ["[ERROR] 2026-11-25T18:58:01.123Z", "OperationalError: connection", "FATAL: password authentication"],
+        ),
         (REPORT_OOM, ["REPORT RequestId", "Status: error", "Error Type: Runtime.OutOfMemory"]),
         (REPORT_TIMEOUT, ["REPORT RequestId", "Status: timeout"]),
         (JAVA, ["2026-11-25 18:58:01.123 ERROR", "SQLTransientConnectionException", "request timed out after 30000ms"]),
         (POWERTOOLS, ["ERROR", "Unhandled exception", "KeyError: 'PAYMENT_API_URL'"]),
         (NODE_JSON, ["ERROR", "Payment provider call failed", "ReadTimeout: HTTPSConnectionPool", "read timeout=10"]),
     ],
-    ids=["postgres-fatal", "report-oom", "report-timeout", "java-caused-by", "powertools-json", "node-json"],
+    ids=[
+        "postgres-fatal",
+        "wrapped-fatal",
+        "report-oom",
+        "report-timeout",
+        "java-caused-by",
+        "powertools-json",
+        "node-json",
+    ],
 )
 def test_a_long_line_keeps_its_head_and_its_error(line, kept):
     shortened = shorten_line(line)

@@ -116,9 +116,15 @@ def _ago(event: TrailEvent, now: datetime) -> str:
     return f"{minutes} min ago" if minutes < 120 else f"{minutes // 60} h ago"
 
 
+def _display_name(name: str) -> str:
+    """An ARN's resource name ("prod/orders/db-AbC123" for a secret's ARN); a name as it is."""
+    return name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
+
+
 def change_fact(event: TrailEvent, subject: ChangeSubject, *, index: int, at: datetime, now: datetime) -> Fact:
     minutes = _minutes_before(event, at)
-    text = f"{event.event_name} on {subject.name} by {event.username or 'an unknown caller'} {_ago(event, now)}"
+    who = event.username or "an unknown caller"
+    text = f"{event.event_name} on {_display_name(subject.name)} by {who} {_ago(event, now)}"
     details = [_relative(minutes)]
     how = _how(event)
     if how:

@@ -151,13 +151,27 @@ def shorten_line(message: str, max_bytes: int = MAX_LINE_BYTES) -> str:
         return _cut(flat, max_bytes - _size("…")) + "…"
     tail = _without_frames(flat[start:])
     if start < HEAD_BYTES:  # the error is in the head already: keep from the start, its stack frames left out
-        kept = flat[:start] + tail
-        return kept if _size(kept) <= max_bytes else _cut(kept, max_bytes - _size("…")).rstrip() + "…"
+        return _fit(flat[:start] + tail, max_bytes)
     # The error gets what it needs (up to all but HEAD_BYTES), the head the rest: short errors keep more context.
     head_budget = max_bytes - _size(ELISION) - min(_size(tail), max_bytes - HEAD_BYTES - _size(ELISION))
     head = _cut(flat, max(0, head_budget)).rstrip()
-    room = max_bytes - _size(head) - _size(ELISION)
-    kept = _cut(tail, room)
-    if kept != tail:
-        kept = _cut(tail, room - _size("…")).rstrip() + "…"
-    return f"{head}{ELISION}{kept}"
+    return f"{head}{ELISION}{_fit(tail, max_bytes - _size(head) - _size(ELISION))}"
+
+
+# Where a message's innermost cause starts: "... failed: FATAL: password ...", "...: Caused by ...".
+_INNER_CAUSE = re.compile(r"\bFATAL:\s|\b(?:[a-z_$][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error):\s")
+_MIN_OUTER_BYTES = 24
+
+
+def _fit(text: str, room: int) -> str:
+    """`text` within `room` bytes. An error wrapping another ("OperationalError: connection to server at ... failed:
+    FATAL: password authentication failed") keeps its outer type and its inner cause, eliding between them."""
+    if _size(text) <= room:
+        return text
+    inner = [m.start() for m in _INNER_CAUSE.finditer(text) if m.start() > 0]
+    if inner:
+        cause = text[inner[-1] :]
+        outer_room = room - _size(ELISION) - _size(cause)
+        if outer_room >= _MIN_OUTER_BYTES:
+            return f"{_cut(text[: inner[-1]], outer_room).rstrip()}{ELISION}{cause}"
+    return _cut(text, room - _size("…")).rstrip() + "…"
