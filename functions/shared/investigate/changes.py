@@ -77,14 +77,22 @@ def _how(event: TrailEvent) -> str | None:
     return None
 
 
+# Request parameters that identify a request rather than say what it set (idempotency tokens, version ids).
+_BOOKKEEPING_PARAMETER = re.compile(r"(?i)(?:token|requestid|versionid|clientrequesttoken)$")
+_MAX_PARAMETERS = 3
+
+
 def _parameters(event: TrailEvent, subject: str) -> str:
-    """A few scalar request parameters ("timeout=3, memorySize=128"), the resource's own name left out."""
+    """A few scalar request parameters that say what was set ("timeout=3, memorySize=128"); the resource's own
+    name and request bookkeeping left out."""
     parts = []
     for key, value in event.request_parameters.items():
         if value is None or str(value) == subject or str(value).endswith(f":{subject}"):
             continue
+        if _BOOKKEEPING_PARAMETER.search(key):
+            continue
         parts.append(f"{key}={str(value)[:_MAX_PARAMETER_CHARS]}")
-        if len(parts) == 3:
+        if len(parts) == _MAX_PARAMETERS:
             break
     return ", ".join(parts)
 
@@ -129,12 +137,12 @@ def change_fact(event: TrailEvent, subject: ChangeSubject, *, index: int, at: da
     how = _how(event)
     if how:
         details.append(how)
-    parameters = _parameters(event, subject.name)
-    if parameters:
-        details.append(parameters)
     text += f" ({'; '.join(details)})"
     if subject.why:
         text += f"; {subject.why}"
+    parameters = _parameters(event, subject.name)
+    if parameters:  # last: what was set is the part a long text may lose
+        text += f"; set {parameters}"
     return Fact(
         key=f"compute.change.{index}",
         text=text,
