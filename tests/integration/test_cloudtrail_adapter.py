@@ -169,3 +169,15 @@ def test_the_wire_format_is_json_1_1_with_epoch_times_and_the_record_as_a_string
     assert record["userIdentity"]["userName"] == "bob"
     assert record["eventID"] == event["EventId"]
     assert "NextToken" not in answer
+
+
+def test_events_are_looked_up_by_their_api_name_too(trail):
+    server, now = trail
+    reader = CloudTrailReader(client=_client(server), region=REGION)
+
+    events = reader.events_named("TagResource20170331v2", start=now - timedelta(hours=6), end=now)
+
+    assert [(e.event_name, e.username) for e in events] == [("TagResource20170331v2", "bob")]
+    assert server.store.requests[-1]["LookupAttributes"] == [
+        {"AttributeKey": "EventName", "AttributeValue": "TagResource20170331v2"}
+    ]

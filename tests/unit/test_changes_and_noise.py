@@ -63,6 +63,16 @@ class FakeTrail:
         found = [e for e in self.events.get(resource_name, []) if start <= e.event_time <= end]
         return sorted(found, key=lambda e: e.event_time, reverse=True)
 
+    def events_named(self, event_name: str, *, start: datetime, end: datetime, max_pages: int = 2) -> list[TrailEvent]:
+        self.looked_up.append(event_name)
+        found = [
+            e
+            for events in self.events.values()
+            for e in events
+            if e.event_name == event_name and start <= e.event_time <= end
+        ]
+        return sorted(found, key=lambda e: e.event_time, reverse=True)
+
 
 def window(peak: float, latest: float, baseline: float = 30.0) -> MetricWindow:
     return MetricWindow(
@@ -107,9 +117,13 @@ def test_an_alarm_redefinition_carries_its_new_and_previous_threshold():
     trail = FakeTrail(
         events={
             "SearchApi-HighLatency": [
-                trail_event("PutMetricAlarm", 6, user="bob.martin", threshold=400.0),
-                trail_event("PutMetricAlarm", 290, user="AWSCloudFormation", threshold=1000.0),
-            ]
+                trail_event("PutMetricAlarm", 6, user="bob.martin", alarmName="SearchApi-HighLatency", threshold=400.0),
+                trail_event(
+                    "PutMetricAlarm", 290, user="AWSCloudFormation", alarmName="SearchApi-HighLatency", threshold=1000.0
+                ),
+            ],
+            # Another alarm's definition, found by the same lookup, is not this alarm's
+            "OtherAlarm": [trail_event("PutMetricAlarm", 3, user="eve", alarmName="OtherAlarm", threshold=1.0)],
         }
     )
 
@@ -200,7 +214,7 @@ def test_the_compute_branch_reports_changes_and_noise_forms():
     keys = [f.key for f in section.facts]
     assert "compute.change.1" in keys
     assert {"compute.alarm_noise.single_datapoint", "compute.alarm_noise.marginal_breach"} <= set(keys)
-    assert trail.looked_up == ["i-0a9b8c7d6e5f4a3b2", "CPUUtilization-alarm"]
+    assert trail.looked_up == ["i-0a9b8c7d6e5f4a3b2", "PutMetricAlarm"]
 
 
 # --- Noise forms -------------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """CloudTrail reads: the write events recorded on one resource in a recent window (`LookupEvents`).
 
 LookupEvents takes ONE lookup attribute per call (AWS rejects more with InvalidLookupAttributesException), so the
-events are looked up by `ResourceName` and the read-only ones (Get*, Describe*, List*) dropped here: what changed
-is what someone wrote. The API allows 2 requests per second per account and region, so a lookup reads at most
-`max_pages` pages of 50 events and is cached like every other read.
+events are looked up by `ResourceName` (or `EventName`) and the read-only ones (Get*, Describe*, List*) dropped
+here: what changed is what someone wrote. The API allows 2 requests per second per account and region, so a
+lookup reads at most `max_pages` pages of 50 events and is cached like every other read.
 """
 
 from __future__ import annotations
@@ -115,15 +115,29 @@ class CloudTrailReader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("cloudtrail:LookupEvents"), AwsReadUnavailableError.
         """
-        key = cache_key("cloudtrail.lookup_events", self._region, resource_name, start, end, max_pages)
-        return cached(key, lambda: self._lookup(resource_name, start, end, max_pages))
+        return self._writes("ResourceName", resource_name, start, end, max_pages)
 
-    def _lookup(self, resource_name: str, start: datetime, end: datetime, max_pages: int) -> list[TrailEvent]:
+    def events_named(
+        self, event_name: str, *, start: datetime, end: datetime, max_pages: int = DEFAULT_MAX_PAGES
+    ) -> list[TrailEvent]:
+        """Successful calls of one write API (e.g. "PutMetricAlarm") in [start, end], newest first: for a resource
+        whose events CloudTrail may not index by name, the caller filters them by their request parameters.
+
+        Raises:
+            GatherThrottledError, AwsReadDeniedError ("cloudtrail:LookupEvents"), AwsReadUnavailableError.
+        """
+        return self._writes("EventName", event_name, start, end, max_pages)
+
+    def _writes(self, key: str, value: str, start: datetime, end: datetime, max_pages: int) -> list[TrailEvent]:
+        cache = cache_key("cloudtrail.lookup_events", self._region, key, value, start, end, max_pages)
+        return cached(cache, lambda: self._lookup(key, value, start, end, max_pages))
+
+    def _lookup(self, key: str, value: str, start: datetime, end: datetime, max_pages: int) -> list[TrailEvent]:
         found: list[TrailEvent] = []
         token: str | None = None
         for _ in range(max_pages):
             params: dict[str, Any] = {
-                "LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": resource_name}],
+                "LookupAttributes": [{"AttributeKey": key, "AttributeValue": value}],
                 "StartTime": start,
                 "EndTime": end,
                 "MaxResults": MAX_RESULTS_PER_PAGE,

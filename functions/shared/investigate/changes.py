@@ -25,8 +25,8 @@ from functions.shared.models import Fact, Measurement
 CHANGE_LOOKBACK = timedelta(hours=6)
 MAX_LOOKUPS = 5
 MAX_CHANGE_FACTS = 3
-# Events that change an alarm's definition (its threshold, period, datapoints): a reconfigured alarm.
-ALARM_DEFINITION_EVENTS = {"PutMetricAlarm", "PutCompositeAlarm"}
+# Events that change a metric alarm's definition (its threshold, period, datapoints): a reconfigured alarm.
+ALARM_DEFINITION_EVENTS = {"PutMetricAlarm"}
 # A secret's value changed: every function reading it gets the new value at its next cold start or refresh.
 SECRET_VALUE_EVENTS = {"RotateSecret", "PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage"}
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$")
@@ -38,6 +38,10 @@ _MAX_PARAMETER_CHARS = 40
 class TrailReader(Protocol):
     def write_events(
         self, resource_name: str, *, start: datetime, end: datetime, max_pages: int = ...
+    ) -> list[TrailEvent]: ...
+
+    def events_named(
+        self, event_name: str, *, start: datetime, end: datetime, max_pages: int = ...
     ) -> list[TrailEvent]: ...
 
 
@@ -202,11 +206,15 @@ def what_changed_evidence(
     changes: list[tuple[TrailEvent, ChangeSubject]] = []
     looked_up: list[str] = []
     for subject in subjects[:MAX_LOOKUPS]:
+        # An alarm's definitions are found by their API (CloudTrail does not index every alarm call by its name)
+        # and told apart by the alarmName they set.
+        lookup = (
+            partial(trail.events_named, "PutMetricAlarm", start=start, end=end)
+            if subject.is_alarm
+            else partial(trail.write_events, subject.name, start=start, end=end)
+        )
         try:
-            events = evidence.read(
-                f"CloudTrail events on {subject.name}",
-                partial(trail.write_events, subject.name, start=start, end=end),
-            )
+            events = evidence.read(f"CloudTrail events on {subject.name}", lookup)
         except GatherThrottledError:
             # Recent changes are context, not the evidence itself: a throttled lookup is noted, not retried.
             evidence.notes.append(f"CloudTrail throttled the change lookup at {subject.name}: later ones not read.")
@@ -215,10 +223,10 @@ def what_changed_evidence(
             continue
         looked_up.append(subject.name)
         if subject.is_alarm:
-            fact = alarm_change_fact(events, subject.name, at=at, now=now)
+            mine = [e for e in events if e.request_parameters.get("alarmName") == subject.name]
+            fact = alarm_change_fact(mine, subject.name, at=at, now=now)
             if fact is not None:
                 evidence.facts.append(fact)
-            changes.extend((e, subject) for e in events if e.event_name not in ALARM_DEFINITION_EVENTS)
         else:
             changes.extend((e, subject) for e in events)
     if looked_up:
