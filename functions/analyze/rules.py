@@ -443,11 +443,31 @@ def _something_wrong(facts: Facts) -> str | None:
     return None
 
 
+_USUAL_LEVEL_PERCENT = 50
+
+
+def _usual_level(facts: Facts) -> bool:
+    """Whether the alarm's metric is where it usually is: its peak would not have crossed the alarm's previous
+    threshold, or it is within _USUAL_LEVEL_PERCENT of its baseline."""
+    metric = facts.get("compute.alarm_metric")
+    change = facts.get("compute.alarm_change")
+    peak = _peak(metric)
+    old = change.numbers.baseline if change is not None and change.numbers is not None else None
+    new = change.numbers.threshold if change is not None and change.numbers is not None else None
+    if peak is not None and old is not None and new is not None:
+        # The old threshold sits on the same side of the peak as the new one would have to be crossed from.
+        return (peak - new) * (peak - old) < 0
+    moved = metric.numbers.change_pct if metric is not None and metric.numbers is not None else None
+    return moved is not None and abs(moved) < _USUAL_LEVEL_PERCENT
+
+
 def _likely_noise(alert: Alert, facts: Facts) -> Finding | None:
     """A noise form (1 of 1 datapoints, a marginal breach, a just-redefined alarm) and nothing else wrong."""
     forms = _noise_forms(facts)
     if not any(form in forms for form in _NOISE_VERDICT_FORMS) or _something_wrong(facts) is not None:
         return None
+    if set(forms) & set(_NOISE_VERDICT_FORMS) == {"reconfigured"} and not _usual_level(facts):
+        return None  # redefined, but the metric is not at its usual level: the breach may be real
     name = _implicated_name(alert)
     metric = _alarm(alert).metric_name or "the alarm's metric"
     change = facts.get("compute.alarm_change")

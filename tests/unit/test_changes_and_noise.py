@@ -379,3 +379,42 @@ def test_failing_after_a_recorded_configuration_change_names_it_and_who():
     old = change.model_copy(update={"numbers": Measurement(value=600, unit="minutes before the alert"), "value": 600})
     later = analyze_with_rules(alert, GatheredContext(compute=compute(errors, old), logs=logs(90)))
     assert "alice.nguyen" not in later.root_cause
+
+
+def _reconfigured(old: float | None) -> tuple[Fact, Fact]:
+    change = Fact(
+        key="compute.alarm_change",
+        text="Alarm SearchApi-HighLatency was redefined (PutMetricAlarm) by bob.martin 10 min ago",
+        numbers=Measurement(value=6, unit="minutes before the alert", threshold=400, baseline=old),
+    )
+    form = Fact(key="compute.alarm_noise.reconfigured", text="The alarm was redefined 6 min before it fired")
+    return change, form
+
+
+def _latency(peak: float, baseline: float) -> Fact:
+    return Fact(
+        key="compute.alarm_metric",
+        text=f"Alarm metric Duration (Average/5m): peak {peak} vs baseline {baseline}",
+        numbers=Measurement(value=peak, baseline=baseline, change_pct=(peak - baseline) / baseline * 100),
+    )
+
+
+def test_a_lowered_threshold_is_a_false_alarm_only_when_the_metric_is_at_its_usual_level():
+    alert = alarm_alert("Duration", "AWS/Lambda", {"FunctionName": "SearchApi"}, threshold=400)
+    usual = analyze_with_rules(
+        alert, GatheredContext(compute=compute(_latency(432, 421), *_reconfigured(1000)), logs=logs(0))
+    )
+    assert usual.root_cause.startswith("Likely a false alarm caused by a threshold change")
+    assert "bob.martin" in usual.root_cause
+
+    # The peak would have crossed the old threshold too: the breach is real, whoever edited the alarm
+    real = analyze_with_rules(
+        alert, GatheredContext(compute=compute(_latency(1900, 421), *_reconfigured(1000)), logs=logs(0))
+    )
+    assert "false alarm" not in real.root_cause.lower()
+    # No previous threshold known, and the metric far above its baseline: not called noise either
+    unknown = analyze_with_rules(
+        alert, GatheredContext(compute=compute(_latency(1900, 421), *_reconfigured(None)), logs=logs(0))
+    )
+    assert "false alarm" not in unknown.root_cause.lower()
+    assert any("may be noisy" in r for r in unknown.recommendations)
