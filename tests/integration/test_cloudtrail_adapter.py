@@ -181,3 +181,16 @@ def test_events_are_looked_up_by_their_api_name_too(trail):
     assert server.store.requests[-1]["LookupAttributes"] == [
         {"AttributeKey": "EventName", "AttributeValue": "TagResource20170331v2"}
     ]
+
+
+def test_local_iam_enforcement_authorises_lookup_events_on_every_resource_as_iam_does():
+    from functions.local_runner.iam_enforcement import Request, requests_for
+
+    # LookupEvents has no resource type in the Service Authorization Reference: IAM evaluates it against `*`
+    assert requests_for(
+        "cloudtrail",
+        "LookupEvents",
+        {"LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": "CheckoutService"}]},
+        region=REGION,
+        account="123456789012",
+    ) == [Request("cloudtrail:LookupEvents", "*")]

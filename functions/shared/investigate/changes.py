@@ -24,7 +24,7 @@ from functions.shared.models import Fact, Measurement
 
 CHANGE_LOOKBACK = timedelta(hours=6)
 MAX_LOOKUPS = 5
-MAX_CHANGE_FACTS = 3
+MAX_CHANGE_FACTS = 2
 # Events that change a metric alarm's definition (its threshold, period, datapoints): a reconfigured alarm.
 ALARM_DEFINITION_EVENTS = {"PutMetricAlarm"}
 # A secret's value changed: every function reading it gets the new value at its next cold start or refresh.
