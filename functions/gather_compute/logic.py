@@ -234,13 +234,15 @@ def _changes_and_noise(
 ) -> Evidence:  # fmt: skip
     """What changed on the visited resources and the alarm, then the noise forms the alarm shows."""
     alarm = alert.details_of(CloudWatchAlarmDetails)
-    changes = _what_changed(readers, visited, at=at, now=now, alarm_name=alarm.alarm_name if alarm else None)
+    alarm_name = alarm.alarm_name if alarm else None
+    changes = _what_changed(readers, visited, at=at, now=now, alarm_name=alarm_name, region=alert.region)
     return changes.add(alarm_noise_evidence(alert, window, changes.fact("compute.alarm_change")))
 
 
 def _what_changed(
-    readers: ComputeReaders, visited: list[Target], *, at: datetime, now: datetime, alarm_name: str | None
-) -> Evidence:
+    readers: ComputeReaders, visited: list[Target], *, at: datetime, now: datetime, alarm_name: str | None,
+    region: str | None,
+) -> Evidence:  # fmt: skip
     """Recorded writes on the visited resources (the implicated one first), the alarm, and the secrets the
     implicated functions' environments name."""
     if readers.cloudtrail is None:
@@ -251,7 +253,7 @@ def _what_changed(
             configuration = Evidence().read(target.name, partial(readers.lambdas.function, target.name)) or {}
             environments[target.name] = (configuration.get("Environment") or {}).get("Variables") or {}
     subjects = change_subjects_of([t.name for t in visited], alarm_name=alarm_name, environments=environments)
-    return what_changed_evidence(readers.cloudtrail, subjects, at=at, now=now)
+    return what_changed_evidence(readers.cloudtrail, subjects, at=at, now=now, region=region)
 
 
 def _cost_drill_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
@@ -320,7 +322,8 @@ def _custom_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Ev
         return evidence
     at = _moment(alert, now)
     walk = walk_resources(readers, target, at=at, now=now, before=ALARM_BEFORE, after=ALARM_AFTER, period_seconds=300)
-    return walk.evidence.add(_what_changed(readers, walk.visited, at=at, now=now, alarm_name=None))
+    changes = _what_changed(readers, walk.visited, at=at, now=now, alarm_name=None, region=alert.region)
+    return walk.evidence.add(changes)
 
 
 def gather_compute(

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
+from functions.shared import console_links
 from functions.shared.adapters.cloudtrail import TrailEvent
 from functions.shared.errors import GatherThrottledError
 from functions.shared.investigate.base import Evidence, number
@@ -133,7 +134,9 @@ def _display_name(name: str) -> str:
     return name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
 
 
-def change_fact(event: TrailEvent, subject: ChangeSubject, *, index: int, at: datetime, now: datetime) -> Fact:
+def change_fact(
+    event: TrailEvent, subject: ChangeSubject, *, index: int, at: datetime, now: datetime, region: str | None = None
+) -> Fact:
     minutes = _minutes_before(event, at)
     who = event.username or "an unknown caller"
     text = f"{event.event_name} on {_display_name(subject.name)} by {who} {_ago(event, now)}"
@@ -151,12 +154,15 @@ def change_fact(event: TrailEvent, subject: ChangeSubject, *, index: int, at: da
         key=f"compute.change.{index}",
         text=text,
         value=minutes,
+        link=console_links.cloudtrail_events_url(subject.name, region),
         subject=subject.name,
         numbers=Measurement(value=float(minutes), unit="minutes before the alert"),
     )
 
 
-def alarm_change_fact(events: list[TrailEvent], alarm_name: str, *, at: datetime, now: datetime) -> Fact | None:
+def alarm_change_fact(
+    events: list[TrailEvent], alarm_name: str, *, at: datetime, now: datetime, region: str | None = None
+) -> Fact | None:
     """The alarm's newest redefinition in the window, with its new threshold and the one before when known."""
     definitions = [e for e in events if e.event_name in ALARM_DEFINITION_EVENTS]
     if not definitions:
@@ -179,6 +185,7 @@ def alarm_change_fact(events: list[TrailEvent], alarm_name: str, *, at: datetime
         key="compute.alarm_change",
         text=text,
         value=minutes,
+        link=console_links.cloudwatch_alarm_url(alarm_name, region),
         subject=alarm_name,
         numbers=Measurement(
             value=float(minutes),
@@ -197,6 +204,7 @@ def what_changed_evidence(
     at: datetime,
     now: datetime,
     lookback: timedelta = CHANGE_LOOKBACK,
+    region: str | None = None,
 ) -> Evidence:
     """Write events on each subject (at most MAX_LOOKUPS lookups) from `lookback` before the alert to now, newest
     first: up to MAX_CHANGE_FACTS change facts, plus the alarm's own redefinition."""
@@ -224,7 +232,7 @@ def what_changed_evidence(
         looked_up.append(subject.name)
         if subject.is_alarm:
             mine = [e for e in events if e.request_parameters.get("alarmName") == subject.name]
-            fact = alarm_change_fact(mine, subject.name, at=at, now=now)
+            fact = alarm_change_fact(mine, subject.name, at=at, now=now, region=region)
             if fact is not None:
                 evidence.facts.append(fact)
         else:
@@ -233,7 +241,7 @@ def what_changed_evidence(
         evidence.looked_at.append(f"CloudTrail write events, last {hours} h: {', '.join(looked_up)}"[:200])
     changes.sort(key=lambda pair: pair[0].event_time, reverse=True)
     for index, (event, subject) in enumerate(changes[:MAX_CHANGE_FACTS], start=1):
-        evidence.facts.append(change_fact(event, subject, index=index, at=at, now=now))
+        evidence.facts.append(change_fact(event, subject, index=index, at=at, now=now, region=region))
     if len(changes) > MAX_CHANGE_FACTS:
         evidence.notes.append(f"{len(changes) - MAX_CHANGE_FACTS} older recorded change(s) not listed.")
     if looked_up and not changes and evidence.fact("compute.alarm_change") is None:
