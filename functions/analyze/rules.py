@@ -473,7 +473,7 @@ def _likely_noise(alert: Alert, facts: Facts) -> Finding | None:
     change = facts.get("compute.alarm_change")
     reasons = [_clean(forms[form].text) for form in (*_NOISE_VERDICT_FORMS, "from_insufficient_data") if form in forms]
     if "reconfigured" in forms and change is not None:
-        sentence = f"Likely a false alarm caused by a threshold change on the alarm, not a problem on {name}: "
+        sentence = f"Likely a false alarm from a threshold change, not a problem on {name}: "
         sentence += _clean(change.text)
         # The change's own text says who and what; of the form, only its comparison with the old threshold is new.
         reasons[0] = "; ".join(forms["reconfigured"].text.split("; ")[1:])

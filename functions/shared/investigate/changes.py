@@ -170,17 +170,16 @@ def alarm_change_fact(
     newest = definitions[0]
     new, old = _threshold(newest), next((t for e in definitions[1:] if (t := _threshold(e)) is not None), None)
     minutes = _minutes_before(newest, at)
+    # What was set comes first: it is what a reader (and a cut-short Slack line) needs most.
+    what = f"threshold set to {number(new)}" if new is not None else "redefined"
+    if new is not None and old is not None:
+        what += f" (was {number(old)})"
     text = (
-        f"Alarm {alarm_name} was redefined ({newest.event_name}) by {newest.username or 'an unknown caller'} "
-        f"{_ago(newest, now)}, {_relative(minutes)}"
+        f"Alarm {alarm_name}: {what} by {newest.username or 'an unknown caller'} {_ago(newest, now)} "
+        f"({_relative(minutes)}; {newest.event_name}"
     )
-    if new is not None:
-        text += f": threshold set to {number(new)}"
-        if old is not None:
-            text += f" (was {number(old)})"
     how = _how(newest)
-    if how:
-        text += f", {how}"
+    text += f", {how})" if how else ")"
     return Fact(
         key="compute.alarm_change",
         text=text,
