@@ -557,27 +557,55 @@ def _recorded_event_names(facts: Facts) -> list[str]:
     return [fact.text.split(" ", 1)[0] for key in facts.keys("compute.change.") if (fact := facts.get(key))]
 
 
+_DEPLOY_EVENTS = re.compile(r"^(?:UpdateFunctionCode|PublishVersion|CreateDeployment|RegisterTaskDefinition|"
+                            r"CreateImage|StartDeployment|UpdateStack|ExecuteChangeSet)")  # fmt: skip
+_CONFIGURATION_EVENTS = re.compile(
+    r"^(?:Update|Modify|Put|Set|Change|Delete|Remove|Disable|Enable|Attach|Detach|Revoke|Authorize|Replace|Reboot)"
+)
+
+
+def _change_kind(event_name: str) -> str:
+    """What kind of change a CloudTrail event name is, in words."""
+    if "Secret" in event_name:
+        return "a change to a secret it reads"
+    if _DEPLOY_EVENTS.match(event_name):
+        return "a code deploy"
+    if _CONFIGURATION_EVENTS.match(event_name):
+        return "a configuration change"
+    return "a recorded change"
+
+
+def _breached(metric_fact: Fact | None) -> bool:
+    """Whether the alarm's metric crossed its threshold, or, with no threshold known, rose well above its usual
+    level (by half or more, or from zero)."""
+    numbers = metric_fact.numbers if metric_fact is not None else None
+    if numbers is None:
+        return False
+    if numbers.crossed is not None:
+        return numbers.crossed
+    if numbers.change_pct is not None:
+        return numbers.change_pct >= _USUAL_LEVEL_PERCENT
+    return bool(numbers.value) and numbers.baseline == 0
+
+
 def _failing_after_recorded_change(alert: Alert, facts: Facts) -> Finding | None:
     """The alarm's metric rose (or errors appeared) shortly after someone changed the resource (CloudTrail)."""
     change = _resource_change(facts)
     if change is None:
         return None
     metric_fact = facts.get("compute.alarm_metric")
-    errors_peak = _metric_peak(facts, alert, "Errors")
-    rose = metric_fact is not None and metric_fact.numbers is not None and metric_fact.numbers.crossed is True
-    if not (rose or errors_peak or _log_errors(facts)):
+    errors = bool(_metric_peak(facts, alert, "Errors") or _log_errors(facts))
+    if not (errors or _breached(metric_fact)):
         return None
     name = _implicated_name(alert)
     minutes = int(change.numbers.value) if change.numbers and change.numbers.value is not None else None
-    event = change.text.split(" ", 1)[0]
-    kind = "a configuration change" if "Configuration" in event else "a recorded change"
-    if "Secret" in event:
-        kind = "a change to a secret it reads"
-    elif "Code" in event:
-        kind = "a code deploy"
+    kind = _change_kind(change.text.split(" ", 1)[0])
     metric = _alarm(alert).metric_name or alert.alert_type
-    sentence = f"{name} started failing {minutes} min after {kind}: {_clean(change.text)}"
-    if kind == "a configuration change" and not any("Code" in e for e in _recorded_event_names(facts)):
+    what = "started failing" if errors else f"breached its {metric} threshold"
+    sentence = f"{name} {what} {minutes} min after {kind}: {_clean(change.text)}"
+    if kind == "a configuration change" and not any(
+        _change_kind(e) == "a code deploy" for e in _recorded_event_names(facts)
+    ):
         sentence += " (no code deploy is recorded)"
     if metric_fact is not None:
         sentence += f"; {metric}: {_clean(metric_fact.text.replace('Alarm metric ', '').split(': ', 1)[-1])}"
@@ -597,7 +625,7 @@ def _failing_after_recorded_change(alert: Alert, facts: Facts) -> Finding | None
         diagnostics.append(_in_region(alert, "cloudtrail", "lookup-events", *options, max_items=20))
     return Finding(
         root_cause=sentence + ".",
-        confidence="high" if logs or rose else "medium",
+        confidence="high" if logs or _breached(metric_fact) else "medium",
         evidence_keys=[
             change.key,
             "compute.alarm_metric",

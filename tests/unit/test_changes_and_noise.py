@@ -420,3 +420,39 @@ def test_a_lowered_threshold_is_a_false_alarm_only_when_the_metric_is_at_its_usu
     )
     assert "false alarm" not in unknown.root_cause.lower()
     assert any("may be noisy" in r for r in unknown.recommendations)
+
+
+def test_the_kind_of_recorded_change_is_named_from_its_api():
+    from functions.analyze.rules import _change_kind
+
+    assert _change_kind("UpdateFunctionCode20150331v2") == "a code deploy"
+    assert _change_kind("RegisterTaskDefinition") == "a code deploy"
+    assert _change_kind("ModifyDBInstance") == "a configuration change"
+    assert _change_kind("SetQueueAttributes") == "a configuration change"
+    assert _change_kind("RotateSecret") == "a change to a secret it reads"
+    assert _change_kind("CreateTags") == "a recorded change"
+
+
+def test_a_latency_breach_after_a_memory_change_is_tied_to_it_without_errors():
+    alert = alarm_alert("Duration", "AWS/Lambda", {"FunctionName": "ResizeImage"})  # EventBridge: no threshold
+    latency = Fact(
+        key="compute.alarm_metric",
+        text="Alarm metric Duration (Average/5m): peak 2,950 vs baseline 610 (+384%)",
+        numbers=Measurement(value=2950, baseline=610, change_pct=384),
+    )
+    change = Fact(
+        key="compute.change.1",
+        text="UpdateFunctionConfiguration20150331v2 on ResizeImage by dev-ops 30 min ago (25 min before the alert); "
+        "set memorySize=128",
+        subject="ResizeImage",
+        numbers=Measurement(value=25, unit="minutes before the alert"),
+    )
+
+    analysis = analyze_with_rules(alert, GatheredContext(compute=compute(latency, change), logs=logs(0)))
+
+    assert analysis.root_cause.startswith("ResizeImage breached its Duration threshold 25 min after a configuration")
+    assert "memorySize=128" in analysis.root_cause
+    # The same metric at its usual level is no breach to blame on the change
+    usual = latency.model_copy(update={"numbers": Measurement(value=640, baseline=610, change_pct=5)})
+    calm = analyze_with_rules(alert, GatheredContext(compute=compute(usual, change), logs=logs(0)))
+    assert "after a configuration change" not in calm.root_cause
