@@ -411,12 +411,18 @@ _COMPANION_DROP_PERCENT = 50
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,256}")
 
 
+# Writes that change no behaviour: labels on a resource.
+_TAGGING_EVENTS = re.compile(r"^(?:CreateTags|DeleteTags|TagResource|UntagResource|AddTags|RemoveTags)")
+
+
 def _resource_change(facts: Facts) -> Fact | None:
-    """The newest recorded write (CloudTrail) on an investigated resource shortly before the alert."""
+    """The newest recorded write (CloudTrail) on an investigated resource shortly before the alert, tags aside."""
     for key in sorted(facts.keys("compute.change."), key=lambda k: int(k.rsplit(".", 1)[-1] or 0)):
         fact = facts.get(key)
         minutes = fact.numbers.value if fact is not None and fact.numbers is not None else None
-        if fact is not None and minutes is not None and 0 <= minutes <= CHANGE_BEFORE_ALERT_MINUTES:
+        if fact is None or _TAGGING_EVENTS.match(fact.text.split(" ", 1)[0]):
+            continue
+        if minutes is not None and 0 <= minutes <= CHANGE_BEFORE_ALERT_MINUTES:
             return fact
     return None
 

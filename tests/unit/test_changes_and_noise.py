@@ -456,3 +456,17 @@ def test_a_latency_breach_after_a_memory_change_is_tied_to_it_without_errors():
     usual = latency.model_copy(update={"numbers": Measurement(value=640, baseline=610, change_pct=5)})
     calm = analyze_with_rules(alert, GatheredContext(compute=compute(usual, change), logs=logs(0)))
     assert "after a configuration change" not in calm.root_cause
+
+
+def test_a_tag_change_is_never_the_cause():
+    tagged = Fact(
+        key="compute.change.1",
+        text="CreateTags on i-0a9b8c7d6e5f4a3b2 by finops 20 min ago (15 min before the alert); set CostCenter=42",
+        subject="i-0a9b8c7d6e5f4a3b2",
+        numbers=Measurement(value=15, unit="minutes before the alert"),
+    )
+    analysis = analyze_with_rules(
+        cpu_alarm(), GatheredContext(compute=compute(ALARM_METRIC, SPIKE, tagged), logs=logs(0))
+    )
+    assert "finops" not in analysis.root_cause
+    assert analysis.root_cause.startswith("Likely a false alarm (noise)")
