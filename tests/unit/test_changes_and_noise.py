@@ -470,3 +470,16 @@ def test_a_tag_change_is_never_the_cause():
     )
     assert "finops" not in analysis.root_cause
     assert analysis.root_cause.startswith("Likely a false alarm (noise)")
+
+
+def test_the_sns_alarm_message_carries_when_the_alarm_was_last_redefined():
+    from functions.shared.alert_details import CloudWatchAlarmDetails
+    from functions.shared.classification import classify_payload
+    from tests.support.events import load_event
+
+    alert = classify_payload(load_event("cloudwatch_alarm_sns.json"))
+
+    details = alert.details_of(CloudWatchAlarmDetails)
+    assert details is not None and details.configuration_updated_at == "2026-10-02T09:14:51.331+0000"
+    eventbridge = classify_payload(load_event("cloudwatch_alarm_eventbridge.json")).details_of(CloudWatchAlarmDetails)
+    assert eventbridge is not None and eventbridge.configuration_updated_at is None  # EventBridge does not carry it
