@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from functions.shared import console_links
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.base import Evidence, number
 from functions.shared.investigate.metrics import MetricWindow
@@ -93,8 +94,15 @@ def _recovered(window: MetricWindow | None, alarm: CloudWatchAlarmDetails) -> bo
     return _crosses(window.latest, alarm.threshold, alarm.comparison_operator) is False
 
 
-def _fact(form: str, text: str, numbers: Measurement) -> Fact:
-    return Fact(key=NOISE_PREFIX + form, text=text, value=form, numbers=numbers)
+def _fact(form: str, text: str, numbers: Measurement, link: str) -> Fact:
+    return Fact(key=NOISE_PREFIX + form, text=text, value=form, numbers=numbers, link=link)
+
+
+def _alarm_link(alert: Alert, alarm: CloudWatchAlarmDetails) -> str:
+    """The alarm's console page (its definition and history), where each noise form can be checked."""
+    if alarm.alarm_name:
+        return console_links.cloudwatch_alarm_url(alarm.alarm_name, alert.region)
+    return console_links.cloudwatch_alarms_url(alert.region)
 
 
 def alarm_noise_evidence(alert: Alert, window: MetricWindow | None, alarm_change: Fact | None) -> Evidence:
@@ -104,6 +112,7 @@ def alarm_noise_evidence(alert: Alert, window: MetricWindow | None, alarm_change
     if details is None or (details.state or "ALARM").upper() != "ALARM":
         return evidence
     alarm = alarm_definition(details)
+    link = _alarm_link(alert, alarm)
     threshold = alarm.threshold
     recovered = _recovered(window, alarm)
     peak = window.peak if window is not None else None
@@ -117,6 +126,7 @@ def alarm_noise_evidence(alert: Alert, window: MetricWindow | None, alarm_change
                 f"The alarm fires on 1 of 1 datapoints: one period at {number(peak)} was enough, and the metric is "
                 f"back at {number(latest or 0)} (threshold {number(threshold)})",
                 Measurement(value=peak, latest=latest, threshold=threshold, crossed=True, window="1 of 1"),
+                link,
             )
         )
     if recovered and peak is not None and threshold:
@@ -129,6 +139,7 @@ def alarm_noise_evidence(alert: Alert, window: MetricWindow | None, alarm_change
                     f"Marginal breach, already recovered: peak {number(peak)} vs threshold {number(threshold)} "
                     f"({margin:.1f}% past it), now {number(latest or 0)}",
                     Measurement(value=peak, latest=latest, threshold=threshold, crossed=True, change_pct=margin),
+                    link,
                 )
             )
     if (alarm.previous_state or "").upper() == "INSUFFICIENT_DATA":
@@ -138,6 +149,7 @@ def alarm_noise_evidence(alert: Alert, window: MetricWindow | None, alarm_change
                 "The alarm went to ALARM from INSUFFICIENT_DATA: its metric had no data before (a new alarm or an "
                 "idle resource), so the first datapoints decided",
                 Measurement(value=peak, threshold=threshold),
+                link,
             )
         )
     evidence.facts.extend(_reconfigured(alert, alarm, alarm_change, peak))
@@ -169,5 +181,6 @@ def _reconfigured(
             "reconfigured",
             text,
             Measurement(value=round(minutes, 1), unit="minutes before the alert", threshold=new, baseline=old),
+            _alarm_link(alert, alarm),
         )
     ]
