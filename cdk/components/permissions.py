@@ -125,6 +125,12 @@ def infrastructure_reads(stack: Stack) -> list[iam.PolicyStatement]:
     ]
 
 
+def change_reads() -> iam.PolicyStatement:
+    """What changed on the investigated resources: CloudTrail's management events (LookupEvents has no resource
+    type, so IAM authorises it against `*` only): who called which write API on which resource, and when."""
+    return iam.PolicyStatement(actions=["cloudtrail:LookupEvents"], resources=["*"])
+
+
 def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         function_reads(stack),
@@ -142,6 +148,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         iam.PolicyStatement(actions=["guardduty:ListDetectors", "guardduty:ListFindings"], resources=["*"]),
         instance_reads(),
         lambda_movers_reads(),
+        change_reads(),
     ]
 
 

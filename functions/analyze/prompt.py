@@ -68,6 +68,10 @@ when the evidence shows nothing wrong for another reason; unknown when the conte
 - evidence: claims taken from the data, each naming the section it comes from (alert, cost, compute or logs) and, \
 when the fact it comes from ends in a link id such as [L3], that id as its link (never a URL). Do not invent \
 numbers.
+- A change recorded shortly before the alert (who changed what, N min before it) is the first suspect when the \
+breach starts after it. An alarm that fired on 1 of 1 datapoints, barely past its threshold and already back, from \
+INSUFFICIENT_DATA, or minutes after its own redefinition may be noise: call it a likely false alarm only when \
+nothing else in the context shows a problem, and say so plainly.
 - recommendations: concrete next steps for the on-call engineer, most urgent first.
 - unknowns: what the context could not show that would change the conclusion (including sections that failed or \
 were skipped).

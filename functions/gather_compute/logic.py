@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from functions.shared import console_links
+from functions.shared.adapters.cloudtrail import CloudTrailReader
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
@@ -27,6 +29,7 @@ from functions.shared.adapters.infrastructure import (
     LoadBalancerReader,
     RdsReader,
 )
+from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.autoscaling import asg_evidence
 from functions.shared.investigate.base import (
     Evidence,
@@ -36,9 +39,16 @@ from functions.shared.investigate.base import (
     skipped_section,
     time_budget,
 )
+from functions.shared.investigate.changes import TrailReader, change_subjects_of, what_changed_evidence
 from functions.shared.investigate.databases import rds_cluster_evidence, rds_instance_evidence
 from functions.shared.investigate.load_balancers import load_balancer_evidence, target_group_evidence
-from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
+from functions.shared.investigate.metrics import (
+    MetricWindow,
+    alarm_metric_evidence,
+    lambda_movers,
+    related_metrics_evidence,
+)
+from functions.shared.investigate.noise import alarm_noise_evidence
 from functions.shared.investigate.resources import (
     ec2_instance_evidence,
     lambda_function_evidence,
@@ -69,6 +79,8 @@ FACT_ORDER = (
     "health.event",
     "health.affected_entities",
     "compute.recent_change",
+    "compute.alarm_change",
+    "compute.change.",
     "compute.reserved_concurrency",
     "compute.lb_target_health",
     "compute.db_instance",
@@ -80,6 +92,7 @@ FACT_ORDER = (
     "compute.status_checks",
     "compute.scheduled_event",
     "security.similar_findings",
+    "compute.alarm_noise",
     "compute.metric.",
     "compute.lambda_config",
     "security.remediation",
@@ -99,6 +112,8 @@ class ComputeReaders:
     elbv2: LoadBalancerReader = field(default_factory=LoadBalancerReader)
     autoscaling: AutoScalingReader = field(default_factory=AutoScalingReader)
     lambda_environments: LambdaEnvironmentReader = field(default_factory=LambdaEnvironmentReader)
+    # What changed (CloudTrail LookupEvents); None: not looked up (a reader set built by hand, e.g. in a test).
+    cloudtrail: TrailReader | None = None
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -113,6 +128,7 @@ class ComputeReaders:
             elbv2=LoadBalancerReader(region=region),
             autoscaling=AutoScalingReader(region=region),
             lambda_environments=LambdaEnvironmentReader(region=region),
+            cloudtrail=CloudTrailReader(region=region),
         )
 
 
@@ -228,8 +244,9 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
     at = _moment(alert, now)
     metric = alarm_metric(alert)
     target = implicated_target(alert)
+    window = None
     if metric is not None:
-        found, _ = alarm_metric_evidence(
+        found, window = alarm_metric_evidence(
             readers.cloudwatch, metric, at=at, now=now, region=alert.region, before=ALARM_BEFORE, after=ALARM_AFTER
         )
         evidence.add(found)
@@ -237,7 +254,7 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         evidence.notes.append("The alarm watches no single metric (composite or metric math): its metric not read.")
     if target is None:
         evidence.notes.append("The alarm names no Lambda function, instance, queue, table or API to look at.")
-        return evidence
+        return evidence.add(_changes_and_noise(alert, readers, [], window, at=at, now=now))
     same_namespace = metric is not None and metric.namespace == target.namespace
     walk = walk_resources(
         readers,
@@ -250,7 +267,36 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         skip_metric=metric.metric_name if same_namespace and metric else None,
     )
     evidence.add(walk.evidence)
+    evidence.add(_changes_and_noise(alert, readers, walk.visited, window, at=at, now=now))
     return evidence
+
+
+def _changes_and_noise(
+    alert: Alert, readers: ComputeReaders, visited: list[Target], window: MetricWindow | None, *, at: datetime,
+    now: datetime,
+) -> Evidence:  # fmt: skip
+    """What changed on the visited resources and the alarm, then the noise forms the alarm shows."""
+    alarm = alert.details_of(CloudWatchAlarmDetails)
+    alarm_name = alarm.alarm_name if alarm else None
+    changes = _what_changed(readers, visited, at=at, now=now, alarm_name=alarm_name, region=alert.region)
+    return changes.add(alarm_noise_evidence(alert, window, changes.fact("compute.alarm_change")))
+
+
+def _what_changed(
+    readers: ComputeReaders, visited: list[Target], *, at: datetime, now: datetime, alarm_name: str | None,
+    region: str | None,
+) -> Evidence:  # fmt: skip
+    """Recorded writes on the visited resources (the implicated one first), the alarm, and the secrets the
+    implicated functions' environments name."""
+    if readers.cloudtrail is None:
+        return Evidence()
+    environments: dict[str, dict[str, str]] = {}
+    for target in visited:
+        if target.kind == "lambda":  # cached: the walk read each function already
+            configuration = Evidence().read(target.name, partial(readers.lambdas.function, target.name)) or {}
+            environments[target.name] = (configuration.get("Environment") or {}).get("Variables") or {}
+    subjects = change_subjects_of([t.name for t in visited], alarm_name=alarm_name, environments=environments)
+    return what_changed_evidence(readers.cloudtrail, subjects, at=at, now=now, region=region)
 
 
 def _cost_drill_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
@@ -317,9 +363,10 @@ def _custom_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Ev
         evidence = Evidence()
         evidence.notes.append("The application error names no AWS resource to look at.")
         return evidence
-    return walk_resources(
-        readers, target, at=_moment(alert, now), now=now, before=ALARM_BEFORE, after=ALARM_AFTER, period_seconds=300
-    ).evidence
+    at = _moment(alert, now)
+    walk = walk_resources(readers, target, at=at, now=now, before=ALARM_BEFORE, after=ALARM_AFTER, period_seconds=300)
+    changes = _what_changed(readers, walk.visited, at=at, now=now, alarm_name=None, region=alert.region)
+    return walk.evidence.add(changes)
 
 
 def gather_compute(

@@ -2,7 +2,8 @@
 
 The same `statemachines/alert_pipeline.asl.json` that CDK deploys runs in moto's Step Functions interpreter; each
 Task invokes a moto Lambda function whose handler runs in this process (see `moto_lambda`), and the Post stage
-sends the real webhook POST to a Slack endpoint on 127.0.0.1. Nothing leaves the machine.
+sends the real webhook POST to a Slack endpoint on 127.0.0.1. CloudTrail's LookupEvents, which moto lacks, is served
+from the seeded events by a loopback endpoint (`cloudtrail_server`). Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 from moto import mock_aws
 
+from functions.local_runner.cloudtrail_server import ENDPOINT_VARIABLE as CLOUDTRAIL_ENDPOINT_VARIABLE
+from functions.local_runner.cloudtrail_server import LOCAL_TRAIL, LocalCloudTrail
 from functions.local_runner.moto_lambda import InProcessLambdas, in_process_lambdas
 from functions.local_runner.slack_sink import SlackWebhookSink
 from functions.shared.models import PipelineInput
@@ -403,8 +407,11 @@ def simulated_account(
     authorised against that function's role from the synthesised templates, and a denied call fails as on AWS.
     """
     configure_local_environment()
+    LOCAL_TRAIL.reset()
     with (
         SlackWebhookSink() as sink,
+        LocalCloudTrail() as trail,
+        mock.patch.dict(os.environ, {CLOUDTRAIL_ENDPOINT_VARIABLE: trail.url}),
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}),
         in_process_lambdas() as lambdas,
     ):

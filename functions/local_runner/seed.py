@@ -28,6 +28,8 @@ from unittest import mock
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from functions.local_runner.cloudtrail_server import LOCAL_TRAIL
+from functions.local_runner.seed_cloudtrail import CloudTrailEventSeed, seed_cloudtrail
 from functions.local_runner.seed_databases import (
     AutoScalingGroupSeed,
     LoadBalancerSeed,
@@ -182,6 +184,7 @@ class AccountSeed(_Seed):
     rds_clusters: list[RdsClusterSeed] = Field(default_factory=list)
     load_balancers: list[LoadBalancerSeed] = Field(default_factory=list)
     auto_scaling_groups: list[AutoScalingGroupSeed] = Field(default_factory=list)
+    cloudtrail_events: list[CloudTrailEventSeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -228,6 +231,8 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
             region=region,
             now=now,
         )
+    LOCAL_TRAIL.reset()  # a new account: no event of a previous run may be served in this one
+    seed_cloudtrail(seed.cloudtrail_events, account_id=seed.account_id, region=region, now=now)
 
 
 def _seed_lambda(functions: list[LambdaFunctionSeed], account_id: str, region: str, now: datetime) -> None:

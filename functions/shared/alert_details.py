@@ -121,6 +121,7 @@ class CloudWatchAlarmDetails(SourceDetails):
     alarm_rule: str | None = None  # composite alarms
     triggering_alarms: Annotated[list[str] | None, BeforeValidator(_only_scalars)] = None
     configuration_change: str | None = None
+    configuration_updated_at: str | None = None  # AlarmConfigurationUpdatedTimestamp (SNS deliveries carry it)
     metrics: Annotated[list[AlarmMetricQuery] | None, BeforeValidator(_only_mappings)] = None
 
 

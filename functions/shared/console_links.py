@@ -215,6 +215,12 @@ def logs_insights_url(
 # --- Compute --------------------------------------------------------------------------------------------------
 
 
+def cloudtrail_events_url(resource_name: str, region: str | None = None) -> str:
+    """CloudTrail's event history of one resource (who changed it, when, with which parameters)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/cloudtrailv2/home?region={region}#/events?ResourceName={_q(resource_name)}"
+
+
 def lambda_function_url(function_name: str, region: str | None = None) -> str:
     """The Lambda console page of one function (its code, configuration and monitoring tabs).
 

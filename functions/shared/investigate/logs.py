@@ -10,11 +10,14 @@ from pydantic import BaseModel
 from functions.shared import console_links
 from functions.shared.adapters.logs import LogsReader
 from functions.shared.investigate.base import Evidence, hhmm
+from functions.shared.investigate.log_lines import shorten_line
 from functions.shared.models import Fact
 
+# What an error line contains. Lambda's own lines count: "Task timed out", a REPORT line's "Status: timeout" or
+# "Error Type: Runtime.OutOfMemory", "Runtime.ExitError"; so do OutOfMemory kills and PostgreSQL's "FATAL:".
 ERROR_PATTERN = (
     r"(?i)(error|exception|traceback|fail|fatal|panic|timed out|timeout|throttl|denied|refused|out of memory|"
-    r"status: timeout)"
+    r"outofmemory|oomkilled|runtime\.[a-z]+|status: timeout)"
 )
 _ERROR_RE = re.compile(ERROR_PATTERN)
 MAX_ROWS = 500
@@ -50,7 +53,7 @@ def message_pattern(message: str) -> str:
 
 class LogPattern(BaseModel):
     pattern: str
-    example: str  # the newest line of this pattern, as logged
+    example: str  # the newest line of this pattern, shortened around its error (`log_lines.shorten_line`)
     count: int
     first_seen: datetime
     last_seen: datetime
@@ -72,13 +75,13 @@ def group_errors(rows: list[dict[str, str]]) -> list[LogPattern]:
         key = message_pattern(message)
         group = groups.get(key)
         if group is None:
-            groups[key] = LogPattern(pattern=key, example=message[:300], count=1, first_seen=at, last_seen=at)
+            groups[key] = LogPattern(pattern=key, example=shorten_line(message), count=1, first_seen=at, last_seen=at)
             continue
         group.count += 1
         if at < group.first_seen:
             group.first_seen = at
         if at > group.last_seen:
-            group.last_seen, group.example = at, message[:300]
+            group.last_seen, group.example = at, shorten_line(message)
     return sorted(groups.values(), key=lambda g: (-g.count, g.first_seen))
 
 
@@ -148,7 +151,7 @@ def log_error_evidence(
             Fact(
                 key=f"logs.pattern.{index}",
                 text=(
-                    f"{pattern.count}x {pattern.example[:160]} "
+                    f"{pattern.count}x {pattern.example} "
                     f"(first {hhmm(pattern.first_seen)}, last {hhmm(pattern.last_seen)} UTC)"
                 ),
                 value=pattern.count,

@@ -142,6 +142,7 @@ def _from_sns(message: dict[str, Any]) -> Alert:
         threshold_metric_id=text(trigger.get("ThresholdMetricId")),
         alarm_rule=text(message.get("AlarmRule")),
         triggering_children=[text(as_dict(c).get("Arn")) for c in as_list(message.get("TriggeringChildren"))],
+        configuration_updated_at=text(message.get("AlarmConfigurationUpdatedTimestamp")),
     )
     return _alert(fields)
 
@@ -198,6 +199,8 @@ class _AlarmFields:
     alarm_rule: str | None
     triggering_children: list[str | None]
     configuration_change: str | None = None
+    # When the alarm's definition last changed (the SNS message's AlarmConfigurationUpdatedTimestamp).
+    configuration_updated_at: str | None = None
 
 
 def _fields_from_alarm_data(
@@ -355,6 +358,7 @@ def _alert(fields: _AlarmFields) -> Alert:
         alarm_rule=fields.alarm_rule,
         triggering_alarms=[c for c in fields.triggering_children if c] or None,
         configuration_change=fields.configuration_change,
+        configuration_updated_at=fields.configuration_updated_at,
         metrics=[AlarmMetricQuery.model_validate(m) for m in fields.metrics[:10]]
         if kind in {"metric_math", "anomaly_detection"}
         else None,
