@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
+from functions.shared.adapters.containers import ApiGatewayReader, EcsReader, WorkflowReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
+from functions.shared.investigate.apis import api_findings, http_api_evidence, rest_api_evidence
 from functions.shared.investigate.base import (
     Evidence,
     number,
@@ -29,6 +31,7 @@ from functions.shared.investigate.base import (
     skipped_section,
     time_budget,
 )
+from functions.shared.investigate.containers import ecs_cluster_evidence, ecs_service_evidence
 from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
 from functions.shared.investigate.resources import (
     ec2_instance_evidence,
@@ -37,6 +40,7 @@ from functions.shared.investigate.resources import (
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
+from functions.shared.investigate.workflows import state_machine_evidence
 from functions.shared.models import Alert, ContextSection, Fact, Measurement, StageInput
 from functions.shared.registry import resource_type, source_spec
 from functions.shared.settings import Settings
@@ -45,6 +49,7 @@ ALARM_BEFORE = timedelta(hours=3)
 ALARM_AFTER = timedelta(minutes=30)
 # Most telling first: the section is capped, and the prompt trims from the end.
 FACT_ORDER = (
+    "compute.finding.",
     "compute.lambda_mover",
     "compute.recent_launches",
     "compute.alarm_metric",
@@ -52,6 +57,14 @@ FACT_ORDER = (
     "health.event",
     "health.affected_entities",
     "compute.recent_change",
+    "compute.ecs.service",
+    "compute.ecs.stopped_tasks",
+    "compute.ecs.exit_code",
+    "compute.ecs.deployment",
+    "compute.ecs.events",
+    "compute.ecs.cluster",
+    "compute.sfn.",
+    "compute.api.",
     "compute.reserved_concurrency",
     "compute.instance",
     "compute.status_checks",
@@ -59,6 +72,7 @@ FACT_ORDER = (
     "security.similar_findings",
     "compute.metric.",
     "compute.lambda_config",
+    "compute.ecs.log_group",
     "security.remediation",
 )
 
@@ -71,6 +85,9 @@ class ComputeReaders:
     securityhub: SecurityHubReader
     guardduty: GuardDutyReader
     health: HealthReader
+    ecs: EcsReader = field(default_factory=EcsReader)
+    workflows: WorkflowReader = field(default_factory=WorkflowReader)
+    apis: ApiGatewayReader = field(default_factory=ApiGatewayReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -81,6 +98,9 @@ class ComputeReaders:
             securityhub=SecurityHubReader(region=region),
             guardduty=GuardDutyReader(region=region),
             health=HealthReader(),
+            ecs=EcsReader(region=region),
+            workflows=WorkflowReader(region=region),
+            apis=ApiGatewayReader(region=region),
         )
 
 
@@ -176,6 +196,21 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     "ec2_instance": lambda readers, target, now: ec2_instance_evidence(
         readers.ec2, target.name, now=now, region=target.region
     ),
+    "ecs_service": lambda readers, target, now: ecs_service_evidence(
+        readers.ecs, target.qualifiers.get("ClusterName"), target.name, now=now, region=target.region
+    ),
+    "ecs_cluster": lambda readers, target, now: ecs_cluster_evidence(
+        readers.ecs, target.name, now=now, region=target.region
+    ),
+    "state_machine": lambda readers, target, now: state_machine_evidence(
+        readers.workflows, target.name, now=now, region=target.region
+    ),
+    "rest_api": lambda readers, target, now: rest_api_evidence(
+        readers.apis, target.name, target.qualifiers.get("Stage"), now=now, region=target.region
+    ),
+    "http_api": lambda readers, target, now: http_api_evidence(
+        readers.apis, target.name, target.qualifiers.get("Stage"), now=now, region=target.region
+    ),
     "metrics_only": None,
 }
 
@@ -207,6 +242,8 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         skip_metric=metric.metric_name if same_namespace and metric else None,
     )
     evidence.add(walk.evidence)
+    # Where an API's errors come from needs the API's and its backend's facts together: read after the walk.
+    evidence.facts.extend(api_findings(evidence.facts, metric.metric_name if metric else None))
     return evidence
 
 
