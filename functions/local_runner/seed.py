@@ -28,6 +28,7 @@ from unittest import mock
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from functions.local_runner import seed_containers
 from functions.shared.adapters.aws import aws_client, reset_clients
 from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS as COST_DAYS
 from functions.shared.investigate.cost_plan import cost_query_plan
@@ -171,6 +172,12 @@ class AccountSeed(_Seed):
     cost: CostSeed | None = None
     budgets: list[BudgetSeed] = Field(default_factory=list)
     findings: list[FindingSeed] = Field(default_factory=list)
+    ecs_clusters: list[seed_containers.EcsClusterSeed] = Field(default_factory=list)
+    ecs_task_definitions: list[seed_containers.EcsTaskDefinitionSeed] = Field(default_factory=list)
+    ecs_services: list[seed_containers.EcsServiceSeed] = Field(default_factory=list)
+    state_machines: list[seed_containers.StateMachineSeed] = Field(default_factory=list)
+    rest_apis: list[seed_containers.RestApiSeed] = Field(default_factory=list)
+    http_apis: list[seed_containers.HttpApiSeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -207,6 +214,16 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
         _seed_budget(budget, seed.account_id, now)
     if seed.findings:
         _seed_findings(seed.findings, seed.account_id, region, now)
+    if seed.ecs_clusters or seed.ecs_services:
+        seed_containers.seed_ecs(
+            seed.ecs_clusters, seed.ecs_task_definitions, seed.ecs_services, seed.account_id, region, now
+        )
+    if seed.state_machines:
+        seed_containers.seed_state_machines(seed.state_machines, seed.account_id, region, now)
+    if seed.rest_apis:
+        seed_containers.seed_rest_apis(seed.rest_apis, seed.account_id, region)
+    if seed.http_apis:
+        seed_containers.seed_http_apis(seed.http_apis, seed.account_id, region)
 
 
 def _seed_lambda(functions: list[LambdaFunctionSeed], account_id: str, region: str, now: datetime) -> None:

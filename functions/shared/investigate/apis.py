@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from functions.shared import console_links
 from functions.shared.adapters.containers import ApiGatewayReader
 from functions.shared.investigate.base import Evidence, Neighbour, number
 from functions.shared.investigate.target import Target
@@ -102,7 +103,13 @@ def rest_api_evidence(
                     method.get("loggingLevel") or "OFF",
                 )
             )
+    _link(evidence, console_links.api_gateway_url(api_id, region))
     return evidence
+
+
+def _link(evidence: Evidence, url: str) -> None:
+    for fact in evidence.facts:
+        fact.link = fact.link or url
 
 
 def http_api_evidence(
@@ -138,6 +145,7 @@ def http_api_evidence(
                 api_id, stage_name, defaults.get("ThrottlingRateLimit"), defaults.get("ThrottlingBurstLimit"), logging
             )
         )
+    _link(evidence, console_links.api_gateway_url(api_id, region, http=True))
     return evidence
 
 
@@ -216,6 +224,7 @@ def api_findings(facts: list[Fact], alarm_metric: str | None) -> list[Fact]:
                 text=f"Backend timeout behind API {api}: "
                 + "; ".join(parts)
                 + " — the errors come from the integration (the backend), not from API Gateway",
+                link=integrations.link,
                 value=integration_peak or duration_peak,
                 subject=(config.subject if config is not None else None) or api,
                 numbers=Measurement(value=integration_peak or duration_peak, threshold=timeout_ms, unit="ms"),
@@ -232,6 +241,7 @@ def api_findings(facts: list[Fact], alarm_metric: str | None) -> list[Fact]:
                 key="compute.finding.backend_slow",
                 text=f"Slow backend behind API {api}: IntegrationLatency peaks at {number(integration_peak)} ms of "
                 f"{number(latency_peak)} ms total Latency — the time is spent in the integration, not the gateway",
+                link=integrations.link,
                 value=integration_peak,
                 subject=api,
                 numbers=Measurement(value=integration_peak, baseline=latency_peak, unit="ms"),
@@ -244,6 +254,7 @@ def api_findings(facts: list[Fact], alarm_metric: str | None) -> list[Fact]:
                 key="compute.finding.client_errors",
                 text=f"Client errors on API {api}: {client_errors.rsplit('.', 1)[-1]} rose to {number(peak or 0)} "
                 "while 5xx stayed flat — callers send requests the API rejects; the backend is not failing",
+                link=integrations.link,
                 value=peak,
                 subject=api,
                 numbers=by_key[client_errors].numbers,

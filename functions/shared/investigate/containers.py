@@ -19,6 +19,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from functions.shared import console_links
 from functions.shared.adapters.containers import EcsReader
 from functions.shared.investigate.base import Evidence
 from functions.shared.investigate.resources import _parse_time, ago
@@ -92,6 +93,7 @@ def ecs_service_evidence(
     _stopped_tasks(evidence, service, stopped, now)
     _log_group(evidence, service, task_definition)
     _interpret(evidence, service, primary, stopped, task_definition, running=running, desired=desired, now=now)
+    _link(evidence, console_links.ecs_service_url(cluster_name, service, region))
     return evidence
 
 
@@ -123,7 +125,14 @@ def ecs_cluster_evidence(ecs: EcsReader, cluster: str, *, now: datetime, region:
     stopped = evidence.read(f"stopped tasks of cluster {cluster}", lambda: ecs.stopped_tasks(cluster, None)) or []
     _stopped_tasks(evidence, cluster, stopped, now)
     _interpret(evidence, cluster, None, stopped, None, running=running, desired=running + pending, now=now)
+    _link(evidence, console_links.ecs_cluster_url(cluster, region))
     return evidence
+
+
+def _link(evidence: Evidence, url: str) -> None:
+    """Every fact links the console page where its evidence is (the service's or cluster's)."""
+    for fact in evidence.facts:
+        fact.link = fact.link or url
 
 
 def _sizing(task_definition: dict[str, Any] | None) -> str:

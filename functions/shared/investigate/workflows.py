@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from functions.shared import console_links
 from functions.shared.adapters.containers import WorkflowReader
 from functions.shared.investigate.base import Evidence, Neighbour
 from functions.shared.investigate.resources import _parse_time, ago
@@ -23,6 +24,11 @@ _FAILURE_EVENTS = ("TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "Lambda
 def _details(event: dict[str, Any]) -> dict[str, Any]:
     """An event's `<type>EventDetails` block (e.g. taskFailedEventDetails)."""
     kind = str(event.get("type") or "")
+    # Every state's entered / exited event shares one details block (stateEnteredEventDetails).
+    if kind.endswith("StateEntered"):
+        kind = "StateEntered"
+    elif kind.endswith("StateExited"):
+        kind = "StateExited"
     key = kind[:1].lower() + kind[1:] + "EventDetails"
     value = event.get(key)
     return value if isinstance(value, dict) else {}
@@ -123,6 +129,17 @@ def state_machine_evidence(workflows: WorkflowReader, arn: str, *, now: datetime
     """Recent failed / timed-out executions, where the newest failure happened, and the state machine's age."""
     evidence = Evidence()
     name = arn.rsplit(":", 1)[-1]
+    try:
+        return _state_machine_evidence(evidence, workflows, arn, name, now=now, region=region)
+    finally:
+        url = console_links.state_machine_url(arn, region)
+        for fact in evidence.facts:
+            fact.link = fact.link or url
+
+
+def _state_machine_evidence(
+    evidence: Evidence, workflows: WorkflowReader, arn: str, name: str, *, now: datetime, region: str | None
+) -> Evidence:
     evidence.looked_at.append(f"Step Functions {name}: failed and timed-out executions")
     machine = evidence.read(f"state machine {name}", lambda: workflows.state_machine(arn))
     if machine is None:
@@ -182,7 +199,11 @@ def state_machine_evidence(workflows: WorkflowReader, arn: str, *, now: datetime
                 f"Execution failed in {where}"
                 + (f" (Lambda {point.function})" if point.function else "")
                 + f": {point.error}"
-                + (f" — {point.cause}" if point.cause and point.cause != point.error else "")
+                + (
+                    f" — {point.cause.removeprefix(point.error + ': ')}"
+                    if point.cause and point.cause != point.error
+                    else ""
+                )
             ),
             value=point.error,
             subject=point.function or point.state or name,
