@@ -321,7 +321,10 @@ def api_backend_timeout(alert: Alert, get: FactLookup) -> Verdict | None:
     if finding is None:
         return None
     backend = finding.subject or "the backend"
-    sentence = f"The backend behind API {_api_name(alert)} times out: {_clean(finding.text.split(': ', 1)[-1])}"
+    sentence = (
+        f"API {_api_name(alert)}'s errors come from its backend {backend} timing out, not from API Gateway: "
+        f"{_clean(finding.text.split(': ', 1)[-1])}"
+    )
     duration = get("compute.metric.Duration")
     if duration is not None and duration.subject and backend not in finding.text:
         sentence += f"; {_clean(duration.text)}"

@@ -221,9 +221,7 @@ def api_findings(facts: list[Fact], alarm_metric: str | None) -> list[Fact]:
         findings.append(
             Fact(
                 key="compute.finding.backend_timeout",
-                text=f"Backend timeout behind API {api}: "
-                + "; ".join(parts)
-                + " — the errors come from the integration (the backend), not from API Gateway",
+                text=f"Backend timeout behind API {api}, not an API Gateway fault: " + "; ".join(parts),
                 link=integrations.link,
                 value=integration_peak or duration_peak,
                 subject=(config.subject if config is not None else None) or api,
