@@ -89,6 +89,33 @@ def instance_reads() -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=["ec2:DescribeInstances", "ec2:DescribeInstanceStatus"], resources=["*"])
 
 
+def container_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """ECS services, clusters and their stopped tasks; customer state machines and their executions; API Gateway
+    REST and HTTP APIs (integrations, stages). Read-only; which one comes from the alarm under investigation."""
+    apis = f"arn:{stack.partition}:apigateway:{stack.region}::"
+    return [
+        iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[_account_arn(stack, "ecs", "service/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeClusters"], resources=[_account_arn(stack, "ecs", "cluster/*")]),
+        # ListTasks is authorised on the cluster's container instances (ecs:cluster names the cluster).
+        iam.PolicyStatement(actions=["ecs:ListTasks"], resources=[_account_arn(stack, "ecs", "container-instance/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeTasks"], resources=[_account_arn(stack, "ecs", "task/*")]),
+        # DescribeTaskDefinition has no resource type.
+        iam.PolicyStatement(actions=["ecs:DescribeTaskDefinition"], resources=["*"]),
+        iam.PolicyStatement(
+            actions=["states:DescribeStateMachine", "states:ListExecutions"],
+            resources=[_account_arn(stack, "states", "stateMachine:*")],
+        ),
+        iam.PolicyStatement(
+            actions=["states:GetExecutionHistory"], resources=[_account_arn(stack, "states", "execution:*")]
+        ),
+        # API Gateway authorises every read as apigateway:GET on the resource's path.
+        iam.PolicyStatement(
+            actions=["apigateway:GET"],
+            resources=[f"{apis}/restapis", f"{apis}/restapis/*", f"{apis}/apis/*"],
+        ),
+    ]
+
+
 def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         function_reads(stack),
@@ -105,6 +132,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         iam.PolicyStatement(actions=["guardduty:ListDetectors", "guardduty:ListFindings"], resources=["*"]),
         instance_reads(),
         lambda_movers_reads(),
+        *container_reads(stack),
     ]
 
 
