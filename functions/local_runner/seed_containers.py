@@ -179,10 +179,6 @@ def seed_ecs(
     backend = ecs_backends[account_id][region]
     for cluster in clusters:
         client.create_cluster(clusterName=cluster.name, capacityProviders=cluster.capacity_providers)
-        model = backend.clusters[cluster.name]
-        model.registered_container_instances_count = cluster.container_instances
-        model.running_tasks_count = cluster.running_tasks
-        model.pending_tasks_count = cluster.pending_tasks
     arns: dict[tuple[str, int], str] = {}
     for definition in task_definitions:
         for _ in range(definition.revision):
@@ -191,6 +187,12 @@ def seed_ecs(
             arns[(definition.family, int(arn.rsplit(":", 1)[-1]))] = arn
     for service in services:
         _seed_service(client, backend, service, arns, now)
+    # Last: moto counts the tasks it created for the seeded services; the scenario says what ECS reports.
+    for cluster in clusters:
+        model = backend.clusters[cluster.name]
+        model.registered_container_instances_count = cluster.container_instances
+        model.running_tasks_count = cluster.running_tasks
+        model.pending_tasks_count = cluster.pending_tasks
 
 
 def _task_definition(definition: EcsTaskDefinitionSeed, region: str) -> dict[str, Any]:

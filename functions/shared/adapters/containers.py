@@ -202,7 +202,7 @@ class ApiGatewayReader:
                 if integration is None:
                     integration = self._rest_integration(api_id, str(resource.get("id")), method)
                 if integration:
-                    found.append({"path": resource.get("path"), "httpMethod": method, **integration})
+                    found.append({**integration, "path": resource.get("path"), "httpMethod": method})
                 if len(found) >= limit:
                     return found
         return found
