@@ -99,8 +99,8 @@ def container_reads(stack: Stack) -> list[iam.PolicyStatement]:
         # ListTasks is authorised on the cluster's container instances (ecs:cluster names the cluster).
         iam.PolicyStatement(actions=["ecs:ListTasks"], resources=[_account_arn(stack, "ecs", "container-instance/*")]),
         iam.PolicyStatement(actions=["ecs:DescribeTasks"], resources=[_account_arn(stack, "ecs", "task/*")]),
-        # DescribeTaskDefinition has no resource type.
-        iam.PolicyStatement(actions=["ecs:DescribeTaskDefinition"], resources=["*"]),
+        # DescribeTaskDefinition and ListServices have no resource type.
+        iam.PolicyStatement(actions=["ecs:DescribeTaskDefinition", "ecs:ListServices"], resources=["*"]),
         iam.PolicyStatement(
             actions=["states:DescribeStateMachine", "states:ListExecutions"],
             resources=[_account_arn(stack, "states", "stateMachine:*")],

@@ -151,12 +151,10 @@ def ecs_placement_failure(alert: Alert, get: FactLookup) -> Verdict | None:
     finding = get("compute.finding.placement_failure")
     if finding is None:
         return None
-    name = _owner(alert)
-    events = get("compute.ecs.events")
-    sentence = f"ECS cannot place {name}'s tasks: {_clean(finding.text.split(': ', 1)[-1])}"
-    if events is not None:
-        sentence += f"; {_clean(events.text)}"
+    name = finding.subject or _owner(alert)
     cluster, _ = _ecs_names(alert)
+    where = f" on cluster {cluster}" if cluster and cluster != name else ""
+    sentence = f"ECS cannot place {name}'s tasks{where}: {_clean(finding.text.split(': ', 1)[-1])}"
     diagnostics = _ecs_commands(alert, get)
     if cluster:
         diagnostics.insert(0, _command(alert, "ecs", "describe-clusters", opt("--clusters", [cluster])))

@@ -382,9 +382,10 @@ def seed_state_machines(machines: list[StateMachineSeed], account_id: str, regio
             model = next((m for m in backends[account_id][region].state_machines if m.arn == arn), None)
             if model is None:
                 continue
-            model.creation_date = (now - timedelta(minutes=machine.created_minutes_ago)).isoformat()
+            model.creation_date = now - timedelta(minutes=machine.created_minutes_ago)
             for failure in machine.failures:
-                model.executions.extend(_failed_executions(machine, failure, arn, account_id, region, now))
+                # Duck-typed: moto's responses read only the fields SeededExecution has (see its docstring).
+                model.executions.extend(_failed_executions(machine, failure, arn, account_id, region, now))  # type: ignore[arg-type]
             break
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ class FakeEcs:
         return {"cpu": "512", "memory": "1024", "containerDefinitions": [{"name": "app"}]}
 
 
-def _service(*, new_minutes_ago: float, running: int = 1, events: list[tuple[float, str]] = ()) -> dict[str, Any]:
+def _service(*, new_minutes_ago: float, running: int = 1, events: Sequence[tuple[float, str]] = ()) -> dict[str, Any]:
     return {
         "desiredCount": 4,
         "runningCount": running,
@@ -122,6 +123,7 @@ def test_unable_to_place_events_are_a_placement_failure_and_old_events_are_ignor
     evidence = ecs_service_evidence(ecs, "batch-ec2", "report-worker", now=NOW, region=None)  # type: ignore[arg-type]
     finding = evidence.fact("compute.finding.placement_failure")
     assert finding is not None and "1 'unable to place' event" in finding.text
+    assert "the closest container instance has insufficient memory" in finding.text
     # a recent steady state alone says nothing is wrong
     calm = FakeEcs(_service(new_minutes_ago=9 * 1440, running=4, events=[(300, placing[1][1])]))
     later = ecs_service_evidence(calm, "batch-ec2", "report-worker", now=NOW, region=None)  # type: ignore[arg-type]
@@ -197,7 +199,12 @@ def test_integration_latency_at_its_timeout_is_a_backend_timeout():
     found = api_findings(facts, "5xx")
     assert [f.key for f in found] == ["compute.finding.backend_timeout"]
     # well below the timeout, most of the latency in the integration: slow, not timing out
-    slow = api_findings([_integrations(30_000), *[_metric(f.key, f.numbers.value / 10, 420) for f in facts[1:]]], None)  # type: ignore[union-attr]
+    slow_facts = [
+        _integrations(30_000),
+        _metric("compute.metric.IntegrationLatency", 2_999, 420),
+        _metric("compute.metric.Latency", 3_001, 440),
+    ]
+    slow = api_findings(slow_facts, None)
     assert [f.key for f in slow] == ["compute.finding.backend_slow"]
 
 

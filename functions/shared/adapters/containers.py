@@ -51,6 +51,28 @@ class EcsReader:
         found = [s for s in response.get("services", []) if s.get("status") != "INACTIVE"]
         return dict(found[0]) if found else None
 
+    def services(self, cluster: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The cluster's services (at most `limit`, described: counts, deployments, events).
+
+        Raises:
+            GatherThrottledError, AwsReadDeniedError ("ecs:ListServices", "ecs:DescribeServices"),
+            AwsReadUnavailableError.
+        """
+        try:
+            arns = aws_read("ecs:ListServices", self._client.list_services, cluster=cluster, maxResults=limit).get(
+                "serviceArns", []
+            )
+        except AwsReadUnavailableError as exc:
+            if _missing(exc):
+                return []
+            raise
+        if not arns:
+            return []
+        response = aws_read(
+            "ecs:DescribeServices", self._client.describe_services, cluster=cluster, services=arns[:limit]
+        )
+        return [dict(s) for s in response.get("services", []) if s.get("status") != "INACTIVE"]
+
     def cluster(self, cluster: str) -> dict[str, Any] | None:
         """`DescribeClusters` for one cluster (task counts, container instances, capacity providers).
 

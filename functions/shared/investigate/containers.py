@@ -21,8 +21,9 @@ from typing import Any
 
 from functions.shared import console_links
 from functions.shared.adapters.containers import EcsReader
-from functions.shared.investigate.base import Evidence
+from functions.shared.investigate.base import Evidence, Neighbour
 from functions.shared.investigate.resources import _parse_time, ago
+from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
 # A deployment this recent is "what changed" (the same window the Lambda investigator uses).
@@ -30,13 +31,18 @@ RECENT_DEPLOY = timedelta(hours=24)
 # ECS keeps a stopped task about an hour; events older than that are history, not the incident.
 RECENT_EVENTS = timedelta(hours=1)
 MAX_EVENTS_SHOWN = 3
+# A cluster alarm follows at most this many of its services (those furthest below their desired count).
+MAX_SHORT_SERVICES = 2
 # Exit code 137 is 128 + SIGKILL: the kernel's OOM killer (or ECS after the stop timeout) killed the process.
 OOM_EXIT_CODE = 137
 # ECS's own service-event wording (fixed strings of the ECS scheduler, not of any application).
 _PLACEMENT = re.compile(r"was unable to place a task", re.IGNORECASE)
 _STEADY = re.compile(r"has reached a steady state", re.IGNORECASE)
 _OOM_REASON = re.compile(r"OutOfMemory|OOM", re.IGNORECASE)
-_TASK_ID = re.compile(r"\(task [0-9a-f]{8,}\)")
+_TASK_ID = re.compile(r"\((task|container-instance) [0-9a-f]{8,}\)")
+# ECS's placement event names what the closest instance lacks: "has insufficient memory available".
+_INSUFFICIENT = re.compile(r"has insufficient (?P<resource>[A-Za-z ]+?) available", re.IGNORECASE)
+_GUIDE_POINTER = re.compile(r"\s*For more information, see the Troubleshooting section[^.]*\.", re.IGNORECASE)
 
 
 def _revision(task_definition_arn: str | None) -> str:
@@ -122,6 +128,7 @@ def ecs_cluster_evidence(ecs: EcsReader, cluster: str, *, now: datetime, region:
             numbers=Measurement(value=float(pending), unit="pending tasks"),
         )
     )
+    _short_services(evidence, ecs, cluster, region)
     stopped = evidence.read(f"stopped tasks of cluster {cluster}", lambda: ecs.stopped_tasks(cluster, None)) or []
     _stopped_tasks(evidence, cluster, stopped, now)
     _interpret(evidence, cluster, None, stopped, None, running=running, desired=running + pending, now=now)
@@ -133,6 +140,27 @@ def _link(evidence: Evidence, url: str) -> None:
     """Every fact links the console page where its evidence is (the service's or cluster's)."""
     for fact in evidence.facts:
         fact.link = fact.link or url
+
+
+def _short_services(evidence: Evidence, ecs: EcsReader, cluster: str, region: str | None) -> None:
+    """The cluster's services that run fewer tasks than desired become neighbours (most tasks short first): a
+    cluster's capacity alarm is about the services that cannot get their tasks placed."""
+    services = evidence.read(f"services of cluster {cluster}", lambda: ecs.services(cluster)) or []
+    short = [
+        (desired - running, s)
+        for s in services
+        if (desired := _int(s.get("desiredCount")) or 0) > (running := _int(s.get("runningCount")) or 0)
+    ]
+    short.sort(key=lambda pair: -pair[0])
+    for missing, service in short[:MAX_SHORT_SERVICES]:
+        name = str(service.get("serviceName") or "")
+        if name:
+            evidence.neighbours.append(
+                Neighbour(
+                    target=Target.of("ecs_service", name, region, qualifiers={"ClusterName": cluster}),
+                    edge=f"service of ECS cluster {cluster} running {missing} task(s) fewer than desired",
+                )
+            )
 
 
 def _sizing(task_definition: dict[str, Any] | None) -> str:
@@ -209,7 +237,8 @@ def _events(evidence: Evidence, service: str, events: list[dict[str, Any]], now:
         return
     shown: list[str] = []
     for _at, message in recent:
-        generic = _TASK_ID.sub("(task …)", message)
+        # The ids and the pointer to the guide are the same in every event: what differs is kept.
+        generic = _GUIDE_POINTER.sub("", _TASK_ID.sub(lambda m: f"({m.group(1)} …)", message))
         if generic not in shown:
             shown.append(generic)
         if len(shown) >= MAX_EVENTS_SHOWN:
@@ -309,14 +338,15 @@ def _interpret(
     """Structured findings from the API fields read above (most specific first; each stands alone)."""
     placement = evidence.fact("compute.ecs.events")
     if placement is not None and placement.numbers is not None and (placement.numbers.value or 0) > 0:
+        lacking = _INSUFFICIENT.search(placement.text)
+        short_of = f"insufficient {lacking.group('resource').lower()}" if lacking else "not enough CPU or memory"
         evidence.facts.append(
             Fact(
                 key="compute.finding.placement_failure",
                 text=(
-                    f"Placement failure: ECS cannot place {owner}'s tasks "
-                    f"({int(placement.numbers.value or 0)} 'unable to place' event(s) in the last hour); "
-                    f"running {running} of {desired} desired — the cluster's instances lack the CPU or memory "
-                    "the task definition reserves"
+                    f"Placement failure: {int(placement.numbers.value or 0)} 'unable to place' event(s) for "
+                    f"{owner} in the last hour, the closest container instance has {short_of} for what the task "
+                    f"definition reserves; running {running} of {desired} desired"
                 ),
                 value="placement_failure",
                 subject=owner,
