@@ -357,6 +357,40 @@ def api_backend_timeout(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
+def api_backend_errors(alert: Alert, get: FactLookup) -> Verdict | None:
+    finding = get("compute.finding.backend_errors")
+    if finding is None:
+        return None
+    backend = finding.subject or "the backend"
+    sentence = f"API {_api_name(alert)}'s 5xx come from its backend {backend} failing, not from API Gateway"
+    change = get("compute.recent_change")
+    if change is not None:
+        sentence += f"; {_clean(change.text)}"
+    diagnostics = _api_commands(alert)
+    diagnostics.append(
+        _command(
+            alert, "lambda", "get-function-configuration", opt("--function-name", backend, ValueKind.LAMBDA_FUNCTION)
+        )
+    )
+    return Verdict(
+        root_cause=f"{sentence}: {_clean(finding.text.split(': ', 1)[-1])}.",
+        confidence="high" if change is not None else "medium",
+        evidence_keys=[
+            "compute.finding.backend_errors",
+            "compute.recent_change",
+            "compute.metric.Errors",
+            "compute.alarm_metric",
+            "compute.api.integrations",
+        ],
+        recommendations=[
+            f"Fix {backend}'s error (its logs name it)"
+            + ("; it changed recently, so roll it back first." if change is not None else "."),
+            "Nothing to change on the API: it returns the integration's failure.",
+        ],
+        diagnostics=diagnostics,
+    )
+
+
 def api_backend_slow(alert: Alert, get: FactLookup) -> Verdict | None:
     finding = get("compute.finding.backend_slow")
     if finding is None:
@@ -398,6 +432,7 @@ DETECTORS: tuple[Callable[[Alert, FactLookup], Verdict | None], ...] = (
     workflow_task_failed,
     workflow_timed_out,
     api_backend_timeout,
+    api_backend_errors,
     api_backend_slow,
     api_client_errors,
 )

@@ -208,6 +208,21 @@ def test_integration_latency_at_its_timeout_is_a_backend_timeout():
     assert [f.key for f in slow] == ["compute.finding.backend_slow"]
 
 
+def test_5xx_with_the_backing_functions_errors_is_the_backend_failing_fast():
+    config = Fact(key="compute.lambda_config", text="...", subject="OrdersFn", numbers=Measurement(value=29))
+    facts = [
+        _integrations(29_000),
+        config,
+        _metric("compute.metric.5XXError", 300, 0),
+        _metric("compute.metric.Errors", 290, 0),
+        _metric("compute.metric.IntegrationLatency", 120, 100),
+    ]
+    found = api_findings(facts, None)
+    assert [(f.key, f.subject) for f in found] == [("compute.finding.backend_errors", "OrdersFn")]
+    # the function's errors flat: the gateway's 5xx are not blamed on it
+    assert api_findings([*facts[:3], _metric("compute.metric.Errors", 0, 0)], None) == []
+
+
 def test_4xx_up_with_5xx_flat_is_clients_and_nothing_is_said_without_an_api():
     facts = [
         _integrations(29_000),

@@ -5,6 +5,7 @@ read the metrics, where the API's errors and latency come from (`api_findings`):
 - backend timeout: IntegrationLatency peaks at the integration's timeout (29 s REST, 30 s HTTP by default), or the
   backing function's Duration peaks at its own timeout: the 5xx are the backend's, the gateway only reports them;
 - backend slow: most of the gateway's Latency is IntegrationLatency;
+- backend errors: 5xx rise with the backing function's Errors (it fails fast, it does not time out);
 - client errors: 4xx rise while 5xx stay flat: callers send bad or unauthorised requests, nothing is down.
 """
 
@@ -243,6 +244,26 @@ def api_findings(facts: list[Fact], alarm_metric: str | None) -> list[Fact]:
                 value=integration_peak,
                 subject=api,
                 numbers=Measurement(value=integration_peak, baseline=latency_peak, unit="ms"),
+            )
+        )
+    function = config.subject if config is not None else None
+    if (
+        not findings
+        and function
+        and server_errors
+        and _rose(by_key, server_errors)
+        and _rose(by_key, "compute.metric.Errors")
+    ):
+        errors = _peak(by_key, "compute.metric.Errors") or 0
+        findings.append(
+            Fact(
+                key="compute.finding.backend_errors",
+                text=f"Backend errors behind API {api}: {server_errors.rsplit('.', 1)[-1]} rose with Lambda "
+                f"{function}'s Errors (peak {number(errors)}) — the integration fails, API Gateway passes it on",
+                link=integrations.link,
+                value=errors,
+                subject=function,
+                numbers=by_key["compute.metric.Errors"].numbers,
             )
         )
     if client_errors and _rose(by_key, client_errors) and not (server_errors and _rose(by_key, server_errors)):
