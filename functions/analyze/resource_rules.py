@@ -281,8 +281,9 @@ def workflow_timed_out(alert: Alert, get: FactLookup) -> Verdict | None:
     finding = get("compute.finding.execution_timed_out")
     if finding is None:
         return None
+    name = (_state_machine_arn(alert) or "").rsplit(":", 1)[-1] or "the state machine"
     return Verdict(
-        root_cause=f"{_clean(finding.text)}.",
+        root_cause=f"State machine {name}'s executions time out: {_clean(finding.text)}.",
         confidence="medium",
         evidence_keys=["compute.finding.execution_timed_out", "compute.sfn.failed_executions"],
         recommendations=[

@@ -428,13 +428,13 @@ def _failed_executions(
                 stop=stop,
                 error=error,
                 cause=cause,
-                events=_history(failure, function, start, stop, error, cause),
+                events=execution_history(failure, function, start, stop, error, cause),
             )
         )
     return executions
 
 
-def _history(
+def execution_history(
     failure: ExecutionFailureSeed, function: str | None, start: datetime, stop: datetime, error: str, cause: str
 ) -> list[dict[str, Any]]:
     """The events AWS writes for an execution whose Lambda task fails (or that times out), oldest first."""

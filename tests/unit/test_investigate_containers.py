@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.analyze.rules import analyze_with_rules
+from functions.local_runner.seed_containers import ExecutionFailureSeed, execution_history
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.apis import api_findings
 from functions.shared.investigate.containers import ecs_service_evidence
@@ -151,6 +152,17 @@ def test_failure_point_names_the_state_the_error_and_the_lambda():
     assert (point.state, point.error, point.function) == ("ReserveInventory", "ValidationError", "Reserver")
     assert point.cause == "ValidationError: Missing required field: warehouse_id"
     assert failure_point([{"id": 1, "type": "ExecutionStarted"}], {}) is None
+
+
+def test_a_timed_out_execution_names_the_state_it_was_in():
+    failure = ExecutionFailureSeed(state="ChargePayment", error="States.Timeout", status="TIMED_OUT")
+    events = execution_history(failure, "PaymentsFn", NOW - timedelta(minutes=5), NOW, "States.Timeout", "")
+    point = failure_point(events, {})
+    assert point is not None and (point.state, point.error, point.function) == (
+        "ChargePayment",
+        "States.Timeout",
+        "PaymentsFn",
+    )
 
 
 class FakeWorkflows:

@@ -18,7 +18,14 @@ from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
 MAX_CAUSE_CHARS = 160
-_FAILURE_EVENTS = ("TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut", "ExecutionFailed")
+_FAILURE_EVENTS = (
+    "TaskFailed",
+    "TaskTimedOut",
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+    "ExecutionFailed",
+    "ExecutionTimedOut",  # the whole execution's TimeoutSeconds, in whichever state was running
+)
 
 
 def _details(event: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +126,8 @@ def failure_point(events: list[dict[str, Any]], functions: dict[str, str]) -> Fa
         elif kind == "LambdaFunctionScheduled":
             scheduled_function = _function_name(details.get("resource"))
         if kind in _FAILURE_EVENTS:
-            error = str(details.get("error") or ("States.TaskFailed" if kind != "ExecutionFailed" else ""))
+            default = {"ExecutionFailed": "", "ExecutionTimedOut": "States.Timeout"}.get(kind, "States.TaskFailed")
+            error = str(details.get("error") or default)
             function = scheduled_function or (functions.get(state) if state else None)
             return FailurePoint(state, error or "unknown error", _cause_text(str(details.get("cause") or "")), function)
     return None
@@ -192,11 +200,12 @@ def _state_machine_evidence(
             )
         return evidence
     where = f"state {point.state}" if point.state else "an unnamed state"
+    timed_out = newest.get("status") == "TIMED_OUT"
     evidence.facts.append(
         Fact(
-            key="compute.finding.task_failed",
+            key="compute.finding.execution_timed_out" if timed_out else "compute.finding.task_failed",
             text=(
-                f"Execution failed in {where}"
+                f"Execution {'timed out' if timed_out else 'failed'} in {where}"
                 + (f" (Lambda {point.function})" if point.function else "")
                 + f": {point.error}"
                 + (
