@@ -213,6 +213,43 @@ def ecs_tasks_exiting(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
+# A service's CPU / memory at this share of what its tasks reserve is saturated.
+SATURATED_PERCENT = 85
+
+
+def ecs_utilization_high(alert: Alert, get: FactLookup) -> Verdict | None:
+    """CPU or memory high on a service whose tasks neither crash nor get OOM-killed: load, not a fault."""
+    alarm = alert.details_of(CloudWatchAlarmDetails)
+    metric = alarm.metric_name if alarm else None
+    service = get("compute.ecs.service")
+    peak_fact = get("compute.alarm_metric")
+    peak = peak_fact.numbers.value if peak_fact is not None and peak_fact.numbers is not None else None
+    if (
+        metric not in ("CPUUtilization", "MemoryUtilization")
+        or service is None
+        or peak is None
+        or peak < SATURATED_PERCENT
+    ):
+        return None
+    name = _owner(alert)
+    resource = "CPU" if metric == "CPUUtilization" else "memory"
+    sentence = (
+        f"ECS service {name} is short of {resource}: {metric} peaks at {peak:,.0f} % of what its tasks reserve, "
+        f"and no task crashed or was OOM-killed; {_clean(service.text.split(': ', 1)[-1])}"
+    )
+    return Verdict(
+        root_cause=sentence + ".",
+        confidence="medium",
+        evidence_keys=["compute.alarm_metric", "compute.ecs.service", "compute.metric.CPUUtilization"],
+        recommendations=[
+            f"Scale {name} out (raise its desired count, or add a target-tracking Service Auto Scaling policy on "
+            f"{metric}) if the load is legitimate.",
+            f"Or give its task definition more {resource}; if load did not rise, profile the application.",
+        ],
+        diagnostics=_ecs_commands(alert, get),
+    )
+
+
 # --- Step Functions --------------------------------------------------------------------------------------------
 
 
@@ -430,6 +467,7 @@ DETECTORS: tuple[Callable[[Alert, FactLookup], Verdict | None], ...] = (
     ecs_oom_killed,
     ecs_crash_loop,
     ecs_tasks_exiting,
+    ecs_utilization_high,
     workflow_task_failed,
     workflow_timed_out,
     api_backend_timeout,

@@ -275,6 +275,15 @@ def test_the_rules_give_each_mechanism_its_own_playbook():
     assert not any("Roll" in r for r in analysis.recommendations)
     assert any(c.startswith("aws ecs list-tasks --cluster batch-ec2") for c in analysis.diagnostics)
 
+    cpu_alarm = _alarm("AWS/ECS", "CPUUtilization", {"ClusterName": "prod-web", "ServiceName": "checkout-api"})
+    service = Fact(key="compute.ecs.service", text="ECS service checkout-api (...): running 4 of 4 desired")
+    hot = Fact(key="compute.alarm_metric", text="CPU", numbers=Measurement(value=97, baseline=40))
+    analysis = analyze_with_rules(cpu_alarm, _context(hot, service), now=NOW)
+    assert "short of CPU" in analysis.root_cause
+    assert not any("instance" in r.lower() for r in analysis.recommendations)  # not the EC2 playbook
+    cool = Fact(key="compute.alarm_metric", text="CPU", numbers=Measurement(value=60, baseline=40))
+    assert "short of CPU" not in analyze_with_rules(cpu_alarm, _context(cool, service), now=NOW).root_cause
+
     api_alarm = _alarm("AWS/ApiGateway", "5xx", {"ApiId": "k7m2p9x4qa", "Stage": "$default"})
     timeout = Fact(key="compute.finding.backend_timeout", text="Backend timeout: X", subject="QuoteEngine")
     analysis = analyze_with_rules(api_alarm, _context(timeout), now=NOW)
