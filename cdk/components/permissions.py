@@ -108,11 +108,9 @@ def container_reads(stack: Stack) -> list[iam.PolicyStatement]:
         iam.PolicyStatement(
             actions=["states:GetExecutionHistory"], resources=[_account_arn(stack, "states", "execution:*")]
         ),
-        # API Gateway authorises every read as apigateway:GET on the resource's path.
-        iam.PolicyStatement(
-            actions=["apigateway:GET"],
-            resources=[f"{apis}/restapis", f"{apis}/restapis/*", f"{apis}/apis/*"],
-        ),
+        # API Gateway authorises every read as apigateway:GET on the resource's path: the REST APIs' list (finding
+        # an API by the name CloudWatch gives it) and what is under one REST or HTTP API.
+        iam.PolicyStatement(actions=["apigateway:GET"], resources=[f"{apis}/restapis*", f"{apis}/apis/*"]),
     ]
 
 
