@@ -200,12 +200,12 @@ def _state_machine_evidence(
             )
         return evidence
     where = f"state {point.state}" if point.state else "an unnamed state"
-    timed_out = newest.get("status") == "TIMED_OUT"
+    newest_timed_out = newest.get("status") == "TIMED_OUT"
     evidence.facts.append(
         Fact(
-            key="compute.finding.execution_timed_out" if timed_out else "compute.finding.task_failed",
+            key="compute.finding.execution_timed_out" if newest_timed_out else "compute.finding.task_failed",
             text=(
-                f"Execution {'timed out' if timed_out else 'failed'} in {where}"
+                f"Execution {'timed out' if newest_timed_out else 'failed'} in {where}"
                 + (f" (Lambda {point.function})" if point.function else "")
                 + f": {point.error}"
                 + (
