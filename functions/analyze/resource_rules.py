@@ -444,6 +444,26 @@ def api_backend_slow(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
+def api_gateway_latency(alert: Alert, get: FactLookup) -> Verdict | None:
+    finding = get("compute.finding.gateway_latency")
+    if finding is None:
+        return None
+    return Verdict(
+        root_cause=f"{_clean(finding.text)}.",
+        confidence="medium",
+        evidence_keys=[
+            "compute.finding.gateway_latency",
+            "compute.metric.Latency",
+            "compute.metric.IntegrationLatency",
+        ],
+        recommendations=[
+            "Look at what runs in the gateway: a Lambda authorizer (its own Duration; enable authorizer caching), "
+            "request/response mapping templates, or a large payload; the backend is not the slow part.",
+        ],
+        diagnostics=_api_commands(alert),
+    )
+
+
 def api_client_errors(alert: Alert, get: FactLookup) -> Verdict | None:
     finding = get("compute.finding.client_errors")
     if finding is None:
@@ -473,6 +493,7 @@ DETECTORS: tuple[Callable[[Alert, FactLookup], Verdict | None], ...] = (
     api_backend_timeout,
     api_backend_errors,
     api_backend_slow,
+    api_gateway_latency,
     api_client_errors,
 )
 

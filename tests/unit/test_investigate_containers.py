@@ -220,6 +220,17 @@ def test_integration_latency_at_its_timeout_is_a_backend_timeout():
     assert [f.key for f in slow] == ["compute.finding.backend_slow"]
 
 
+def test_latency_outside_the_integration_is_the_gateways():
+    facts = [
+        _integrations(29_000),
+        _metric("compute.metric.Latency", 2_400, 200),
+        _metric("compute.metric.IntegrationLatency", 180, 150),
+    ]
+    assert [f.key for f in api_findings(facts, "Latency")] == ["compute.finding.gateway_latency"]
+    steady = [facts[0], _metric("compute.metric.Latency", 210, 200), facts[2]]
+    assert api_findings(steady, "Latency") == []
+
+
 def test_5xx_with_the_backing_functions_errors_is_the_backend_failing_fast():
     config = Fact(key="compute.lambda_config", text="...", subject="OrdersFn", numbers=Measurement(value=29))
     facts = [

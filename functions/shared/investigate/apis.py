@@ -5,6 +5,7 @@ read the metrics, where the API's errors and latency come from (`api_findings`):
 - backend timeout: IntegrationLatency peaks at the integration's timeout (29 s REST, 30 s HTTP by default), or the
   backing function's Duration peaks at its own timeout: the 5xx are the backend's, the gateway only reports them;
 - backend slow: most of the gateway's Latency is IntegrationLatency;
+- gateway latency: Latency rises while IntegrationLatency stays a small part of it (authorizer, mapping);
 - backend errors: 5xx rise with the backing function's Errors (it fails fast, it does not time out);
 - client errors: 4xx rise while 5xx stay flat: callers send bad or unauthorised requests, nothing is down.
 """
@@ -244,6 +245,24 @@ def api_findings(facts: list[Fact], alarm_metric: str | None) -> list[Fact]:
                 value=integration_peak,
                 subject=api,
                 numbers=Measurement(value=integration_peak, baseline=latency_peak, unit="ms"),
+            )
+        )
+    elif (
+        integration_peak is not None
+        and latency_peak
+        and integration_peak < latency_peak * 0.5
+        and _rose(by_key, "compute.metric.Latency")
+    ):
+        findings.append(
+            Fact(
+                key="compute.finding.gateway_latency",
+                text=f"Latency added by API Gateway on API {api}: Latency peaks at {number(latency_peak)} ms while "
+                f"IntegrationLatency peaks at only {number(integration_peak)} ms — the time is spent before or after "
+                "the backend (authorizer, mapping templates), not in it",
+                link=integrations.link,
+                value=latency_peak - integration_peak,
+                subject=api,
+                numbers=Measurement(value=latency_peak, baseline=integration_peak, unit="ms"),
             )
         )
     function = config.subject if config is not None else None
