@@ -149,9 +149,27 @@ def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
     ]
 
 
+def log_source_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """Where an ECS service, an API or a state machine logs: its task definition's awslogs group, its backing
+    Lambda function, the function its newest failed execution failed in (functions/shared/investigate/log_sources)."""
+    apis = f"arn:{stack.partition}:apigateway:{stack.region}::"
+    return [
+        iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[_account_arn(stack, "ecs", "service/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeTaskDefinition"], resources=["*"]),  # no resource type
+        iam.PolicyStatement(
+            actions=["states:ListExecutions"], resources=[_account_arn(stack, "states", "stateMachine:*")]
+        ),
+        iam.PolicyStatement(
+            actions=["states:GetExecutionHistory"], resources=[_account_arn(stack, "states", "execution:*")]
+        ),
+        iam.PolicyStatement(actions=["apigateway:GET"], resources=[f"{apis}/restapis*", f"{apis}/apis/*"]),
+    ]
+
+
 def log_context_reads(stack: Stack) -> list[iam.PolicyStatement]:
-    """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read)."""
-    return [*logs_reads(stack), lambda_movers_reads()]
+    """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read), plus
+    where a resource without a log group of its own logs."""
+    return [*logs_reads(stack), lambda_movers_reads(), *log_source_reads(stack)]
 
 
 def chat_tool_reads(stack: Stack) -> list[iam.PolicyStatement]:

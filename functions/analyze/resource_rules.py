@@ -85,6 +85,12 @@ def _ecs_commands(alert: Alert, get: FactLookup) -> list[BuiltCommand]:
     return commands
 
 
+def _logs(get: FactLookup) -> str | None:
+    """ "the logs show <the most frequent error pattern>", when the logs stage found one."""
+    top = get("logs.pattern.1")
+    return f"the logs show {_clean(top.text)}" if top is not None else None
+
+
 def _owner(alert: Alert) -> str:
     cluster, service = _ecs_names(alert)
     return service or cluster or (alert.resource.name if alert.resource and alert.resource.name else "the service")
@@ -96,14 +102,18 @@ def ecs_crash_loop(alert: Alert, get: FactLookup) -> Verdict | None:
         return None
     name = _owner(alert)
     sentence = f"ECS service {name} is crash-looping after a deploy: {_clean(finding.text.split(': ', 1)[-1])}"
+    logs = _logs(get)
     stopped = get("compute.ecs.stopped_tasks")
-    if stopped is not None:
+    if logs is not None:
+        sentence += f"; {logs}"
+    elif stopped is not None:
         sentence += f"; {_clean(stopped.text)}"
     return Verdict(
         root_cause=sentence + ".",
         confidence="high",
         evidence_keys=[
             "compute.finding.crash_loop",
+            "logs.pattern.1",
             "compute.recent_change",
             "compute.ecs.stopped_tasks",
             "compute.ecs.deployment",
@@ -284,6 +294,8 @@ def workflow_task_failed(alert: Alert, get: FactLookup) -> Verdict | None:
     change = get("compute.recent_change")
     if change is not None:
         sentence += f"; {_clean(change.text)}"
+    if (logs := _logs(get)) is not None:
+        sentence += f"; {logs}"
     recommendations = [
         f"Fix the error in {'Lambda ' + function if function else 'the failing task'}; "
         + ("it changed recently, so roll it back first." if change is not None else "its logs show the failing call."),
@@ -361,9 +373,8 @@ def api_backend_timeout(alert: Alert, get: FactLookup) -> Verdict | None:
         f"API {_api_name(alert)}'s errors come from its backend {backend} timing out, not from API Gateway: "
         f"{_clean(finding.text.split(': ', 1)[-1])}"
     )
-    duration = get("compute.metric.Duration")
-    if duration is not None and duration.subject and backend not in finding.text:
-        sentence += f"; {_clean(duration.text)}"
+    if (logs := _logs(get)) is not None:
+        sentence += f"; {logs}"
     diagnostics = _api_commands(alert)
     if backend != _api_name(alert):
         diagnostics.append(

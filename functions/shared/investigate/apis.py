@@ -31,13 +31,13 @@ MAX_INTEGRATIONS_SHOWN = 3
 _FUNCTION_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:(?P<name>[A-Za-z0-9_-]{1,64})")
 
 
-def _function_of(uri: Any) -> str | None:
+def lambda_of_uri(uri: Any) -> str | None:
     match = _FUNCTION_ARN.search(str(uri or ""))
     return match.group("name") if match else None
 
 
 def _integration_text(route: str, kind: str, uri: Any, timeout_ms: float) -> str:
-    function = _function_of(uri)
+    function = lambda_of_uri(uri)
     backend = f"Lambda {function}" if function else (str(uri)[:80] if uri else "no backend URI")
     return f"{route} → {kind} {backend} (timeout {number(timeout_ms / 1000)} s)"
 
@@ -87,7 +87,7 @@ def rest_api_evidence(
         timeout = float(integration.get("timeoutInMillis") or REST_DEFAULT_TIMEOUT_MS)
         timeouts.append(timeout)
         texts.append(_integration_text(route, str(integration.get("type") or "?"), integration.get("uri"), timeout))
-        if (function := _function_of(integration.get("uri"))) is not None:
+        if (function := lambda_of_uri(integration.get("uri"))) is not None:
             functions.append((route, function))
     if integrations:
         evidence.facts.append(_integrations_fact(name, texts, timeouts, len(integrations)))
@@ -133,7 +133,7 @@ def http_api_evidence(
         timeouts.append(timeout)
         uri = integration.get("IntegrationUri")
         texts.append(_integration_text(route, str(integration.get("IntegrationType") or "?"), uri, timeout))
-        if (function := _function_of(uri)) is not None:
+        if (function := lambda_of_uri(uri)) is not None:
             functions.append((route, function))
     evidence.facts.append(_integrations_fact(api_id, texts, timeouts, len(integrations)))
     evidence.neighbours.extend(_lambda_neighbours(api_id, functions, region))

@@ -64,7 +64,7 @@ def _function_name(value: Any) -> str | None:
     return value.split(":", 1)[0]
 
 
-def _definition_functions(definition: str | None) -> dict[str, str]:
+def definition_functions(definition: str | None) -> dict[str, str]:
     """State name -> the Lambda function its Task invokes, from the definition (nested branches too)."""
     try:
         parsed = json.loads(definition or "")
@@ -187,7 +187,7 @@ def _state_machine_evidence(
         )
         or []
     )
-    point = failure_point(events, _definition_functions(machine.get("definition")))
+    point = failure_point(events, definition_functions(machine.get("definition")))
     if point is None:
         if newest.get("status") == "TIMED_OUT":
             evidence.facts.append(
