@@ -11,7 +11,10 @@ from functions.analyze.rules import analyze_with_rules
 from functions.local_runner.seed_containers import ExecutionFailureSeed, execution_history
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.apis import api_findings
+from functions.shared.investigate.base import Evidence
 from functions.shared.investigate.containers import ecs_service_evidence
+from functions.shared.investigate.log_sources import LOG_SOURCES
+from functions.shared.investigate.target import Target
 from functions.shared.investigate.workflows import failure_point, state_machine_evidence
 from functions.shared.models import Alert, ContextSection, Fact, GatheredContext, Measurement
 
@@ -307,3 +310,36 @@ def test_the_rules_give_each_mechanism_its_own_playbook():
     analysis = analyze_with_rules(sfn_alarm, _context(), now=NOW)  # no finding: no invented cause
     assert "does not show why" in analysis.root_cause
     assert any("stepfunctions list-executions" in c and "--status-filter FAILED" in c for c in analysis.diagnostics)
+
+
+class FakeApis:
+    def http_integrations(self, api_id: str) -> list[dict[str, Any]]:
+        uri = "arn:aws:lambda:us-east-1:123456789012:function:QuoteEngine"
+        return [{"IntegrationUri": "https://pricing.internal/v2"}, {"IntegrationUri": uri}] if api_id == "abc" else []
+
+
+class LogSourceReaders:
+    def __init__(self) -> None:
+        self.ecs = FakeEcs(_service(new_minutes_ago=5))
+        self.apis = FakeApis()
+        self.workflows = FakeWorkflows([{"status": "FAILED", "executionArn": "x"}])
+
+
+def test_resources_without_a_log_group_log_where_their_configuration_says():
+    readers = LogSourceReaders()
+    readers.ecs.task_definition = lambda arn: {  # type: ignore[method-assign]
+        "containerDefinitions": [
+            {"name": "sidecar", "logConfiguration": {"logDriver": "fluentd"}},
+            {"name": "app", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/app"}}},
+        ]
+    }
+    evidence = Evidence()
+    service = Target.of("ecs_service", "checkout-api", qualifiers={"ClusterName": "prod-web"})
+    assert LOG_SOURCES["ecs_service"](readers, service, evidence) == "/ecs/app"  # type: ignore[arg-type]
+    api = Target.of("apigateway_http", "abc")
+    assert LOG_SOURCES["apigateway_http"](readers, api, evidence) == "/aws/lambda/QuoteEngine"  # type: ignore[arg-type]
+    other = Target.of("apigateway_http", "zzz")
+    assert LOG_SOURCES["apigateway_http"](readers, other, evidence) is None  # type: ignore[arg-type]
+    machine = Target.of("state_machine", SM)
+    # The failing event names no function (a plain Lambda ARN task without LambdaFunctionScheduled): none guessed
+    assert LOG_SOURCES["state_machine"](readers, machine, evidence) is None  # type: ignore[arg-type]
