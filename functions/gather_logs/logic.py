@@ -1,8 +1,9 @@
 """Log context for an alert: error lines from Logs Insights in the implicated log group, grouped by pattern.
 
 The log group, per source (`INVESTIGATORS`, named by `functions.shared.registry`): the implicated Lambda function's
-`/aws/lambda/<name>`, or, for budget and cost-anomaly alerts, that of the Lambda function whose invocations grew
-most (the cost drill).
+`/aws/lambda/<name>` (for an ECS service, API or state machine: where its configuration says it logs,
+`functions.shared.investigate.log_sources`), or, for budget and cost-anomaly alerts, that of the Lambda function
+whose invocations grew most (the cost drill).
 """
 
 from __future__ import annotations
