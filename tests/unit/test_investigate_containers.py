@@ -97,6 +97,17 @@ def test_tasks_of_an_old_deploy_exiting_are_not_blamed_on_a_deploy():
     assert evidence.fact("compute.recent_change") is None
 
 
+def test_tasks_stopped_on_purpose_say_nothing_by_their_exit_code():
+    # The old revision's tasks, stopped by the scheduler during a deploy, exit 143 (SIGTERM) or 137 (SIGKILL)
+    replaced = [
+        _task(57, 143, stop_code="ServiceSchedulerInitiated"),
+        _task(57, 137, stop_code="ServiceSchedulerInitiated"),
+    ]
+    ecs = FakeEcs(_service(new_minutes_ago=18, running=4), replaced)
+    evidence = ecs_service_evidence(ecs, "prod-web", "checkout-api", now=NOW, region=None)  # type: ignore[arg-type]
+    assert _keys(evidence.facts) == set()
+
+
 def test_exit_137_is_out_of_memory_not_a_crash_loop():
     ecs = FakeEcs(_service(new_minutes_ago=18), [_task(58, 137, "OutOfMemoryError: Container killed")] * 3)
     evidence = ecs_service_evidence(ecs, "prod-web", "checkout-api", now=NOW, region=None)  # type: ignore[arg-type]

@@ -38,6 +38,7 @@ OOM_EXIT_CODE = 137
 # ECS's own service-event wording (fixed strings of the ECS scheduler, not of any application).
 _PLACEMENT = re.compile(r"was unable to place a task", re.IGNORECASE)
 _STEADY = re.compile(r"has reached a steady state", re.IGNORECASE)
+DELIBERATE_STOPS = ("ServiceSchedulerInitiated", "UserInitiated", "SpotInterruption", "TerminationNotice")
 _OOM_REASON = re.compile(r"OutOfMemory|OOM", re.IGNORECASE)
 _TASK_ID = re.compile(r"\((task|container-instance) [0-9a-f]{8,}\)")
 # ECS's placement event names what the closest instance lacks: "has insufficient memory available".
@@ -353,8 +354,12 @@ def _interpret(
                 numbers=Measurement(value=float(running), baseline=float(desired), unit="tasks"),
             )
         )
-    exits = [_exit_reason(t) for t in stopped]
+    # A task ECS or someone stopped on purpose (a deploy replacing it, a scale-in, a Spot reclaim) exits 143 or 137
+    # from the SIGTERM / SIGKILL it was sent: that exit code says nothing about the application.
+    exited = [t for t in stopped if t.get("stopCode") not in DELIBERATE_STOPS]
+    exits = [_exit_reason(t) for t in exited]
     oom = [e for e in exits if e[1] == OOM_EXIT_CODE or _OOM_REASON.search(e[2])]
+    oom += [e for t in stopped if t not in exited and _OOM_REASON.search((e := _exit_reason(t))[2])]
     failed_start = [t for t in stopped if t.get("stopCode") == "TaskFailedToStart"]
     crashed = [e for e in exits if e[1] not in (None, 0)]
     memory = (task_definition or {}).get("memory")
@@ -390,7 +395,7 @@ def _interpret(
     new_revision = _revision((primary or {}).get("taskDefinition"))
     crashed_new = [
         t
-        for t in stopped
+        for t in exited
         if _revision(t.get("taskDefinitionArn")) == new_revision and _exit_reason(t)[1] not in (None, 0)
     ]
     if created is not None and now - created < RECENT_DEPLOY and crashed_new and not oom:
