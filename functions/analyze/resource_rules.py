@@ -368,15 +368,16 @@ def api_backend_timeout(alert: Alert, get: FactLookup) -> Verdict | None:
     finding = get("compute.finding.backend_timeout")
     if finding is None:
         return None
-    backend = finding.subject or "the backend"
+    backend = finding.subject or "its integration"
+    named = f"its backend {backend}" if backend != "its integration" else "its integration's backend"
     sentence = (
-        f"API {_api_name(alert)}'s errors come from its backend {backend} timing out, not from API Gateway: "
+        f"API {_api_name(alert)}'s errors come from {named} timing out, not from API Gateway: "
         f"{_clean(finding.text.split(': ', 1)[-1])}"
     )
     if (logs := _logs(get)) is not None:
         sentence += f"; {logs}"
     diagnostics = _api_commands(alert)
-    if backend != _api_name(alert):
+    if get("compute.lambda_config") is not None:  # a Lambda integration (an HTTP backend has no such command)
         diagnostics.append(
             _command(
                 alert,

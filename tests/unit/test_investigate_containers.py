@@ -316,6 +316,11 @@ def test_the_rules_give_each_mechanism_its_own_playbook():
     assert any("circuit breaker" in r for r in analysis.recommendations)
     assert "aws apigatewayv2 get-integrations --api-id k7m2p9x4qa --region us-east-1" in analysis.diagnostics
     assert not any(c.startswith("aws ecs") for c in analysis.diagnostics)
+    http_backend = Fact(key="compute.finding.backend_timeout", text="Backend timeout: X", subject="its integration")
+    analysis = analyze_with_rules(api_alarm, _context(http_backend), now=NOW)
+    assert "come from its integration's backend timing out" in analysis.root_cause
+    assert not any("No diagnostic command" in u for u in analysis.unknowns)
+    assert not any("lambda" in c for c in analysis.diagnostics)
 
     sfn_alarm = _alarm("AWS/States", "ExecutionsFailed", {"StateMachineArn": SM})
     analysis = analyze_with_rules(sfn_alarm, _context(), now=NOW)  # no finding: no invented cause

@@ -226,7 +226,7 @@ def api_findings(facts: list[Fact], alarm_metric: str | None) -> list[Fact]:
                 text=f"Backend timeout behind API {api}, not an API Gateway fault: " + "; ".join(parts),
                 link=integrations.link,
                 value=integration_peak or duration_peak,
-                subject=(config.subject if config is not None else None) or api,
+                subject=(config.subject if config is not None else None) or "its integration",
                 numbers=Measurement(value=integration_peak or duration_peak, threshold=timeout_ms, unit="ms"),
             )
         )
