@@ -434,3 +434,11 @@ def ec2_instance_page(resource: ResourceRef, region: str) -> str:
 
 def log_group_page(resource: ResourceRef, region: str) -> str:
     return log_group_url(resource.name or resource.arn or "", region)
+
+
+def state_machine_page(resource: ResourceRef, region: str) -> str:
+    return state_machine_url(resource.arn or resource.name, region)
+
+
+def http_api_page(resource: ResourceRef, region: str) -> str:
+    return api_gateway_url(resource.name, region, http=True)
