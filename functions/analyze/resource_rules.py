@@ -193,15 +193,25 @@ def ecs_failed_to_start(alert: Alert, get: FactLookup) -> Verdict | None:
     if finding is None:
         return None
     name = _owner(alert)
+    change = get("compute.recent_change")
+    after = f" since {_clean(change.text.removeprefix('Recent change: '))}" if change is not None else ""
+    recommendations = [
+        "Fix what the stop reason names: an image tag that does not exist or a registry the task cannot reach "
+        "(CannotPullContainerError), or a secret / network path missing for the task "
+        "(ResourceInitializationError: check the execution role, VPC endpoints or NAT).",
+    ]
+    if change is not None:
+        recommendations.insert(0, f"Roll {name} back to its previous task definition revision while you fix it.")
     return Verdict(
-        root_cause=f"ECS service {name}'s tasks fail to start: {_clean(finding.text.split(': ', 1)[-1])}.",
+        root_cause=f"ECS service {name}'s tasks fail to start{after}: {_clean(finding.text.split(': ', 1)[-1])}.",
         confidence="high",
-        evidence_keys=["compute.finding.failed_to_start", "compute.ecs.stopped_tasks", "compute.ecs.service"],
-        recommendations=[
-            "Fix what the stop reason names: an image tag that does not exist or a registry the task cannot reach "
-            "(CannotPullContainerError), or a secret / network path missing for the task "
-            "(ResourceInitializationError: check the execution role, VPC endpoints or NAT).",
+        evidence_keys=[
+            "compute.finding.failed_to_start",
+            "compute.recent_change",
+            "compute.ecs.stopped_tasks",
+            "compute.ecs.service",
         ],
+        recommendations=recommendations,
         diagnostics=_ecs_commands(alert, get),
     )
 
