@@ -131,6 +131,31 @@ def change_reads() -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=["cloudtrail:LookupEvents"], resources=["*"])
 
 
+def container_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """ECS services, clusters and their stopped tasks; customer state machines and their executions; API Gateway
+    REST and HTTP APIs (integrations, stages). Read-only; which one comes from the alarm under investigation."""
+    apis = f"arn:{stack.partition}:apigateway:{stack.region}::"
+    return [
+        iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[_account_arn(stack, "ecs", "service/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeClusters"], resources=[_account_arn(stack, "ecs", "cluster/*")]),
+        # ListTasks is authorised on the cluster's container instances (ecs:cluster names the cluster).
+        iam.PolicyStatement(actions=["ecs:ListTasks"], resources=[_account_arn(stack, "ecs", "container-instance/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeTasks"], resources=[_account_arn(stack, "ecs", "task/*")]),
+        # DescribeTaskDefinition and ListServices have no resource type.
+        iam.PolicyStatement(actions=["ecs:DescribeTaskDefinition", "ecs:ListServices"], resources=["*"]),
+        iam.PolicyStatement(
+            actions=["states:DescribeStateMachine", "states:ListExecutions"],
+            resources=[_account_arn(stack, "states", "stateMachine:*")],
+        ),
+        iam.PolicyStatement(
+            actions=["states:GetExecutionHistory"], resources=[_account_arn(stack, "states", "execution:*")]
+        ),
+        # API Gateway authorises every read as apigateway:GET on the resource's path: the REST APIs' list (finding
+        # an API by the name CloudWatch gives it) and what is under one REST or HTTP API.
+        iam.PolicyStatement(actions=["apigateway:GET"], resources=[f"{apis}/restapis*", f"{apis}/apis/*"]),
+    ]
+
+
 def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         function_reads(stack),
@@ -149,6 +174,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         instance_reads(),
         lambda_movers_reads(),
         change_reads(),
+        *container_reads(stack),
     ]
 
 
@@ -167,9 +193,27 @@ def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
     ]
 
 
+def log_source_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """Where an ECS service, an API or a state machine logs: its task definition's awslogs group, its backing
+    Lambda function, the function its newest failed execution failed in (functions/shared/investigate/log_sources)."""
+    apis = f"arn:{stack.partition}:apigateway:{stack.region}::"
+    return [
+        iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[_account_arn(stack, "ecs", "service/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeTaskDefinition"], resources=["*"]),  # no resource type
+        iam.PolicyStatement(
+            actions=["states:ListExecutions"], resources=[_account_arn(stack, "states", "stateMachine:*")]
+        ),
+        iam.PolicyStatement(
+            actions=["states:GetExecutionHistory"], resources=[_account_arn(stack, "states", "execution:*")]
+        ),
+        iam.PolicyStatement(actions=["apigateway:GET"], resources=[f"{apis}/restapis*", f"{apis}/apis/*"]),
+    ]
+
+
 def log_context_reads(stack: Stack) -> list[iam.PolicyStatement]:
-    """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read)."""
-    return [*logs_reads(stack), lambda_movers_reads()]
+    """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read), plus
+    where a resource without a log group of its own logs."""
+    return [*logs_reads(stack), lambda_movers_reads(), *log_source_reads(stack)]
 
 
 def chat_tool_reads(stack: Stack) -> list[iam.PolicyStatement]:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from functions.analyze import resource_rules
 from functions.shared.alert_details import (
     BudgetDetails,
     CloudWatchAlarmDetails,
@@ -1311,6 +1312,24 @@ def _errors_with_logs(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
+def _resource_detector(detect: Callable[[Alert, resource_rules.FactLookup], resource_rules.Verdict | None]) -> Detector:
+    """A detector of `functions.analyze.resource_rules` (ECS, Step Functions, API Gateway) as one of this module."""
+
+    def run(alert: Alert, facts: Facts) -> Finding | None:
+        verdict = detect(alert, facts.get)
+        if verdict is None:
+            return None
+        return Finding(
+            root_cause=verdict.root_cause,
+            confidence=verdict.confidence,
+            evidence_keys=verdict.evidence_keys,
+            recommendations=verdict.recommendations,
+            diagnostics=verdict.diagnostics,
+        )
+
+    return run
+
+
 def _alarm_fallback(alert: Alert, facts: Facts) -> Finding:
     metric = _alarm(alert).metric_name or alert.alert_type
     metric_fact = facts.get("compute.alarm_metric")
@@ -1473,6 +1492,7 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _lb_5xx_origin,
         _lb_slow_targets,
         _status_check,
+        *(_resource_detector(detect) for detect in resource_rules.DETECTORS),
         _throttled_at_limit,
         _failing_after_recorded_change,
         _errors_after_change,
@@ -1608,6 +1628,11 @@ RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCom
     "alb": _load_balancer_diagnostics("AWS/ApplicationELB"),
     "nlb": _load_balancer_diagnostics("AWS/NetworkELB"),
     "auto_scaling_group": _asg_diagnostics,
+    "ecs_service": resource_rules.ecs_service_diagnostics,
+    "ecs_cluster": resource_rules.ecs_cluster_diagnostics,
+    "state_machine": resource_rules.state_machine_diagnostics,
+    "rest_api": resource_rules.rest_api_diagnostics,
+    "http_api": resource_rules.http_api_diagnostics,
     "none": lambda alert, when: [],
 }
 

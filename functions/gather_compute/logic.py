@@ -22,6 +22,7 @@ from functions.shared import console_links
 from functions.shared.adapters.cloudtrail import CloudTrailReader
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
+from functions.shared.adapters.containers import ApiGatewayReader, EcsReader, WorkflowReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
 from functions.shared.adapters.infrastructure import (
     AutoScalingReader,
@@ -30,6 +31,7 @@ from functions.shared.adapters.infrastructure import (
     RdsReader,
 )
 from functions.shared.alert_details import CloudWatchAlarmDetails
+from functions.shared.investigate.apis import api_findings, http_api_evidence, rest_api_evidence
 from functions.shared.investigate.autoscaling import asg_evidence
 from functions.shared.investigate.base import (
     Evidence,
@@ -40,6 +42,7 @@ from functions.shared.investigate.base import (
     time_budget,
 )
 from functions.shared.investigate.changes import TrailReader, change_subjects_of, what_changed_evidence
+from functions.shared.investigate.containers import ecs_cluster_evidence, ecs_service_evidence
 from functions.shared.investigate.databases import rds_cluster_evidence, rds_instance_evidence
 from functions.shared.investigate.load_balancers import load_balancer_evidence, target_group_evidence
 from functions.shared.investigate.metrics import (
@@ -56,6 +59,7 @@ from functions.shared.investigate.resources import (
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
+from functions.shared.investigate.workflows import state_machine_evidence
 from functions.shared.models import Alert, ContextSection, Fact, Measurement, StageInput
 from functions.shared.registry import resource_type, source_spec
 from functions.shared.settings import Settings
@@ -64,6 +68,7 @@ ALARM_BEFORE = timedelta(hours=3)
 ALARM_AFTER = timedelta(minutes=30)
 # Most telling first: the section is capped, and the prompt trims from the end.
 FACT_ORDER = (
+    "compute.finding.",
     "compute.lambda_mover",
     "compute.recent_launches",
     "compute.alarm_metric",
@@ -81,6 +86,14 @@ FACT_ORDER = (
     "compute.recent_change",
     "compute.alarm_change",
     "compute.change.",
+    "compute.ecs.service",
+    "compute.ecs.stopped_tasks",
+    "compute.ecs.exit_code",
+    "compute.ecs.deployment",
+    "compute.ecs.events",
+    "compute.ecs.cluster",
+    "compute.sfn.",
+    "compute.api.",
     "compute.reserved_concurrency",
     "compute.lb_target_health",
     "compute.db_instance",
@@ -95,6 +108,7 @@ FACT_ORDER = (
     "compute.alarm_noise",
     "compute.metric.",
     "compute.lambda_config",
+    "compute.ecs.log_group",
     "security.remediation",
 )
 
@@ -114,6 +128,9 @@ class ComputeReaders:
     lambda_environments: LambdaEnvironmentReader = field(default_factory=LambdaEnvironmentReader)
     # What changed (CloudTrail LookupEvents); None: not looked up (a reader set built by hand, e.g. in a test).
     cloudtrail: TrailReader | None = None
+    ecs: EcsReader = field(default_factory=EcsReader)
+    workflows: WorkflowReader = field(default_factory=WorkflowReader)
+    apis: ApiGatewayReader = field(default_factory=ApiGatewayReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -129,6 +146,9 @@ class ComputeReaders:
             autoscaling=AutoScalingReader(region=region),
             lambda_environments=LambdaEnvironmentReader(region=region),
             cloudtrail=CloudTrailReader(region=region),
+            ecs=EcsReader(region=region),
+            workflows=WorkflowReader(region=region),
+            apis=ApiGatewayReader(region=region),
         )
 
 
@@ -235,6 +255,21 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     ),
     "target_group": lambda readers, target, now: target_group_evidence(readers.elbv2, target),
     "auto_scaling_group": lambda readers, target, now: asg_evidence(readers.autoscaling, target, now=now),
+    "ecs_service": lambda readers, target, now: ecs_service_evidence(
+        readers.ecs, target.qualifiers.get("ClusterName"), target.name, now=now, region=target.region
+    ),
+    "ecs_cluster": lambda readers, target, now: ecs_cluster_evidence(
+        readers.ecs, target.name, now=now, region=target.region
+    ),
+    "state_machine": lambda readers, target, now: state_machine_evidence(
+        readers.workflows, target.name, now=now, region=target.region
+    ),
+    "rest_api": lambda readers, target, now: rest_api_evidence(
+        readers.apis, target.name, target.qualifiers.get("Stage"), now=now, region=target.region
+    ),
+    "http_api": lambda readers, target, now: http_api_evidence(
+        readers.apis, target.name, target.qualifiers.get("Stage"), now=now, region=target.region
+    ),
     "metrics_only": None,
 }
 
@@ -268,6 +303,8 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
     )
     evidence.add(walk.evidence)
     evidence.add(_changes_and_noise(alert, readers, walk.visited, window, at=at, now=now))
+    # Where an API's errors come from needs the API's and its backend's facts together: read after the walk.
+    evidence.facts.extend(api_findings(evidence.facts, metric.metric_name if metric else None))
     return evidence
 
 

@@ -1,21 +1,24 @@
 """Log context for an alert: error lines from Logs Insights in the implicated log group, grouped by pattern.
 
 The log group, per source (`INVESTIGATORS`, named by `functions.shared.registry`): the implicated Lambda function's
-`/aws/lambda/<name>`, or, for budget and cost-anomaly alerts, that of the Lambda function whose invocations grew
-most (the cost drill).
+`/aws/lambda/<name>` (for an ECS service, API or state machine: where its configuration says it logs,
+`functions.shared.investigate.log_sources`), or, for budget and cost-anomaly alerts, that of the Lambda function
+whose invocations grew most (the cost drill).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import LambdaReader
+from functions.shared.adapters.containers import ApiGatewayReader, EcsReader, WorkflowReader
 from functions.shared.adapters.logs import LogsReader
 from functions.shared.investigate.base import Evidence, budget_remaining, section_from, skipped_section, time_budget
+from functions.shared.investigate.log_sources import LOG_SOURCES
 from functions.shared.investigate.logs import log_error_evidence
 from functions.shared.investigate.metrics import lambda_movers
 from functions.shared.investigate.target import Target, implicated_target
@@ -33,6 +36,10 @@ class LogReaders:
     logs: LogsReader
     cloudwatch: CloudWatchReader
     lambdas: LambdaReader
+    # Where an ECS service, an API or a state machine logs (`investigate.log_sources`).
+    ecs: EcsReader = field(default_factory=EcsReader)
+    apis: ApiGatewayReader = field(default_factory=ApiGatewayReader)
+    workflows: WorkflowReader = field(default_factory=WorkflowReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> LogReaders:
@@ -40,16 +47,24 @@ class LogReaders:
             logs=LogsReader(region=region),
             cloudwatch=CloudWatchReader(region=region),
             lambdas=LambdaReader(region=region),
+            ecs=EcsReader(region=region),
+            apis=ApiGatewayReader(region=region),
+            workflows=WorkflowReader(region=region),
         )
 
 
-def _implicated_group(alert: Alert, evidence: Evidence) -> tuple[bool, str | None]:
-    """(decided, log group): the implicated resource's log group, when the alert implicates one."""
+def _implicated_group(alert: Alert, evidence: Evidence, readers: LogReaders | None = None) -> tuple[bool, str | None]:
+    """(decided, log group): the implicated resource's log group, when the alert implicates one (for a resource
+    that logs elsewhere, read from its configuration: `investigate.log_sources`)."""
     target = implicated_target(alert)
     if target is None:
         return False, None
     if target.log_group:
         return True, target.log_group
+    source = LOG_SOURCES.get(target.kind)
+    if source is not None and readers is not None and (group := source(readers, target, evidence)):
+        evidence.looked_at.append(f"{target.name} logs to {group}")
+        return True, group
     evidence.notes.append(f"No log group is known for {target.kind} {target.name}.")
     return True, None
 
@@ -59,7 +74,7 @@ def _no_group(alert: Alert, evidence: Evidence) -> None:
 
 
 def _alarm_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
-    decided, group = _implicated_group(alert, evidence)
+    decided, group = _implicated_group(alert, evidence, readers)
     if not decided:
         _no_group(alert, evidence)
     return group

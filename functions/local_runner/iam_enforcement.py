@@ -272,7 +272,12 @@ def _apply_any(value: Any, apply: Callable[[str], str]) -> Any:
 # --- From an API call to what IAM evaluates --------------------------------------------------------------------
 
 # botocore service name -> IAM service prefix, where they differ.
-_IAM_PREFIX = {"stepfunctions": "states", "monitoring": "cloudwatch", "elbv2": "elasticloadbalancing"}
+_IAM_PREFIX = {
+    "stepfunctions": "states",
+    "monitoring": "cloudwatch",
+    "elbv2": "elasticloadbalancing",
+    "apigatewayv2": "apigateway",
+}
 # (IAM prefix, operation) -> the IAM action that authorises it, where it is not `prefix:Operation`.
 _ACTION_OVERRIDES = {
     ("budgets", "DescribeBudgets"): "budgets:ViewBudget",
@@ -353,6 +358,19 @@ def _secret_arn(secret_id: str, region: str, account: str) -> str:
         return f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}-XXXXXX"
 
 
+def _ecs_arns(action: str, params: Mapping[str, Any], arn: str) -> list[str]:
+    cluster = str(params.get("cluster") or "default").rsplit("/", 1)[-1]
+    if action == "ecs:DescribeServices":
+        return [s if s.startswith("arn:") else f"{arn}service/{cluster}/{s}" for s in _names(params.get("services"))]
+    if action == "ecs:DescribeClusters":
+        return [f"{arn}cluster/{c.rsplit('/', 1)[-1]}" for c in _names(params.get("clusters")) or ["default"]]
+    if action == "ecs:ListTasks":  # authorised on the cluster's container instances
+        return [f"{arn}container-instance/{cluster}/*"]
+    if action == "ecs:DescribeTasks":
+        return [t if t.startswith("arn:") else f"{arn}task/{cluster}/{t}" for t in _names(params.get("tasks"))]
+    raise KeyError(f"no resource mapping for {action}: add one to iam_enforcement")
+
+
 def _resources(
     action: str, params: Mapping[str, Any], region: str, account: str, queries: Mapping[str, list[str]]
 ) -> list[str]:
@@ -394,6 +412,10 @@ def _resources(
         return [str(params["stateMachineArn"])]
     if service == "states" and "executionArn" in params:
         return [str(params["executionArn"])]
+    if service == "states" and "stateMachineArn" in params:
+        return [str(params["stateMachineArn"])]
+    if service == "ecs":
+        return _ecs_arns(action, params, arn)
     if action == "s3:PutObject":
         return [f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"]
     if service == "sqs":
@@ -415,6 +437,8 @@ def requests_for(
     prefix = _IAM_PREFIX.get(service, service)
     if (prefix, operation) in _UNAUTHORISED_OPERATIONS:
         return []
+    if prefix == "apigateway":  # API Gateway authorises by HTTP verb on the request's path
+        return _apigateway_requests(service, operation, params, region)
     action = _ACTION_OVERRIDES.get((prefix, operation), f"{prefix}:{operation}")
     context = _dynamodb_leading_keys(params) if prefix == "dynamodb" else {}
     return [
@@ -434,6 +458,31 @@ def _dynamodb_leading_keys(params: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(value, Mapping) and isinstance(value.get("S"), str):
         return {"dynamodb:LeadingKeys": value["S"]}
     return {}
+
+
+@cache
+def _operation_http(service: str, operation: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """(HTTP method, request URI template, (member, URI placeholder) pairs) of one operation, from botocore."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    members = model.input_shape.members.items() if model.input_shape is not None else ()
+    placeholders = tuple(
+        (name, str(shape.serialization.get("name") or name))
+        for name, shape in members
+        if shape.serialization.get("location") == "uri"
+    )
+    return str(model.http["method"]), str(model.http["requestUri"]).split("?", 1)[0], placeholders
+
+
+def _apigateway_requests(service: str, operation: str, params: Mapping[str, Any], region: str) -> list[Request]:
+    """`apigateway:<HTTP method>` on `arn:aws:apigateway:<region>::<path>`, the path filled from the request."""
+    method, path, placeholders = _operation_http(service, operation)
+    for member, placeholder in placeholders:
+        value = str(params.get(member, "*"))
+        path = path.replace("{" + placeholder + "+}", value).replace("{" + placeholder + "}", value)
+    # The HTTP API's wire paths start /v2/; its IAM resources do not (arn:...::/apis/<id>/...).
+    return [Request(f"apigateway:{method}", f"arn:aws:apigateway:{region}::{path.removeprefix('/v2')}")]
 
 
 def bedrock_requests(model_id: str, *, region: str, account: str) -> list[Request]:

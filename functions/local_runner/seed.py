@@ -28,6 +28,7 @@ from unittest import mock
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from functions.local_runner import seed_containers
 from functions.local_runner.cloudtrail_server import LOCAL_TRAIL
 from functions.local_runner.seed_cloudtrail import CloudTrailEventSeed, seed_cloudtrail
 from functions.local_runner.seed_databases import (
@@ -185,6 +186,12 @@ class AccountSeed(_Seed):
     load_balancers: list[LoadBalancerSeed] = Field(default_factory=list)
     auto_scaling_groups: list[AutoScalingGroupSeed] = Field(default_factory=list)
     cloudtrail_events: list[CloudTrailEventSeed] = Field(default_factory=list)
+    ecs_clusters: list[seed_containers.EcsClusterSeed] = Field(default_factory=list)
+    ecs_task_definitions: list[seed_containers.EcsTaskDefinitionSeed] = Field(default_factory=list)
+    ecs_services: list[seed_containers.EcsServiceSeed] = Field(default_factory=list)
+    state_machines: list[seed_containers.StateMachineSeed] = Field(default_factory=list)
+    rest_apis: list[seed_containers.RestApiSeed] = Field(default_factory=list)
+    http_apis: list[seed_containers.HttpApiSeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -233,6 +240,16 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
         )
     LOCAL_TRAIL.reset()  # a new account: no event of a previous run may be served in this one
     seed_cloudtrail(seed.cloudtrail_events, account_id=seed.account_id, region=region, now=now)
+    if seed.ecs_clusters or seed.ecs_services:
+        seed_containers.seed_ecs(
+            seed.ecs_clusters, seed.ecs_task_definitions, seed.ecs_services, seed.account_id, region, now
+        )
+    if seed.state_machines:
+        seed_containers.seed_state_machines(seed.state_machines, seed.account_id, region, now)
+    if seed.rest_apis:
+        seed_containers.seed_rest_apis(seed.rest_apis, seed.account_id, region)
+    if seed.http_apis:
+        seed_containers.seed_http_apis(seed.http_apis, seed.account_id, region)
 
 
 def _seed_lambda(functions: list[LambdaFunctionSeed], account_id: str, region: str, now: datetime) -> None:

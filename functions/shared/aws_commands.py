@@ -177,6 +177,8 @@ _READ_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
     "ecs": ("ecs", ("describe-clusters", "describe-services", "describe-tasks", "list-tasks", "list-services")),
     "eks": ("eks", ("describe-cluster", "list-clusters", "list-nodegroups", "describe-nodegroup")),
     "stepfunctions": ("stepfunctions", ("list-executions", "describe-state-machine", "list-state-machines")),
+    "apigateway": ("apigateway", ("get-rest-apis", "get-resources", "get-integration", "get-stage", "get-stages")),
+    "apigatewayv2": ("apigatewayv2", ("get-apis", "get-integrations", "get-routes", "get-stage", "get-stages")),
     "iam": (
         "iam",
         ("get-role", "list-attached-role-policies", "list-role-policies", "get-policy", "get-policy-version"),

@@ -133,6 +133,35 @@ def stepfunctions_execution_url(execution_arn: str, region: str | None = None) -
     return f"{console_host(region)}/states/home?region={region}#/v2/executions/details/{quote(execution_arn, safe=':')}"
 
 
+def state_machine_url(state_machine_arn: str, region: str | None = None) -> str:
+    """The Step Functions console page of one state machine (its executions, newest first)."""
+    region = valid_region(region, region_from_arn(state_machine_arn))
+    return (
+        f"{console_host(region)}/states/home?region={region}#/statemachines/view/{quote(state_machine_arn, safe=':')}"
+    )
+
+
+# --- ECS and API Gateway --------------------------------------------------------------------------------------
+
+
+def ecs_service_url(cluster: str, service: str, region: str | None = None) -> str:
+    """The ECS console page of one service (its deployments, events and tasks)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/ecs/v2/clusters/{_q(cluster)}/services/{_q(service)}/health?region={region}"
+
+
+def ecs_cluster_url(cluster: str, region: str | None = None) -> str:
+    region = valid_region(region)
+    return f"{console_host(region)}/ecs/v2/clusters/{_q(cluster)}/services?region={region}"
+
+
+def api_gateway_url(api_id: str, region: str | None = None, *, http: bool = False) -> str:
+    """The API Gateway console page of a REST API's resources or an HTTP API's integrations."""
+    region = valid_region(region)
+    page = "develop/integrations" if http else f"apis/{_q(api_id)}/resources"
+    return f"{console_host(region)}/apigateway/main/{page}?api={_q(api_id)}&region={region}"
+
+
 # --- CloudWatch -----------------------------------------------------------------------------------------------
 
 
@@ -461,3 +490,11 @@ def elb_resource_page(resource: ResourceRef, region: str) -> str:
 
 def auto_scaling_group_page(resource: ResourceRef, region: str) -> str:
     return auto_scaling_group_url(_arn_tail(resource, "/"), region)
+
+
+def state_machine_page(resource: ResourceRef, region: str) -> str:
+    return state_machine_url(resource.arn or resource.name, region)
+
+
+def http_api_page(resource: ResourceRef, region: str) -> str:
+    return api_gateway_url(resource.name, region, http=True)
