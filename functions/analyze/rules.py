@@ -31,6 +31,7 @@ from functions.shared.alert_details import (
     SecurityHubDetails,
 )
 from functions.shared.aws_commands import BuiltCommand, Opt, ValueKind, build_command, flag, kind_problem, opt
+from functions.shared.investigate.cost_drill import Mechanism, mechanisms_for
 from functions.shared.models import (
     Alert,
     AnalysisBody,
@@ -310,14 +311,17 @@ def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
     usage = facts.get("cost.top_usage_type")
     service = _subject(mover, _COST_MOVER, "label") or "the top service"
     budget = alert.details_of(BudgetDetails)
-    forecast = alert.alert_type == "budget_forecast" or (
-        budget is not None and budget.notification_type == "FORECASTED"
+    period_budget = facts.get("cost.budget_period")  # a daily (quarterly, yearly) budget: no month-end forecast
+    forecast = period_budget is None and (
+        alert.alert_type == "budget_forecast" or (budget is not None and budget.notification_type == "FORECASTED")
     )
     if forecast:
         sentence = f"The month-end forecast is over budget because {service} spend rose"
     else:
         sentence = f"Spend is driven by {service}"
-    sentence += f": {_clean(mover.text.split(': ', 1)[-1])}"
+    step = _step_words(facts)
+    # A step that began days ago is told by its onset and levels; its day-over-day change says nothing.
+    sentence += f": {step}" if step else f": {_clean(mover.text.split(': ', 1)[-1])}"
     if usage is not None:
         usage_type = usage.subject or (_subject(usage, _COST_MOVER, "label") or "").split(" / ")[-1]
         usage_label = usage_type or "its top usage type"
@@ -327,13 +331,17 @@ def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
         sentence += f"; new capacity: {_clean(launches.text)}"
     if forecast and facts.get("cost.forecast") is not None:
         sentence += f" ({_clean(facts.get('cost.forecast').text)})"  # type: ignore[union-attr]
+    if period_budget is not None:
+        sentence += f"; {_clean(period_budget.text)}"
     return Finding(
         root_cause=sentence + ".",
         confidence="medium",
         evidence_keys=[
             "cost.top_mover",
             "cost.top_usage_type",
+            "cost.onset",
             "compute.recent_launches",
+            "cost.budget_period",
             "cost.forecast",
             "cost.month_to_date",
         ],
@@ -343,6 +351,178 @@ def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
             "resources behind it.",
         ],
     )
+
+
+# --- Cost: from the bill to the resource behind it (`compute.cost_resource.<kind>`, per billing mechanism) -------
+
+_VPC_ID = re.compile(r"\bvpc-[0-9a-f]{8,17}\b")
+
+
+@dataclass(frozen=True)
+class CostMechanismPlaybook:
+    """What a billing mechanism's top resource means, what to do about it and which read-only commands show it."""
+
+    mechanism: Mechanism
+    what: str  # the mechanism in words, leading the root cause
+    recommendations: tuple[str, ...]
+    diagnostics: Callable[[Alert, Fact, Facts, datetime | None], list[BuiltCommand]]
+
+
+def _metric_statistics(
+    alert: Alert, namespace: str, metric: str, dimension: str, value: str, when: datetime | None
+) -> list[BuiltCommand]:
+    """Hourly Sums of one metric over the drill's eight days, for one resource."""
+    if when is None:
+        return []
+    return [
+        _in_region(
+            alert,
+            "cloudwatch",
+            "get-metric-statistics",
+            opt("--namespace", namespace, ValueKind.SHORTHAND),
+            opt("--metric-name", metric),
+            opt("--dimensions", f"Name={dimension},Value={value}", ValueKind.SHORTHAND),
+            opt("--start-time", (when.date() - timedelta(days=8)).isoformat(), ValueKind.DATE),
+            opt("--end-time", (when.date() + timedelta(days=1)).isoformat(), ValueKind.DATE),
+            opt("--period", 3600, ValueKind.INTEGER),
+            opt("--statistics", ["Sum"]),
+        )
+    ]
+
+
+def _nat_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) -> list[BuiltCommand]:
+    nat = top.subject or ""
+    commands = [_in_region(alert, "ec2", "describe-nat-gateways", opt("--nat-gateway-ids", [nat]))]
+    vpc = _VPC_ID.search(top.text)
+    if vpc is not None:
+        commands.append(
+            _in_region(
+                alert,
+                "ec2",
+                "describe-vpc-endpoints",
+                opt("--filters", [f"Name=vpc-id,Values={vpc.group(0)}"], ValueKind.SHORTHAND),
+            )
+        )
+        commands.append(
+            _in_region(
+                alert,
+                "ec2",
+                "describe-flow-logs",
+                opt("--filter", [f"Name=resource-id,Values={vpc.group(0)}"], ValueKind.SHORTHAND),
+            )
+        )
+    return commands + _metric_statistics(alert, "AWS/NATGateway", "BytesInFromDestination", "NatGatewayId", nat, when)
+
+
+def _log_ingestion_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) -> list[BuiltCommand]:
+    group = top.subject or ""
+    name = opt("--log-group-name", group, ValueKind.LOG_GROUP)
+    return [
+        _in_region(
+            alert, "logs", "describe-log-groups", opt("--log-group-name-prefix", group, ValueKind.LOG_GROUP)
+        ),
+        *_metric_statistics(alert, "AWS/Logs", "IncomingBytes", "LogGroupName", group, when),
+        _in_region(alert, "logs", "describe-subscription-filters", name),
+    ]
+
+
+# Per kind of top resource (the fact key's last part): its mechanism's playbook. Never another mechanism's advice.
+COST_MECHANISM_PLAYBOOKS: dict[str, CostMechanismPlaybook] = {
+    "nat_gateway": CostMechanismPlaybook(
+        mechanism="nat_gateway",
+        what="NAT gateway data processing",
+        recommendations=(
+            "Route S3 and DynamoDB traffic through gateway VPC endpoints (free) and pull container images through "
+            "ECR interface endpoints, so that traffic stops paying NAT data processing per GB.",
+            "Find the talker with VPC flow logs on the NAT gateway's network interface (top source addresses by "
+            "bytes), then fix or move what it downloads.",
+        ),
+        diagnostics=_nat_commands,
+    ),
+    "log_group": CostMechanismPlaybook(
+        mechanism="log_ingestion",
+        what="CloudWatch Logs ingestion",
+        recommendations=(
+            "Lower the log level of what writes to this log group (debug logging left on after a deploy is the usual "
+            "cause), or sample its verbose lines; ingestion is billed per GB.",
+            "If the volume is needed, send it to S3 through a subscription filter or use the Infrequent Access log "
+            "class, and set a retention period so stored bytes stop growing.",
+        ),
+        diagnostics=_log_ingestion_commands,
+    ),
+}
+
+
+def _billed_mechanisms(facts: Facts) -> list[Mechanism]:
+    """The mechanisms the bill itself points at: the top usage type of the top service."""
+    usage = facts.get("cost.top_usage_type")
+    mover = facts.get("cost.top_mover")
+    if usage is None or mover is None:
+        return []
+    return mechanisms_for([(mover.subject, usage.subject)])
+
+
+def _step_words(facts: Facts) -> str | None:
+    """The cost's shape when it is a step or creep ("... stepped up on Nov 21 and stayed: ..."), else None."""
+    onset = facts.get("cost.onset")
+    if onset is None or onset.value not in ("step_up", "creep"):
+        return None
+    return _clean(onset.text)
+
+
+def _cost_resource(alert: Alert, facts: Facts) -> Finding | None:
+    billed = _billed_mechanisms(facts)
+    for kind, playbook in COST_MECHANISM_PLAYBOOKS.items():
+        top = facts.get(f"compute.cost_resource.{kind}")
+        if top is None or (billed and playbook.mechanism not in billed):
+            continue
+        sentence = f"{playbook.what}: {_clean(top.text)}"
+        cause = facts.get("cost.anomaly_root_cause.1")
+        usage = facts.get("cost.top_usage_type")
+        if cause is not None:
+            sentence += f"; the anomaly names {_clean(cause.text.replace('Anomaly root cause 1: ', ''))}"
+        elif usage is not None:
+            sentence += f"; the bill shows it as {_clean(usage.text.replace('Driven by usage type ', ''))}"
+        step = _step_words(facts)
+        if step:
+            sentence += f"; {step}"
+        budget = facts.get("cost.budget_period")
+        if budget is not None:
+            sentence += f"; {_clean(budget.text)}"
+        logs = _log_summary(facts)
+        if logs:
+            sentence += f"; {logs}"
+        return Finding(
+            root_cause=sentence + ".",
+            confidence="high" if (cause is not None or usage is not None) else "medium",
+            evidence_keys=[
+                f"compute.cost_resource.{kind}",
+                "cost.anomaly_root_cause.1",
+                "cost.top_usage_type",
+                "cost.onset",
+                "cost.budget_period",
+                "logs.message.1",
+            ],
+            recommendations=list(playbook.recommendations),
+            diagnostics=playbook.diagnostics(alert, top, facts, _when(alert, None)),
+        )
+    return None
+
+
+def _nat_gateway_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    nat = _target(alert, "nat_gateway")
+    if nat is None:
+        return []
+    return [_in_region(alert, "ec2", "describe-nat-gateways", opt("--nat-gateway-ids", [nat]))]
+
+
+def _log_group_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    group = _target(alert, "log_group")
+    if group is None:
+        return []
+    return [
+        _in_region(alert, "logs", "describe-log-groups", opt("--log-group-name-prefix", group, ValueKind.LOG_GROUP))
+    ]
 
 
 # --- CloudWatch alarms -----------------------------------------------------------------------------------------
@@ -738,7 +918,7 @@ def _unclassified(alert: Alert, facts: Facts) -> Finding:
 
 # Per source (`functions.shared.registry`, `rules`): the detectors, most specific first; the first finding wins.
 RULES: dict[str, tuple[Detector, ...]] = {
-    "cost": (_cost_anomaly, _lambda_storm_cost, _cost_mover, _cost_top_service),
+    "cost": (_cost_resource, _cost_anomaly, _lambda_storm_cost, _cost_mover, _cost_top_service),
     "alarm": (
         _alarm_no_longer_firing,
         _false_alarm,
@@ -871,6 +1051,8 @@ DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None, list[BuiltCommand]], li
 RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCommand]]] = {
     "lambda_function": _lambda_diagnostics,
     "ec2_instance": _ec2_diagnostics,
+    "nat_gateway": _nat_gateway_diagnostics,
+    "log_group": _log_group_diagnostics,
     "none": lambda alert, when: [],
 }
 

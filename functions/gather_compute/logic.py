@@ -20,6 +20,7 @@ from typing import Protocol
 from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
+from functions.shared.adapters.cost_resources import LogGroupReader, NatGatewayReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
 from functions.shared.investigate.base import (
     Evidence,
@@ -28,6 +29,16 @@ from functions.shared.investigate.base import (
     signed_percent,
     skipped_section,
     time_budget,
+)
+from functions.shared.investigate.cost_drill import (
+    Mechanism,
+    anomaly_usage,
+    log_group_evidence,
+    log_ingestion_drill,
+    mechanisms_for,
+    nat_gateway_drill,
+    nat_gateway_evidence,
+    probe_mechanisms,
 )
 from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
 from functions.shared.investigate.resources import (
@@ -45,6 +56,7 @@ ALARM_BEFORE = timedelta(hours=3)
 ALARM_AFTER = timedelta(minutes=30)
 # Most telling first: the section is capped, and the prompt trims from the end.
 FACT_ORDER = (
+    "compute.cost_resource.",
     "compute.lambda_mover",
     "compute.recent_launches",
     "compute.alarm_metric",
@@ -59,6 +71,8 @@ FACT_ORDER = (
     "security.similar_findings",
     "compute.metric.",
     "compute.lambda_config",
+    "compute.nat_gateway",
+    "compute.log_group",
     "security.remediation",
 )
 
@@ -71,6 +85,8 @@ class ComputeReaders:
     securityhub: SecurityHubReader
     guardduty: GuardDutyReader
     health: HealthReader
+    nat_gateways: NatGatewayReader
+    log_groups: LogGroupReader
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -81,6 +97,8 @@ class ComputeReaders:
             securityhub=SecurityHubReader(region=region),
             guardduty=GuardDutyReader(region=region),
             health=HealthReader(),
+            nat_gateways=NatGatewayReader(region=region),
+            log_groups=LogGroupReader(region=region),
         )
 
 
@@ -176,6 +194,10 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     "ec2_instance": lambda readers, target, now: ec2_instance_evidence(
         readers.ec2, target.name, now=now, region=target.region
     ),
+    "nat_gateway": lambda readers, target, now: nat_gateway_evidence(
+        readers.nat_gateways, target.name, region=target.region
+    ),
+    "log_group": lambda readers, target, now: log_group_evidence(readers.log_groups, target.name, region=target.region),
     "metrics_only": None,
 }
 
@@ -211,13 +233,19 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
 
 
 def _cost_drill_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
-    """From spend to resource: which Lambda function's invocations moved with the bill, and new EC2 capacity."""
-    evidence = _lambda_drill(alert, readers, now)
+    """From spend to resource: the mechanisms billing the anomaly's usage types (a budget names none: the cheap
+    probes), each ranking its resources by what AWS bills; then new EC2 capacity."""
+    named = mechanisms_for(anomaly_usage(alert))
+    evidence = Evidence()
+    for mechanism in named or probe_mechanisms():
+        evidence.add(COST_DRILLS[mechanism](alert, readers, now, not named))
+    if "lambda" not in (named or probe_mechanisms()):
+        evidence.notes.append("The anomaly's usage types are not Lambda's: Lambda invocations not ranked.")
     evidence.add(recent_ec2_launches_evidence(readers.ec2, now=now, region=alert.region))
     return evidence
 
 
-def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
+def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool = True) -> Evidence:
     evidence = Evidence()
     evidence.looked_at.append("Lambda invocations per function, last 24 h vs the 24 h before")
     movers = evidence.read(
@@ -263,6 +291,35 @@ def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime) -> Evide
     )
     evidence.add(walk.evidence)
     return evidence
+
+
+def _nat_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
+    evidence = nat_gateway_drill(readers.cloudwatch, readers.nat_gateways, now=now, region=alert.region, probe=probe)
+    top = next((f for f in evidence.facts if f.key == "compute.cost_resource.nat_gateway"), None)
+    if top is not None and top.subject:
+        evidence.add(nat_gateway_evidence(readers.nat_gateways, top.subject, region=alert.region))
+    return evidence
+
+
+def _log_ingestion_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
+    return log_ingestion_drill(readers.cloudwatch, readers.log_groups, now=now, region=alert.region, probe=probe)
+
+
+def _no_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
+    # EC2 capacity is read for every cost alert (recent launches); S3 request metrics need a filter per bucket.
+    return Evidence()
+
+
+# Per billing mechanism (`functions.shared.investigate.cost_drill.USAGE_MECHANISMS`): the drill from the cost to
+# the resources behind it. `probe`: no usage type named it, so it reports only clear growth.
+CostDrill = Callable[[Alert, ComputeReaders, datetime, bool], Evidence]
+COST_DRILLS: dict[Mechanism, CostDrill] = {
+    "lambda": _lambda_drill,
+    "nat_gateway": _nat_drill,
+    "log_ingestion": _log_ingestion_drill,
+    "ec2_instances": _no_drill,
+    "s3_bucket": _no_drill,
+}
 
 
 def _custom_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:

@@ -17,6 +17,8 @@ from tests.support.gather_fakes import (
     FakeGuardDuty,
     FakeHealth,
     FakeLambdas,
+    FakeLogGroups,
+    FakeNatGateways,
     FakeSecurityHub,
     alarm_alert,
     budget_alert,
@@ -37,6 +39,8 @@ def readers(**overrides):
         "securityhub": FakeSecurityHub(),
         "guardduty": FakeGuardDuty(),
         "health": FakeHealth(),
+        "nat_gateways": FakeNatGateways(),
+        "log_groups": FakeLogGroups(),
     }
     parts.update(overrides)
     return ComputeReaders(**parts)  # type: ignore[arg-type]

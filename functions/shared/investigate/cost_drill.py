@@ -1,0 +1,349 @@
+"""From a cost to the resources behind it: which usage type is billed by which kind of resource, and which
+resource of that kind grew.
+
+`USAGE_MECHANISMS` maps a Cost Explorer usage type (and its service) to the mechanism that bills it, in the
+registry's spirit: one row per mechanism, matched on the usage type's own structure (`USE1-NatGateway-Bytes`,
+`USE1-DataProcessing-Bytes`, `BoxUsage:c6i.xlarge`), never on an alert's wording. A cost anomaly names its usage
+types; a budget alert names none, so the mechanisms marked `probe` are tried and report only a resource whose
+usage clearly grew. Each drill ranks the resources of its kind by the CloudWatch metric AWS bills by, last 24 hours
+against the same day a week earlier (a cost that stepped up days ago has no day-over-day change to find).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from functions.shared import console_links
+from functions.shared.adapters.cloudwatch import CloudWatchReader, MetricQuery
+from functions.shared.adapters.cost_resources import LogGroupInfo, LogGroupReader, NatGatewayInfo, NatGatewayReader
+from functions.shared.investigate.base import Evidence, percent_change, signed_percent
+from functions.shared.models import Alert, Fact, Measurement
+
+Mechanism = Literal["nat_gateway", "log_ingestion", "ec2_instances", "lambda", "s3_bucket"]
+
+
+class UsageMechanism(BaseModel):
+    """One billing mechanism: the usage types (and services) it bills under, and whether a budget probes it."""
+
+    mechanism: Mechanism
+    usage_type: str  # a regex over the usage type, region prefix included ("USE1-NatGateway-Bytes")
+    service: str | None = None  # a regex over the service, when the usage type alone is ambiguous
+    probe: bool = False  # tried for an alert that names no usage type (a budget): cheap reads, growth only
+
+
+USAGE_MECHANISMS: tuple[UsageMechanism, ...] = (
+    UsageMechanism(mechanism="nat_gateway", usage_type=r"NatGateway-(Bytes|Hours)$", probe=True),
+    UsageMechanism(
+        mechanism="log_ingestion",
+        usage_type=r"(^|-)(DataProcessing(IA)?-Bytes|VendedLog-Bytes)$",
+        service=r"CloudWatch",
+        probe=True,
+    ),
+    UsageMechanism(mechanism="ec2_instances", usage_type=r"(^|-)BoxUsage(:|$)", service=r"Elastic Compute Cloud"),
+    UsageMechanism(
+        mechanism="s3_bucket",
+        usage_type=r"(DataTransfer-Out-Bytes|Requests-Tier[12]|TimedStorage)",
+        service=r"Simple Storage Service|^S3$",
+    ),
+    UsageMechanism(mechanism="lambda", usage_type=r".", service=r"Lambda", probe=True),
+)
+
+# How many days back the drills look, and which days are "a week earlier" (their median is the baseline).
+DRILL_DAYS = 8
+BASELINE_DAYS = (5, 6, 7)  # buckets counted from the last 24 h (0): six to eight days ago
+# A probed resource (no usage type named) is reported only when its usage at least doubled.
+PROBE_MIN_GROWTH_PERCENT = 100.0
+
+
+def mechanisms_for(causes: list[tuple[str | None, str | None]]) -> list[Mechanism]:
+    """The mechanisms billing these (service, usage type) pairs, in the pairs' order, each once."""
+    found: list[Mechanism] = []
+    for service, usage_type in causes:
+        for row in USAGE_MECHANISMS:
+            if usage_type is None or not re.search(row.usage_type, usage_type):
+                continue
+            if row.service is not None and not re.search(row.service, service or "", re.IGNORECASE):
+                continue
+            if row.mechanism not in found:
+                found.append(row.mechanism)
+            break
+    return found
+
+
+def probe_mechanisms() -> list[Mechanism]:
+    return [row.mechanism for row in USAGE_MECHANISMS if row.probe]
+
+
+def anomaly_usage(alert: Alert) -> list[tuple[str | None, str | None]]:
+    """The (service, usage type) pairs a cost anomaly names as its root causes."""
+    from functions.shared.alert_details import CostAnomalyDetails
+
+    anomaly = alert.details_of(CostAnomalyDetails)
+    return [(c.service, c.usage_type) for c in (anomaly.root_causes or [])] if anomaly else []
+
+
+class ResourceUsage(BaseModel):
+    """One resource's billed usage: the last 24 hours against a day a week earlier, per metric and in total."""
+
+    resource_id: str
+    recent: float  # last 24 h, summed over the metrics
+    baseline: float | None = None  # a day a week earlier (median of BASELINE_DAYS); None: no data then
+    by_metric: dict[str, float] = Field(default_factory=dict)  # last 24 h per metric
+
+    @property
+    def growth(self) -> float:
+        return self.recent - (self.baseline or 0.0)
+
+    @property
+    def change_pct(self) -> float | None:
+        return None if self.baseline is None else percent_change(self.recent, self.baseline)
+
+    def grew_clearly(self) -> bool:
+        change = self.change_pct
+        return self.recent > 0 and (change is None or change >= PROBE_MIN_GROWTH_PERCENT)
+
+    def measurement(self, unit: str) -> Measurement:
+        return Measurement(
+            value=self.recent, baseline=self.baseline, unit=unit, window="24h", change_pct=self.change_pct
+        )
+
+
+def byte_size(value: float | None) -> str:
+    """Decimal units, as AWS bills data (per GB = 10^9 bytes)."""
+    if value is None:
+        return "n/a"
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(size) < 1000 or unit == "TB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1000
+    return f"{size:,.1f} TB"
+
+
+def usage_by_resource(
+    cw: CloudWatchReader, namespace: str, dimension: str, resource_ids: list[str], metrics: tuple[str, ...],
+    *, now: datetime,
+) -> list[ResourceUsage]:  # fmt: skip
+    """Each resource's daily Sum of `metrics` over DRILL_DAYS in one GetMetricData call, the largest growth first.
+
+    Raises:
+        GatherThrottledError, AwsReadDeniedError ("cloudwatch:GetMetricData"), AwsReadUnavailableError.
+    """
+    if not resource_ids:
+        return []
+    queries = [
+        MetricQuery(
+            id=f"r{r}_m{m}", namespace=namespace, metric_name=metric, dimensions={dimension: resource_id},
+            stat="Sum", period_seconds=3600,
+        )  # fmt: skip
+        for r, resource_id in enumerate(resource_ids)
+        for m, metric in enumerate(metrics)
+    ]
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    series = cw.metric_data(queries, end - timedelta(days=DRILL_DAYS), end)
+    usages = []
+    for r, resource_id in enumerate(resource_ids):
+        days = [0.0] * DRILL_DAYS
+        seen = [False] * DRILL_DAYS
+        by_metric: dict[str, float] = {}
+        for m, metric in enumerate(metrics):
+            points = series[f"r{r}_m{m}"]
+            for at, value in zip(points.timestamps, points.values, strict=True):
+                bucket = int((end - at).total_seconds() // 86400)
+                if 0 <= bucket < DRILL_DAYS:
+                    days[bucket] += value
+                    seen[bucket] = True
+                    if bucket == 0:
+                        by_metric[metric] = by_metric.get(metric, 0.0) + value
+        if not any(seen):
+            continue
+        baseline_days = [days[b] for b in BASELINE_DAYS if seen[b]]
+        usages.append(
+            ResourceUsage(
+                resource_id=resource_id,
+                recent=days[0],
+                baseline=statistics.median(baseline_days) if baseline_days else None,
+                by_metric=by_metric,
+            )
+        )
+    usages.sort(key=lambda u: (-u.growth, -u.recent))
+    return usages
+
+
+def _versus(usage: ResourceUsage) -> str:
+    if usage.baseline is None:
+        return "no data a week earlier"
+    return f"{byte_size(usage.baseline)}/day a week earlier ({signed_percent(usage.change_pct)})"
+
+
+def _others(rest: list[ResourceUsage], labels: dict[str, str]) -> str:
+    if not rest:
+        return ""
+    return "; next: " + ", ".join(f"{labels.get(u.resource_id, u.resource_id)} {byte_size(u.recent)}" for u in rest[:2])
+
+
+# --- NAT gateways: data processing is billed per GB through the gateway, both directions ------------------------
+
+NAT_METRICS = ("BytesOutToDestination", "BytesInFromDestination")
+
+
+def nat_gateway_drill(
+    cw: CloudWatchReader, nats: NatGatewayReader, *, now: datetime, region: str | None, probe: bool
+) -> Evidence:
+    """The NAT gateways ranked by bytes processed (out to and in from destinations), the top one as a fact."""
+    evidence = Evidence()
+    evidence.looked_at.append("NAT gateways by bytes processed, last 24 h vs a week earlier")
+    gateways = evidence.read("NAT gateways", lambda: nats.nat_gateways())
+    if gateways is None:
+        return evidence
+    if not gateways:
+        if not probe:
+            evidence.notes.append("The bill names NAT gateway usage, but this region has no NAT gateway.")
+        return evidence
+    by_id = {g.nat_gateway_id: g for g in gateways}
+    usages = evidence.read(
+        "NAT gateway bytes (AWS/NATGateway)",
+        lambda: usage_by_resource(cw, "AWS/NATGateway", "NatGatewayId", list(by_id), NAT_METRICS, now=now),
+    )
+    if not usages:
+        if usages is not None and not probe:
+            evidence.notes.append("No NAT gateway reported BytesOutToDestination or BytesInFromDestination.")
+        return evidence
+    top = usages[0]
+    if probe and not top.grew_clearly():
+        return evidence
+    gateway = by_id[top.resource_id]
+    inbound = top.by_metric.get("BytesInFromDestination", 0.0)
+    share = f"; {inbound / top.recent * 100:.0f}% of it BytesInFromDestination (responses, e.g. downloads)" if top.recent else ""
+    where = ", ".join(p for p in (gateway.subnet_id, gateway.vpc_id) if p)
+    evidence.facts.append(
+        Fact(
+            key="compute.cost_resource.nat_gateway",
+            text=(
+                f"NAT gateway {gateway.label}{f' in {where}' if where else ''}: {byte_size(top.recent)} processed in "
+                f"the last 24 h vs {_versus(top)}{share}"
+                + _others(usages[1:], {g.nat_gateway_id: g.label for g in gateways})
+            ),
+            value=round(top.change_pct, 1) if top.change_pct is not None else top.recent,
+            subject=gateway.nat_gateway_id,
+            numbers=top.measurement("bytes"),
+            link=console_links.nat_gateway_url(gateway.nat_gateway_id, region),
+        )
+    )
+    return evidence
+
+
+def nat_gateway_evidence(nats: NatGatewayReader, nat_gateway_id: str, *, region: str | None) -> Evidence:
+    """One NAT gateway's configuration: state, connectivity, subnet, VPC, addresses."""
+    evidence = Evidence()
+    evidence.looked_at.append(f"NAT gateway {nat_gateway_id} configuration")
+    found = evidence.read(f"NAT gateway {nat_gateway_id}", lambda: nats.nat_gateways([nat_gateway_id]))
+    if found is None:
+        return evidence
+    if not found:
+        evidence.notes.append(f"NAT gateway {nat_gateway_id} was not found (deleted?).")
+        return evidence
+    gateway: NatGatewayInfo = found[0]
+    parts = [f"{gateway.state or 'unknown state'}", f"{gateway.connectivity_type or 'public'}"]
+    if gateway.subnet_id:
+        parts.append(f"subnet {gateway.subnet_id}")
+    if gateway.vpc_id:
+        parts.append(f"VPC {gateway.vpc_id}")
+    if gateway.public_ips:
+        parts.append("public IP " + ", ".join(gateway.public_ips[:2]))
+    evidence.facts.append(
+        Fact(
+            key="compute.nat_gateway",
+            text=f"NAT gateway {gateway.label}: " + ", ".join(parts),
+            value=gateway.state,
+            subject=gateway.nat_gateway_id,
+            link=console_links.nat_gateway_url(gateway.nat_gateway_id, region),
+        )
+    )
+    return evidence
+
+
+# --- CloudWatch Logs: ingestion is billed per GB (DataProcessing-Bytes) ----------------------------------------
+
+
+def log_ingestion_movers(
+    cw: CloudWatchReader, groups: LogGroupReader, *, now: datetime
+) -> tuple[list[ResourceUsage], dict[str, LogGroupInfo]]:
+    """The log groups (one page, up to 50) ranked by the growth of their IncomingBytes.
+
+    Raises:
+        GatherThrottledError, AwsReadDeniedError, AwsReadUnavailableError (from the reads it makes).
+    """
+    listed = {g.name: g for g in groups.log_groups()}
+    usages = usage_by_resource(cw, "AWS/Logs", "LogGroupName", list(listed), ("IncomingBytes",), now=now)
+    return usages, listed
+
+
+def _retention(group: LogGroupInfo) -> str:
+    return f"retention {group.retention_days} days" if group.retention_days else "retention: never expires"
+
+
+def log_ingestion_drill(
+    cw: CloudWatchReader, groups: LogGroupReader, *, now: datetime, region: str | None, probe: bool
+) -> Evidence:
+    """The log groups ranked by IncomingBytes growth, the top one (with retention and stored bytes) as a fact."""
+    evidence = Evidence()
+    evidence.looked_at.append("CloudWatch Logs IncomingBytes per log group, last 24 h vs a week earlier")
+    found = evidence.read("log groups and their IncomingBytes", lambda: log_ingestion_movers(cw, groups, now=now))
+    if found is None:
+        return evidence
+    usages, listed = found
+    if not usages:
+        if not probe:
+            evidence.notes.append("No log group reported IncomingBytes in the last 8 days.")
+        return evidence
+    top = usages[0]
+    if probe and not top.grew_clearly():
+        return evidence
+    group = listed[top.resource_id]
+    stored = f", {byte_size(group.stored_bytes)} stored" if group.stored_bytes else ""
+    evidence.facts.append(
+        Fact(
+            key="compute.cost_resource.log_group",
+            text=(
+                f"Log group {group.name}: {byte_size(top.recent)} ingested (IncomingBytes) in the last 24 h vs "
+                f"{_versus(top)}; {_retention(group)}{stored}" + _others(usages[1:], {})
+            ),
+            value=round(top.change_pct, 1) if top.change_pct is not None else top.recent,
+            subject=group.name,
+            numbers=top.measurement("bytes"),
+            link=console_links.log_group_url(group.name, region),
+        )
+    )
+    if len(listed) >= 50:
+        evidence.notes.append("Only the first 50 log groups (by name) were ranked by ingestion.")
+    return evidence
+
+
+def log_group_evidence(groups: LogGroupReader, name: str, *, region: str | None) -> Evidence:
+    """One log group's retention and stored bytes."""
+    evidence = Evidence()
+    evidence.looked_at.append(f"Log group {name} retention and size")
+    found = evidence.read(f"log group {name}", lambda: groups.log_groups(prefix=name, limit=5))
+    if found is None:
+        return evidence
+    group = next((g for g in found if g.name == name), None)
+    if group is None:
+        evidence.notes.append(f"Log group {name} does not exist.")
+        return evidence
+    stored = f", {byte_size(group.stored_bytes)} stored" if group.stored_bytes else ""
+    evidence.facts.append(
+        Fact(
+            key="compute.log_group",
+            text=f"Log group {name}: {_retention(group)}{stored}",
+            value=group.retention_days or 0,
+            subject=name,
+            link=console_links.log_group_url(name, region),
+        )
+    )
+    return evidence
