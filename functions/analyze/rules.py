@@ -418,9 +418,7 @@ def _log_ingestion_commands(alert: Alert, top: Fact, facts: Facts, when: datetim
     group = top.subject or ""
     name = opt("--log-group-name", group, ValueKind.LOG_GROUP)
     return [
-        _in_region(
-            alert, "logs", "describe-log-groups", opt("--log-group-name-prefix", group, ValueKind.LOG_GROUP)
-        ),
+        _in_region(alert, "logs", "describe-log-groups", opt("--log-group-name-prefix", group, ValueKind.LOG_GROUP)),
         *_metric_statistics(alert, "AWS/Logs", "IncomingBytes", "LogGroupName", group, when),
         _in_region(alert, "logs", "describe-subscription-filters", name),
     ]

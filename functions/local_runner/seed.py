@@ -28,6 +28,7 @@ from unittest import mock
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from functions.local_runner.seed_cost import NatGatewaySeed, seed_nat_gateways
 from functions.shared.adapters.aws import aws_client, reset_clients
 from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS as COST_DAYS
 from functions.shared.investigate.cost_plan import cost_query_plan
@@ -171,6 +172,7 @@ class AccountSeed(_Seed):
     cost: CostSeed | None = None
     budgets: list[BudgetSeed] = Field(default_factory=list)
     findings: list[FindingSeed] = Field(default_factory=list)
+    nat_gateways: list[NatGatewaySeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -197,6 +199,8 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
         _seed_lambda(seed.lambda_functions, seed.account_id, region, now)
     if seed.ec2_instances:
         _seed_ec2(seed.ec2_instances, seed.account_id, region, now)
+    if seed.nat_gateways:
+        seed_nat_gateways(seed.nat_gateways, region)
     if seed.metrics:
         _seed_metrics(seed.metrics, region, now)
     if seed.log_groups:

@@ -138,9 +138,13 @@ def usage_by_resource(
         return []
     queries = [
         MetricQuery(
-            id=f"r{r}_m{m}", namespace=namespace, metric_name=metric, dimensions={dimension: resource_id},
-            stat="Sum", period_seconds=3600,
-        )  # fmt: skip
+            id=f"r{r}_m{m}",
+            namespace=namespace,
+            metric_name=metric,
+            dimensions={dimension: resource_id},
+            stat="Sum",
+            period_seconds=3600,
+        )
         for r, resource_id in enumerate(resource_ids)
         for m, metric in enumerate(metrics)
     ]
@@ -219,7 +223,11 @@ def nat_gateway_drill(
         return evidence
     gateway = by_id[top.resource_id]
     inbound = top.by_metric.get("BytesInFromDestination", 0.0)
-    share = f"; {inbound / top.recent * 100:.0f}% of it BytesInFromDestination (responses, e.g. downloads)" if top.recent else ""
+    share = (
+        f"; {inbound / top.recent * 100:.0f}% of it BytesInFromDestination (responses, e.g. downloads)"
+        if top.recent
+        else ""
+    )
     where = ", ".join(p for p in (gateway.subnet_id, gateway.vpc_id) if p)
     evidence.facts.append(
         Fact(

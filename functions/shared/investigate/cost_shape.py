@@ -69,7 +69,8 @@ class CostShape(BaseModel):
         if self.kind == "jump" and self.onset is not None:
             return (
                 f"{self.label} jumped on {self.onset:%b} {self.onset.day} (the last complete day): "
-                f"{money(self.level_after)} vs {money(self.level_before)}/day before ({signed_percent(self.change_pct)})"
+                f"{money(self.level_after)} vs {money(self.level_before)}/day before "
+                f"({signed_percent(self.change_pct)})"
             )
         if self.kind == "creep":
             return (
@@ -103,7 +104,8 @@ def _best_step(values: list[float]) -> tuple[int, float, float] | None:
     """
     best: tuple[float, int, float, float] | None = None
     # gap 1: the onset day itself is a partial day between the two levels (the change came mid-day).
-    for gap, split in ((gap, split) for gap in (0, 1) for split in range(2, len(values) - gap)):
+    splits = [(gap, split) for gap in (0, 1) for split in range(2, len(values) - gap)]
+    for gap, split in splits:
         if best is not None and gap == 1:
             break
         before, after = values[:split], values[split + gap :]
