@@ -89,6 +89,12 @@ def instance_reads() -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=["ec2:DescribeInstances", "ec2:DescribeInstanceStatus"], resources=["*"])
 
 
+def cost_drill_reads() -> iam.PolicyStatement:
+    """The cost drill: NAT gateways (ranked by bytes processed) and log groups (ranked by ingestion). Neither action
+    has a resource type."""
+    return iam.PolicyStatement(actions=["ec2:DescribeNatGateways", "logs:DescribeLogGroups"], resources=["*"])
+
+
 def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         function_reads(stack),
@@ -105,6 +111,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         iam.PolicyStatement(actions=["guardduty:ListDetectors", "guardduty:ListFindings"], resources=["*"]),
         instance_reads(),
         lambda_movers_reads(),
+        cost_drill_reads(),
     ]
 
 

@@ -71,6 +71,7 @@ FACT_ORDER = (
     "security.similar_findings",
     "compute.metric.",
     "compute.lambda_config",
+    "compute.cost_runners_up",
     "compute.nat_gateway",
     "compute.log_group",
     "security.remediation",

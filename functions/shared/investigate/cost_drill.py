@@ -185,10 +185,22 @@ def _versus(usage: ResourceUsage) -> str:
     return f"{byte_size(usage.baseline)}/day a week earlier ({signed_percent(usage.change_pct)})"
 
 
-def _others(rest: list[ResourceUsage], labels: dict[str, str]) -> str:
+def _runners_up(rest: list[ResourceUsage], labels: dict[str, str], what: str, unit: str) -> list[Fact]:
+    """The next resources of the same kind, in one fact of its own: context, never the cause."""
     if not rest:
-        return ""
-    return "; next: " + ", ".join(f"{labels.get(u.resource_id, u.resource_id)} {byte_size(u.recent)}" for u in rest[:2])
+        return []
+    listed = ", ".join(
+        f"{labels.get(u.resource_id, u.resource_id)} {byte_size(u.recent)} ({signed_percent(u.change_pct)})"
+        for u in rest[:2]
+    )
+    return [
+        Fact(
+            key="compute.cost_runners_up",
+            text=f"Next {what} in the last 24 h: {listed}",
+            value=rest[0].recent,
+            numbers=rest[0].measurement(unit),
+        )
+    ]
 
 
 # --- NAT gateways: data processing is billed per GB through the gateway, both directions ------------------------
@@ -235,7 +247,6 @@ def nat_gateway_drill(
             text=(
                 f"NAT gateway {gateway.label}{f' in {where}' if where else ''}: {byte_size(top.recent)} processed in "
                 f"the last 24 h vs {_versus(top)}{share}"
-                + _others(usages[1:], {g.nat_gateway_id: g.label for g in gateways})
             ),
             value=round(top.change_pct, 1) if top.change_pct is not None else top.recent,
             subject=gateway.nat_gateway_id,
@@ -243,6 +254,8 @@ def nat_gateway_drill(
             link=console_links.nat_gateway_url(gateway.nat_gateway_id, region),
         )
     )
+    labels = {g.nat_gateway_id: g.label for g in gateways}
+    evidence.facts.extend(_runners_up(usages[1:], labels, "NAT gateways by bytes processed", "bytes"))
     return evidence
 
 
@@ -320,7 +333,7 @@ def log_ingestion_drill(
             key="compute.cost_resource.log_group",
             text=(
                 f"Log group {group.name}: {byte_size(top.recent)} ingested (IncomingBytes) in the last 24 h vs "
-                f"{_versus(top)}; {_retention(group)}{stored}" + _others(usages[1:], {})
+                f"{_versus(top)}; {_retention(group)}{stored}"
             ),
             value=round(top.change_pct, 1) if top.change_pct is not None else top.recent,
             subject=group.name,
@@ -328,6 +341,7 @@ def log_ingestion_drill(
             link=console_links.log_group_url(group.name, region),
         )
     )
+    evidence.facts.extend(_runners_up(usages[1:], {}, "log groups by IncomingBytes", "bytes"))
     if len(listed) >= 50:
         evidence.notes.append("Only the first 50 log groups (by name) were ranked by ingestion.")
     return evidence

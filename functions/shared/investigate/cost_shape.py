@@ -61,10 +61,14 @@ class CostShape(BaseModel):
     def describe(self) -> str:
         if self.is_step and self.onset is not None:
             verb = "stepped up" if self.kind == "step_up" else "stepped down"
+            before = (
+                "nothing before (new)"
+                if not self.level_before
+                else f"{money(self.level_before)}/day before ({signed_percent(self.change_pct)})"
+            )
             return (
                 f"{self.label} {verb} on {self.onset:%b} {self.onset.day} and stayed: since then "
-                f"{money(self.level_after)}/day vs {money(self.level_before)}/day before "
-                f"({signed_percent(self.change_pct)}, {self.days_at_level} days at the new level)"
+                f"{money(self.level_after)}/day vs {before}, {self.days_at_level} days at the new level"
             )
         if self.kind == "jump" and self.onset is not None:
             return (
