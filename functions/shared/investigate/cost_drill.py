@@ -158,7 +158,8 @@ def usage_by_resource(
         for m, metric in enumerate(metrics):
             points = series[f"r{r}_m{m}"]
             for at, value in zip(points.timestamps, points.values, strict=True):
-                bucket = int((end - at).total_seconds() // 86400)
+                # A datapoint is stamped with the start of its hour: the hour belongs to the day it ends in.
+                bucket = int(((end - at).total_seconds() - 1) // 86400)
                 if 0 <= bucket < DRILL_DAYS:
                     days[bucket] += value
                     seen[bucket] = True
