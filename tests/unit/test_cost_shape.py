@@ -126,3 +126,8 @@ def test_the_budget_period_comes_from_time_unit_then_the_notification_wording():
     assert budget_period(None, "day") == "DAILY"
     assert budget_period("QUARTERLY", "day") == "QUARTERLY"  # what Budgets reports wins
     assert budget_period(None, None) == "MONTHLY"
+
+
+def test_a_jump_on_the_last_day_adds_no_onset_fact_the_day_over_day_mover_already_says_it():
+    jumped = CostTrend(days=DAYS, by_service={"Amazon Simple Storage Service": [1.2] * 13 + [172.6]})
+    assert cost_onset_evidence(jumped).fact("cost.onset") is None

@@ -175,7 +175,8 @@ def cost_shape(label: str, days: list[date], values: list[float]) -> CostShape:
 
 def cost_onset_evidence(trend: CostTrend) -> Evidence:
     """The shape of the top mover's cost (its top usage type's, when that has one): a step with its onset and both
-    levels, creep, or a one-day jump, as fact `cost.onset`. A flat or irregular bill adds only a note."""
+    levels, or creep, as fact `cost.onset`. A jump on the last day is what the top mover's day-over-day change
+    already says; a flat or irregular bill adds only a note."""
     evidence = Evidence()
     movers = trend.service_movers()
     if not movers or not any(any(v) for v in trend.by_service.values()):
@@ -189,6 +190,8 @@ def cost_onset_evidence(trend: CostTrend) -> Evidence:
     for usage_type, values in candidates:
         label = f"{top.service} / {usage_type}" if usage_type else top.service
         shape = cost_shape(label, trend.days, values)
+        if shape.kind == "jump":
+            return evidence
         if shape.kind in ("flat", "irregular"):
             continue
         evidence.facts.append(
