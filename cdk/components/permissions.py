@@ -90,9 +90,11 @@ def instance_reads() -> iam.PolicyStatement:
 
 
 def cost_drill_reads() -> iam.PolicyStatement:
-    """The cost drill: NAT gateways (ranked by bytes processed) and log groups (ranked by ingestion). Neither action
-    has a resource type."""
-    return iam.PolicyStatement(actions=["ec2:DescribeNatGateways", "logs:DescribeLogGroups"], resources=["*"])
+    """The cost drill: NAT gateways (ranked by bytes processed), log groups (ranked by ingestion) and which buckets
+    have S3 request metrics (ListMetrics). None of these actions has a resource type."""
+    return iam.PolicyStatement(
+        actions=["ec2:DescribeNatGateways", "logs:DescribeLogGroups", "cloudwatch:ListMetrics"], resources=["*"]
+    )
 
 
 def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:

@@ -364,16 +364,17 @@ class CostMechanismPlaybook:
 
     mechanism: Mechanism
     what: str  # the mechanism in words, leading the root cause
-    recommendations: tuple[str, ...]
+    recommendations: Callable[[Fact], list[str]]
     diagnostics: Callable[[Alert, Fact, Facts, datetime | None], list[BuiltCommand]]
 
 
 def _metric_statistics(
-    alert: Alert, namespace: str, metric: str, dimension: str, value: str, when: datetime | None
+    alert: Alert, namespace: str, metric: str, dimensions: dict[str, str], when: datetime | None
 ) -> list[BuiltCommand]:
     """Hourly Sums of one metric over the drill's eight days, for one resource."""
     if when is None:
         return []
+    named = [f"Name={name},Value={value}" for name, value in dimensions.items()]
     return [
         _in_region(
             alert,
@@ -381,7 +382,7 @@ def _metric_statistics(
             "get-metric-statistics",
             opt("--namespace", namespace, ValueKind.SHORTHAND),
             opt("--metric-name", metric),
-            opt("--dimensions", f"Name={dimension},Value={value}", ValueKind.SHORTHAND),
+            opt("--dimensions", named, ValueKind.SHORTHAND),
             opt("--start-time", (when.date() - timedelta(days=8)).isoformat(), ValueKind.DATE),
             opt("--end-time", (when.date() + timedelta(days=1)).isoformat(), ValueKind.DATE),
             opt("--period", 3600, ValueKind.INTEGER),
@@ -411,7 +412,7 @@ def _nat_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) 
                 opt("--filter", [f"Name=resource-id,Values={vpc.group(0)}"], ValueKind.SHORTHAND),
             )
         )
-    return commands + _metric_statistics(alert, "AWS/NATGateway", "BytesInFromDestination", "NatGatewayId", nat, when)
+    return commands + _metric_statistics(alert, "AWS/NATGateway", "BytesInFromDestination", {"NatGatewayId": nat}, when)
 
 
 def _log_ingestion_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) -> list[BuiltCommand]:
@@ -419,8 +420,52 @@ def _log_ingestion_commands(alert: Alert, top: Fact, facts: Facts, when: datetim
     name = opt("--log-group-name", group, ValueKind.LOG_GROUP)
     return [
         _in_region(alert, "logs", "describe-log-groups", opt("--log-group-name-prefix", group, ValueKind.LOG_GROUP)),
-        *_metric_statistics(alert, "AWS/Logs", "IncomingBytes", "LogGroupName", group, when),
+        *_metric_statistics(alert, "AWS/Logs", "IncomingBytes", {"LogGroupName": group}, when),
         _in_region(alert, "logs", "describe-subscription-filters", name),
+    ]
+
+
+_S3_FILTER = re.compile(r"\((?P<metric>BytesDownloaded|AllRequests), filter (?P<filter>[A-Za-z0-9_.-]+)\)")
+
+
+def _s3_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) -> list[BuiltCommand]:
+    bucket = top.subject or ""
+    commands = [build_command("s3api", "get-bucket-logging", opt("--bucket", bucket, ValueKind.BUCKET))]
+    found = _S3_FILTER.search(top.text)
+    if found is not None:
+        dimensions = {"BucketName": bucket, "FilterId": found.group("filter")}
+        commands += _metric_statistics(alert, "AWS/S3", found.group("metric"), dimensions, when)
+    return commands
+
+
+def _s3_advice(top: Fact) -> list[str]:
+    if top.numbers is not None and top.numbers.unit == "bytes":
+        return [
+            "Serve the downloads through CloudFront (cached, cheaper per GB than S3 data transfer out), or find the "
+            "client downloading the same objects again in the bucket's server access logs.",
+            "If the objects are meant to be public, check that nobody hot-links them; otherwise require signed URLs.",
+        ]
+    return [
+        "Find the client making the requests (the bucket's server access logs, or CloudTrail data events): a sync "
+        "or list loop is the usual cause; stop it, then batch or cache its calls.",
+        "For many small PUTs, batch objects before uploading; requests are billed per thousand.",
+    ]
+
+
+def _ec2_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) -> list[BuiltCommand]:
+    instance_type = top.subject or ""
+    return [
+        _in_region(
+            alert,
+            "ec2",
+            "describe-instances",
+            opt(
+                "--filters",
+                [f"Name=instance-type,Values={instance_type}", "Name=instance-state-name,Values=running"],
+                ValueKind.SHORTHAND,
+            ),
+        ),
+        _in_region(alert, "autoscaling", "describe-auto-scaling-groups", max_items=20),
     ]
 
 
@@ -429,24 +474,40 @@ COST_MECHANISM_PLAYBOOKS: dict[str, CostMechanismPlaybook] = {
     "nat_gateway": CostMechanismPlaybook(
         mechanism="nat_gateway",
         what="NAT gateway data processing",
-        recommendations=(
+        recommendations=lambda top: [
             "Route S3 and DynamoDB traffic through gateway VPC endpoints (free) and pull container images through "
             "ECR interface endpoints, so that traffic stops paying NAT data processing per GB.",
             "Find the talker with VPC flow logs on the NAT gateway's network interface (top source addresses by "
             "bytes), then fix or move what it downloads.",
-        ),
+        ],
         diagnostics=_nat_commands,
     ),
     "log_group": CostMechanismPlaybook(
         mechanism="log_ingestion",
         what="CloudWatch Logs ingestion",
-        recommendations=(
+        recommendations=lambda top: [
             "Lower the log level of what writes to this log group (debug logging left on after a deploy is the usual "
             "cause), or sample its verbose lines; ingestion is billed per GB.",
             "If the volume is needed, send it to S3 through a subscription filter or use the Infrequent Access log "
             "class, and set a retention period so stored bytes stop growing.",
-        ),
+        ],
         diagnostics=_log_ingestion_commands,
+    ),
+    "s3_bucket": CostMechanismPlaybook(
+        mechanism="s3_bucket",
+        what="S3 usage by bucket",
+        recommendations=_s3_advice,
+        diagnostics=_s3_commands,
+    ),
+    "ec2_instances": CostMechanismPlaybook(
+        mechanism="ec2_instances",
+        what="EC2 instance hours",
+        recommendations=lambda top: [
+            "Stop or terminate the instances nobody claims (check their owner tags and launch dates); if an Auto "
+            "Scaling group launched them, lower its minimum and desired capacity.",
+            "If the capacity is meant to stay, right-size it or cover it with a Savings Plan.",
+        ],
+        diagnostics=_ec2_commands,
     ),
 }
 
@@ -501,7 +562,7 @@ def _cost_resource(alert: Alert, facts: Facts) -> Finding | None:
                 "cost.budget_period",
                 "logs.message.1",
             ],
-            recommendations=list(playbook.recommendations),
+            recommendations=playbook.recommendations(top),
             diagnostics=playbook.diagnostics(alert, top, facts, _when(alert, None)),
         )
     return None

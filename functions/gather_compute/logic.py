@@ -20,7 +20,7 @@ from typing import Protocol
 from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
-from functions.shared.adapters.cost_resources import LogGroupReader, NatGatewayReader
+from functions.shared.adapters.cost_resources import LogGroupReader, MetricCatalogReader, NatGatewayReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
 from functions.shared.investigate.base import (
     Evidence,
@@ -33,12 +33,15 @@ from functions.shared.investigate.base import (
 from functions.shared.investigate.cost_drill import (
     Mechanism,
     anomaly_usage,
+    ec2_instances_drill,
+    instance_types_of,
     log_group_evidence,
     log_ingestion_drill,
     mechanisms_for,
     nat_gateway_drill,
     nat_gateway_evidence,
     probe_mechanisms,
+    s3_bucket_drill,
 )
 from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
 from functions.shared.investigate.resources import (
@@ -88,6 +91,7 @@ class ComputeReaders:
     health: HealthReader
     nat_gateways: NatGatewayReader
     log_groups: LogGroupReader
+    metric_catalog: MetricCatalogReader
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -100,6 +104,7 @@ class ComputeReaders:
             health=HealthReader(),
             nat_gateways=NatGatewayReader(region=region),
             log_groups=LogGroupReader(region=region),
+            metric_catalog=MetricCatalogReader(region=region),
         )
 
 
@@ -306,9 +311,14 @@ def _log_ingestion_drill(alert: Alert, readers: ComputeReaders, now: datetime, p
     return log_ingestion_drill(readers.cloudwatch, readers.log_groups, now=now, region=alert.region, probe=probe)
 
 
-def _no_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
-    # EC2 capacity is read for every cost alert (recent launches); S3 request metrics need a filter per bucket.
-    return Evidence()
+def _ec2_instances_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
+    types = instance_types_of([usage for _, usage in anomaly_usage(alert)])
+    return ec2_instances_drill(readers.ec2, types, now=now, region=alert.region)
+
+
+def _s3_bucket_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
+    usage_types = [usage for _, usage in anomaly_usage(alert)]
+    return s3_bucket_drill(readers.cloudwatch, readers.metric_catalog, usage_types, now=now, region=alert.region)
 
 
 # Per billing mechanism (`functions.shared.investigate.cost_drill.USAGE_MECHANISMS`): the drill from the cost to
@@ -318,8 +328,8 @@ COST_DRILLS: dict[Mechanism, CostDrill] = {
     "lambda": _lambda_drill,
     "nat_gateway": _nat_drill,
     "log_ingestion": _log_ingestion_drill,
-    "ec2_instances": _no_drill,
-    "s3_bucket": _no_drill,
+    "ec2_instances": _ec2_instances_drill,
+    "s3_bucket": _s3_bucket_drill,
 }
 
 

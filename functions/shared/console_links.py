@@ -409,6 +409,12 @@ def ec2_instance_page(resource: ResourceRef, region: str) -> str:
     return ec2_instance_url(instance_id, region)
 
 
+def s3_bucket_url(bucket: str, region: str | None = None) -> str:
+    """The S3 console page of one bucket, on its Metrics tab."""
+    region = valid_region(region)
+    return f"{console_host(region)}/s3/buckets/{_q(bucket)}?region={region}&tab=metrics"
+
+
 def nat_gateway_page(resource: ResourceRef, region: str) -> str:
     name = resource.name or resource.arn or ""
     return nat_gateway_url(name.rsplit("/", 1)[-1], region)

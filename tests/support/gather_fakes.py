@@ -222,3 +222,11 @@ class FakeLogGroups:
 
     def log_groups(self, prefix: str | None = None, limit: int = 50) -> list[Any]:
         return [g for g in self.groups if not prefix or g.name.startswith(prefix)][:limit]
+
+
+@dataclass
+class FakeMetricCatalog:
+    sets: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)  # (namespace, metric) -> sets
+
+    def dimension_sets(self, namespace: str, metric_name: str) -> list[dict[str, str]]:
+        return self.sets.get((namespace, metric_name), [])

@@ -21,7 +21,7 @@ from functions.local_runner.seed import (
 )
 from functions.local_runner.seed_cost import NatGatewaySeed
 from functions.shared.adapters.cloudwatch import CloudWatchReader
-from functions.shared.adapters.cost_resources import LogGroupReader, NatGatewayReader
+from functions.shared.adapters.cost_resources import LogGroupReader, MetricCatalogReader, NatGatewayReader
 from functions.shared.alert_details import details_for
 from functions.shared.investigate.cost_drill import mechanisms_for, nat_gateway_drill
 from functions.shared.investigate.log_volume import group_messages
@@ -95,6 +95,7 @@ def compute_readers() -> ComputeReaders:
         health=FakeHealth(),  # type: ignore[arg-type]
         nat_gateways=NatGatewayReader(region=REGION),
         log_groups=LogGroupReader(region=REGION),
+        metric_catalog=MetricCatalogReader(region=REGION),
     )
 
 
@@ -297,3 +298,79 @@ def test_messages_group_by_pattern_whatever_their_level():
     patterns = group_messages(rows)
     assert [p.count for p in patterns] == [2, 1]
     assert patterns[0].example == "[DEBUG] took 31 ms for req 5"  # the newest line of its pattern
+
+
+def test_an_s3_request_anomaly_ranks_the_buckets_that_have_request_metrics(moto_account):
+    # Given two buckets with a whole-bucket request-metrics filter, one of them making 50x its usual requests
+    def requests(bucket: str, before: float, after: float) -> MetricSeriesSeed:
+        series = hourly("AWS/S3", "AllRequests", "BucketName", bucket, before, after, 30)
+        series.dimensions["FilterId"] = "EntireBucket"
+        return series
+
+    seed_account(
+        AccountSeed(metrics=[requests("acme-sync-target", 2_000, 100_000), requests("acme-assets", 5_000, 5_000)]),
+        now=moto_account,
+    )
+
+    section = gather_compute(
+        StageInput(route="critical", alert=anomaly_alert("Amazon Simple Storage Service", "USE1-Requests-Tier1")),
+        compute_readers(),
+        now=moto_account,
+        settings=Settings(),
+    )
+
+    top = section.fact("compute.cost_resource.s3_bucket")
+    assert top is not None and top.subject == "acme-sync-target"
+    assert "AllRequests, filter EntireBucket" in top.text
+    assert top.numbers is not None and top.numbers.unit == "requests"
+    assert top.numbers.value == pytest.approx(2_400_000) and top.numbers.baseline == pytest.approx(48_000)
+
+
+def test_an_s3_anomaly_without_request_metrics_says_so_instead_of_guessing(moto_account):
+    seed_account(AccountSeed(), now=moto_account)
+    section = gather_compute(
+        StageInput(route="critical", alert=anomaly_alert("Amazon Simple Storage Service", "USE1-Requests-Tier1")),
+        compute_readers(),
+        now=moto_account,
+        settings=Settings(),
+    )
+    assert section.fact("compute.cost_resource.s3_bucket") is None
+    assert any("request-metrics filter" in note for note in section.notes)
+
+
+def test_a_box_usage_anomaly_counts_the_running_instances_of_that_type_newest_first(moto_account):
+    from functions.local_runner.seed import Ec2InstanceSeed
+    from functions.shared.adapters.compute import Ec2Reader
+
+    seed_account(
+        AccountSeed(
+            ec2_instances=[
+                Ec2InstanceSeed(
+                    instance_id="i-0b5c6d7e8f9a0b1c2",
+                    name="loadtest-1",
+                    instance_type="c6i.xlarge",
+                    launched_minutes_ago=6 * 1440,
+                ),
+                Ec2InstanceSeed(instance_id="i-0b5c6d7e8f9a0b1c3", name="api-old", instance_type="c6i.xlarge"),
+                Ec2InstanceSeed(
+                    instance_id="i-0b5c6d7e8f9a0b1c4", name="web-1", instance_type="t3.large", launched_minutes_ago=60
+                ),
+            ]
+        ),
+        now=moto_account,
+    )
+    readers = compute_readers()
+    readers.ec2 = Ec2Reader(region=REGION)
+    alert = anomaly_alert("Amazon Elastic Compute Cloud - Compute", "USE1-BoxUsage:c6i.xlarge")
+
+    section = gather_compute(StageInput(route="critical", alert=alert), readers, now=moto_account, settings=Settings())
+
+    top = section.fact("compute.cost_resource.ec2_instances")
+    assert top is not None and top.subject == "c6i.xlarge"
+    assert top.text.startswith("2 c6i.xlarge instance(s) running: 1 launched in the last 14 days")
+    assert "loadtest-1, api-old" in top.text and "web-1" not in top.text
+    assert top.numbers is not None and (top.numbers.value, top.numbers.baseline) == (2, 1)
+    analysis = analyze_with_rules(alert, GatheredContext(compute=section))
+    assert analysis.root_cause.startswith("EC2 instance hours: 2 c6i.xlarge")
+    assert any("Name=instance-type,Values=c6i.xlarge" in c for c in analysis.diagnostics)
+    assert not any("NAT" in r or "log level" in r for r in analysis.recommendations)

@@ -18,6 +18,7 @@ from tests.support.gather_fakes import (
     FakeHealth,
     FakeLambdas,
     FakeLogGroups,
+    FakeMetricCatalog,
     FakeNatGateways,
     FakeSecurityHub,
     alarm_alert,
@@ -41,6 +42,7 @@ def readers(**overrides):
         "health": FakeHealth(),
         "nat_gateways": FakeNatGateways(),
         "log_groups": FakeLogGroups(),
+        "metric_catalog": FakeMetricCatalog(),
     }
     parts.update(overrides)
     return ComputeReaders(**parts)  # type: ignore[arg-type]

@@ -106,3 +106,37 @@ class LogGroupReader:
                 )
             )
         return groups
+
+
+MAX_METRIC_SETS = 100
+
+
+class MetricCatalogReader:
+    """Which dimension sets a metric exists for (ListMetrics): e.g. the buckets that have S3 request metrics, which
+    exist only where someone configured a request-metrics filter (FilterId)."""
+
+    def __init__(self, client: Any = None, region: str | None = None) -> None:
+        self._client = client or aws_client("cloudwatch", region)
+        self._region = region
+
+    def dimension_sets(self, namespace: str, metric_name: str) -> list[dict[str, str]]:
+        """The dimension sets of `metric_name` that had data in the last two weeks (one page, up to 100).
+
+        Raises:
+            GatherThrottledError, AwsReadDeniedError ("cloudwatch:ListMetrics"), AwsReadUnavailableError.
+        """
+        key = cache_key("cloudwatch.list_metrics", self._region, namespace, metric_name)
+        return cached(key, lambda: self._fetch(namespace, metric_name))
+
+    def _fetch(self, namespace: str, metric_name: str) -> list[dict[str, str]]:
+        response = aws_read(
+            "cloudwatch:ListMetrics",
+            self._client.list_metrics,
+            Namespace=namespace,
+            MetricName=metric_name,
+        )
+        sets = [
+            {str(d.get("Name")): str(d.get("Value")) for d in metric.get("Dimensions", [])}
+            for metric in response.get("Metrics", [])
+        ]
+        return sets[:MAX_METRIC_SETS]

@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import re
 import statistics
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader, MetricQuery
-from functions.shared.adapters.cost_resources import LogGroupInfo, LogGroupReader, NatGatewayInfo, NatGatewayReader
-from functions.shared.investigate.base import Evidence, percent_change, signed_percent
+from functions.shared.adapters.compute import Ec2Reader
+from functions.shared.adapters.cost_resources import (
+    LogGroupInfo,
+    LogGroupReader,
+    MetricCatalogReader,
+    NatGatewayInfo,
+    NatGatewayReader,
+)
+from functions.shared.investigate.base import Evidence, number, percent_change, signed_percent
 from functions.shared.models import Alert, Fact, Measurement
 
 Mechanism = Literal["nat_gateway", "log_ingestion", "ec2_instances", "lambda", "s3_bucket"]
@@ -126,10 +133,18 @@ def byte_size(value: float | None) -> str:
 
 
 def usage_by_resource(
-    cw: CloudWatchReader, namespace: str, dimension: str, resource_ids: list[str], metrics: tuple[str, ...],
-    *, now: datetime,
-) -> list[ResourceUsage]:  # fmt: skip
+    cw: CloudWatchReader,
+    namespace: str,
+    dimension: str,
+    resource_ids: list[str],
+    metrics: tuple[str, ...],
+    *,
+    now: datetime,
+    qualifiers: dict[str, dict[str, str]] | None = None,
+) -> list[ResourceUsage]:
     """Each resource's daily Sum of `metrics` over DRILL_DAYS in one GetMetricData call, the largest growth first.
+
+    `qualifiers`: per resource, the other dimensions completing its metric's name (an S3 bucket's FilterId).
 
     Raises:
         GatherThrottledError, AwsReadDeniedError ("cloudwatch:GetMetricData"), AwsReadUnavailableError.
@@ -141,7 +156,7 @@ def usage_by_resource(
             id=f"r{r}_m{m}",
             namespace=namespace,
             metric_name=metric,
-            dimensions={dimension: resource_id},
+            dimensions={dimension: resource_id, **(qualifiers or {}).get(resource_id, {})},
             stat="Sum",
             period_seconds=3600,
         )
@@ -191,7 +206,7 @@ def _runners_up(rest: list[ResourceUsage], labels: dict[str, str], what: str, un
     if not rest:
         return []
     listed = ", ".join(
-        f"{labels.get(u.resource_id, u.resource_id)} {byte_size(u.recent)} ({signed_percent(u.change_pct)})"
+        f"{labels.get(u.resource_id, u.resource_id)} {_amount(u.recent, unit)} ({signed_percent(u.change_pct)})"
         for u in rest[:2]
     )
     return [
@@ -369,4 +384,151 @@ def log_group_evidence(groups: LogGroupReader, name: str, *, region: str | None)
             link=console_links.log_group_url(name, region),
         )
     )
+    return evidence
+
+
+# --- EC2 instance hours (BoxUsage:<type>): the running instances of that type, newest first --------------------
+
+_INSTANCE_TYPE = re.compile(
+    r"(?:BoxUsage|SpotUsage|DedicatedUsage|HostBoxUsage|UnusedBox):(?P<type>[a-z0-9-]+\.[a-z0-9]+)"
+)
+
+
+def instance_types_of(usage_types: list[str | None]) -> list[str]:
+    """The instance types an EC2 usage type bills ("USE1-BoxUsage:c6i.xlarge" -> "c6i.xlarge")."""
+    found = [m.group("type") for u in usage_types if u and (m := _INSTANCE_TYPE.search(u))]
+    return list(dict.fromkeys(found))
+
+
+def _launch_time(instance: dict[str, Any]) -> datetime | None:
+    launched = instance.get("LaunchTime")
+    if isinstance(launched, datetime):
+        return launched if launched.tzinfo else launched.replace(tzinfo=UTC)
+    return None
+
+
+def _name(instance: dict[str, Any]) -> str:
+    tag = next((t.get("Value") for t in instance.get("Tags", []) if t.get("Key") == "Name"), None)
+    return str(tag or instance.get("InstanceId", "?"))
+
+
+def ec2_instances_drill(
+    ec2: Ec2Reader, instance_types: list[str], *, now: datetime, region: str | None, recent_days: int = 14
+) -> Evidence:
+    """Per billed instance type: how many run, how many were launched in the last `recent_days`, the newest first."""
+    evidence = Evidence()
+    if not instance_types:
+        return evidence
+    evidence.looked_at.append("Running EC2 instances of " + ", ".join(instance_types) + " by launch time")
+    running = evidence.read("running EC2 instances", lambda: ec2.running_instances())
+    if running is None:
+        return evidence
+    since = now - timedelta(days=recent_days)
+    for instance_type in instance_types[:2]:
+        of_type = [i for i in running if i.get("InstanceType") == instance_type]
+        if not of_type:
+            evidence.notes.append(f"No {instance_type} instance is running now (stopped, terminated or Spot ended).")
+            continue
+        dated = sorted(of_type, key=lambda i: _launch_time(i) or since, reverse=True)
+        recent = [i for i in dated if (_launch_time(i) or since) > since]
+        names = [_name(i) for i in dated]
+        newest = _launch_time(dated[0])
+        newest_words = f", the newest launched {(now - newest).days} days ago" if newest else ""
+        more = " …" if len(names) > 4 else ""
+        evidence.facts.append(
+            Fact(
+                key="compute.cost_resource.ec2_instances",
+                text=(
+                    f"{len(of_type)} {instance_type} instance(s) running: {len(recent)} launched in the last "
+                    f"{recent_days} days{newest_words} ({', '.join(names[:4])}{more})"
+                ),
+                value=len(of_type),
+                subject=instance_type,
+                numbers=Measurement(value=len(of_type), baseline=len(of_type) - len(recent), unit="instances"),
+                link=console_links.ec2_running_instances_url(region),
+            )
+        )
+    return evidence
+
+
+# --- S3 (data transfer out, requests): per bucket, where request metrics exist -----------------------------------
+
+# Which S3 request metric a usage type bills by. Request metrics exist only for a bucket with a request-metrics
+# filter (its FilterId), so the drill ranks the buckets that have one and says so when none has.
+_S3_METRICS = (
+    (re.compile(r"DataTransfer-Out-Bytes|AWS-Out-Bytes"), "BytesDownloaded", "bytes"),
+    (re.compile(r"Requests-Tier[12]|Requests-"), "AllRequests", "requests"),
+)
+
+
+def s3_metric_for(usage_types: list[str | None]) -> tuple[str, str] | None:
+    for usage_type in usage_types:
+        for pattern, metric, unit in _S3_METRICS:
+            if usage_type and pattern.search(usage_type):
+                return metric, unit
+    return None
+
+
+def _amount(value: float | None, unit: str) -> str:
+    if unit == "bytes":
+        return byte_size(value)
+    return f"{number(value)} {unit}" if value is not None else "n/a"
+
+
+def s3_bucket_drill(
+    cw: CloudWatchReader,
+    catalog: MetricCatalogReader,
+    usage_types: list[str | None],
+    *,
+    now: datetime,
+    region: str | None,
+) -> Evidence:
+    """The buckets ranked by the request metric the usage type bills by (BytesDownloaded, AllRequests)."""
+    evidence = Evidence()
+    chosen = s3_metric_for(usage_types)
+    if chosen is None:
+        return evidence
+    metric, unit = chosen
+    evidence.looked_at.append(f"S3 {metric} per bucket (request metrics filters), last 24 h vs a week earlier")
+    sets = evidence.read(f"S3 buckets with {metric}", lambda: catalog.dimension_sets("AWS/S3", metric))
+    if sets is None:
+        return evidence
+    # One filter per bucket: the whole-bucket filter when there is one.
+    filters: dict[str, dict[str, str]] = {}
+    for dimensions in sorted(sets, key=lambda d: d.get("FilterId") != "EntireBucket"):
+        bucket, filter_id = dimensions.get("BucketName"), dimensions.get("FilterId")
+        if bucket and filter_id and bucket not in filters:
+            filters[bucket] = {"FilterId": filter_id}
+    if not filters:
+        evidence.notes.append(
+            f"No bucket has S3 request metrics ({metric} needs a request-metrics filter), so CloudWatch cannot say "
+            "which bucket it is; S3 server access logs or Storage Lens can."
+        )
+        return evidence
+    usages = evidence.read(
+        f"S3 {metric} per bucket",
+        lambda: usage_by_resource(cw, "AWS/S3", "BucketName", list(filters), (metric,), now=now, qualifiers=filters),
+    )
+    if not usages:
+        return evidence
+    top = usages[0]
+    versus = (
+        "no data a week earlier"
+        if top.baseline is None
+        else f"{_amount(top.baseline, unit)}/day a week earlier ({signed_percent(top.change_pct)})"
+    )
+    evidence.facts.append(
+        Fact(
+            key="compute.cost_resource.s3_bucket",
+            text=(
+                f"S3 bucket {top.resource_id}: {_amount(top.recent, unit)} ({metric}, filter "
+                f"{filters[top.resource_id]['FilterId']}) in the last 24 h vs {versus}"
+            ),
+            value=round(top.change_pct, 1) if top.change_pct is not None else top.recent,
+            subject=top.resource_id,
+            numbers=top.measurement(unit),
+            link=console_links.s3_bucket_url(top.resource_id, region),
+        )
+    )
+    evidence.facts.extend(_runners_up(usages[1:], {}, f"buckets by {metric}", unit))
     return evidence
