@@ -568,6 +568,30 @@ def _cost_resource(alert: Alert, facts: Facts) -> Finding | None:
     return None
 
 
+def _steady_spend(alert: Alert, facts: Facts) -> Finding | None:
+    """A flat bill: the threshold was reached by the usual spend, not by anything new. Said as such."""
+    steady = facts.get("cost.steady")
+    if steady is None or facts.keys("compute.cost_resource.") or facts.get("compute.lambda_mover") is not None:
+        return None
+    sentence = f"No sign of a cost problem: nothing new is being billed. {_clean(steady.text)}"
+    budget = facts.get("cost.budget_period") or facts.get("cost.month_to_date")
+    if budget is not None:
+        sentence += f"; {_clean(budget.text)}"
+    forecast = facts.get("cost.forecast")
+    if forecast is not None and facts.get("cost.budget_period") is None:
+        sentence += f"; {_clean(forecast.text)}"
+    return Finding(
+        root_cause=sentence + ". The threshold was reached by the usual spend.",
+        confidence="medium",
+        evidence_keys=["cost.steady", "cost.budget_period", "cost.month_to_date", "cost.forecast", "cost.top_services"],
+        recommendations=[
+            "No resource needs action. If this level of spend is expected, raise the budget or its alert threshold "
+            "to match it, so the next alert means something changed.",
+            "To spend less, start with the largest steady services (listed under top services), not a recent change.",
+        ],
+    )
+
+
 def _nat_gateway_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
     nat = _target(alert, "nat_gateway")
     if nat is None:
@@ -977,7 +1001,7 @@ def _unclassified(alert: Alert, facts: Facts) -> Finding:
 
 # Per source (`functions.shared.registry`, `rules`): the detectors, most specific first; the first finding wins.
 RULES: dict[str, tuple[Detector, ...]] = {
-    "cost": (_cost_resource, _cost_anomaly, _lambda_storm_cost, _cost_mover, _cost_top_service),
+    "cost": (_cost_resource, _cost_anomaly, _lambda_storm_cost, _steady_spend, _cost_mover, _cost_top_service),
     "alarm": (
         _alarm_no_longer_firing,
         _false_alarm,

@@ -209,3 +209,28 @@ def cost_onset_evidence(trend: CostTrend) -> Evidence:
         return evidence
     evidence.notes.append(f"{top.service}'s daily cost shows no step and no steady growth over {len(trend.days)} days.")
     return evidence
+
+
+def steady_total_evidence(trend: CostTrend) -> Evidence:
+    """`cost.steady` when the account's daily total is flat over the window: nothing new is being billed, so a
+    crossed threshold is the usual spend reaching it (a no-problem verdict the rules can state)."""
+    evidence = Evidence()
+    totals = trend.totals()
+    if len(totals) < 7 or not any(totals):
+        return evidence
+    shape = cost_shape("The account's daily total", trend.days, totals)
+    if shape.kind != "flat":
+        return evidence
+    evidence.facts.append(
+        Fact(
+            key="cost.steady",
+            text=(
+                f"The account's daily total is flat over {len(totals)} days: {money(min(totals))} to "
+                f"{money(max(totals))} a day, about {money(shape.level_after)}/day (no step, creep or jump)"
+            ),
+            value=shape.level_after,
+            numbers=Measurement(value=totals[-1], baseline=shape.level_after, unit="USD", window="1d"),
+            link=console_links.cost_explorer_url(trend.days[0], trend.days[-1]),
+        )
+    )
+    return evidence
