@@ -131,3 +131,31 @@ def test_the_budget_period_comes_from_time_unit_then_the_notification_wording():
 def test_a_jump_on_the_last_day_adds_no_onset_fact_the_day_over_day_mover_already_says_it():
     jumped = CostTrend(days=DAYS, by_service={"Amazon Simple Storage Service": [1.2] * 13 + [172.6]})
     assert cost_onset_evidence(jumped).fact("cost.onset") is None
+
+
+def test_a_flat_account_total_is_reported_as_steady_and_a_stepped_one_is_not():
+    from functions.shared.investigate.cost_shape import steady_total_evidence
+
+    flat = CostTrend(days=DAYS, by_service={"EC2": [20.0, 20.2, 19.8] * 4 + [20.0, 20.1], "S3": [3.0] * 14})
+    fact = steady_total_evidence(flat).fact("cost.steady")
+    assert fact is not None and fact.value == pytest.approx(23.0, abs=0.2)
+    stepped = CostTrend(days=DAYS, by_service={"EC2": [20.0] * 10 + [98.0] * 4})
+    assert steady_total_evidence(stepped).fact("cost.steady") is None
+
+
+def test_a_steady_bill_is_no_problem_unless_the_drill_found_a_resource_that_grew():
+    from functions.analyze.rules import analyze_with_rules
+    from functions.shared.models import ContextSection, Fact, GatheredContext
+    from tests.support.gather_fakes import budget_alert
+
+    steady = Fact(key="cost.steady", text="The account's daily total is flat over 14 days: about $32.50/day")
+    mover = Fact(key="cost.top_mover", text="Top mover EC2: $20.00 yesterday vs $20.10 the day before", subject="EC2")
+    cost = ContextSection(name="cost", status="ok", facts=[mover, steady])
+    analysis = analyze_with_rules(budget_alert(), GatheredContext(cost=cost))
+    assert analysis.root_cause.startswith("No sign of a cost problem")
+    assert "raise the budget" in " ".join(analysis.recommendations)
+
+    grown = Fact(key="compute.cost_resource.log_group", text="Log group /aws/x: 400 GB ingested", subject="/aws/x")
+    compute = ContextSection(name="compute", status="ok", facts=[grown])
+    analysis = analyze_with_rules(budget_alert(), GatheredContext(cost=cost, compute=compute))
+    assert not analysis.root_cause.startswith("No sign of a cost problem")
