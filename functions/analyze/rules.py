@@ -542,6 +542,11 @@ def _cost_resource(alert: Alert, facts: Facts) -> Finding | None:
             sentence += f"; the anomaly names {_clean(cause.text.replace('Anomaly root cause 1: ', ''))}"
         elif usage is not None:
             sentence += f"; the bill shows it as {_clean(usage.text.replace('Driven by usage type ', ''))}"
+        writer = next(
+            (fact for fact, _ in facts.by_key.values() if fact.via and top.subject and top.subject in fact.via), None
+        )
+        if writer is not None:
+            sentence += f"; what writes it: {_clean(writer.text)}"
         step = _step_words(facts)
         if step:
             sentence += f"; {step}"

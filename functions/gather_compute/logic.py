@@ -35,6 +35,7 @@ from functions.shared.investigate.cost_drill import (
     anomaly_usage,
     ec2_instances_drill,
     instance_types_of,
+    lambda_writer,
     log_group_evidence,
     log_ingestion_drill,
     mechanisms_for,
@@ -308,7 +309,19 @@ def _nat_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool
 
 
 def _log_ingestion_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
-    return log_ingestion_drill(readers.cloudwatch, readers.log_groups, now=now, region=alert.region, probe=probe)
+    """The log group whose ingestion grew, then what writes it (a Lambda function's configuration: when it last
+    changed is when its log level may have)."""
+    evidence = log_ingestion_drill(readers.cloudwatch, readers.log_groups, now=now, region=alert.region, probe=probe)
+    top = evidence.fact("compute.cost_resource.log_group")
+    writer = lambda_writer(top.subject) if top is not None and top.subject else None
+    if writer is not None and top is not None:
+        edge = f"writer of log group {top.subject}"
+        found = lambda_function_evidence(readers.lambdas, writer, now=now, region=alert.region)
+        for fact in found.facts:
+            fact.via = edge
+        evidence.looked_at.append(f"Followed {edge}")
+        evidence.add(found)
+    return evidence
 
 
 def _ec2_instances_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:

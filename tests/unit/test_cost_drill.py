@@ -374,3 +374,25 @@ def test_a_box_usage_anomaly_counts_the_running_instances_of_that_type_newest_fi
     assert analysis.root_cause.startswith("EC2 instance hours: 2 c6i.xlarge")
     assert any("Name=instance-type,Values=c6i.xlarge" in c for c in analysis.diagnostics)
     assert not any("NAT" in r or "log level" in r for r in analysis.recommendations)
+
+
+def test_the_log_ingestion_rule_names_what_writes_the_log_group():
+    writer = Fact(
+        key="compute.lambda_config",
+        text="Lambda orders-api: python3.12, 512 MB, timeout 30 s, last modified 36 h ago",
+        subject="orders-api",
+        via="writer of log group /aws/lambda/orders-api",
+    )
+    analysis = analyze_with_rules(
+        budget_alert(), _context([LOG_FACT, writer], _bill("AmazonCloudWatch", "USE1-DataProcessing-Bytes"))
+    )
+    assert (
+        "what writes it: Lambda orders-api" in analysis.root_cause and "last modified 36 h ago" in analysis.root_cause
+    )
+
+
+def test_the_state_bounds_keep_the_edge_a_fact_was_reached_by():
+    from functions.shared.state_bounds import bound_section
+
+    section = ContextSection(name="compute", status="ok", facts=[Fact(key="k", text="t", via="writer of log group x")])
+    assert bound_section(section).facts[0].via == "writer of log group x"

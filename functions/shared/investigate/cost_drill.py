@@ -28,7 +28,8 @@ from functions.shared.adapters.cost_resources import (
     NatGatewayInfo,
     NatGatewayReader,
 )
-from functions.shared.investigate.base import Evidence, number, percent_change, signed_percent
+from functions.shared.investigate.base import Evidence, Neighbour, number, percent_change, signed_percent
+from functions.shared.investigate.target import Target
 from functions.shared.models import Alert, Fact, Measurement
 
 Mechanism = Literal["nat_gateway", "log_ingestion", "ec2_instances", "lambda", "s3_bucket"]
@@ -363,6 +364,12 @@ def log_ingestion_drill(
     return evidence
 
 
+def lambda_writer(log_group: str) -> str | None:
+    """The Lambda function that writes `/aws/lambda/<name>`, else None."""
+    name = log_group.removeprefix("/aws/lambda/")
+    return name if name != log_group and name and "/" not in name else None
+
+
 def log_group_evidence(groups: LogGroupReader, name: str, *, region: str | None) -> Evidence:
     """One log group's retention and stored bytes."""
     evidence = Evidence()
@@ -384,6 +391,11 @@ def log_group_evidence(groups: LogGroupReader, name: str, *, region: str | None)
             link=console_links.log_group_url(name, region),
         )
     )
+    writer = lambda_writer(name)
+    if writer is not None:
+        evidence.neighbours.append(
+            Neighbour(target=Target.of("lambda", writer, region), edge=f"writer of log group {name}")
+        )
     return evidence
 
 
