@@ -2,8 +2,10 @@
 
 - CloudWatch alarm: the alarm's metric around the breach (peak vs baseline), related metrics of the same resource
   (Lambda, EC2, SQS, DynamoDB, API Gateway), and the resource's recent configuration changes.
-- Budget / cost anomaly: drill from spend to the resource: the Lambda function whose invocations grew most in the
-  last 24 hours, its metrics and configuration.
+- Budget / cost anomaly: drill from spend to the resource, per billing mechanism of the anomaly's usage types
+  (`COST_DRILLS`; a budget names none, so the cheap probes run): NAT gateways by bytes processed, log groups by
+  ingestion, instances of the billed type, buckets with request metrics, the Lambda function whose invocations
+  grew most; and new EC2 capacity.
 - Health: the event's description, affected entities and their current state.
 - Security Hub / GuardDuty: the finding, its resource and how many similar findings exist.
 - Custom application errors: the named Lambda function's metrics and configuration.

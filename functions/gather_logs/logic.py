@@ -2,7 +2,8 @@
 
 The log group, per source (`INVESTIGATORS`, named by `functions.shared.registry`): the implicated Lambda function's
 `/aws/lambda/<name>`, or, for budget and cost-anomaly alerts, that of the Lambda function whose invocations grew
-most (the cost drill).
+most (the cost drill); failing that, the log group whose ingestion grew most, read for its most repeated lines of
+any level (a log bill is rarely errors: debug logging left on is the usual cause).
 """
 
 from __future__ import annotations
