@@ -31,7 +31,7 @@ from functions.shared.alert_details import (
     SecurityHubDetails,
 )
 from functions.shared.aws_commands import BuiltCommand, Opt, ValueKind, build_command, flag, kind_problem, opt
-from functions.shared.investigate.cost_drill import Mechanism, mechanisms_for
+from functions.shared.investigate.usage_mechanisms import Mechanism, mechanisms_for
 from functions.shared.models import (
     Alert,
     AnalysisBody,

@@ -33,17 +33,13 @@ from functions.shared.investigate.base import (
     time_budget,
 )
 from functions.shared.investigate.cost_drill import (
-    Mechanism,
-    anomaly_usage,
     ec2_instances_drill,
     instance_types_of,
     lambda_writer,
     log_group_evidence,
     log_ingestion_drill,
-    mechanisms_for,
     nat_gateway_drill,
     nat_gateway_evidence,
-    probe_mechanisms,
     s3_bucket_drill,
 )
 from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
@@ -54,6 +50,7 @@ from functions.shared.investigate.resources import (
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
+from functions.shared.investigate.usage_mechanisms import Mechanism, anomaly_usage, mechanisms_for, probe_mechanisms
 from functions.shared.models import Alert, ContextSection, Fact, Measurement, StageInput
 from functions.shared.registry import resource_type, source_spec
 from functions.shared.settings import Settings

@@ -23,8 +23,9 @@ from functions.local_runner.seed_cost import NatGatewaySeed
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.cost_resources import LogGroupReader, MetricCatalogReader, NatGatewayReader
 from functions.shared.alert_details import details_for
-from functions.shared.investigate.cost_drill import mechanisms_for, nat_gateway_drill
+from functions.shared.investigate.cost_drill import nat_gateway_drill
 from functions.shared.investigate.log_volume import group_messages
+from functions.shared.investigate.usage_mechanisms import mechanisms_for
 from functions.shared.models import Alert, ContextSection, Fact, GatheredContext, Measurement, StageInput
 from functions.shared.settings import Settings
 from tests.support.gather_fakes import (

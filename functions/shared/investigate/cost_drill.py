@@ -1,9 +1,8 @@
 """From a cost to the resources behind it: which usage type is billed by which kind of resource, and which
 resource of that kind grew.
 
-`USAGE_MECHANISMS` maps a Cost Explorer usage type (and its service) to the mechanism that bills it, in the
-registry's spirit: one row per mechanism, matched on the usage type's own structure (`USE1-NatGateway-Bytes`,
-`USE1-DataProcessing-Bytes`, `BoxUsage:c6i.xlarge`), never on an alert's wording. A cost anomaly names its usage
+`usage_mechanisms.USAGE_MECHANISMS` maps a Cost Explorer usage type (and its service) to the mechanism that bills
+it, in the registry's spirit, never on an alert's wording. A cost anomaly names its usage
 types; a budget alert names none, so the mechanisms marked `probe` are tried and report only a resource whose
 usage clearly grew. Each drill ranks the resources of its kind by the CloudWatch metric AWS bills by, last 24 hours
 against the same day a week earlier (a cost that stepped up days ago has no day-over-day change to find).
@@ -14,7 +13,7 @@ from __future__ import annotations
 import re
 import statistics
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -30,69 +29,13 @@ from functions.shared.adapters.cost_resources import (
 )
 from functions.shared.investigate.base import Evidence, Neighbour, number, percent_change, signed_percent
 from functions.shared.investigate.target import Target
-from functions.shared.models import Alert, Fact, Measurement
-
-Mechanism = Literal["nat_gateway", "log_ingestion", "ec2_instances", "lambda", "s3_bucket"]
-
-
-class UsageMechanism(BaseModel):
-    """One billing mechanism: the usage types (and services) it bills under, and whether a budget probes it."""
-
-    mechanism: Mechanism
-    usage_type: str  # a regex over the usage type, region prefix included ("USE1-NatGateway-Bytes")
-    service: str | None = None  # a regex over the service, when the usage type alone is ambiguous
-    probe: bool = False  # tried for an alert that names no usage type (a budget): cheap reads, growth only
-
-
-USAGE_MECHANISMS: tuple[UsageMechanism, ...] = (
-    UsageMechanism(mechanism="nat_gateway", usage_type=r"NatGateway-(Bytes|Hours)$", probe=True),
-    UsageMechanism(
-        mechanism="log_ingestion",
-        usage_type=r"(^|-)(DataProcessing(IA)?-Bytes|VendedLog-Bytes)$",
-        service=r"CloudWatch",
-        probe=True,
-    ),
-    UsageMechanism(mechanism="ec2_instances", usage_type=r"(^|-)BoxUsage(:|$)", service=r"Elastic Compute Cloud"),
-    UsageMechanism(
-        mechanism="s3_bucket",
-        usage_type=r"(DataTransfer-Out-Bytes|Requests-Tier[12]|TimedStorage)",
-        service=r"Simple Storage Service|^S3$",
-    ),
-    UsageMechanism(mechanism="lambda", usage_type=r".", service=r"Lambda", probe=True),
-)
+from functions.shared.models import Fact, Measurement
 
 # How many days back the drills look, and which days are "a week earlier" (their median is the baseline).
 DRILL_DAYS = 8
 BASELINE_DAYS = (5, 6, 7)  # buckets counted from the last 24 h (0): six to eight days ago
 # A probed resource (no usage type named) is reported only when its usage at least doubled.
 PROBE_MIN_GROWTH_PERCENT = 100.0
-
-
-def mechanisms_for(causes: list[tuple[str | None, str | None]]) -> list[Mechanism]:
-    """The mechanisms billing these (service, usage type) pairs, in the pairs' order, each once."""
-    found: list[Mechanism] = []
-    for service, usage_type in causes:
-        for row in USAGE_MECHANISMS:
-            if usage_type is None or not re.search(row.usage_type, usage_type):
-                continue
-            if row.service is not None and not re.search(row.service, service or "", re.IGNORECASE):
-                continue
-            if row.mechanism not in found:
-                found.append(row.mechanism)
-            break
-    return found
-
-
-def probe_mechanisms() -> list[Mechanism]:
-    return [row.mechanism for row in USAGE_MECHANISMS if row.probe]
-
-
-def anomaly_usage(alert: Alert) -> list[tuple[str | None, str | None]]:
-    """The (service, usage type) pairs a cost anomaly names as its root causes."""
-    from functions.shared.alert_details import CostAnomalyDetails
-
-    anomaly = alert.details_of(CostAnomalyDetails)
-    return [(c.service, c.usage_type) for c in (anomaly.root_causes or [])] if anomaly else []
 
 
 class ResourceUsage(BaseModel):
