@@ -31,7 +31,7 @@ from functions.shared.alert_details import (
     SecurityHubDetails,
 )
 from functions.shared.aws_commands import BuiltCommand, Opt, ValueKind, build_command, flag, kind_problem, opt
-from functions.shared.investigate.usage_mechanisms import Mechanism, mechanisms_for
+from functions.shared.investigate.usage_mechanisms import Mechanism, anomaly_usage, mechanisms_for
 from functions.shared.models import (
     Alert,
     AnalysisBody,
@@ -265,7 +265,8 @@ def _cost_anomaly(alert: Alert, facts: Facts) -> Finding | None:
         root_cause=sentence + ".",
         confidence="high",
         evidence_keys=["cost.anomaly_root_cause.1", "cost.anomaly_impact", "cost.top_usage_type", "cost.top_mover"],
-        recommendations=[
+        recommendations=_mechanism_advice(anomaly_usage(alert), cause)
+        or [
             "Find what started calling this service on the anomaly's start date (a new job, client or loop).",
             "If the usage is not expected, stop its source, then set a budget or anomaly alert at a tighter threshold.",
         ],
@@ -345,7 +346,8 @@ def _cost_mover(alert: Alert, facts: Facts) -> Finding | None:
             "cost.forecast",
             "cost.month_to_date",
         ],
-        recommendations=[
+        recommendations=(_mechanism_advice([(mover.subject, usage.subject)], usage) if usage is not None else None)
+        or [
             f"Open {service} in Cost Explorer grouped by usage type and resource to find what changed.",
             "If the growth is expected (a launch, more traffic), raise the budget; otherwise remove or right-size the "
             "resources behind it.",
@@ -439,7 +441,8 @@ def _s3_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) -
 
 
 def _s3_advice(top: Fact) -> list[str]:
-    if top.numbers is not None and top.numbers.unit == "bytes":
+    transfer = top.numbers is not None and top.numbers.unit == "bytes"
+    if transfer or "DataTransfer-Out" in top.text or "BytesDownloaded" in top.text:
         return [
             "Serve the downloads through CloudFront (cached, cheaper per GB than S3 data transfer out), or find the "
             "client downloading the same objects again in the bucket's server access logs.",
@@ -510,6 +513,17 @@ COST_MECHANISM_PLAYBOOKS: dict[str, CostMechanismPlaybook] = {
         diagnostics=_ec2_commands,
     ),
 }
+
+
+# A mechanism's playbook, by mechanism (the playbooks above are keyed by the kind of resource their drill names).
+_PLAYBOOK_OF: dict[Mechanism, CostMechanismPlaybook] = {p.mechanism: p for p in COST_MECHANISM_PLAYBOOKS.values()}
+
+
+def _mechanism_advice(causes: list[tuple[str | None, str | None]], fact: Fact) -> list[str] | None:
+    """The next steps of the mechanism billing these (service, usage type) pairs, when one has a playbook: what to
+    do about NAT bytes even when no NAT gateway's metrics could be read."""
+    playbook = next((_PLAYBOOK_OF[m] for m in mechanisms_for(causes) if m in _PLAYBOOK_OF), None)
+    return playbook.recommendations(fact) if playbook is not None else None
 
 
 def _billed_mechanisms(facts: Facts) -> list[Mechanism]:

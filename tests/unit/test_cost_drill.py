@@ -397,3 +397,24 @@ def test_the_state_bounds_keep_the_edge_a_fact_was_reached_by():
 
     section = ContextSection(name="compute", status="ok", facts=[Fact(key="k", text="t", via="writer of log group x")])
     assert bound_section(section).facts[0].via == "writer of log group x"
+
+
+def test_a_nat_anomaly_without_nat_metrics_still_gets_the_nat_next_steps_only():
+    cause = Fact(
+        key="cost.anomaly_root_cause.1",
+        text="Anomaly root cause 1: service EC2 - Other, usage type USE1-NatGateway-Bytes ($92.50 impact)",
+        subject="EC2 - Other",
+    )
+    alert = anomaly_alert("EC2 - Other", "USE1-NatGateway-Bytes")
+    analysis = analyze_with_rules(alert, _context([], [cause]))
+    advice = " ".join(analysis.recommendations)
+    assert analysis.root_cause.startswith("Cost anomaly driven by service EC2 - Other")
+    assert "gateway VPC endpoints" in advice and "log level" not in advice and "CloudFront" not in advice
+
+
+def test_a_budget_whose_bill_is_s3_transfer_gets_the_transfer_next_steps():
+    analysis = analyze_with_rules(
+        budget_alert(), _context([], _bill("Amazon Simple Storage Service", "USE1-DataTransfer-Out-Bytes"))
+    )
+    advice = " ".join(analysis.recommendations)
+    assert "CloudFront" in advice and "NAT" not in advice
