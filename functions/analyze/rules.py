@@ -526,12 +526,16 @@ def _mechanism_advice(causes: list[tuple[str | None, str | None]], fact: Fact) -
     return playbook.recommendations(fact) if playbook is not None else None
 
 
-def _billed_mechanisms(facts: Facts) -> list[Mechanism]:
-    """The mechanisms the bill itself points at: the top usage type of the top service."""
+def _billed_mechanisms(alert: Alert, facts: Facts) -> list[Mechanism] | None:
+    """The mechanisms the bill itself points at (the anomaly's usage types, else the top service's top usage type),
+    or None when the bill names no usage type (then a resource that clearly grew is the best lead there is)."""
+    causes = anomaly_usage(alert)
+    if any(usage for _, usage in causes):
+        return mechanisms_for(causes)
     usage = facts.get("cost.top_usage_type")
     mover = facts.get("cost.top_mover")
     if usage is None or mover is None:
-        return []
+        return None
     return mechanisms_for([(mover.subject, usage.subject)])
 
 
@@ -544,10 +548,10 @@ def _step_words(facts: Facts) -> str | None:
 
 
 def _cost_resource(alert: Alert, facts: Facts) -> Finding | None:
-    billed = _billed_mechanisms(facts)
+    billed = _billed_mechanisms(alert, facts)
     for kind, playbook in COST_MECHANISM_PLAYBOOKS.items():
         top = facts.get(f"compute.cost_resource.{kind}")
-        if top is None or (billed and playbook.mechanism not in billed):
+        if top is None or (billed is not None and playbook.mechanism not in billed):
             continue
         sentence = f"{playbook.what}: {_clean(top.text)}"
         cause = facts.get("cost.anomaly_root_cause.1")

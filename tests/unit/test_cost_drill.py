@@ -418,3 +418,18 @@ def test_a_budget_whose_bill_is_s3_transfer_gets_the_transfer_next_steps():
     )
     advice = " ".join(analysis.recommendations)
     assert "CloudFront" in advice and "NAT" not in advice
+
+
+def test_a_grown_resource_of_a_mechanism_the_bill_does_not_name_is_not_blamed():
+    # The anomaly is about EBS volumes (no drill for it): a NAT gateway that also grew is not its cause
+    alert = anomaly_alert("EC2 - Other", "USE1-EBS:VolumeUsage.gp3")
+    cause = Fact(
+        key="cost.anomaly_root_cause.1",
+        text="Anomaly root cause 1: service EC2 - Other, usage type USE1-EBS:VolumeUsage.gp3 ($40.00 impact)",
+        subject="EC2 - Other",
+    )
+    analysis = analyze_with_rules(alert, _context([NAT_FACT], [cause]))
+    assert "NAT" not in analysis.root_cause and "VolumeUsage.gp3" in analysis.root_cause
+    # and with no usage type known at all (the cost branch failed), the grown resource is the lead
+    analysis = analyze_with_rules(budget_alert(), _context([NAT_FACT], []))
+    assert analysis.root_cause.startswith("NAT gateway data processing")
