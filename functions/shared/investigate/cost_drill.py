@@ -28,6 +28,7 @@ from functions.shared.adapters.cost_resources import (
     NatGatewayReader,
 )
 from functions.shared.investigate.base import Evidence, Neighbour, number, percent_change, signed_percent
+from functions.shared.investigate.resources import ago
 from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
@@ -388,7 +389,7 @@ def ec2_instances_drill(
         recent = [i for i in dated if (_launch_time(i) or since) > since]
         names = [_name(i) for i in dated]
         newest = _launch_time(dated[0])
-        newest_words = f", the newest launched {(now - newest).days} days ago" if newest else ""
+        newest_words = f", the newest launched {ago(newest, now)}" if newest else ""
         more = " …" if len(names) > 4 else ""
         evidence.facts.append(
             Fact(
