@@ -159,3 +159,8 @@ def test_a_steady_bill_is_no_problem_unless_the_drill_found_a_resource_that_grew
     compute = ContextSection(name="compute", status="ok", facts=[grown])
     analysis = analyze_with_rules(budget_alert(), GatheredContext(cost=cost, compute=compute))
     assert not analysis.root_cause.startswith("No sign of a cost problem")
+
+
+def test_a_rise_with_only_one_full_day_at_the_new_level_is_a_jump_not_a_step_that_stayed():
+    shape = cost_shape("Logs", DAYS, [12.5] * 12 + [118.0, 246.0])
+    assert shape.kind == "jump" and shape.onset == DAYS[12]

@@ -72,8 +72,8 @@ class CostShape(BaseModel):
             )
         if self.kind == "jump" and self.onset is not None:
             return (
-                f"{self.label} jumped on {self.onset:%b} {self.onset.day} (the last complete day): "
-                f"{money(self.level_after)} vs {money(self.level_before)}/day before "
+                f"{self.label} jumped from {self.onset:%b} {self.onset.day}: {money(self.level_after)} on the last "
+                f"complete day vs {money(self.level_before)}/day before "
                 f"({signed_percent(self.change_pct)})"
             )
         if self.kind == "creep":
@@ -100,13 +100,14 @@ def _wobble(values: list[float], level: float) -> float:
     return max((abs(v - level) for v in values), default=0.0)
 
 
-def _best_step(values: list[float]) -> tuple[int, float, float] | None:
-    """(index of the first day at the new level, level before, level after) of the clearest step, or None.
+def _best_step(values: list[float]) -> tuple[int, int, float, float] | None:
+    """(index of the onset day, full days at the new level, level before, level after) of the clearest step, or
+    None.
 
     A split qualifies when both sides are flat relative to the step between them; among those, the largest step
     wins, then the earliest onset (a long stretch at the new level is the more certain reading).
     """
-    best: tuple[float, int, float, float] | None = None
+    best: tuple[float, int, int, float, float] | None = None
     # gap 1: the onset day itself is a partial day between the two levels (the change came mid-day).
     splits = [(gap, split) for gap in (0, 1) for split in range(2, len(values) - gap)]
     for gap, split in splits:
@@ -123,8 +124,8 @@ def _best_step(values: list[float]) -> tuple[int, float, float] | None:
         if max(_wobble(before, level_before), _wobble(after, level_after)) > MAX_LEVEL_WOBBLE * step:
             continue
         if best is None or step > best[0] + 1e-9:
-            best = (step, split, level_before, level_after)
-    return None if best is None else (best[1], best[2], best[3])
+            best = (step, split, len(after), level_before, level_after)
+    return None if best is None else best[1:]
 
 
 def _line_fit(values: list[float]) -> tuple[float, float]:
@@ -150,10 +151,9 @@ def cost_shape(label: str, days: list[date], values: list[float]) -> CostShape:
     shape.first, shape.last = values[0], values[-1]
     step = _best_step(values)
     if step is not None:
-        split, before, after = step
-        kind: ShapeKind = "jump" if split == n - 1 else ("step_up" if after > before else "step_down")
-        if kind == "jump" and after < before:
-            kind = "step_down"
+        split, full_days, before, after = step
+        # One full day at a higher level is a jump, not yet a level that stayed.
+        kind: ShapeKind = "step_down" if after < before else ("jump" if full_days < 2 else "step_up")
         return shape.model_copy(
             update={
                 "kind": kind,
