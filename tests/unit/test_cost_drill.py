@@ -433,3 +433,25 @@ def test_a_grown_resource_of_a_mechanism_the_bill_does_not_name_is_not_blamed():
     # and with no usage type known at all (the cost branch failed), the grown resource is the lead
     analysis = analyze_with_rules(budget_alert(), _context([NAT_FACT], []))
     assert analysis.root_cause.startswith("NAT gateway data processing")
+
+
+def test_an_alarm_on_a_nat_gateway_reads_its_configuration_and_suggests_describing_it(moto_account):
+    from tests.support.gather_fakes import alarm_alert
+
+    seeded(moto_account, prod_after=3 * GB, log_after=GB)
+    alert = alarm_alert("ErrorPortAllocation", "AWS/NATGateway", {"NatGatewayId": PROD_NAT}, threshold=0)
+    section = gather_compute(
+        StageInput(route="critical", alert=alert), compute_readers(), now=moto_account, settings=Settings()
+    )
+    config = section.fact("compute.nat_gateway")
+    assert config is not None and "available" in config.text and "vpc-" in config.text
+    analysis = analyze_with_rules(alert, GatheredContext(compute=section))
+    assert any(f"describe-nat-gateways --nat-gateway-ids {PROD_NAT}" in c for c in analysis.diagnostics)
+
+
+def test_an_alarm_on_a_log_group_suggests_describing_that_log_group():
+    from tests.support.gather_fakes import alarm_alert
+
+    alert = alarm_alert("IncomingBytes", "AWS/Logs", {"LogGroupName": "/aws/lambda/orders-api"}, threshold=1e9)
+    analysis = analyze_with_rules(alert, GatheredContext())
+    assert any("describe-log-groups --log-group-name-prefix /aws/lambda/orders-api" in c for c in analysis.diagnostics)
