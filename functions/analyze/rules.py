@@ -615,6 +615,17 @@ def _steady_spend(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
+def _billing_alarm(alert: Alert, facts: Facts) -> Finding | None:
+    """A billing alarm (AWS/Billing EstimatedCharges) is a cost alert: the cost detectors read it, and its commands
+    read the bill."""
+    if _alarm(alert).namespace != "AWS/Billing":
+        return None
+    finding = next((f for f in (detect(alert, facts) for detect in COST_DETECTORS) if f is not None), None)
+    finding = finding or _cost_fallback(alert, facts)
+    finding.diagnostics = finding.diagnostics + _cost_diagnostics(alert, _when(alert, None), [])
+    return finding
+
+
 def _nat_gateway_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
     nat = _target(alert, "nat_gateway")
     if nat is None:
@@ -1022,11 +1033,21 @@ def _unclassified(alert: Alert, facts: Facts) -> Finding:
     return Finding(root_cause="The alert could not be classified; its raw text is shown below.", confidence="low")
 
 
+# The cost detectors, most specific first: budgets, cost anomalies and billing alarms (`_billing_alarm`).
+COST_DETECTORS: tuple[Detector, ...] = (
+    _cost_resource,
+    _cost_anomaly,
+    _lambda_storm_cost,
+    _steady_spend,
+    _cost_mover,
+    _cost_top_service,
+)
 # Per source (`functions.shared.registry`, `rules`): the detectors, most specific first; the first finding wins.
 RULES: dict[str, tuple[Detector, ...]] = {
-    "cost": (_cost_resource, _cost_anomaly, _lambda_storm_cost, _steady_spend, _cost_mover, _cost_top_service),
+    "cost": COST_DETECTORS,
     "alarm": (
         _alarm_no_longer_firing,
+        _billing_alarm,
         _false_alarm,
         _status_check,
         _throttled_at_limit,

@@ -56,6 +56,7 @@ from functions.shared.registry import resource_type, source_spec
 from functions.shared.settings import Settings
 
 ALARM_BEFORE = timedelta(hours=3)
+BILLING_NAMESPACE = "AWS/Billing"
 ALARM_AFTER = timedelta(minutes=30)
 # Most telling first: the section is capped, and the prompt trims from the end.
 FACT_ORDER = (
@@ -220,6 +221,10 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         evidence.add(found)
     else:
         evidence.notes.append("The alarm watches no single metric (composite or metric math): its metric not read.")
+    if metric is not None and metric.namespace == BILLING_NAMESPACE:
+        # A billing alarm is a cost alert watched through CloudWatch: drill from the bill as a budget would.
+        evidence.add(_cost_drill_playbook(alert, readers, now))
+        return evidence
     if target is None:
         evidence.notes.append("The alarm names no Lambda function, instance, queue, table or API to look at.")
         return evidence

@@ -455,3 +455,27 @@ def test_an_alarm_on_a_log_group_suggests_describing_that_log_group():
     alert = alarm_alert("IncomingBytes", "AWS/Logs", {"LogGroupName": "/aws/lambda/orders-api"}, threshold=1e9)
     analysis = analyze_with_rules(alert, GatheredContext())
     assert any("describe-log-groups --log-group-name-prefix /aws/lambda/orders-api" in c for c in analysis.diagnostics)
+
+
+def test_a_billing_alarm_is_analysed_as_a_cost_alert_with_the_bills_commands():
+    from tests.support.gather_fakes import alarm_alert
+
+    alert = alarm_alert("EstimatedCharges", "AWS/Billing", {"Currency": "USD"}, threshold=1500)
+    analysis = analyze_with_rules(alert, _context([NAT_FACT], _bill("EC2 - Other", "USE1-NatGateway-Bytes")))
+    assert analysis.root_cause.startswith("NAT gateway data processing")
+    assert any(c.startswith("aws ce get-cost-and-usage") for c in analysis.diagnostics)
+    # an alarm of another namespace is not read as a bill
+    other = alarm_alert("Errors", "AWS/Lambda", {"FunctionName": "orders-api"}, threshold=1)
+    assert not analyze_with_rules(other, _context([NAT_FACT], [])).root_cause.startswith("NAT gateway")
+
+
+def test_a_billing_alarm_drills_from_the_bill_like_a_budget(moto_account):
+    from tests.support.gather_fakes import alarm_alert
+
+    seeded(moto_account, prod_after=86 * GB, log_after=GB)
+    alert = alarm_alert("EstimatedCharges", "AWS/Billing", {"Currency": "USD"}, threshold=1500)
+    section = gather_compute(
+        StageInput(route="critical", alert=alert), compute_readers(), now=moto_account, settings=Settings()
+    )
+    top = section.fact("compute.cost_resource.nat_gateway")
+    assert top is not None and top.subject == PROD_NAT
