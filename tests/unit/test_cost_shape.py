@@ -164,3 +164,19 @@ def test_a_steady_bill_is_no_problem_unless_the_drill_found_a_resource_that_grew
 def test_a_rise_with_only_one_full_day_at_the_new_level_is_a_jump_not_a_step_that_stayed():
     shape = cost_shape("Logs", DAYS, [12.5] * 12 + [118.0, 246.0])
     assert shape.kind == "jump" and shape.onset == DAYS[12]
+
+
+def test_a_quarterly_budget_is_quarter_to_date_with_its_own_forecast():
+    evidence = budget_evidence(
+        _budget("QUARTERLY", 61.0, 140.0),  # type: ignore[arg-type]
+        account_id="123456789012",
+        budget_name="spend",
+        month_to_date=20.0,
+        today=date(2026, 11, 25),
+    )
+    fact = evidence.fact("cost.budget_period")
+    assert fact is not None
+    assert fact.text == (
+        "Quarter to date $61.00 of quarterly budget spend $100.00 (61%); AWS Budgets forecasts $140.00 for the quarter"
+    )
+    assert evidence.fact("cost.month_to_date") is None

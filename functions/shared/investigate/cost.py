@@ -321,10 +321,10 @@ def budget_evidence(
 
 # The notification's "for the current day" / "per month" -> the budget's TimeUnit.
 _ALERT_PERIODS = {"day": "DAILY", "month": "MONTHLY", "quarter": "QUARTERLY", "year": "ANNUALLY"}
-_PERIOD_WORDS = {
-    "DAILY": ("Today's spend", "daily"),
-    "QUARTERLY": ("Quarter to date", "quarterly"),
-    "ANNUALLY": ("Year to date", "annual"),
+_PERIOD_WORDS = {  # (what was spent, the budget's adjective, the period's noun)
+    "DAILY": ("Today's spend", "daily", "day"),
+    "QUARTERLY": ("Quarter to date", "quarterly", "quarter"),
+    "ANNUALLY": ("Year to date", "annual", "year"),
 }
 
 
@@ -337,7 +337,7 @@ def budget_period(time_unit: str | None, alert_period: str | None = None) -> str
 
 def _period_budget_evidence(budget: BudgetStatus | None, period: str, link: str) -> Evidence:
     evidence = Evidence()
-    spent_words, adjective = _PERIOD_WORDS.get(period, ("Spend this period", period.lower()))
+    spent_words, adjective, noun = _PERIOD_WORDS.get(period, ("Spend this period", period.lower(), "period"))
     if budget is None or budget.actual is None:
         evidence.notes.append(f"The {adjective} budget's spend for the current period could not be read.")
         return evidence
@@ -347,7 +347,7 @@ def _period_budget_evidence(budget: BudgetStatus | None, period: str, link: str)
         percent = budget.actual / budget.limit * 100
         text += f" of {adjective} budget {budget.name} {money(budget.limit)} ({percent:.0f}%)"
     if period != "DAILY" and budget.forecasted is not None:
-        text += f"; AWS Budgets forecasts {money(budget.forecasted)} for the {adjective.removesuffix('ly')} period"
+        text += f"; AWS Budgets forecasts {money(budget.forecasted)} for the {noun}"
     evidence.facts.append(
         Fact(
             key="cost.budget_period",
