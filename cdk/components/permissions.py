@@ -156,6 +156,14 @@ def container_reads(stack: Stack) -> list[iam.PolicyStatement]:
     ]
 
 
+def cost_drill_reads() -> iam.PolicyStatement:
+    """The cost drill: NAT gateways (ranked by bytes processed), log groups (ranked by ingestion) and which buckets
+    have S3 request metrics (ListMetrics). None of these actions has a resource type."""
+    return iam.PolicyStatement(
+        actions=["ec2:DescribeNatGateways", "logs:DescribeLogGroups", "cloudwatch:ListMetrics"], resources=["*"]
+    )
+
+
 def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         function_reads(stack),
@@ -175,6 +183,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         lambda_movers_reads(),
         change_reads(),
         *container_reads(stack),
+        cost_drill_reads(),
     ]
 
 

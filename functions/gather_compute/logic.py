@@ -2,8 +2,10 @@
 
 - CloudWatch alarm: the alarm's metric around the breach (peak vs baseline), related metrics of the same resource
   (Lambda, EC2, SQS, DynamoDB, API Gateway), and the resource's recent configuration changes.
-- Budget / cost anomaly: drill from spend to the resource: the Lambda function whose invocations grew most in the
-  last 24 hours, its metrics and configuration.
+- Budget / cost anomaly: drill from spend to the resource, per billing mechanism of the anomaly's usage types
+  (`COST_DRILLS`; a budget names none, so the cheap probes run): NAT gateways by bytes processed, log groups by
+  ingestion, instances of the billed type, buckets with request metrics, the Lambda function whose invocations
+  grew most; and new EC2 capacity.
 - Health: the event's description, affected entities and their current state.
 - Security Hub / GuardDuty: the finding, its resource and how many similar findings exist.
 - Custom application errors: the named Lambda function's metrics and configuration.
@@ -23,6 +25,7 @@ from functions.shared.adapters.cloudtrail import CloudTrailReader
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
 from functions.shared.adapters.containers import ApiGatewayReader, EcsReader, WorkflowReader
+from functions.shared.adapters.cost_resources import LogGroupReader, MetricCatalogReader, NatGatewayReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
 from functions.shared.adapters.infrastructure import (
     AutoScalingReader,
@@ -43,6 +46,16 @@ from functions.shared.investigate.base import (
 )
 from functions.shared.investigate.changes import TrailReader, change_subjects_of, what_changed_evidence
 from functions.shared.investigate.containers import ecs_cluster_evidence, ecs_service_evidence
+from functions.shared.investigate.cost_drill import (
+    ec2_instances_drill,
+    instance_types_of,
+    lambda_writer,
+    log_group_evidence,
+    log_ingestion_drill,
+    nat_gateway_drill,
+    nat_gateway_evidence,
+    s3_bucket_drill,
+)
 from functions.shared.investigate.databases import rds_cluster_evidence, rds_instance_evidence
 from functions.shared.investigate.load_balancers import load_balancer_evidence, target_group_evidence
 from functions.shared.investigate.metrics import (
@@ -59,16 +72,19 @@ from functions.shared.investigate.resources import (
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
+from functions.shared.investigate.usage_mechanisms import Mechanism, anomaly_usage, mechanisms_for, probe_mechanisms
 from functions.shared.investigate.workflows import state_machine_evidence
 from functions.shared.models import Alert, ContextSection, Fact, Measurement, StageInput
 from functions.shared.registry import resource_type, source_spec
 from functions.shared.settings import Settings
 
 ALARM_BEFORE = timedelta(hours=3)
+BILLING_NAMESPACE = "AWS/Billing"
 ALARM_AFTER = timedelta(minutes=30)
 # Most telling first: the section is capped, and the prompt trims from the end.
 FACT_ORDER = (
     "compute.finding.",
+    "compute.cost_resource.",
     "compute.lambda_mover",
     "compute.recent_launches",
     "compute.alarm_metric",
@@ -109,6 +125,9 @@ FACT_ORDER = (
     "compute.metric.",
     "compute.lambda_config",
     "compute.ecs.log_group",
+    "compute.cost_runners_up",
+    "compute.nat_gateway",
+    "compute.log_group",
     "security.remediation",
 )
 
@@ -131,6 +150,9 @@ class ComputeReaders:
     ecs: EcsReader = field(default_factory=EcsReader)
     workflows: WorkflowReader = field(default_factory=WorkflowReader)
     apis: ApiGatewayReader = field(default_factory=ApiGatewayReader)
+    nat_gateways: NatGatewayReader = field(default_factory=NatGatewayReader)
+    log_groups: LogGroupReader = field(default_factory=LogGroupReader)
+    metric_catalog: MetricCatalogReader = field(default_factory=MetricCatalogReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -149,6 +171,9 @@ class ComputeReaders:
             ecs=EcsReader(region=region),
             workflows=WorkflowReader(region=region),
             apis=ApiGatewayReader(region=region),
+            nat_gateways=NatGatewayReader(region=region),
+            log_groups=LogGroupReader(region=region),
+            metric_catalog=MetricCatalogReader(region=region),
         )
 
 
@@ -270,6 +295,10 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     "http_api": lambda readers, target, now: http_api_evidence(
         readers.apis, target.name, target.qualifiers.get("Stage"), now=now, region=target.region
     ),
+    "nat_gateway": lambda readers, target, now: nat_gateway_evidence(
+        readers.nat_gateways, target.name, region=target.region
+    ),
+    "log_group": lambda readers, target, now: log_group_evidence(readers.log_groups, target.name, region=target.region),
     "metrics_only": None,
 }
 
@@ -287,6 +316,10 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         evidence.add(found)
     else:
         evidence.notes.append("The alarm watches no single metric (composite or metric math): its metric not read.")
+    if metric is not None and metric.namespace == BILLING_NAMESPACE:
+        # A billing alarm is a cost alert watched through CloudWatch: drill from the bill as a budget would.
+        evidence.add(_cost_drill_playbook(alert, readers, now))
+        return evidence
     if target is None:
         evidence.notes.append("The alarm names no Lambda function, instance, queue, table or API to look at.")
         return evidence.add(_changes_and_noise(alert, readers, [], window, at=at, now=now))
@@ -337,13 +370,19 @@ def _what_changed(
 
 
 def _cost_drill_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
-    """From spend to resource: which Lambda function's invocations moved with the bill, and new EC2 capacity."""
-    evidence = _lambda_drill(alert, readers, now)
+    """From spend to resource: the mechanisms billing the anomaly's usage types (a budget names none: the cheap
+    probes), each ranking its resources by what AWS bills; then new EC2 capacity."""
+    named = mechanisms_for(anomaly_usage(alert))
+    evidence = Evidence()
+    for mechanism in named or probe_mechanisms():
+        evidence.add(COST_DRILLS[mechanism](alert, readers, now, not named))
+    if "lambda" not in (named or probe_mechanisms()):
+        evidence.notes.append("The anomaly's usage types are not Lambda's: Lambda invocations not ranked.")
     evidence.add(recent_ec2_launches_evidence(readers.ec2, now=now, region=alert.region))
     return evidence
 
 
-def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:
+def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool = True) -> Evidence:
     evidence = Evidence()
     evidence.looked_at.append("Lambda invocations per function, last 24 h vs the 24 h before")
     movers = evidence.read(
@@ -389,6 +428,52 @@ def _lambda_drill(alert: Alert, readers: ComputeReaders, now: datetime) -> Evide
     )
     evidence.add(walk.evidence)
     return evidence
+
+
+def _nat_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
+    evidence = nat_gateway_drill(readers.cloudwatch, readers.nat_gateways, now=now, region=alert.region, probe=probe)
+    top = next((f for f in evidence.facts if f.key == "compute.cost_resource.nat_gateway"), None)
+    if top is not None and top.subject:
+        evidence.add(nat_gateway_evidence(readers.nat_gateways, top.subject, region=alert.region))
+    return evidence
+
+
+def _log_ingestion_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
+    """The log group whose ingestion grew, then what writes it (a Lambda function's configuration: when it last
+    changed is when its log level may have)."""
+    evidence = log_ingestion_drill(readers.cloudwatch, readers.log_groups, now=now, region=alert.region, probe=probe)
+    top = evidence.fact("compute.cost_resource.log_group")
+    writer = lambda_writer(top.subject) if top is not None and top.subject else None
+    if writer is not None and top is not None:
+        edge = f"writer of log group {top.subject}"
+        found = lambda_function_evidence(readers.lambdas, writer, now=now, region=alert.region)
+        for fact in found.facts:
+            fact.via = edge
+        evidence.looked_at.append(f"Followed {edge}")
+        evidence.add(found)
+    return evidence
+
+
+def _ec2_instances_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
+    types = instance_types_of([usage for _, usage in anomaly_usage(alert)])
+    return ec2_instances_drill(readers.ec2, types, now=now, region=alert.region)
+
+
+def _s3_bucket_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe: bool) -> Evidence:
+    usage_types = [usage for _, usage in anomaly_usage(alert)]
+    return s3_bucket_drill(readers.cloudwatch, readers.metric_catalog, usage_types, now=now, region=alert.region)
+
+
+# Per billing mechanism (`functions.shared.investigate.cost_drill.USAGE_MECHANISMS`): the drill from the cost to
+# the resources behind it. `probe`: no usage type named it, so it reports only clear growth.
+CostDrill = Callable[[Alert, ComputeReaders, datetime, bool], Evidence]
+COST_DRILLS: dict[Mechanism, CostDrill] = {
+    "lambda": _lambda_drill,
+    "nat_gateway": _nat_drill,
+    "log_ingestion": _log_ingestion_drill,
+    "ec2_instances": _ec2_instances_drill,
+    "s3_bucket": _s3_bucket_drill,
+}
 
 
 def _custom_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evidence:

@@ -17,6 +17,7 @@ from functions.shared.adapters.cost_explorer import CostExplorerReader
 from functions.shared.alert_details import BudgetDetails, CloudWatchAlarmDetails
 from functions.shared.investigate.base import Evidence, section_from, skipped_section, time_budget
 from functions.shared.investigate.cost import anomaly_evidence, budget_evidence, cost_trend, cost_trend_evidence
+from functions.shared.investigate.cost_shape import cost_onset_evidence, steady_total_evidence
 from functions.shared.models import Alert, ContextSection, StageInput
 from functions.shared.registry import source_spec
 from functions.shared.settings import Settings
@@ -25,7 +26,10 @@ from functions.shared.settings import Settings
 FACT_ORDER = (
     "cost.anomaly_root_cause",
     "cost.top_mover",
+    "cost.onset",
+    "cost.steady",
     "cost.top_usage_type",
+    "cost.budget_period",
     "cost.month_to_date",
     "cost.forecast",
     "cost.anomaly_impact",
@@ -83,8 +87,12 @@ def _cost_playbook(alert: Alert, readers: CostReaders, now: datetime) -> Evidenc
             budget_name=budget_name,
             month_to_date=trend.month_to_date if trend else None,
             today=today,
+            alert_period=budget.threshold_period if budget else None,
         )
     )
+    if trend is not None:
+        evidence.add(cost_onset_evidence(trend))
+        evidence.add(steady_total_evidence(trend))
     return evidence
 
 

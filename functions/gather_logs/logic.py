@@ -3,7 +3,8 @@
 The log group, per source (`INVESTIGATORS`, named by `functions.shared.registry`): the implicated Lambda function's
 `/aws/lambda/<name>` (for an ECS service, API or state machine: where its configuration says it logs,
 `functions.shared.investigate.log_sources`), or, for budget and cost-anomaly alerts, that of the Lambda function
-whose invocations grew most (the cost drill).
+whose invocations grew most (the cost drill); failing that, the log group whose ingestion grew most, read for its
+most repeated lines of any level (a log bill is rarely errors: debug logging left on is the usual cause).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from datetime import datetime, timedelta
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import LambdaReader
 from functions.shared.adapters.containers import ApiGatewayReader, EcsReader, WorkflowReader
+from functions.shared.adapters.cost_resources import LogGroupReader
 from functions.shared.adapters.logs import LogsReader
 from functions.shared.investigate.base import Evidence, budget_remaining, section_from, skipped_section, time_budget
+from functions.shared.investigate.cost_drill import log_ingestion_movers
 from functions.shared.investigate.log_sources import LOG_SOURCES
+from functions.shared.investigate.log_volume import log_volume_evidence
 from functions.shared.investigate.logs import log_error_evidence
 from functions.shared.investigate.metrics import lambda_movers
 from functions.shared.investigate.target import Target, implicated_target
@@ -40,6 +44,7 @@ class LogReaders:
     ecs: EcsReader = field(default_factory=EcsReader)
     apis: ApiGatewayReader = field(default_factory=ApiGatewayReader)
     workflows: WorkflowReader = field(default_factory=WorkflowReader)
+    log_groups: LogGroupReader = field(default_factory=LogGroupReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> LogReaders:
@@ -50,6 +55,7 @@ class LogReaders:
             ecs=EcsReader(region=region),
             apis=ApiGatewayReader(region=region),
             workflows=WorkflowReader(region=region),
+            log_groups=LogGroupReader(region=region),
         )
 
 
@@ -106,19 +112,38 @@ def _cost_mover_group(alert: Alert, readers: LogReaders, evidence: Evidence, now
     return None
 
 
+def _ingestion_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
+    """The log group whose ingestion (IncomingBytes) grew most, when it clearly grew: what a log bill is made of."""
+    found = evidence.read(
+        "log groups by IncomingBytes", lambda: log_ingestion_movers(readers.cloudwatch, readers.log_groups, now=now)
+    )
+    if found is None:
+        return None
+    usages, _ = found
+    if usages and usages[0].grew_clearly():
+        return usages[0].resource_id
+    evidence.notes.append("No log group's ingestion grew clearly in the last 24 hours.")
+    return None
+
+
 @dataclass(frozen=True)
 class LogInvestigator:
-    """How a source finds its log group, and whether the search window ends now rather than at the alert."""
+    """How a source finds its log group, and whether the search window ends now rather than at the alert.
+
+    `volume_group`, tried when `log_group` finds none: a log group to read for what it logs most (every kind of
+    line, not only errors), e.g. the one whose ingestion drives a bill.
+    """
 
     log_group: Callable[[Alert, LogReaders, Evidence, datetime], str | None]
     search_up_to_now: bool = False
+    volume_group: Callable[[Alert, LogReaders, Evidence, datetime], str | None] | None = None
 
 
 # The log investigator of each source (`functions.shared.registry`, investigators["logs"]); None: skipped.
 INVESTIGATORS: dict[str, LogInvestigator | None] = {
     "implicated": LogInvestigator(_alarm_group),
     "application": LogInvestigator(_application_group),
-    "cost_mover": LogInvestigator(_cost_mover_group, search_up_to_now=True),
+    "cost_mover": LogInvestigator(_cost_mover_group, search_up_to_now=True, volume_group=_ingestion_group),
     "skip": None,
 }
 
@@ -148,6 +173,10 @@ def gather_logs(stage_input: StageInput, readers: LogReaders, *, now: datetime, 
     with time_budget(settings.gather_timeout_seconds):
         evidence = Evidence()
         log_group = log_group_for(alert, readers, evidence, now)
+        if log_group is None and investigator.volume_group is not None:
+            volume_group = investigator.volume_group(alert, readers, evidence, now)
+            if volume_group is not None:
+                return _volume_section(volume_group, readers, evidence, now, settings, alert, started)
         if log_group is None:
             if evidence.missing_permissions or evidence.failures:
                 return section_from("logs", evidence, started=started)
@@ -169,4 +198,26 @@ def gather_logs(stage_input: StageInput, readers: LogReaders, *, now: datetime, 
                 region=alert.region,
             )
         )
+    return section_from("logs", evidence, started=started)
+
+
+def _volume_section(
+    log_group: str, readers: LogReaders, evidence: Evidence, now: datetime, settings: Settings, alert: Alert,
+    started: float,
+) -> ContextSection:  # fmt: skip
+    """The most repeated lines of the log group, over the last hour (a debug flood shows in minutes)."""
+    start = now - timedelta(minutes=settings.logs_query_lookback_minutes)
+    remaining = budget_remaining() or settings.gather_timeout_seconds
+    evidence.notes = [n for n in evidence.notes if "no log group to search" not in n]
+    evidence.add(
+        log_volume_evidence(
+            readers.logs,
+            log_group,
+            start=start,
+            end=now + timedelta(minutes=1),
+            max_wait_seconds=max(1.0, remaining - QUERY_WAIT_MARGIN_SECONDS),
+            region=alert.region,
+            why="its ingestion grew most",
+        )
+    )
     return section_from("logs", evidence, started=started)

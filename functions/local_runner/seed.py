@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from functions.local_runner import seed_containers
 from functions.local_runner.cloudtrail_server import LOCAL_TRAIL
 from functions.local_runner.seed_cloudtrail import CloudTrailEventSeed, seed_cloudtrail
+from functions.local_runner.seed_cost import NatGatewaySeed, seed_nat_gateways
 from functions.local_runner.seed_databases import (
     AutoScalingGroupSeed,
     LoadBalancerSeed,
@@ -192,6 +193,7 @@ class AccountSeed(_Seed):
     state_machines: list[seed_containers.StateMachineSeed] = Field(default_factory=list)
     rest_apis: list[seed_containers.RestApiSeed] = Field(default_factory=list)
     http_apis: list[seed_containers.HttpApiSeed] = Field(default_factory=list)
+    nat_gateways: list[NatGatewaySeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -218,6 +220,8 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
         _seed_lambda(seed.lambda_functions, seed.account_id, region, now)
     if seed.ec2_instances:
         _seed_ec2(seed.ec2_instances, seed.account_id, region, now)
+    if seed.nat_gateways:
+        seed_nat_gateways(seed.nat_gateways, region)
     if seed.metrics:
         _seed_metrics(seed.metrics, region, now)
     if seed.log_groups:

@@ -111,6 +111,8 @@ _READ_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
             "describe-images",
             "describe-route-tables",
             "describe-nat-gateways",
+            "describe-vpc-endpoints",
+            "describe-flow-logs",
             "describe-availability-zones",
             "describe-regions",
             "get-console-output",

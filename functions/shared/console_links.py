@@ -268,6 +268,12 @@ def ec2_instance_url(instance_id: str, region: str | None = None) -> str:
     return f"{console_host(region)}/ec2/home?region={region}#InstanceDetails:instanceId={_q(instance_id)}"
 
 
+def nat_gateway_url(nat_gateway_id: str, region: str | None = None) -> str:
+    """The VPC console page of one NAT gateway (its subnet, addresses and monitoring)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/vpcconsole/home?region={region}#NatGatewayDetails:natGatewayId={_q(nat_gateway_id)}"
+
+
 def ec2_running_instances_url(region: str | None = None) -> str:
     """The EC2 console's instance list: running instances, newest launch first."""
     region = valid_region(region)
@@ -436,6 +442,17 @@ def ec2_instance_page(resource: ResourceRef, region: str) -> str:
     name = resource.name or resource.arn or ""
     instance_id = name if name.startswith("i-") else (resource.arn or "").rsplit("/", 1)[-1]
     return ec2_instance_url(instance_id, region)
+
+
+def s3_bucket_url(bucket: str, region: str | None = None) -> str:
+    """The S3 console page of one bucket, on its Metrics tab."""
+    region = valid_region(region)
+    return f"{console_host(region)}/s3/buckets/{_q(bucket)}?region={region}&tab=metrics"
+
+
+def nat_gateway_page(resource: ResourceRef, region: str) -> str:
+    name = resource.name or resource.arn or ""
+    return nat_gateway_url(name.rsplit("/", 1)[-1], region)
 
 
 def log_group_page(resource: ResourceRef, region: str) -> str:

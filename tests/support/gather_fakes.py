@@ -206,3 +206,27 @@ def alarm_alert(
         details=details_for("cloudwatch_alarm", details),
         dedup_key="alarm-1",
     )
+
+
+@dataclass
+class FakeNatGateways:
+    gateways: list[Any] = field(default_factory=list)  # NatGatewayInfo
+
+    def nat_gateways(self, ids: list[str] | None = None) -> list[Any]:
+        return [g for g in self.gateways if not ids or g.nat_gateway_id in ids]
+
+
+@dataclass
+class FakeLogGroups:
+    groups: list[Any] = field(default_factory=list)  # LogGroupInfo
+
+    def log_groups(self, prefix: str | None = None, limit: int = 50) -> list[Any]:
+        return [g for g in self.groups if not prefix or g.name.startswith(prefix)][:limit]
+
+
+@dataclass
+class FakeMetricCatalog:
+    sets: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)  # (namespace, metric) -> sets
+
+    def dimension_sets(self, namespace: str, metric_name: str) -> list[dict[str, str]]:
+        return self.sets.get((namespace, metric_name), [])

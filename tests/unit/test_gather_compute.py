@@ -17,6 +17,9 @@ from tests.support.gather_fakes import (
     FakeGuardDuty,
     FakeHealth,
     FakeLambdas,
+    FakeLogGroups,
+    FakeMetricCatalog,
+    FakeNatGateways,
     FakeSecurityHub,
     alarm_alert,
     budget_alert,
@@ -37,6 +40,9 @@ def readers(**overrides):
         "securityhub": FakeSecurityHub(),
         "guardduty": FakeGuardDuty(),
         "health": FakeHealth(),
+        "nat_gateways": FakeNatGateways(),
+        "log_groups": FakeLogGroups(),
+        "metric_catalog": FakeMetricCatalog(),
     }
     parts.update(overrides)
     return ComputeReaders(**parts)  # type: ignore[arg-type]

@@ -7,11 +7,25 @@ from datetime import timedelta
 from functions.gather_logs.logic import LogReaders, gather_logs
 from functions.shared.models import Alert, StageInput
 from functions.shared.settings import Settings
-from tests.support.gather_fakes import NOW, FakeCloudWatch, FakeLambdas, FakeLogs, alarm_alert, budget_alert, log_row
+from tests.support.gather_fakes import (
+    NOW,
+    FakeCloudWatch,
+    FakeLambdas,
+    FakeLogGroups,
+    FakeLogs,
+    alarm_alert,
+    budget_alert,
+    log_row,
+)
 
 
 def run(alert: Alert, logs: FakeLogs, cloudwatch=None, lambdas=None, route="critical"):
-    readers = LogReaders(logs=logs, cloudwatch=cloudwatch or FakeCloudWatch(), lambdas=lambdas or FakeLambdas())  # type: ignore[arg-type]
+    readers = LogReaders(
+        logs=logs,  # type: ignore[arg-type]
+        cloudwatch=cloudwatch or FakeCloudWatch(),  # type: ignore[arg-type]
+        lambdas=lambdas or FakeLambdas(),  # type: ignore[arg-type]
+        log_groups=FakeLogGroups(),  # type: ignore[arg-type]
+    )
     return gather_logs(StageInput(route=route, alert=alert), readers, now=NOW, settings=Settings())
 
 

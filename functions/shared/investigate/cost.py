@@ -275,8 +275,11 @@ def budget_evidence(
     budget_name: str | None,
     month_to_date: float | None,
     today: date,
+    alert_period: str | None = None,
 ) -> Evidence:
-    """Month to date vs the budget, and the forecast to month end (the budget's, else a straight line)."""
+    """Month to date vs the budget, and the forecast to month end (the budget's, else a straight line); for a
+    budget of another period (its TimeUnit, else the notification's "for the current day"), that period's spend
+    vs its limit instead (`cost.budget_period`)."""
     evidence = Evidence()
     account = account_id or evidence.read("the account ID", budgets_reader.account_id)
     budget = None
@@ -290,6 +293,12 @@ def budget_evidence(
                     f"No budget named {budget_name} in this account." if budget_name else "This account has no budgets."
                 )
     link = console_links.budgets_url(budget.name if budget else budget_name)
+    period = budget_period(budget.time_unit if budget else None, alert_period)
+    if period != "MONTHLY":
+        # A daily (quarterly, yearly) budget is about its own period: month to date and a month-end forecast
+        # would describe a limit nobody set.
+        evidence.add(_period_budget_evidence(budget, period, link))
+        return evidence
     actual = month_to_date if month_to_date is not None else (budget.actual if budget else None)
     if actual is not None:
         text = f"Month to date {money(actual)}"
@@ -307,6 +316,54 @@ def budget_evidence(
         if budget is not None and budget.limit:
             text += f": {forecast / budget.limit * 100:.0f}% of budget {money(budget.limit)}"
         evidence.facts.append(Fact(key="cost.forecast", text=text, value=round(forecast, 2), link=link))
+    return evidence
+
+
+# The notification's "for the current day" / "per month" -> the budget's TimeUnit.
+_ALERT_PERIODS = {"day": "DAILY", "month": "MONTHLY", "quarter": "QUARTERLY", "year": "ANNUALLY"}
+_PERIOD_WORDS = {  # (what was spent, the budget's adjective, the period's noun)
+    "DAILY": ("Today's spend", "daily", "day"),
+    "QUARTERLY": ("Quarter to date", "quarterly", "quarter"),
+    "ANNUALLY": ("Year to date", "annual", "year"),
+}
+
+
+def budget_period(time_unit: str | None, alert_period: str | None = None) -> str:
+    """The budget's period: its TimeUnit as Budgets reports it, else the notification's wording, else MONTHLY."""
+    if time_unit in ("DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY"):
+        return time_unit
+    return _ALERT_PERIODS.get((alert_period or "").lower(), "MONTHLY")
+
+
+def _period_budget_evidence(budget: BudgetStatus | None, period: str, link: str) -> Evidence:
+    evidence = Evidence()
+    spent_words, adjective, noun = _PERIOD_WORDS.get(period, ("Spend this period", period.lower(), "period"))
+    if budget is None or budget.actual is None:
+        evidence.notes.append(f"The {adjective} budget's spend for the current period could not be read.")
+        return evidence
+    text = f"{spent_words} {money(budget.actual)}"
+    percent = None
+    if budget.limit:
+        percent = budget.actual / budget.limit * 100
+        text += f" of {adjective} budget {budget.name} {money(budget.limit)} ({percent:.0f}%)"
+    if period != "DAILY" and budget.forecasted is not None:
+        text += f"; AWS Budgets forecasts {money(budget.forecasted)} for the {noun}"
+    evidence.facts.append(
+        Fact(
+            key="cost.budget_period",
+            text=text,
+            value=round(budget.actual, 2),
+            subject=budget.name,
+            link=link,
+            numbers=Measurement(
+                value=budget.actual,
+                threshold=budget.limit,
+                unit="USD",
+                window="1d" if period == "DAILY" else period.lower(),
+                crossed=None if not budget.limit else budget.actual > budget.limit,
+            ),
+        )
+    )
     return evidence
 
 
