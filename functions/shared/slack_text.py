@@ -53,8 +53,11 @@ FULLWIDTH_GREATER_THAN = "\uff1e"
 FULLWIDTH_AT = "\uff20"
 DEFANGED_DOT = "[.]"
 
-# Slack turns these into notifications even without the `<!...>` syntax in some clients and integrations.
-_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+# Slack turns these into notifications even without the `<!...>` syntax in some clients and integrations. Every
+# occurrence is defanged, wherever it stands and whatever follows: `@channels` or `ops@herecorp.example` is no
+# mention, but shortening the text later (a field cut to its budget, "…" appended) can leave `@channel…` or
+# `ops@here…`, which would be one. The fullwidth `@` looks the same to a reader.
+_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone))", re.IGNORECASE)
 _FENCE = re.compile(r"`{3,}")
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 # An `_` with no ASCII letter or digit on one side can open or close italics.

@@ -424,9 +424,11 @@ def test_only_console_links_are_clickable() -> None:
     assert all(is_console_url(url) for url in buttons(message).values())
 
 
-def test_broadcast_words_inside_other_words_are_left_alone() -> None:
+def test_broadcast_words_inside_other_words_are_shown_but_defanged() -> None:
+    # A word that only contains a broadcast gets the fullwidth `@` too (it reads the same), so no later cut of the
+    # text ("@channel…", "ops@here…") can turn it into a mention.
     message = posted(format_input(alert=alarm_alert(summary="email ops@herecorp.example about @channels")))
-    assert "ops@herecorp.example about @channels" in all_text(message)
+    assert "ops\uff20herecorp.example about \uff20channels" in all_text(message)
 
 
 # --- Slack's limits --------------------------------------------------------------------------------------------

@@ -340,3 +340,15 @@ def test_the_tld_module_is_generated_from_the_current_iana_list() -> None:
 def test_the_tld_list_is_plain_data() -> None:
     assert json.loads(json.dumps(sorted(tlds.TLDS)))  # no surprises such as empty names
     assert "" not in tlds.TLDS
+
+
+def test_a_broadcast_word_is_defanged_whatever_follows_so_shortening_cannot_revive_it() -> None:
+    # Given "@here" glued to a letter (no mention), then cut to its first five characters as a budget would
+    from functions.shared.slack_text import escape
+
+    escaped = escape("@hereù and more")
+    shortened = escaped[:5] + "…"
+
+    # Then the cut text still holds no bare "@here"
+    assert "@here" not in shortened
+    assert escape("@Channels") == "\uff20Channels"
