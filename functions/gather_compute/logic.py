@@ -21,6 +21,7 @@ from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
 from functions.shared.adapters.findings import GuardDutyReader, HealthReader, SecurityHubReader
+from functions.shared.adapters.queues import QueueReaders
 from functions.shared.investigate.base import (
     Evidence,
     number,
@@ -29,13 +30,16 @@ from functions.shared.investigate.base import (
     skipped_section,
     time_budget,
 )
+from functions.shared.investigate.lambda_links import lambda_connections_evidence
 from functions.shared.investigate.metrics import alarm_metric_evidence, lambda_movers, related_metrics_evidence
+from functions.shared.investigate.queues import sqs_queue_evidence
 from functions.shared.investigate.resources import (
     ec2_instance_evidence,
     lambda_function_evidence,
     recent_ec2_launches_evidence,
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
+from functions.shared.investigate.tables import dynamodb_table_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
 from functions.shared.models import Alert, ContextSection, Fact, Measurement, StageInput
 from functions.shared.registry import resource_type, source_spec
@@ -45,6 +49,10 @@ ALARM_BEFORE = timedelta(hours=3)
 ALARM_AFTER = timedelta(minutes=30)
 # Most telling first: the section is capped, and the prompt trims from the end.
 FACT_ORDER = (
+    "compute.queue_stall",
+    "compute.queue_backlog",
+    "compute.dynamodb_throttling",
+    "compute.out_of_memory",
     "compute.lambda_mover",
     "compute.recent_launches",
     "compute.alarm_metric",
@@ -53,12 +61,18 @@ FACT_ORDER = (
     "health.affected_entities",
     "compute.recent_change",
     "compute.reserved_concurrency",
+    "compute.dead_letter_queue",
+    "compute.queue_consumer",
+    "compute.queue_config",
+    "compute.table_config",
+    "compute.memory_pressure",
     "compute.instance",
     "compute.status_checks",
     "compute.scheduled_event",
     "security.similar_findings",
     "compute.metric.",
     "compute.lambda_config",
+    "compute.lambda_sources",
     "security.remediation",
 )
 
@@ -71,6 +85,7 @@ class ComputeReaders:
     securityhub: SecurityHubReader
     guardduty: GuardDutyReader
     health: HealthReader
+    queues: QueueReaders
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -81,6 +96,7 @@ class ComputeReaders:
             securityhub=SecurityHubReader(region=region),
             guardduty=GuardDutyReader(region=region),
             health=HealthReader(),
+            queues=QueueReaders.default(region),
         )
 
 
@@ -172,9 +188,15 @@ ResourceInvestigator = Callable[[ComputeReaders, Target, datetime], Evidence]
 RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     "lambda_function": lambda readers, target, now: lambda_function_evidence(
         readers.lambdas, target.name, now=now, region=target.region
-    ),
+    ).add(lambda_connections_evidence(readers.lambdas, readers.queues, target, now=now)),
     "ec2_instance": lambda readers, target, now: ec2_instance_evidence(
         readers.ec2, target.name, now=now, region=target.region
+    ),
+    "sqs_queue": lambda readers, target, now: sqs_queue_evidence(
+        readers.queues.sqs, readers.queues.mappings, readers.cloudwatch, target, now=now
+    ),
+    "dynamodb_table": lambda readers, target, now: dynamodb_table_evidence(
+        readers.queues.dynamodb, readers.queues.mappings, readers.cloudwatch, target, now=now
     ),
     "metrics_only": None,
 }
