@@ -105,6 +105,24 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         iam.PolicyStatement(actions=["guardduty:ListDetectors", "guardduty:ListFindings"], resources=["*"]),
         instance_reads(),
         lambda_movers_reads(),
+        *queue_and_table_reads(stack),
+    ]
+
+
+def queue_and_table_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """The SQS, DynamoDB and Lambda-connection investigations: a queue's attributes (and its dead-letter queue's),
+    a table's description, the event source mappings between them and their consumers, and a function's REPORT
+    lines (memory used vs memory size) in its own log group."""
+    return [
+        iam.PolicyStatement(
+            actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], resources=[_account_arn(stack, "sqs", "*")]
+        ),
+        iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[_account_arn(stack, "dynamodb", "table/*")]),
+        # ListEventSourceMappings has no resource type.
+        iam.PolicyStatement(actions=["lambda:ListEventSourceMappings"], resources=["*"]),
+        iam.PolicyStatement(
+            actions=["logs:FilterLogEvents"], resources=[_account_arn(stack, "logs", "log-group:/aws/lambda/*")]
+        ),
     ]
 
 
@@ -124,8 +142,13 @@ def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
 
 
 def log_context_reads(stack: Stack) -> list[iam.PolicyStatement]:
-    """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read)."""
-    return [*logs_reads(stack), lambda_movers_reads()]
+    """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read), and
+    a queue's consumer (ListEventSourceMappings, no resource type) for a queue alarm."""
+    return [
+        *logs_reads(stack),
+        lambda_movers_reads(),
+        iam.PolicyStatement(actions=["lambda:ListEventSourceMappings"], resources=["*"]),
+    ]
 
 
 def chat_tool_reads(stack: Stack) -> list[iam.PolicyStatement]:

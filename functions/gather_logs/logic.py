@@ -15,9 +15,11 @@ from datetime import datetime, timedelta
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import LambdaReader
 from functions.shared.adapters.logs import LogsReader
+from functions.shared.adapters.queues import EventSourceMappingReader, queue_name_of_arn
 from functions.shared.investigate.base import Evidence, budget_remaining, section_from, skipped_section, time_budget
 from functions.shared.investigate.logs import log_error_evidence
 from functions.shared.investigate.metrics import lambda_movers
+from functions.shared.investigate.queues import consumer_log_group
 from functions.shared.investigate.target import Target, implicated_target
 from functions.shared.models import Alert, ContextSection, StageInput
 from functions.shared.registry import source_spec
@@ -33,6 +35,8 @@ class LogReaders:
     logs: LogsReader
     cloudwatch: CloudWatchReader
     lambdas: LambdaReader
+    # A queue has no logs of its own: its consumer's (event source mapping) are searched instead.
+    mappings: EventSourceMappingReader | None = None
 
     @classmethod
     def default(cls, region: str | None = None) -> LogReaders:
@@ -40,6 +44,7 @@ class LogReaders:
             logs=LogsReader(region=region),
             cloudwatch=CloudWatchReader(region=region),
             lambdas=LambdaReader(region=region),
+            mappings=EventSourceMappingReader(region=region),
         )
 
 
@@ -59,9 +64,30 @@ def _no_group(alert: Alert, evidence: Evidence) -> None:
 
 
 def _alarm_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
+    target = implicated_target(alert)
+    if target is not None and target.kind == "sqs" and readers.mappings is not None:
+        consumer = _queue_consumer_group(alert, target, readers.mappings, evidence)
+        if consumer is not None:
+            return consumer
     decided, group = _implicated_group(alert, evidence)
     if not decided:
         _no_group(alert, evidence)
+    return group
+
+
+def _queue_consumer_group(
+    alert: Alert, queue: Target, mappings: EventSourceMappingReader, evidence: Evidence
+) -> str | None:
+    arn = alert.resource.arn if alert.resource and alert.resource.arn else None
+    if arn is None or queue_name_of_arn(arn) != queue.name:
+        if not alert.account_id:
+            return None
+        arn = f"arn:aws:sqs:{alert.region or queue.region or 'us-east-1'}:{alert.account_id}:{queue.name}"
+    found = consumer_log_group(mappings, arn, evidence)
+    if found is None:
+        return None
+    function, group = found
+    evidence.notes.append(f"SQS queue {queue.name} has no logs of its own: searched its consumer Lambda {function}.")
     return group
 
 

@@ -21,6 +21,7 @@ from tests.support.gather_fakes import (
     alarm_alert,
     budget_alert,
 )
+from tests.support.queue_fakes import queue_readers
 
 
 def five_minute(baseline: float, recent: list[float], points: int = 30) -> list[tuple[float, float]]:
@@ -37,6 +38,7 @@ def readers(**overrides):
         "securityhub": FakeSecurityHub(),
         "guardduty": FakeGuardDuty(),
         "health": FakeHealth(),
+        "queues": queue_readers(),
     }
     parts.update(overrides)
     return ComputeReaders(**parts)  # type: ignore[arg-type]

@@ -87,6 +87,8 @@ def queue_verdict(flow: dict[str, FlowWindow], *, has_consumer: bool) -> QueueVe
 
 
 def _duration(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
     if seconds >= 2 * 3600:
         return f"{seconds / 3600:.1f} h"
     if seconds >= 120:
@@ -213,7 +215,7 @@ def sqs_queue_evidence(
             )
         )
     elif queue.arn:
-        evidence.notes.append(f"No Lambda event source mapping consumes {name}: its consumer runs elsewhere.")
+        evidence.notes.append(f"No Lambda event source mapping reads {name}.")
     for mapping in consumers[:2]:
         batch = f", batch size {mapping.batch_size}" if mapping.batch_size is not None else ""
         evidence.neighbours.append(
@@ -241,3 +243,15 @@ def sqs_queue_evidence(
         elif verdict.kind == "keeping_up":
             evidence.notes.append(f"{name}'s consumers keep up: messages are deleted about as fast as they are sent.")
     return evidence
+
+
+def consumer_log_group(
+    mappings: EventSourceMappingReader, queue_arn: str, evidence: Evidence
+) -> tuple[str, str] | None:
+    """(consumer function, its log group) for a queue, which has no logs of its own: where its failures show."""
+    consumers = evidence.read(f"event source mappings of {queue_arn}", lambda: mappings.mappings(source_arn=queue_arn))
+    if not consumers:
+        return None
+    function = consumers[0].function_name
+    target = Target.of("lambda", function)
+    return (function, target.log_group) if target.log_group else None
