@@ -115,7 +115,8 @@ def queue_and_table_reads(stack: Stack) -> list[iam.PolicyStatement]:
     lines (memory used vs memory size) in its own log group."""
     return [
         iam.PolicyStatement(
-            actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], resources=[_account_arn(stack, "sqs", "*")]
+            actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues"],
+            resources=[_account_arn(stack, "sqs", "*")],
         ),
         iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[_account_arn(stack, "dynamodb", "table/*")]),
         # ListEventSourceMappings has no resource type.

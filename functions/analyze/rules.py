@@ -701,6 +701,52 @@ def _queue_consumer_stall(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
+def _dead_letter_arrivals(alert: Alert, facts: Facts) -> Finding | None:
+    """Messages arrive in a dead-letter queue: the failure is its source queue's consumer, not the DLQ."""
+    arrivals = facts.get("compute.dead_letter_sources")
+    if arrivals is None or arrivals.via is not None or not (arrivals.numbers and arrivals.numbers.value):
+        return None
+    dlq = arrivals.subject or _resource_name(alert)
+    source = str(arrivals.value or "its source queue")
+    consumer_fact = facts.get("compute.queue_consumer")
+    consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
+    who = f"Lambda {consumer}" if consumer else "the consumer"
+    sentence = f"Messages from SQS queue {source} are failing: {_after_colon(arrivals)}"
+    if consumer_fact is not None:
+        sentence += f"; {_clean(consumer_fact.text)}"
+    errors = _consumer_errors(facts)
+    if errors is not None:
+        sentence += f"; {_neighbour_text(errors)}"
+    for key in ("compute.out_of_memory", "compute.recent_change"):
+        found = facts.get(key)
+        if found is not None:
+            sentence += f"; {_clean(found.text)}"
+    logs = _log_summary(facts)
+    if logs:
+        sentence += f"; {logs}"
+    diagnostics = _queue_commands(alert, dlq)
+    if consumer and not kind_problem(consumer, ValueKind.LAMBDA_FUNCTION):
+        diagnostics.append(_recent_errors(alert, _log_group(consumer), _when(alert, None)))
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high" if errors is not None or logs else "medium",
+        evidence_keys=[
+            "compute.dead_letter_sources",
+            "compute.queue_consumer",
+            "compute.metric.Errors",
+            "compute.recent_change",
+            "logs.pattern.1",
+        ],
+        recommendations=[
+            f"Find why {who} fails these messages (its errors and logs; a sample message in {dlq} shows the input) "
+            "and fix that: the dead-letter queue only collects the failures.",
+            f"Then redrive {dlq} back to {source} (SQS console: Start DLQ redrive); do not purge it, the messages "
+            "are the work that failed.",
+        ],
+        diagnostics=diagnostics,
+    )
+
+
 def _queue_backlog(alert: Alert, facts: Facts) -> Finding | None:
     backlog = facts.get("compute.queue_backlog")
     if backlog is None:
@@ -759,11 +805,15 @@ def _dynamodb_throttling(alert: Alert, facts: Facts) -> Finding | None:
         return None
     table = throttling.subject or _resource_name(alert)
     mechanism = str(throttling.value or "unknown")
+    logs = _log_summary(facts)
+    # A table next to the failing resource throttles, but nothing ties its errors to the table: another cause.
+    unrelated = throttling.via is not None and not (logs and _THROTTLED_CALL.search(logs))
+    if unrelated and (facts.get("compute.recent_change") is not None or mechanism != "at_capacity"):
+        return None
     sentence = f"DynamoDB table {table} is throttling: {_clean(throttling.text)}"
     if throttling.via is not None:
         sentence = f"{_resource_name(alert)} fails because its {throttling.via.split(' named in ')[0]} throttles: "
         sentence += _clean(throttling.text)
-    logs = _log_summary(facts)
     if logs:
         sentence += f"; {logs}"
     config = facts.get("compute.table_config")
@@ -796,6 +846,7 @@ def _dynamodb_throttling(alert: Alert, facts: Facts) -> Finding | None:
 
 
 _OOM_PATTERN = '"Runtime.OutOfMemory"'
+_THROTTLED_CALL = re.compile(r"ProvisionedThroughputExceeded|ThrottlingException|RequestLimitExceeded|throttl", re.I)
 
 
 def _lambda_out_of_memory(alert: Alert, facts: Facts) -> Finding | None:
@@ -977,6 +1028,7 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _false_alarm,
         _status_check,
         _queue_consumer_stall,
+        _dead_letter_arrivals,
         _queue_backlog,
         _dynamodb_throttling,
         _lambda_out_of_memory,

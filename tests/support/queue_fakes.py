@@ -25,6 +25,9 @@ class FakeSqs:
             raise self.error
         return self.queues.get(name)
 
+    def dead_letter_sources(self, queue: QueueAttributes) -> list[str]:
+        return [q.name for q in self.queues.values() if q.dead_letter_queue == queue.name]
+
 
 @dataclass
 class FakeDynamoDb:

@@ -23,7 +23,7 @@ from functions.shared.investigate.lambda_links import (
 from functions.shared.investigate.queues import queue_verdict, sqs_queue_evidence
 from functions.shared.investigate.tables import dynamodb_table_evidence, throttling_verdict
 from functions.shared.investigate.target import Target
-from functions.shared.models import ContextSection, GatheredContext
+from functions.shared.models import ContextSection, Fact, GatheredContext
 from tests.support.gather_fakes import NOW, FakeCloudWatch, alarm_alert
 from tests.support.queue_fakes import FakeDynamoDb, FakeMappings, FakeReports, FakeSqs, mapping, sqs_arn
 
@@ -164,11 +164,11 @@ def test_sqs_investigator_reports_redrive_dlq_depth_consumer_and_the_stall():
 
 def test_a_missing_queue_is_reported_not_guessed():
     evidence = sqs_queue_evidence(
-        FakeSqs(),
-        FakeMappings(),
-        FakeCloudWatch(),
+        FakeSqs(),  # type: ignore[arg-type]
+        FakeMappings(),  # type: ignore[arg-type]
+        FakeCloudWatch(),  # type: ignore[arg-type]
         Target.of("sqs", "gone", "us-east-1"),
-        now=NOW,  # type: ignore[arg-type]
+        now=NOW,
     )
     assert evidence.facts == [] and evidence.neighbours == []
     assert "No SQS queue named gone" in evidence.notes[0]
@@ -271,9 +271,9 @@ def test_lambda_neighbours_are_bounded():
     evidence = lambda_neighbours_evidence(
         "Fan",
         {"Environment": {"Variables": variables}},
-        FakeMappings(),
-        FakeDynamoDb(),
-        region=None,  # type: ignore[arg-type]
+        FakeMappings(),  # type: ignore[arg-type]
+        FakeDynamoDb(),  # type: ignore[arg-type]
+        region=None,
     )
     assert len(evidence.neighbours) == 4
 
@@ -396,3 +396,50 @@ def test_out_of_memory_names_the_memory_setting():
     assert "1,024 MB Memory Size" in analysis.root_cause
     assert "Raise Fn's memory above 1024 MB" in analysis.recommendations[0]
     assert any("Runtime.OutOfMemory" in c and "filter-log-events" in c for c in analysis.diagnostics)
+
+
+def test_a_dead_letter_queue_leads_to_its_source_queue_and_the_rule_blames_the_consumer():
+    sqs, mappings, _ = stalled_queue_readers()
+    evidence = sqs_queue_evidence(sqs, mappings, FakeCloudWatch(), Target.of("sqs", "orders-dlq", "us-east-1"), now=NOW)  # type: ignore[arg-type]
+
+    sources = evidence.fact("compute.dead_letter_sources")
+    assert sources is not None and sources.value == "orders" and "340 messages" in sources.text
+    assert [(n.target.kind, n.target.name) for n in evidence.neighbours] == [("sqs", "orders")]
+    assert evidence.fact("compute.queue_stall") is None  # nobody consumes a DLQ: it does not "stall"
+
+    alert = alarm_alert("ApproximateNumberOfMessagesVisible", "AWS/SQS", {"QueueName": "orders-dlq"}, threshold=0)
+    analysis = analyze_with_rules(alert, compute(evidence), now=NOW)
+    assert analysis.root_cause.startswith("Messages from SQS queue orders are failing")
+    assert any("redrive orders-dlq back to orders" in r for r in analysis.recommendations)
+
+
+def test_a_throttling_neighbour_table_is_not_blamed_for_errors_after_a_deploy():
+    cloudwatch = FakeCloudWatch(
+        series={
+            "ConsumedWriteCapacityUnits": five_minute([12000] * 30, [12000, 12000]),
+            "WriteThrottleEvents": five_minute([0] * 30, [3, 5]),
+        }
+    )
+    table = dynamodb_table_evidence(
+        FakeDynamoDb(tables={"carts": provisioned(1000)}),  # type: ignore[arg-type]
+        FakeMappings(),  # type: ignore[arg-type]
+        cloudwatch,  # type: ignore[arg-type]
+        Target.of("dynamodb", "carts", "us-east-1"),
+        now=NOW,
+    )
+    for fact in table.facts:
+        fact.via = "DynamoDB table carts named in Lambda CartService's environment (CARTS_TABLE)"
+    assert table.fact("compute.dynamodb_throttling") is not None
+    context = GatheredContext(
+        compute=ContextSection(
+            name="compute",
+            status="ok",
+            facts=[
+                *table.facts,
+                Fact(key="compute.recent_change", text="Recent change: CartService updated 12 min ago", value=12),
+            ],
+        )
+    )
+    alert = alarm_alert("Errors", "AWS/Lambda", {"FunctionName": "CartService"}, threshold=5)
+    analysis = analyze_with_rules(alert, context, now=NOW)
+    assert "throttl" not in analysis.root_cause

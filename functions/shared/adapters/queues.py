@@ -151,6 +151,21 @@ class SqsReader:
             max_receive_count=_int(redrive.get("maxReceiveCount")),
         )
 
+    def dead_letter_sources(self, queue: QueueAttributes) -> list[str]:
+        """The queues whose redrive policy sends failed messages to `queue` (at most 10 names).
+
+        Raises:
+            GatherThrottledError, AwsReadDeniedError ("sqs:ListDeadLetterSourceQueues"), AwsReadUnavailableError.
+        """
+        key = cache_key("sqs.list_dead_letter_source_queues", self._region, queue.url)
+        return cached(key, lambda: self._dead_letter_sources(queue.url))
+
+    def _dead_letter_sources(self, url: str) -> list[str]:
+        response = aws_read(
+            "sqs:ListDeadLetterSourceQueues", self._client.list_dead_letter_source_queues, QueueUrl=url, MaxResults=10
+        )
+        return [str(u).rstrip("/").rsplit("/", 1)[-1] for u in response.get("queueUrls", [])[:10]]
+
 
 class EventSourceMappingReader:
     def __init__(self, client: Any = None, region: str | None = None) -> None:

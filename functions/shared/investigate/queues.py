@@ -216,6 +216,29 @@ def sqs_queue_evidence(
         )
     elif queue.arn:
         evidence.notes.append(f"No Lambda event source mapping reads {name}.")
+    sources: list[str] = []
+    if not consumers and not dlq_name:
+        # Nobody consumes it and it has no dead-letter queue of its own: it may be one. Its messages come from the
+        # queues whose consumers failed them, and that is where the failure is.
+        sources = evidence.read(f"queues that dead-letter into {name}", lambda: sqs.dead_letter_sources(queue)) or []
+    if sources:
+        evidence.facts.append(
+            Fact(
+                key="compute.dead_letter_sources",
+                text=f"{name} is the dead-letter queue of {', '.join(sources[:3])}: it holds "
+                f"{number(queue.visible or 0)} messages that their consumers failed to process",
+                value=sources[0],
+                subject=name,
+                numbers=Measurement(value=float(queue.visible), unit="messages") if queue.visible is not None else None,
+            )
+        )
+        for source in sources[:2]:
+            evidence.neighbours.append(
+                Neighbour(
+                    target=Target.of("sqs", source, target.region),
+                    edge=f"source queue whose failed messages land in {name} (redrive policy)",
+                )
+            )
     for mapping in consumers[:2]:
         batch = f", batch size {mapping.batch_size}" if mapping.batch_size is not None else ""
         evidence.neighbours.append(
