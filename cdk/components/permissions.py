@@ -144,11 +144,16 @@ def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
 
 def log_context_reads(stack: Stack) -> list[iam.PolicyStatement]:
     """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read), and
-    a queue's consumer (ListEventSourceMappings, no resource type) for a queue alarm."""
+    a queue's consumer for a queue alarm (ListEventSourceMappings has no resource type; a dead-letter queue's
+    consumer is its source queue's)."""
     return [
         *logs_reads(stack),
         lambda_movers_reads(),
         iam.PolicyStatement(actions=["lambda:ListEventSourceMappings"], resources=["*"]),
+        iam.PolicyStatement(
+            actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues"],
+            resources=[_account_arn(stack, "sqs", "*")],
+        ),
     ]
 
 

@@ -711,7 +711,7 @@ def _dead_letter_arrivals(alert: Alert, facts: Facts) -> Finding | None:
     consumer_fact = facts.get("compute.queue_consumer")
     consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
     who = f"Lambda {consumer}" if consumer else "the consumer"
-    sentence = f"Messages from SQS queue {source} are failing: {_after_colon(arrivals)}"
+    sentence = f"Messages from SQS queue {source} are failing: {_clean(arrivals.text)}"
     if consumer_fact is not None:
         sentence += f"; {_clean(consumer_fact.text)}"
     errors = _consumer_errors(facts)

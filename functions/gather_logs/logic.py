@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import LambdaReader
 from functions.shared.adapters.logs import LogsReader
-from functions.shared.adapters.queues import EventSourceMappingReader, queue_name_of_arn
+from functions.shared.adapters.queues import EventSourceMappingReader, SqsReader, queue_name_of_arn
 from functions.shared.investigate.base import Evidence, budget_remaining, section_from, skipped_section, time_budget
 from functions.shared.investigate.logs import log_error_evidence
 from functions.shared.investigate.metrics import lambda_movers
@@ -37,6 +37,7 @@ class LogReaders:
     lambdas: LambdaReader
     # A queue has no logs of its own: its consumer's (event source mapping) are searched instead.
     mappings: EventSourceMappingReader | None = None
+    sqs: SqsReader | None = None  # a dead-letter queue's source queue, whose consumer failed the messages
 
     @classmethod
     def default(cls, region: str | None = None) -> LogReaders:
@@ -45,6 +46,7 @@ class LogReaders:
             cloudwatch=CloudWatchReader(region=region),
             lambdas=LambdaReader(region=region),
             mappings=EventSourceMappingReader(region=region),
+            sqs=SqsReader(region=region),
         )
 
 
@@ -66,7 +68,7 @@ def _no_group(alert: Alert, evidence: Evidence) -> None:
 def _alarm_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
     target = implicated_target(alert)
     if target is not None and target.kind == "sqs" and readers.mappings is not None:
-        consumer = _queue_consumer_group(alert, target, readers.mappings, evidence)
+        consumer = _queue_consumer_group(alert, target, readers.mappings, evidence, readers.sqs)
         if consumer is not None:
             return consumer
     decided, group = _implicated_group(alert, evidence)
@@ -76,14 +78,14 @@ def _alarm_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: dat
 
 
 def _queue_consumer_group(
-    alert: Alert, queue: Target, mappings: EventSourceMappingReader, evidence: Evidence
+    alert: Alert, queue: Target, mappings: EventSourceMappingReader, evidence: Evidence, sqs: SqsReader | None
 ) -> str | None:
     arn = alert.resource.arn if alert.resource and alert.resource.arn else None
     if arn is None or queue_name_of_arn(arn) != queue.name:
         if not alert.account_id:
             return None
         arn = f"arn:aws:sqs:{alert.region or queue.region or 'us-east-1'}:{alert.account_id}:{queue.name}"
-    found = consumer_log_group(mappings, arn, evidence)
+    found = consumer_log_group(mappings, arn, evidence, sqs)
     if found is None:
         return None
     function, group = found

@@ -403,7 +403,7 @@ def test_a_dead_letter_queue_leads_to_its_source_queue_and_the_rule_blames_the_c
     evidence = sqs_queue_evidence(sqs, mappings, FakeCloudWatch(), Target.of("sqs", "orders-dlq", "us-east-1"), now=NOW)  # type: ignore[arg-type]
 
     sources = evidence.fact("compute.dead_letter_sources")
-    assert sources is not None and sources.value == "orders" and "340 messages" in sources.text
+    assert sources is not None and sources.value == "orders" and "holds 340 messages" in sources.text
     assert [(n.target.kind, n.target.name) for n in evidence.neighbours] == [("sqs", "orders")]
     assert evidence.fact("compute.queue_stall") is None  # nobody consumes a DLQ: it does not "stall"
 

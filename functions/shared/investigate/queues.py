@@ -14,7 +14,13 @@ from typing import Literal
 from pydantic import BaseModel
 
 from functions.shared.adapters.cloudwatch import CloudWatchReader
-from functions.shared.adapters.queues import EventSourceMapping, EventSourceMappingReader, QueueAttributes, SqsReader
+from functions.shared.adapters.queues import (
+    EventSourceMapping,
+    EventSourceMappingReader,
+    QueueAttributes,
+    SqsReader,
+    queue_name_of_arn,
+)
 from functions.shared.investigate.base import Evidence, Neighbour, number
 from functions.shared.investigate.flow import FlowWindow, read_flow
 from functions.shared.investigate.target import Target
@@ -225,8 +231,8 @@ def sqs_queue_evidence(
         evidence.facts.append(
             Fact(
                 key="compute.dead_letter_sources",
-                text=f"{name} is the dead-letter queue of {', '.join(sources[:3])}: it holds "
-                f"{number(queue.visible or 0)} messages that their consumers failed to process",
+                text=f"{name} is the dead-letter queue of {', '.join(sources[:3])} and holds "
+                f"{number(queue.visible or 0)} messages their consumer failed to process",
                 value=sources[0],
                 subject=name,
                 numbers=Measurement(value=float(queue.visible), unit="messages") if queue.visible is not None else None,
@@ -269,10 +275,26 @@ def sqs_queue_evidence(
 
 
 def consumer_log_group(
-    mappings: EventSourceMappingReader, queue_arn: str, evidence: Evidence
+    mappings: EventSourceMappingReader, queue_arn: str, evidence: Evidence, sqs: SqsReader | None = None
 ) -> tuple[str, str] | None:
-    """(consumer function, its log group) for a queue, which has no logs of its own: where its failures show."""
+    """(consumer function, its log group) for a queue, which has no logs of its own: where its failures show. For a
+    dead-letter queue (nobody consumes it), the consumer of the queue whose failed messages land in it."""
     consumers = evidence.read(f"event source mappings of {queue_arn}", lambda: mappings.mappings(source_arn=queue_arn))
+    name = queue_name_of_arn(queue_arn)
+    if not consumers and sqs is not None and name:
+        queue = evidence.read(f"SQS queue {name}", lambda: sqs.queue(name))
+        sources = (
+            evidence.read(f"queues that dead-letter into {name}", lambda: sqs.dead_letter_sources(queue))
+            if queue
+            else None
+        )
+        first = sources[0] if sources else None
+        source = evidence.read(f"SQS queue {first}", lambda: sqs.queue(first)) if first else None
+        if source is not None and source.arn:
+            arn = source.arn
+            consumers = evidence.read(
+                f"event source mappings of {source.name}", lambda: mappings.mappings(source_arn=arn)
+            )
     if not consumers:
         return None
     function = consumers[0].function_name
