@@ -138,20 +138,35 @@ def _seed_sqs(queues: list[SqsQueueSeed], region: str) -> dict[str, str]:
         policy = {"deadLetterTargetArn": arns[queue.dead_letter_queue], "maxReceiveCount": queue.max_receive_count}
         client.set_queue_attributes(QueueUrl=urls[queue.name], Attributes={"RedrivePolicy": json.dumps(policy)})
     for queue in queues:
-        remaining = queue.visible_messages
-        sequence = 0
-        while remaining > 0:
-            batch = min(10, remaining)
-            entries = []
-            for _ in range(batch):
-                entry = {"Id": f"m{sequence}", "MessageBody": queue.message_body}
-                if queue.name.endswith(".fifo"):
-                    entry |= {"MessageGroupId": "seed", "MessageDeduplicationId": f"seed-{sequence}"}
-                entries.append(entry)
-                sequence += 1
-            client.send_message_batch(QueueUrl=urls[queue.name], Entries=entries)
-            remaining -= batch
+        if queue.visible_messages:
+            _add_messages(client, urls[queue.name], queue)
     return arns
+
+
+def _add_messages(client: Any, url: str, queue: SqsQueueSeed) -> None:
+    """The queue's waiting messages: the first through the API (a real message), the rest appended to moto's
+    queue model directly, since moto's SendMessage re-reads every queue attribute per message (minutes for a few
+    thousand messages on a busy machine). FIFO queues go through the API: their deduplication is moto's to do."""
+    from moto.sqs.models import Message, sqs_backends
+
+    fifo = queue.name.endswith(".fifo")
+    first: dict[str, Any] = {"MessageGroupId": "seed", "MessageDeduplicationId": "seed-0"} if fifo else {}
+    client.send_message(QueueUrl=url, MessageBody=queue.message_body, **first)
+    if fifo:
+        for sequence in range(1, queue.visible_messages):
+            client.send_message(
+                QueueUrl=url,
+                MessageBody=queue.message_body,
+                MessageGroupId="seed",
+                MessageDeduplicationId=f"seed-{sequence}",
+            )
+        return
+    account, name = url.rstrip("/").split("/")[-2:]
+    model = sqs_backends[account][client.meta.region_name].queues[name]
+    for sequence in range(1, queue.visible_messages):
+        message = Message(f"00000000-0000-4000-8000-{sequence:012d}", queue.message_body)
+        message.mark_sent(delay_seconds=0)
+        model._messages.append(message)
 
 
 def _seed_tables(tables: list[DynamoDbTableSeed], region: str) -> dict[str, str]:
