@@ -227,7 +227,7 @@ def sqs_queue_evidence(
         # Nobody consumes it and it has no dead-letter queue of its own: it may be one. Its messages come from the
         # queues whose consumers failed them, and that is where the failure is.
         sources = evidence.read(f"queues that dead-letter into {name}", lambda: sqs.dead_letter_sources(queue)) or []
-    if sources:
+    if sources and queue.visible:  # an empty dead-letter queue says nothing its source queue does not
         evidence.facts.append(
             Fact(
                 key="compute.dead_letter_sources",
@@ -238,6 +238,7 @@ def sqs_queue_evidence(
                 numbers=Measurement(value=float(queue.visible), unit="messages") if queue.visible is not None else None,
             )
         )
+    if sources:
         for source in sources[:2]:
             evidence.neighbours.append(
                 Neighbour(
