@@ -247,8 +247,8 @@ def test_the_graph_walk_follows_neighbours_to_depth_two_and_records_each_edge(mo
             found.neighbours.append(graph[target.name])
         return found
 
-    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "metrics_only", investigate)
-    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "lambda_function", investigate)
+    for name in ("metrics_only", "lambda_function", "sqs_queue", "dynamodb_table"):
+        monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, name, investigate)
     alert = alarm_alert("ApproximateAgeOfOldestMessage", "AWS/SQS", {"QueueName": "orders"}, threshold=300)
 
     # When the compute branch runs
@@ -282,8 +282,8 @@ def test_the_graph_walk_visits_each_resource_once_and_at_most_its_budget(monkeyp
             )
         return found
 
-    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "metrics_only", investigate)
-    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "lambda_function", investigate)
+    for name in ("metrics_only", "lambda_function", "sqs_queue", "dynamodb_table"):
+        monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, name, investigate)
     alert = alarm_alert("Errors", "AWS/Lambda", {"FunctionName": "Api"}, threshold=1)
 
     run(alert, readers())
