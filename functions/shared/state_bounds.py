@@ -27,6 +27,7 @@ def bound_section(section: ContextSection, max_bytes: int = MAX_SECTION_BYTES) -
             link=fact.link if fact.link is not None and len(fact.link) <= _MAX_LINK_CHARS else None,
             subject=shorten(fact.subject, 200) if fact.subject else None,
             numbers=fact.numbers,  # a handful of numbers and two short words: bounded by its model
+            via=shorten(fact.via, 200) if fact.via else None,  # the graph walk's edge: why a neighbour is here
         )
         for fact in section.facts[:40]
     ]

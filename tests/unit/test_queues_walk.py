@@ -116,3 +116,13 @@ def test_a_dead_letter_queue_alarm_searches_the_logs_of_its_source_queues_consum
     gather_logs(StageInput(route="critical", alert=alert), readers, now=NOW, settings=Settings())
 
     assert logs.queries and logs.queries[0][0] == ["/aws/lambda/OrdersConsumer"]
+
+
+def test_bounding_a_section_keeps_each_fact_s_edge():
+    from functions.shared.models import ContextSection, Fact
+    from functions.shared.state_bounds import bound_section
+
+    edge = "DynamoDB table reservations named in Lambda ReservationsApi's environment (RESERVATIONS_TABLE)"
+    section = ContextSection(name="compute", status="ok", facts=[Fact(key="compute.table_config", text="t", via=edge)])
+
+    assert bound_section(section).facts[0].via == edge
