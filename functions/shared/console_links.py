@@ -405,3 +405,15 @@ def ec2_instance_page(resource: ResourceRef, region: str) -> str:
 
 def log_group_page(resource: ResourceRef, region: str) -> str:
     return log_group_url(resource.name or resource.arn or "", region)
+
+
+def sqs_queue_url(queue_url: str, region: str | None = None) -> str:
+    """The SQS console page of one queue (its settings, dead-letter queue, monitoring and Lambda triggers)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/sqs/v3/home?region={region}#/queues/{_q(queue_url)}"
+
+
+def dynamodb_table_url(table_name: str, region: str | None = None) -> str:
+    """The DynamoDB console page of one table (its capacity, indexes and monitoring)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/dynamodbv2/home?region={region}#table?name={_q(table_name)}"

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from functions.shared import console_links
 from functions.shared.adapters.compute import LambdaReader
 from functions.shared.adapters.queues import (
     DynamoDbReader,
@@ -96,6 +97,7 @@ def lambda_neighbours_evidence(
                 key="compute.lambda_sources",
                 text=f"{function_name} consumes " + "; ".join(described[:3]),
                 value=len(described),
+                link=console_links.lambda_function_url(function_name, region),
                 subject=function_name,
             )
         )
@@ -162,7 +164,13 @@ def memory_verdict(reports: list[ReportLine], configured_mb: int | None) -> Memo
 
 
 def lambda_memory_evidence(
-    reports: LambdaReportReader, function_name: str, log_group: str, configured_mb: int | None, *, now: datetime
+    reports: LambdaReportReader,
+    function_name: str,
+    log_group: str,
+    configured_mb: int | None,
+    *,
+    now: datetime,
+    region: str | None = None,
 ) -> Evidence:
     """An out-of-memory (or memory-pressure) fact from the function's REPORT lines in the last hour; nothing when
     memory is comfortable."""
@@ -192,6 +200,7 @@ def lambda_memory_evidence(
             key=key,
             text=text,
             value=verdict.out_of_memory,
+            link=console_links.log_group_url(log_group, region),
             subject=function_name,
             numbers=Measurement(
                 value=float(verdict.max_used_mb),
@@ -226,6 +235,7 @@ def lambda_connections_evidence(
                 log_group,
                 int(memory) if isinstance(memory, int | float) and not isinstance(memory, bool) else None,
                 now=now,
+                region=target.region,
             )
         )
     return evidence

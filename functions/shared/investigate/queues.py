@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.queues import (
     EventSourceMapping,
@@ -130,7 +131,9 @@ def _mapping_text(mapping: EventSourceMapping) -> str:
     return f"Lambda {mapping.function_name} via event source mapping (" + ", ".join(parts) + ")"
 
 
-def _verdict_fact(queue_name: str, verdict: QueueVerdict, consumers: list[EventSourceMapping]) -> Fact | None:
+def _verdict_fact(
+    queue_name: str, verdict: QueueVerdict, consumers: list[EventSourceMapping], link: str
+) -> Fact | None:
     if verdict.kind not in ("stall", "backlog"):
         return None
     sent = number(round(verdict.sent_recent or 0))
@@ -157,6 +160,7 @@ def _verdict_fact(queue_name: str, verdict: QueueVerdict, consumers: list[EventS
         key="compute.queue_stall" if verdict.kind == "stall" else "compute.queue_backlog",
         text=text,
         value=verdict.kind,
+        link=link,
         subject=queue_name,
         numbers=Measurement(
             value=verdict.deleted_recent,
@@ -181,11 +185,13 @@ def sqs_queue_evidence(
         if not evidence.notes:
             evidence.notes.append(f"No SQS queue named {name} in this account and region.")
         return evidence
+    link = console_links.sqs_queue_url(queue.url, target.region)
     evidence.facts.append(
         Fact(
             key="compute.queue_config",
             text=_config_text(queue),
             value=queue.visible,
+            link=link,
             subject=name,
             numbers=Measurement(value=float(queue.visible), unit="messages") if queue.visible is not None else None,
         )
@@ -200,6 +206,7 @@ def sqs_queue_evidence(
                     text=f"Dead-letter queue {dlq_name} holds {number(dlq.visible)} messages "
                     f"(messages land there after {queue.max_receive_count or '?'} failed receives)",
                     value=dlq.visible,
+                    link=console_links.sqs_queue_url(dlq.url, target.region),
                     subject=dlq_name,
                     numbers=Measurement(value=float(dlq.visible), unit="messages"),
                 )
@@ -214,6 +221,7 @@ def sqs_queue_evidence(
                 key="compute.queue_consumer",
                 text=f"Consumer of {name}: " + "; ".join(_mapping_text(m) for m in consumers[:2]),
                 value=consumers[0].function_name,
+                link=console_links.lambda_function_url(consumers[0].function_name, target.region),
                 subject=consumers[0].function_name,
                 numbers=Measurement(value=float(consumers[0].batch_size), unit="messages per batch")
                 if consumers[0].batch_size is not None
@@ -234,6 +242,7 @@ def sqs_queue_evidence(
                 text=f"{name} is the dead-letter queue of {', '.join(sources[:3])} and holds "
                 f"{number(queue.visible or 0)} messages their consumer failed to process",
                 value=sources[0],
+                link=link,
                 subject=name,
                 numbers=Measurement(value=float(queue.visible), unit="messages") if queue.visible is not None else None,
             )
@@ -267,7 +276,7 @@ def sqs_queue_evidence(
     )
     if flow is not None:
         verdict = queue_verdict(flow, has_consumer=bool(consumers))
-        fact = _verdict_fact(name, verdict, consumers)
+        fact = _verdict_fact(name, verdict, consumers, link)
         if fact is not None:
             evidence.facts.insert(0, fact)
         elif verdict.kind == "keeping_up":

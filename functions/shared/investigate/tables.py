@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.queues import DynamoDbReader, EventSourceMappingReader, TableDescription
 from functions.shared.investigate.base import Evidence, Neighbour, number
@@ -146,11 +147,13 @@ def dynamodb_table_evidence(
         if not evidence.notes:
             evidence.notes.append(f"No DynamoDB table named {name} in this account and region.")
         return evidence
+    link = console_links.dynamodb_table_url(table.name, target.region)
     evidence.facts.append(
         Fact(
             key="compute.table_config",
             text=_config_text(table),
             value=table.billing_mode,
+            link=link,
             subject=name,
             numbers=Measurement(value=float(table.write_units), unit="WCU") if table.write_units is not None else None,
         )
@@ -176,6 +179,7 @@ def dynamodb_table_evidence(
                 key="compute.dynamodb_throttling",
                 text=_verdict_text(table, verdict),
                 value=verdict.mechanism,
+                link=link,
                 subject=name,
                 numbers=Measurement(
                     value=verdict.consumed_per_second,
