@@ -119,8 +119,11 @@ def queue_and_table_reads(stack: Stack) -> list[iam.PolicyStatement]:
             resources=[_account_arn(stack, "sqs", "*")],
         ),
         iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[_account_arn(stack, "dynamodb", "table/*")]),
-        # ListEventSourceMappings has no resource type.
-        iam.PolicyStatement(actions=["lambda:ListEventSourceMappings"], resources=["*"]),
+        # Neither ListEventSourceMappings nor DescribeScalableTargets has a resource type.
+        iam.PolicyStatement(
+            actions=["lambda:ListEventSourceMappings", "application-autoscaling:DescribeScalableTargets"],
+            resources=["*"],
+        ),
         iam.PolicyStatement(
             actions=["logs:FilterLogEvents"], resources=[_account_arn(stack, "logs", "log-group:/aws/lambda/*")]
         ),

@@ -44,6 +44,11 @@ class TableIndexSeed(_Seed):
     write_units: int = Field(default=5, ge=1)
 
 
+class ScalingSeed(_Seed):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+
 class DynamoDbTableSeed(_Seed):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")
     partition_key: str = "pk"
@@ -52,6 +57,9 @@ class DynamoDbTableSeed(_Seed):
     write_units: int | None = Field(default=None, ge=1)
     global_secondary_indexes: list[TableIndexSeed] = Field(default_factory=list)
     stream: bool = False  # a NEW_AND_OLD_IMAGES stream (an event source mapping can then read it)
+    # Application Auto Scaling ranges for a PROVISIONED table's reads / writes (none: no auto scaling).
+    read_auto_scaling: ScalingSeed | None = None
+    write_auto_scaling: ScalingSeed | None = None
 
 
 class EventSourceMappingSeed(_Seed):
@@ -208,6 +216,15 @@ def _seed_tables(tables: list[DynamoDbTableSeed], region: str) -> dict[str, str]
         if table.stream:
             params["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         described = client.create_table(**params)["TableDescription"]
+        for dimension, scaling in (("Read", table.read_auto_scaling), ("Write", table.write_auto_scaling)):
+            if scaling is not None:
+                aws_client("application-autoscaling", region).register_scalable_target(
+                    ServiceNamespace="dynamodb",
+                    ResourceId=f"table/{table.name}",
+                    ScalableDimension=f"dynamodb:table:{dimension}CapacityUnits",
+                    MinCapacity=scaling.min,
+                    MaxCapacity=scaling.max,
+                )
         if described.get("LatestStreamArn"):
             streams[table.name] = str(described["LatestStreamArn"])
     return streams

@@ -21,6 +21,7 @@ from functions.local_runner.seed import (
 from functions.local_runner.seed_queues import (
     DynamoDbTableSeed,
     EventSourceMappingSeed,
+    ScalingSeed,
     SqsQueueSeed,
     TableIndexSeed,
 )
@@ -65,6 +66,7 @@ def account() -> Iterator[datetime]:
                         write_units=100,
                         global_secondary_indexes=[TableIndexSeed(name="by-customer", partition_key="customerId")],
                         stream=True,
+                        write_auto_scaling=ScalingSeed(min=50, max=100),
                     ),
                     DynamoDbTableSeed(name="sessions", billing_mode="PAY_PER_REQUEST"),
                 ],
@@ -126,6 +128,9 @@ def test_tables_provisioned_and_on_demand(account: datetime) -> None:
     assert carts is not None
     assert (carts.billing_mode, carts.read_units, carts.write_units) == ("PROVISIONED", 200, 100)
     assert [i.name for i in carts.indexes] == ["by-customer"] and carts.stream_arn
+    scaling = reader.scaling("carts")
+    assert scaling is not None and (scaling.write_min, scaling.write_max, scaling.read_max) == (50, 100, None)
+    assert reader.scaling("sessions") is None
     sessions = reader.table("sessions")
     assert sessions is not None and sessions.on_demand and sessions.write_units is None
     assert reader.table("no-such-table") is None

@@ -12,6 +12,7 @@ from functions.shared.adapters.queues import (
     QueueReaders,
     ReportLine,
     TableDescription,
+    TableScaling,
 )
 
 
@@ -33,6 +34,10 @@ class FakeSqs:
 class FakeDynamoDb:
     tables: dict[str, TableDescription] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
+    scalings: dict[str, TableScaling] = field(default_factory=dict)
+
+    def scaling(self, name: str) -> TableScaling | None:
+        return self.scalings.get(name)
 
     def table(self, name: str) -> TableDescription | None:
         self.asked.append(name)

@@ -11,6 +11,7 @@ from functions.shared.adapters.queues import (
     IndexCapacity,
     QueueAttributes,
     TableDescription,
+    TableScaling,
     parse_report_line,
 )
 from functions.shared.investigate.base import Evidence
@@ -231,6 +232,19 @@ def test_dynamodb_investigator_states_capacity_mode_and_throttling():
     assert throttling.numbers is not None and throttling.numbers.threshold == 100 and throttling.numbers.crossed
     config = evidence.fact("compute.table_config")
     assert config is not None and "PROVISIONED 200 RCU / 100 WCU" in config.text and "by-customer" in config.text
+    assert "no auto scaling" in config.text
+
+
+def test_the_table_s_auto_scaling_range_is_stated():
+    evidence = dynamodb_table_evidence(
+        FakeDynamoDb(tables={"carts": provisioned()}, scalings={"carts": TableScaling(write_min=20, write_max=100)}),  # type: ignore[arg-type]
+        FakeMappings(),  # type: ignore[arg-type]
+        FakeCloudWatch(),  # type: ignore[arg-type]
+        Target.of("dynamodb", "carts", "us-east-1"),
+        now=NOW,
+    )
+    config = evidence.fact("compute.table_config")
+    assert config is not None and "auto scaling writes 20-100 WCU" in config.text
 
 
 # --- Lambda neighbours and memory ------------------------------------------------------------------------------

@@ -207,10 +207,46 @@ class EventSourceMappingReader:
         return found
 
 
+class TableScaling(BaseModel):
+    """A table's auto scaling range (Application Auto Scaling scalable targets), per side."""
+
+    read_min: int | None = None
+    read_max: int | None = None
+    write_min: int | None = None
+    write_max: int | None = None
+
+
 class DynamoDbReader:
-    def __init__(self, client: Any = None, region: str | None = None) -> None:
+    def __init__(self, client: Any = None, region: str | None = None, autoscaling: Any = None) -> None:
         self._client = client or aws_client("dynamodb", region)
+        self._autoscaling = autoscaling or aws_client("application-autoscaling", region)
         self._region = region
+
+    def scaling(self, name: str) -> TableScaling | None:
+        """The table's auto scaling range; None when auto scaling manages neither side.
+
+        Raises:
+            GatherThrottledError, AwsReadDeniedError ("application-autoscaling:DescribeScalableTargets"),
+            AwsReadUnavailableError.
+        """
+        return cached(cache_key("autoscaling.dynamodb", self._region, name), lambda: self._scaling(name))
+
+    def _scaling(self, name: str) -> TableScaling | None:
+        response = aws_read(
+            "application-autoscaling:DescribeScalableTargets",
+            self._autoscaling.describe_scalable_targets,
+            ServiceNamespace="dynamodb",
+            ResourceIds=[f"table/{name}"],
+        )
+        scaling = TableScaling()
+        for target in response.get("ScalableTargets", []):
+            dimension = str(target.get("ScalableDimension", ""))
+            low, high = _int(target.get("MinCapacity")), _int(target.get("MaxCapacity"))
+            if dimension == "dynamodb:table:ReadCapacityUnits":
+                scaling.read_min, scaling.read_max = low, high
+            elif dimension == "dynamodb:table:WriteCapacityUnits":
+                scaling.write_min, scaling.write_max = low, high
+        return scaling if scaling.read_max is not None or scaling.write_max is not None else None
 
     def table(self, name: str) -> TableDescription | None:
         """The table's capacity mode, provisioned units and indexes; None when no table has this name.

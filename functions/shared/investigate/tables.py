@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
-from functions.shared.adapters.queues import DynamoDbReader, EventSourceMappingReader, TableDescription
+from functions.shared.adapters.queues import DynamoDbReader, EventSourceMappingReader, TableDescription, TableScaling
 from functions.shared.investigate.base import Evidence, Neighbour, number
 from functions.shared.investigate.flow import FLOW_PERIOD_SECONDS, FlowWindow, read_flow
 from functions.shared.investigate.target import Target
@@ -89,8 +89,21 @@ def _units(table: TableDescription) -> str:
     )
 
 
-def _config_text(table: TableDescription) -> str:
+def _scaling_text(scaling: TableScaling | None) -> str:
+    if scaling is None:
+        return "no auto scaling"
+    sides = []
+    if scaling.read_max is not None:
+        sides.append(f"reads {scaling.read_min}-{scaling.read_max} RCU")
+    if scaling.write_max is not None:
+        sides.append(f"writes {scaling.write_min}-{scaling.write_max} WCU")
+    return "auto scaling " + ", ".join(sides)
+
+
+def _config_text(table: TableDescription, scaling: TableScaling | None = None, read_scaling: bool = False) -> str:
     parts = [_units(table)]
+    if read_scaling:
+        parts.append(_scaling_text(scaling))
     if table.status and table.status != "ACTIVE":
         parts.append(f"status {table.status}")
     if table.indexes:
@@ -148,10 +161,13 @@ def dynamodb_table_evidence(
             evidence.notes.append(f"No DynamoDB table named {name} in this account and region.")
         return evidence
     link = console_links.dynamodb_table_url(table.name, target.region)
+    scaling = None
+    if not table.on_demand:
+        scaling = evidence.read(f"auto scaling of {name}", lambda: dynamodb.scaling(name))
     evidence.facts.append(
         Fact(
             key="compute.table_config",
-            text=_config_text(table),
+            text=_config_text(table, scaling, read_scaling=not table.on_demand),
             value=table.billing_mode,
             link=link,
             subject=name,
