@@ -1,8 +1,9 @@
 """Log context for an alert: error lines from Logs Insights in the implicated log group, grouped by pattern.
 
 The log group, per source (`INVESTIGATORS`, named by `functions.shared.registry`): the implicated Lambda function's
-`/aws/lambda/<name>`, or, for budget and cost-anomaly alerts, that of the Lambda function whose invocations grew
-most (the cost drill).
+`/aws/lambda/<name>` (for an SQS queue, which logs nothing itself, its consumer's: the function of its event source
+mapping, or for a dead-letter queue that of its source queue), or, for budget and cost-anomaly alerts, that of the
+Lambda function whose invocations grew most (the cost drill).
 """
 
 from __future__ import annotations
