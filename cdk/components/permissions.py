@@ -184,6 +184,28 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         change_reads(),
         *container_reads(stack),
         cost_drill_reads(),
+        *queue_and_table_reads(stack),
+    ]
+
+
+def queue_and_table_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """The SQS, DynamoDB and Lambda-connection investigations: a queue's attributes (and its dead-letter queue's),
+    a table's description, the event source mappings between them and their consumers, and a function's REPORT
+    lines (memory used vs memory size) in its own log group."""
+    return [
+        iam.PolicyStatement(
+            actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues"],
+            resources=[_account_arn(stack, "sqs", "*")],
+        ),
+        iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[_account_arn(stack, "dynamodb", "table/*")]),
+        # Neither ListEventSourceMappings nor DescribeScalableTargets has a resource type.
+        iam.PolicyStatement(
+            actions=["lambda:ListEventSourceMappings", "application-autoscaling:DescribeScalableTargets"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            actions=["logs:FilterLogEvents"], resources=[_account_arn(stack, "logs", "log-group:/aws/lambda/*")]
+        ),
     ]
 
 
@@ -220,9 +242,19 @@ def log_source_reads(stack: Stack) -> list[iam.PolicyStatement]:
 
 
 def log_context_reads(stack: Stack) -> list[iam.PolicyStatement]:
-    """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read), plus
-    where a resource without a log group of its own logs."""
-    return [*logs_reads(stack), lambda_movers_reads(), *log_source_reads(stack)]
+    """The gather-logs stage: Logs Insights, plus the busiest function for a cost alert (whose logs to read), where
+    a resource without a log group of its own logs, and a queue's consumer for a queue alarm
+    (ListEventSourceMappings has no resource type; a dead-letter queue's consumer is its source queue's)."""
+    return [
+        *logs_reads(stack),
+        lambda_movers_reads(),
+        *log_source_reads(stack),
+        iam.PolicyStatement(actions=["lambda:ListEventSourceMappings"], resources=["*"]),
+        iam.PolicyStatement(
+            actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues"],
+            resources=[_account_arn(stack, "sqs", "*")],
+        ),
+    ]
 
 
 def chat_tool_reads(stack: Stack) -> list[iam.PolicyStatement]:

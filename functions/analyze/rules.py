@@ -1644,6 +1644,290 @@ def _alarm_fallback(alert: Alert, facts: Facts) -> Finding:
     )
 
 
+# --- Queues, tables, memory (the interpreters' structured facts) -----------------------------------------------
+
+
+def _after_colon(fact: Fact) -> str:
+    return _clean(fact.text.split(": ", 1)[-1])
+
+
+def _neighbour_text(fact: Fact) -> str:
+    """A neighbour's fact as a clause (its text already starts with the neighbour's name)."""
+    return _clean(fact.text.replace("Alarm metric ", ""))
+
+
+def _sqs_queue_arn(alert: Alert, name: str) -> str | None:
+    if not alert.account_id:
+        return None
+    return f"arn:aws:sqs:{_region(alert)}:{alert.account_id}:{name}"
+
+
+def _queue_commands(alert: Alert, name: str) -> list[BuiltCommand]:
+    """The queue's URL (its attributes need it) and its event source mappings (its consumers' state)."""
+    commands = [_in_region(alert, "sqs", "get-queue-url", opt("--queue-name", name))]
+    arn = _sqs_queue_arn(alert, name)
+    if arn:
+        commands.append(
+            _in_region(alert, "lambda", "list-event-source-mappings", opt("--event-source-arn", arn, ValueKind.ARN))
+        )
+    return commands
+
+
+def _consumer_errors(facts: Facts) -> Fact | None:
+    errors = facts.get("compute.metric.Errors")
+    if errors is not None and (_peak(errors) or 0) > 0:
+        return errors
+    return None
+
+
+def _queue_consumer_stall(alert: Alert, facts: Facts) -> Finding | None:
+    stall = facts.get("compute.queue_stall")
+    if stall is None:
+        return None
+    queue = stall.subject or _resource_name(alert)
+    consumer_fact = facts.get("compute.queue_consumer")
+    consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
+    sentence = f"The consumer of SQS queue {queue} has stalled: {_after_colon(stall)}"
+    errors = _consumer_errors(facts)
+    if errors is not None:
+        sentence += f"; {_neighbour_text(errors)}"
+    oom = facts.get("compute.out_of_memory")
+    if oom is not None:
+        sentence += f"; {_clean(oom.text)}"
+    change = facts.get("compute.recent_change")
+    if change is not None:
+        sentence += f"; {_clean(change.text)}"
+    logs = _log_summary(facts)
+    if logs:
+        sentence += f"; {logs}"
+    dlq = facts.get("compute.dead_letter_queue")
+    if dlq is not None and (facts.number("compute.dead_letter_queue") or 0) > 0:
+        sentence += f"; {_clean(dlq.text)}"
+    who = f"Lambda {consumer}" if consumer else "the consumer"
+    fix = f"Fix {who}'s failure first: "
+    fix += "roll back the recent deploy" if change is not None else "the error in its logs is what stops it"
+    fix += "; more concurrency or a bigger batch would only fail faster."
+    recommendations = [fix]
+    if dlq is not None:
+        recommendations.append(
+            f"Once {who} succeeds again, redrive {dlq.subject or 'the dead-letter queue'} back to {queue} "
+            "(SQS console: Start DLQ redrive) so the failed messages are processed."
+        )
+    recommendations.append(
+        "Check that the event source mapping is Enabled and its last processing result returns to OK."
+    )
+    diagnostics = _queue_commands(alert, queue)
+    if consumer and not kind_problem(consumer, ValueKind.LAMBDA_FUNCTION):
+        diagnostics.append(_recent_errors(alert, _log_group(consumer), _when(alert, None)))
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high" if errors is not None or logs else "medium",
+        evidence_keys=[
+            "compute.queue_stall",
+            "compute.queue_consumer",
+            "compute.metric.Errors",
+            "compute.recent_change",
+            "compute.dead_letter_queue",
+            "logs.pattern.1",
+        ],
+        recommendations=recommendations,
+        diagnostics=diagnostics,
+    )
+
+
+def _dead_letter_arrivals(alert: Alert, facts: Facts) -> Finding | None:
+    """Messages arrive in a dead-letter queue: the failure is its source queue's consumer, not the DLQ."""
+    arrivals = facts.get("compute.dead_letter_sources")
+    if arrivals is None or arrivals.via is not None or not (arrivals.numbers and arrivals.numbers.value):
+        return None
+    dlq = arrivals.subject or _resource_name(alert)
+    source = str(arrivals.value or "its source queue")
+    consumer_fact = facts.get("compute.queue_consumer")
+    consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
+    who = f"Lambda {consumer}" if consumer else "the consumer"
+    sentence = f"Messages from SQS queue {source} are failing: {_clean(arrivals.text)}"
+    if consumer_fact is not None:
+        sentence += f"; {_clean(consumer_fact.text)}"
+    errors = _consumer_errors(facts)
+    if errors is not None:
+        sentence += f"; {_neighbour_text(errors)}"
+    for key in ("compute.out_of_memory", "compute.recent_change"):
+        found = facts.get(key)
+        if found is not None:
+            sentence += f"; {_clean(found.text)}"
+    logs = _log_summary(facts)
+    if logs:
+        sentence += f"; {logs}"
+    diagnostics = _queue_commands(alert, dlq)
+    if consumer and not kind_problem(consumer, ValueKind.LAMBDA_FUNCTION):
+        diagnostics.append(_recent_errors(alert, _log_group(consumer), _when(alert, None)))
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high" if errors is not None or logs else "medium",
+        evidence_keys=[
+            "compute.dead_letter_sources",
+            "compute.queue_consumer",
+            "compute.metric.Errors",
+            "compute.recent_change",
+            "logs.pattern.1",
+        ],
+        recommendations=[
+            f"Find why {who} fails these messages (its errors and logs; a sample message in {dlq} shows the input) "
+            "and fix that: the dead-letter queue only collects the failures.",
+            f"Then redrive {dlq} back to {source} (SQS console: Start DLQ redrive); do not purge it, the messages "
+            "are the work that failed.",
+        ],
+        diagnostics=diagnostics,
+    )
+
+
+def _queue_backlog(alert: Alert, facts: Facts) -> Finding | None:
+    backlog = facts.get("compute.queue_backlog")
+    if backlog is None:
+        return None
+    queue = backlog.subject or _resource_name(alert)
+    consumer_fact = facts.get("compute.queue_consumer")
+    consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
+    who = f"Lambda {consumer}" if consumer else "the consumer"
+    errors = _consumer_errors(facts)
+    reserved = facts.number("compute.reserved_concurrency")
+    concurrency = _peak(facts.get("compute.metric.ConcurrentExecutions"))
+    throttles = _peak(facts.get("compute.metric.Throttles"))
+    sentence = f"SQS queue {queue} is backing up: {_after_colon(backlog)}"
+    if errors is not None:
+        sentence += f"; {who} also fails ({_neighbour_text(errors)})"
+    else:
+        sentence += f"; {who} is healthy (no errors) but lacks throughput"
+    if reserved is not None:
+        sentence += f": it is capped at a reserved concurrency of {int(reserved)}"
+        if concurrency is not None:
+            sentence += f" (ConcurrentExecutions peaked at {concurrency:g})"
+    if throttles:
+        sentence += f"; {throttles:,.0f} throttles at the peak"
+    if consumer_fact is not None:
+        sentence += f"; {_clean(consumer_fact.text)}"
+    recommendations = [
+        f"Raise {who}'s concurrency: its reserved concurrency"
+        + (f" (now {int(reserved)})" if reserved is not None else "")
+        + " or the event source mapping's maximum concurrency, if downstream can take the load.",
+        "Process more per invocation: a larger batch size or batching window, and a faster handler.",
+        f"Watch ApproximateAgeOfOldestMessage on {queue} until the backlog drains, well inside the retention period.",
+    ]
+    if errors is not None:
+        recommendations.insert(0, f"Fix {who}'s errors first: failed batches return to the queue and add to it.")
+    diagnostics = _queue_commands(alert, queue)
+    if consumer and not kind_problem(consumer, ValueKind.LAMBDA_FUNCTION):
+        diagnostics.append(_in_region(alert, "lambda", "get-function-concurrency", _function(consumer)))
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high" if reserved is not None or throttles else "medium",
+        evidence_keys=[
+            "compute.queue_backlog",
+            "compute.queue_consumer",
+            "compute.reserved_concurrency",
+            "compute.metric.ConcurrentExecutions",
+            "compute.metric.Throttles",
+        ],
+        recommendations=recommendations,
+        diagnostics=diagnostics,
+    )
+
+
+def _dynamodb_throttling(alert: Alert, facts: Facts) -> Finding | None:
+    throttling = facts.get("compute.dynamodb_throttling")
+    if throttling is None:
+        return None
+    table = throttling.subject or _resource_name(alert)
+    mechanism = str(throttling.value or "unknown")
+    logs = _log_summary(facts)
+    # A table next to the failing resource throttles, but nothing ties its errors to the table: another cause.
+    unrelated = throttling.via is not None and not (logs and _THROTTLED_CALL.search(logs))
+    if unrelated and (facts.get("compute.recent_change") is not None or mechanism != "at_capacity"):
+        return None
+    sentence = f"DynamoDB table {table} is throttling: {_clean(throttling.text)}"
+    if throttling.via is not None:
+        sentence = f"{_resource_name(alert)} fails because its {throttling.via.split(' named in ')[0]} throttles: "
+        sentence += _clean(throttling.text)
+    if logs:
+        sentence += f"; {logs}"
+    config = facts.get("compute.table_config")
+    if config is not None:
+        sentence += f"; {_clean(config.text)}"
+    if mechanism == "hot_key":
+        recommendations = [
+            f"Find the hot partition key on {table} (CloudWatch Contributor Insights for DynamoDB) and spread its "
+            "writes (shard the key); more table capacity does not fix one hot partition.",
+        ]
+    elif mechanism == "on_demand":
+        recommendations = [
+            f"{table} is on-demand: it throttles past double its previous peak or on a hot key. Spread the key, or "
+            "switch to provisioned capacity sized for the event before the next one.",
+        ]
+    else:
+        recommendations = [
+            f"Raise {table}'s provisioned capacity (or auto scaling's maximum) now, or switch it to on-demand "
+            "(PAY_PER_REQUEST) if the traffic is spiky: this is capacity, not a code fix.",
+            "If one key takes most of the traffic, spread it (Contributor Insights shows the hot keys).",
+        ]
+    recommendations.append("Callers should retry throttled requests with exponential backoff (the SDKs do).")
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high" if mechanism in ("at_capacity", "hot_key") else "medium",
+        evidence_keys=["compute.dynamodb_throttling", "compute.table_config", "logs.pattern.1", "compute.alarm_metric"],
+        recommendations=recommendations,
+        diagnostics=[_in_region(alert, "dynamodb", "describe-table", opt("--table-name", table))],
+    )
+
+
+_OOM_PATTERN = '"Runtime.OutOfMemory"'
+_THROTTLED_CALL = re.compile(r"ProvisionedThroughputExceeded|ThrottlingException|RequestLimitExceeded|throttl", re.I)
+
+
+def _lambda_out_of_memory(alert: Alert, facts: Facts) -> Finding | None:
+    oom = facts.get("compute.out_of_memory")
+    if oom is None:
+        return None
+    function = oom.subject or _resource_name(alert)
+    size = oom.numbers.threshold if oom.numbers is not None else None
+    sentence = _clean(oom.text)
+    if oom.via is not None:
+        sentence = f"{_resource_name(alert)}'s {oom.via.split(' (')[0]} fails: {sentence}"
+    change = facts.get("compute.recent_change")
+    if change is not None:
+        sentence += f"; {_clean(change.text)}"
+    logs = _log_summary(facts)
+    if logs:
+        sentence += f"; {logs}"
+    memory = f"{size:g} MB" if size is not None else "its current setting"
+    diagnostics = []
+    when = _when(alert, None)
+    if not kind_problem(function, ValueKind.LAMBDA_FUNCTION) and when is not None:
+        diagnostics.append(
+            _in_region(
+                alert,
+                "logs",
+                "filter-log-events",
+                opt("--log-group-name", _log_group(function), ValueKind.LOG_GROUP),
+                opt("--start-time", _epoch_ms(when - LOG_WINDOW_BEFORE), ValueKind.EPOCH_MS),
+                opt("--end-time", _epoch_ms(when + LOG_WINDOW_AFTER), ValueKind.EPOCH_MS),
+                opt("--filter-pattern", _OOM_PATTERN, ValueKind.PATTERN),
+                max_items=20,
+            )
+        )
+    return Finding(
+        root_cause=sentence + ".",
+        confidence="high",
+        evidence_keys=["compute.out_of_memory", "compute.lambda_config", "logs.pattern.1", "compute.recent_change"],
+        recommendations=[
+            f"Raise {function}'s memory above {memory} (e.g. double it) to stop the failures now; more memory also "
+            "brings more CPU.",
+            "Then find what grew: larger inputs or payloads, or a leak across invocations (objects kept at module "
+            "level, caches without a bound).",
+        ],
+        diagnostics=diagnostics,
+    )
+
+
 # --- Health, security, custom ----------------------------------------------------------------------------------
 
 
@@ -1800,6 +2084,11 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _lb_slow_targets,
         _status_check,
         *(_resource_detector(detect) for detect in resource_rules.DETECTORS),
+        _queue_consumer_stall,
+        _dead_letter_arrivals,
+        _queue_backlog,
+        _dynamodb_throttling,
+        _lambda_out_of_memory,
         _throttled_at_limit,
         _failing_after_recorded_change,
         _errors_after_change,
@@ -1919,6 +2208,16 @@ def _ec2_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
     ]
 
 
+def _sqs_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    queue = _target(alert, "sqs")
+    return _queue_commands(alert, queue) if queue else []
+
+
+def _dynamodb_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    table = _target(alert, "dynamodb")
+    return [_in_region(alert, "dynamodb", "describe-table", opt("--table-name", table))] if table else []
+
+
 # Per source (`functions.shared.registry`, `diagnostics`): its commands, placed around the resources' commands.
 DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None, list[BuiltCommand]], list[BuiltCommand]]] = {
     "cost": _cost_diagnostics,
@@ -1942,6 +2241,8 @@ RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCom
     "http_api": resource_rules.http_api_diagnostics,
     "nat_gateway": _nat_gateway_diagnostics,
     "log_group": _log_group_diagnostics,
+    "sqs_queue": _sqs_diagnostics,
+    "dynamodb_table": _dynamodb_diagnostics,
     "none": lambda alert, when: [],
 }
 

@@ -33,6 +33,7 @@ from functions.shared.adapters.infrastructure import (
     LoadBalancerReader,
     RdsReader,
 )
+from functions.shared.adapters.queues import QueueReaders
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.apis import api_findings, http_api_evidence, rest_api_evidence
 from functions.shared.investigate.autoscaling import asg_evidence
@@ -57,6 +58,7 @@ from functions.shared.investigate.cost_drill import (
     s3_bucket_drill,
 )
 from functions.shared.investigate.databases import rds_cluster_evidence, rds_instance_evidence
+from functions.shared.investigate.lambda_links import lambda_connections_evidence
 from functions.shared.investigate.load_balancers import load_balancer_evidence, target_group_evidence
 from functions.shared.investigate.metrics import (
     MetricWindow,
@@ -65,12 +67,14 @@ from functions.shared.investigate.metrics import (
     related_metrics_evidence,
 )
 from functions.shared.investigate.noise import alarm_noise_evidence
+from functions.shared.investigate.queues import sqs_queue_evidence
 from functions.shared.investigate.resources import (
     ec2_instance_evidence,
     lambda_function_evidence,
     recent_ec2_launches_evidence,
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
+from functions.shared.investigate.tables import dynamodb_table_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
 from functions.shared.investigate.usage_mechanisms import Mechanism, anomaly_usage, mechanisms_for, probe_mechanisms
 from functions.shared.investigate.workflows import state_machine_evidence
@@ -85,6 +89,10 @@ ALARM_AFTER = timedelta(minutes=30)
 FACT_ORDER = (
     "compute.finding.",
     "compute.cost_resource.",
+    "compute.queue_stall",
+    "compute.queue_backlog",
+    "compute.dynamodb_throttling",
+    "compute.out_of_memory",
     "compute.lambda_mover",
     "compute.recent_launches",
     "compute.alarm_metric",
@@ -117,17 +125,24 @@ FACT_ORDER = (
     "compute.asg",
     "compute.lb",
     "compute.db_callers",
+    "compute.dead_letter_queue",
+    "compute.queue_consumer",
+    "compute.dead_letter_sources",
+    "compute.memory_pressure",
     "compute.instance",
     "compute.status_checks",
     "compute.scheduled_event",
     "security.similar_findings",
     "compute.alarm_noise",
     "compute.metric.",
+    "compute.queue_config",
+    "compute.table_config",
     "compute.lambda_config",
     "compute.ecs.log_group",
     "compute.cost_runners_up",
     "compute.nat_gateway",
     "compute.log_group",
+    "compute.lambda_sources",
     "security.remediation",
 )
 
@@ -153,6 +168,7 @@ class ComputeReaders:
     nat_gateways: NatGatewayReader = field(default_factory=NatGatewayReader)
     log_groups: LogGroupReader = field(default_factory=LogGroupReader)
     metric_catalog: MetricCatalogReader = field(default_factory=MetricCatalogReader)
+    queues: QueueReaders = field(default_factory=QueueReaders.default)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -174,6 +190,7 @@ class ComputeReaders:
             nat_gateways=NatGatewayReader(region=region),
             log_groups=LogGroupReader(region=region),
             metric_catalog=MetricCatalogReader(region=region),
+            queues=QueueReaders.default(region),
         )
 
 
@@ -265,7 +282,7 @@ ResourceInvestigator = Callable[[ComputeReaders, Target, datetime], Evidence]
 RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     "lambda_function": lambda readers, target, now: lambda_function_evidence(
         readers.lambdas, target.name, now=now, region=target.region
-    ),
+    ).add(lambda_connections_evidence(readers.lambdas, readers.queues, target, now=now)),
     "ec2_instance": lambda readers, target, now: ec2_instance_evidence(
         readers.ec2, target.name, now=now, region=target.region
     ),
@@ -299,6 +316,12 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
         readers.nat_gateways, target.name, region=target.region
     ),
     "log_group": lambda readers, target, now: log_group_evidence(readers.log_groups, target.name, region=target.region),
+    "sqs_queue": lambda readers, target, now: sqs_queue_evidence(
+        readers.queues.sqs, readers.queues.mappings, readers.cloudwatch, target, now=now
+    ),
+    "dynamodb_table": lambda readers, target, now: dynamodb_table_evidence(
+        readers.queues.dynamodb, readers.queues.mappings, readers.cloudwatch, target, now=now
+    ),
     "metrics_only": None,
 }
 

@@ -2,9 +2,11 @@
 
 The log group, per source (`INVESTIGATORS`, named by `functions.shared.registry`): the implicated Lambda function's
 `/aws/lambda/<name>` (for an ECS service, API or state machine: where its configuration says it logs,
-`functions.shared.investigate.log_sources`), or, for budget and cost-anomaly alerts, that of the Lambda function
-whose invocations grew most (the cost drill); failing that, the log group whose ingestion grew most, read for its
-most repeated lines of any level (a log bill is rarely errors: debug logging left on is the usual cause).
+`functions.shared.investigate.log_sources`; for an SQS queue, which logs nothing itself, its consumer's: the
+function of its event source mapping, or for a dead-letter queue that of its source queue), or, for budget and
+cost-anomaly alerts, that of the Lambda function whose invocations grew most (the cost drill); failing that, the
+log group whose ingestion grew most, read for its most repeated lines of any level (a log bill is rarely errors:
+debug logging left on is the usual cause).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from functions.shared.adapters.compute import LambdaReader
 from functions.shared.adapters.containers import ApiGatewayReader, EcsReader, WorkflowReader
 from functions.shared.adapters.cost_resources import LogGroupReader
 from functions.shared.adapters.logs import LogsReader
+from functions.shared.adapters.queues import EventSourceMappingReader, SqsReader, queue_name_of_arn
 from functions.shared.investigate.base import Evidence, budget_remaining, section_from, skipped_section, time_budget
 from functions.shared.investigate.cost_drill import log_ingestion_movers
 from functions.shared.investigate.log_sources import LOG_SOURCES
 from functions.shared.investigate.log_volume import log_volume_evidence
 from functions.shared.investigate.logs import log_error_evidence
 from functions.shared.investigate.metrics import lambda_movers
+from functions.shared.investigate.queues import consumer_log_group
 from functions.shared.investigate.target import Target, implicated_target
 from functions.shared.models import Alert, ContextSection, StageInput
 from functions.shared.registry import source_spec
@@ -45,6 +49,9 @@ class LogReaders:
     apis: ApiGatewayReader = field(default_factory=ApiGatewayReader)
     workflows: WorkflowReader = field(default_factory=WorkflowReader)
     log_groups: LogGroupReader = field(default_factory=LogGroupReader)
+    # A queue has no logs of its own: its consumer's (event source mapping) are searched instead.
+    mappings: EventSourceMappingReader | None = None
+    sqs: SqsReader | None = None  # a dead-letter queue's source queue, whose consumer failed the messages
 
     @classmethod
     def default(cls, region: str | None = None) -> LogReaders:
@@ -56,6 +63,8 @@ class LogReaders:
             apis=ApiGatewayReader(region=region),
             workflows=WorkflowReader(region=region),
             log_groups=LogGroupReader(region=region),
+            mappings=EventSourceMappingReader(region=region),
+            sqs=SqsReader(region=region),
         )
 
 
@@ -80,9 +89,30 @@ def _no_group(alert: Alert, evidence: Evidence) -> None:
 
 
 def _alarm_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
+    target = implicated_target(alert)
+    if target is not None and target.kind == "sqs" and readers.mappings is not None:
+        consumer = _queue_consumer_group(alert, target, readers.mappings, evidence, readers.sqs)
+        if consumer is not None:
+            return consumer
     decided, group = _implicated_group(alert, evidence, readers)
     if not decided:
         _no_group(alert, evidence)
+    return group
+
+
+def _queue_consumer_group(
+    alert: Alert, queue: Target, mappings: EventSourceMappingReader, evidence: Evidence, sqs: SqsReader | None
+) -> str | None:
+    arn = alert.resource.arn if alert.resource and alert.resource.arn else None
+    if arn is None or queue_name_of_arn(arn) != queue.name:
+        if not alert.account_id:
+            return None
+        arn = f"arn:aws:sqs:{alert.region or queue.region or 'us-east-1'}:{alert.account_id}:{queue.name}"
+    found = consumer_log_group(mappings, arn, evidence, sqs)
+    if found is None:
+        return None
+    function, group = found
+    evidence.notes.append(f"SQS queue {queue.name} has no logs of its own: searched its consumer Lambda {function}.")
     return group
 
 

@@ -419,6 +419,8 @@ def _resources(
     if action == "s3:PutObject":
         return [f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"]
     if service == "sqs":
+        if "QueueName" in params and "QueueUrl" not in params:  # GetQueueUrl names the queue
+            return [f"{arn}{params['QueueName']}"]
         path = urlparse(str(params["QueueUrl"])).path.strip("/").split("/")
         return [f"{arn}{path[-1]}"]
     raise KeyError(f"no resource mapping for {action} (resource types {sorted(kinds)}): add one to iam_enforcement")

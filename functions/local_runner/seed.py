@@ -39,6 +39,12 @@ from functions.local_runner.seed_databases import (
     RdsInstanceSeed,
     seed_infrastructure,
 )
+from functions.local_runner.seed_queues import (
+    DynamoDbTableSeed,
+    EventSourceMappingSeed,
+    SqsQueueSeed,
+    seed_queues_and_tables,
+)
 from functions.shared.adapters.aws import aws_client, reset_clients
 from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS as COST_DAYS
 from functions.shared.investigate.cost_plan import cost_query_plan
@@ -194,6 +200,9 @@ class AccountSeed(_Seed):
     rest_apis: list[seed_containers.RestApiSeed] = Field(default_factory=list)
     http_apis: list[seed_containers.HttpApiSeed] = Field(default_factory=list)
     nat_gateways: list[NatGatewaySeed] = Field(default_factory=list)
+    sqs_queues: list[SqsQueueSeed] = Field(default_factory=list)
+    dynamodb_tables: list[DynamoDbTableSeed] = Field(default_factory=list)
+    event_source_mappings: list[EventSourceMappingSeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -218,6 +227,14 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
     region = seed.region
     if seed.lambda_functions:
         _seed_lambda(seed.lambda_functions, seed.account_id, region, now)
+    if seed.sqs_queues or seed.dynamodb_tables or seed.event_source_mappings:
+        seed_queues_and_tables(
+            seed.sqs_queues,
+            seed.dynamodb_tables,
+            seed.event_source_mappings,
+            account_id=seed.account_id,
+            region=region,
+        )
     if seed.ec2_instances:
         _seed_ec2(seed.ec2_instances, seed.account_id, region, now)
     if seed.nat_gateways:

@@ -515,3 +515,15 @@ def state_machine_page(resource: ResourceRef, region: str) -> str:
 
 def http_api_page(resource: ResourceRef, region: str) -> str:
     return api_gateway_url(resource.name, region, http=True)
+
+
+def sqs_queue_url(queue_url: str, region: str | None = None) -> str:
+    """The SQS console page of one queue (its settings, dead-letter queue, monitoring and Lambda triggers)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/sqs/v3/home?region={region}#/queues/{_q(queue_url)}"
+
+
+def dynamodb_table_url(table_name: str, region: str | None = None) -> str:
+    """The DynamoDB console page of one table (its capacity, indexes and monitoring)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/dynamodbv2/home?region={region}#table?name={_q(table_name)}"

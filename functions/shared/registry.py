@@ -434,8 +434,8 @@ RESOURCE_TYPES: tuple[ResourceTypeSpec, ...] = (
         ),
         console_link=None,
         log_group=None,
-        investigator="metrics_only",
-        diagnostics="none",
+        investigator="sqs_queue",
+        diagnostics="sqs_queue",
     ),
     ResourceTypeSpec(
         kind="dynamodb",
@@ -453,8 +453,8 @@ RESOURCE_TYPES: tuple[ResourceTypeSpec, ...] = (
         ),
         console_link=None,
         log_group=None,
-        investigator="metrics_only",
-        diagnostics="none",
+        investigator="dynamodb_table",
+        diagnostics="dynamodb_table",
     ),
     ResourceTypeSpec(
         kind="ecs_service",

@@ -24,6 +24,7 @@ from tests.support.gather_fakes import (
     alarm_alert,
     budget_alert,
 )
+from tests.support.queue_fakes import queue_readers
 
 
 def five_minute(baseline: float, recent: list[float], points: int = 30) -> list[tuple[float, float]]:
@@ -43,6 +44,7 @@ def readers(**overrides):
         "nat_gateways": FakeNatGateways(),
         "log_groups": FakeLogGroups(),
         "metric_catalog": FakeMetricCatalog(),
+        "queues": queue_readers(),
     }
     parts.update(overrides)
     return ComputeReaders(**parts)  # type: ignore[arg-type]
@@ -251,8 +253,8 @@ def test_the_graph_walk_follows_neighbours_to_depth_two_and_records_each_edge(mo
             found.neighbours.append(graph[target.name])
         return found
 
-    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "metrics_only", investigate)
-    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "lambda_function", investigate)
+    for name in ("metrics_only", "lambda_function", "sqs_queue", "dynamodb_table"):
+        monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, name, investigate)
     alert = alarm_alert("ApproximateAgeOfOldestMessage", "AWS/SQS", {"QueueName": "orders"}, threshold=300)
 
     # When the compute branch runs
@@ -286,8 +288,8 @@ def test_the_graph_walk_visits_each_resource_once_and_at_most_its_budget(monkeyp
             )
         return found
 
-    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "metrics_only", investigate)
-    monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, "lambda_function", investigate)
+    for name in ("metrics_only", "lambda_function", "sqs_queue", "dynamodb_table"):
+        monkeypatch.setitem(logic.RESOURCE_INVESTIGATORS, name, investigate)
     alert = alarm_alert("Errors", "AWS/Lambda", {"FunctionName": "Api"}, threshold=1)
 
     run(alert, readers())
