@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -146,8 +147,11 @@ def _versus(usage: ResourceUsage) -> str:
     return f"{byte_size(usage.baseline)}/day a week earlier ({signed_percent(usage.change_pct)})"
 
 
-def _runners_up(rest: list[ResourceUsage], labels: dict[str, str], what: str, unit: str) -> list[Fact]:
-    """The next resources of the same kind, in one fact of its own: context, never the cause."""
+def _runners_up(
+    rest: list[ResourceUsage], labels: dict[str, str], what: str, unit: str, page: Callable[[str], str]
+) -> list[Fact]:
+    """The next resources of the same kind, in one fact of its own: context, never the cause. It links the first
+    one's console page (`page`, from its resource id), as every gathered fact links its evidence."""
     if not rest:
         return []
     listed = ", ".join(
@@ -160,6 +164,7 @@ def _runners_up(rest: list[ResourceUsage], labels: dict[str, str], what: str, un
             text=f"Next {what} in the last 24 h: {listed}",
             value=rest[0].recent,
             numbers=rest[0].measurement(unit),
+            link=page(rest[0].resource_id),
         )
     ]
 
@@ -216,7 +221,15 @@ def nat_gateway_drill(
         )
     )
     labels = {g.nat_gateway_id: g.label for g in gateways}
-    evidence.facts.extend(_runners_up(usages[1:], labels, "NAT gateways by bytes processed", "bytes"))
+    evidence.facts.extend(
+        _runners_up(
+            usages[1:],
+            labels,
+            "NAT gateways by bytes processed",
+            "bytes",
+            lambda nat_id: console_links.nat_gateway_url(nat_id, region),
+        )
+    )
     return evidence
 
 
@@ -302,7 +315,15 @@ def log_ingestion_drill(
             link=console_links.log_group_url(group.name, region),
         )
     )
-    evidence.facts.extend(_runners_up(usages[1:], {}, "log groups by IncomingBytes", "bytes"))
+    evidence.facts.extend(
+        _runners_up(
+            usages[1:],
+            {},
+            "log groups by IncomingBytes",
+            "bytes",
+            lambda name: console_links.log_group_url(name, region),
+        )
+    )
     if len(listed) >= 50:
         evidence.notes.append("Only the first 50 log groups (by name) were ranked by ingestion.")
     return evidence
@@ -486,5 +507,9 @@ def s3_bucket_drill(
             link=console_links.s3_bucket_url(top.resource_id, region),
         )
     )
-    evidence.facts.extend(_runners_up(usages[1:], {}, f"buckets by {metric}", unit))
+    evidence.facts.extend(
+        _runners_up(
+            usages[1:], {}, f"buckets by {metric}", unit, lambda bucket: console_links.s3_bucket_url(bucket, region)
+        )
+    )
     return evidence
