@@ -107,8 +107,8 @@ def instance_reads() -> iam.PolicyStatement:
 def infrastructure_reads(stack: Stack) -> list[iam.PolicyStatement]:
     """Databases, load balancers and Auto Scaling groups (`functions/shared/adapters/infrastructure.py`)."""
     return [
-        iam.PolicyStatement(actions=["rds:DescribeDBInstances"], resources=[_account_arn(stack, "rds", "db:*")]),
-        iam.PolicyStatement(actions=["rds:DescribeDBClusters"], resources=[_account_arn(stack, "rds", "cluster:*")]),
+        iam.PolicyStatement(actions=["rds:DescribeDBInstances"], resources=[evidence_arn(stack, "rds", "db:*")]),
+        iam.PolicyStatement(actions=["rds:DescribeDBClusters"], resources=[evidence_arn(stack, "rds", "cluster:*")]),
         # No resource type exists for these reads.
         iam.PolicyStatement(
             actions=[
@@ -134,21 +134,21 @@ def change_reads() -> iam.PolicyStatement:
 def container_reads(stack: Stack) -> list[iam.PolicyStatement]:
     """ECS services, clusters and their stopped tasks; customer state machines and their executions; API Gateway
     REST and HTTP APIs (integrations, stages). Read-only; which one comes from the alarm under investigation."""
-    apis = f"arn:{stack.partition}:apigateway:{stack.region}::"
+    apis = f"arn:{stack.partition}:apigateway:{ANY_REGION}::"
     return [
-        iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[_account_arn(stack, "ecs", "service/*")]),
-        iam.PolicyStatement(actions=["ecs:DescribeClusters"], resources=[_account_arn(stack, "ecs", "cluster/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[evidence_arn(stack, "ecs", "service/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeClusters"], resources=[evidence_arn(stack, "ecs", "cluster/*")]),
         # ListTasks is authorised on the cluster's container instances (ecs:cluster names the cluster).
-        iam.PolicyStatement(actions=["ecs:ListTasks"], resources=[_account_arn(stack, "ecs", "container-instance/*")]),
-        iam.PolicyStatement(actions=["ecs:DescribeTasks"], resources=[_account_arn(stack, "ecs", "task/*")]),
+        iam.PolicyStatement(actions=["ecs:ListTasks"], resources=[evidence_arn(stack, "ecs", "container-instance/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeTasks"], resources=[evidence_arn(stack, "ecs", "task/*")]),
         # DescribeTaskDefinition and ListServices have no resource type.
         iam.PolicyStatement(actions=["ecs:DescribeTaskDefinition", "ecs:ListServices"], resources=["*"]),
         iam.PolicyStatement(
             actions=["states:DescribeStateMachine", "states:ListExecutions"],
-            resources=[_account_arn(stack, "states", "stateMachine:*")],
+            resources=[evidence_arn(stack, "states", "stateMachine:*")],
         ),
         iam.PolicyStatement(
-            actions=["states:GetExecutionHistory"], resources=[_account_arn(stack, "states", "execution:*")]
+            actions=["states:GetExecutionHistory"], resources=[evidence_arn(stack, "states", "execution:*")]
         ),
         # API Gateway authorises every read as apigateway:GET on the resource's path: the REST APIs' list (finding
         # an API by the name CloudWatch gives it) and what is under one REST or HTTP API.
@@ -195,16 +195,16 @@ def queue_and_table_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         iam.PolicyStatement(
             actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues"],
-            resources=[_account_arn(stack, "sqs", "*")],
+            resources=[evidence_arn(stack, "sqs", "*")],
         ),
-        iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[_account_arn(stack, "dynamodb", "table/*")]),
+        iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[evidence_arn(stack, "dynamodb", "table/*")]),
         # Neither ListEventSourceMappings nor DescribeScalableTargets has a resource type.
         iam.PolicyStatement(
             actions=["lambda:ListEventSourceMappings", "application-autoscaling:DescribeScalableTargets"],
             resources=["*"],
         ),
         iam.PolicyStatement(
-            actions=["logs:FilterLogEvents"], resources=[_account_arn(stack, "logs", "log-group:/aws/lambda/*")]
+            actions=["logs:FilterLogEvents"], resources=[evidence_arn(stack, "logs", "log-group:/aws/lambda/*")]
         ),
     ]
 
@@ -227,15 +227,15 @@ def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:
 def log_source_reads(stack: Stack) -> list[iam.PolicyStatement]:
     """Where an ECS service, an API or a state machine logs: its task definition's awslogs group, its backing
     Lambda function, the function its newest failed execution failed in (functions/shared/investigate/log_sources)."""
-    apis = f"arn:{stack.partition}:apigateway:{stack.region}::"
+    apis = f"arn:{stack.partition}:apigateway:{ANY_REGION}::"
     return [
-        iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[_account_arn(stack, "ecs", "service/*")]),
+        iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[evidence_arn(stack, "ecs", "service/*")]),
         iam.PolicyStatement(actions=["ecs:DescribeTaskDefinition"], resources=["*"]),  # no resource type
         iam.PolicyStatement(
-            actions=["states:ListExecutions"], resources=[_account_arn(stack, "states", "stateMachine:*")]
+            actions=["states:ListExecutions"], resources=[evidence_arn(stack, "states", "stateMachine:*")]
         ),
         iam.PolicyStatement(
-            actions=["states:GetExecutionHistory"], resources=[_account_arn(stack, "states", "execution:*")]
+            actions=["states:GetExecutionHistory"], resources=[evidence_arn(stack, "states", "execution:*")]
         ),
         iam.PolicyStatement(actions=["apigateway:GET"], resources=[f"{apis}/restapis*", f"{apis}/apis/*"]),
     ]
@@ -252,7 +252,7 @@ def log_context_reads(stack: Stack) -> list[iam.PolicyStatement]:
         iam.PolicyStatement(actions=["lambda:ListEventSourceMappings"], resources=["*"]),
         iam.PolicyStatement(
             actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues"],
-            resources=[_account_arn(stack, "sqs", "*")],
+            resources=[evidence_arn(stack, "sqs", "*")],
         ),
     ]
 
