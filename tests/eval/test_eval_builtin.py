@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from functions.local_runner.eval import TARGET_MAX_INPUT_TOKENS, evaluate, run_eval
-from functions.local_runner.scenario import SCENARIOS_DIR, builtin_scenarios
+from functions.local_runner.scenario import SCENARIOS_DIR
+from tests.support.builtin_runs import builtin_runs, builtin_scenarios_run
 
 
 @pytest.fixture(scope="module")
 def report():
-    return evaluate(builtin_scenarios())
+    runs = builtin_runs()  # run once per session, shared with the other suites that judge the same runs
+    return evaluate(builtin_scenarios_run(), run=lambda scenario: runs[scenario.name])
 
 
 def test_every_builtin_scenario_runs_and_its_context_holds_every_expected_fact(report):

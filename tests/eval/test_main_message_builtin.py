@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from functions.format.logic import format_message, render_thread
-from functions.local_runner.runner import run_scenario
-from functions.local_runner.scenario import builtin_scenarios
 from functions.shared.models import FormatInput
+from tests.support.builtin_runs import builtin_runs
 from tests.support.slack_limits import slack_limit_violations
 from tests.support.slack_safety import slack_safety_violations
 
@@ -54,13 +53,12 @@ def repeated_facts(message: dict[str, Any]) -> list[str]:
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, tuple[FormatInput, dict[str, Any], dict[str, Any] | None]]:
     results = {}
-    for scenario in builtin_scenarios():
-        result = run_scenario(scenario, quick_retries=True)
-        assert result.succeeded, (scenario.name, result.error)
+    for name, result in builtin_runs().items():  # run once per session (tests/support/builtin_runs.py)
+        assert result.succeeded, (name, result.error)
         state = {**(result.analyze_input or {}), "analysis": result.analysis, "execution_id": result.execution_arn}
         fi = FormatInput.model_validate({**state, "environment": "prod"})
         thread = render_thread(fi)
-        results[scenario.name] = (
+        results[name] = (
             fi,
             format_message(fi).model_dump(mode="json"),
             thread.model_dump(mode="json") if thread else None,

