@@ -168,6 +168,10 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         function_reads(stack),
         *infrastructure_reads(stack),
+        # A composite alarm's children (functions/shared/investigate/composite.py): their state, reason and metric.
+        iam.PolicyStatement(
+            actions=["cloudwatch:DescribeAlarms"], resources=[evidence_arn(stack, "cloudwatch", "alarm:*")]
+        ),
         iam.PolicyStatement(
             actions=["securityhub:GetFindings"],
             resources=[evidence_arn(stack, "securityhub", "hub/default")],
@@ -249,6 +253,10 @@ def log_context_reads(stack: Stack) -> list[iam.PolicyStatement]:
         *logs_reads(stack),
         lambda_movers_reads(),
         *log_source_reads(stack),
+        # A composite alarm's children: the first one in ALARM names the resource whose logs to read.
+        iam.PolicyStatement(
+            actions=["cloudwatch:DescribeAlarms"], resources=[evidence_arn(stack, "cloudwatch", "alarm:*")]
+        ),
         iam.PolicyStatement(actions=["lambda:ListEventSourceMappings"], resources=["*"]),
         iam.PolicyStatement(
             actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues"],

@@ -2109,7 +2109,31 @@ NEXT_STEPS: dict[str, Callable[[Alert, Facts], Finding]] = {
 }
 
 
+def effective_alert(alert: Alert, facts: Facts) -> Alert:
+    """The alert the rules explain: a composite alarm is explained through its first child in ALARM (the resource
+    and metric the compute stage followed, `investigate.composite`), so its playbook is that child's; any other
+    alert is itself."""
+    alarm = alert.details_of(CloudWatchAlarmDetails)
+    child = facts.get("compute.child_alarm.firing")
+    if alarm is None or alarm.alarm_kind != "composite" or child is None or child.resource is None:
+        return alert
+    spec = next((t for t in RESOURCE_TYPES if t.cfn_type == child.resource.type and t.namespace), None)
+    metric = facts.get("compute.alarm_metric")
+    if spec is None or metric is None:
+        return alert
+    details = alarm.model_copy(
+        update={
+            "namespace": spec.namespace,
+            "metric_name": metric.subject,
+            "dimensions": {spec.dimensions[0]: child.resource.name or ""},
+            "threshold": metric.numbers.threshold if metric.numbers else None,
+        }
+    )
+    return alert.model_copy(update={"resource": child.resource, "details": details})
+
+
 def _finding(alert: Alert, facts: Facts) -> Finding:
+    alert = effective_alert(alert, facts)
     spec = source_spec(alert.source)
     for detect in RULES[spec.rules]:
         found = detect(alert, facts)

@@ -46,6 +46,7 @@ from functions.shared.investigate.base import (
     time_budget,
 )
 from functions.shared.investigate.changes import TrailReader, change_subjects_of, what_changed_evidence
+from functions.shared.investigate.composite import composite_children_evidence
 from functions.shared.investigate.containers import ecs_cluster_evidence, ecs_service_evidence
 from functions.shared.investigate.cost_drill import (
     ec2_instances_drill,
@@ -96,6 +97,7 @@ FACT_ORDER = (
     "compute.lambda_mover",
     "compute.recent_launches",
     "compute.alarm_metric",
+    "compute.child_alarm",
     "compute.lb_all_targets_unhealthy",
     "compute.lb_5xx_origin",
     "compute.db_connections_near_max",
@@ -332,13 +334,19 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
     metric = alarm_metric(alert)
     target = implicated_target(alert)
     window = None
+    children = composite_children_evidence(readers.cloudwatch, alert)
+    if children is not None:
+        # A composite alarm: what broke is in its children; the first one in ALARM stands in for its metric.
+        evidence.add(children.evidence)
+        metric = metric or children.metric
+        target = target or children.target
     if metric is not None:
         found, window = alarm_metric_evidence(
             readers.cloudwatch, metric, at=at, now=now, region=alert.region, before=ALARM_BEFORE, after=ALARM_AFTER
         )
         evidence.add(found)
-    else:
-        evidence.notes.append("The alarm watches no single metric (composite or metric math): its metric not read.")
+    elif children is None:
+        evidence.notes.append("The alarm watches no single metric (metric math): its metric not read.")
     if metric is not None and metric.namespace == BILLING_NAMESPACE:
         # A billing alarm is a cost alert watched through CloudWatch: drill from the bill as a budget would.
         evidence.add(_cost_drill_playbook(alert, readers, now))

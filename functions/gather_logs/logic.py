@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import LambdaReader
@@ -23,6 +24,7 @@ from functions.shared.adapters.cost_resources import LogGroupReader
 from functions.shared.adapters.logs import LogsReader
 from functions.shared.adapters.queues import EventSourceMappingReader, SqsReader, queue_name_of_arn
 from functions.shared.investigate.base import Evidence, budget_remaining, section_from, skipped_section, time_budget
+from functions.shared.investigate.composite import composite_child_target
 from functions.shared.investigate.cost_drill import log_ingestion_movers
 from functions.shared.investigate.log_sources import LOG_SOURCES
 from functions.shared.investigate.log_volume import log_volume_evidence
@@ -72,6 +74,11 @@ def _implicated_group(alert: Alert, evidence: Evidence, readers: LogReaders | No
     """(decided, log group): the implicated resource's log group, when the alert implicates one (for a resource
     that logs elsewhere, read from its configuration: `investigate.log_sources`)."""
     target = implicated_target(alert)
+    if target is None and readers is not None:
+        # A composite alarm names no resource: its first child in ALARM does (`investigate.composite`).
+        target = evidence.read(
+            "the composite alarm's children", partial(composite_child_target, readers.cloudwatch, alert)
+        )
     if target is None:
         return False, None
     if target.log_group:

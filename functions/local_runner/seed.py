@@ -178,6 +178,22 @@ class FindingSeed(_Seed):
     similar: int = Field(default=0, ge=0, le=100)
 
 
+class AlarmSeed(_Seed):
+    """A metric alarm in the account (e.g. a composite alarm's child), in the state the incident left it."""
+
+    name: str
+    namespace: str
+    metric_name: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    statistic: Literal["Average", "Sum", "Maximum", "Minimum", "SampleCount"] = "Average"
+    period_seconds: int = 300
+    threshold: float
+    comparison: str = "GreaterThanThreshold"
+    evaluation_periods: int = 1
+    state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"] = "OK"
+    reason: str = ""
+
+
 class AccountSeed(_Seed):
     account_id: str = ACCOUNT_ID
     region: str = REGION
@@ -188,6 +204,7 @@ class AccountSeed(_Seed):
     cost: CostSeed | None = None
     budgets: list[BudgetSeed] = Field(default_factory=list)
     findings: list[FindingSeed] = Field(default_factory=list)
+    alarms: list[AlarmSeed] = Field(default_factory=list)
     rds_instances: list[RdsInstanceSeed] = Field(default_factory=list)
     rds_clusters: list[RdsClusterSeed] = Field(default_factory=list)
     load_balancers: list[LoadBalancerSeed] = Field(default_factory=list)
@@ -241,6 +258,8 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
         seed_nat_gateways(seed.nat_gateways, region)
     if seed.metrics:
         _seed_metrics(seed.metrics, region, now)
+    if seed.alarms:
+        _seed_alarms(seed.alarms, region)
     if seed.log_groups:
         _seed_logs(seed.log_groups, region, now)
     if seed.cost is not None:
@@ -366,6 +385,26 @@ def _set_launch_time(instance_id: str, account_id: str, region: str, when: datet
     from moto.ec2.models import ec2_backends
 
     ec2_backends[account_id][region].get_instance(instance_id).launch_time = when.astimezone(UTC).replace(tzinfo=None)
+
+
+def _seed_alarms(alarms: list[AlarmSeed], region: str) -> None:
+    cloudwatch = aws_client("cloudwatch", region)
+    for alarm in alarms:
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm.name,
+            Namespace=alarm.namespace,
+            MetricName=alarm.metric_name,
+            Dimensions=[{"Name": k, "Value": v} for k, v in alarm.dimensions.items()],
+            Statistic=alarm.statistic,
+            Period=alarm.period_seconds,
+            EvaluationPeriods=alarm.evaluation_periods,
+            Threshold=alarm.threshold,
+            ComparisonOperator=alarm.comparison,
+        )
+        if alarm.state != "OK" or alarm.reason:
+            cloudwatch.set_alarm_state(
+                AlarmName=alarm.name, StateValue=alarm.state, StateReason=alarm.reason or f"Seeded {alarm.state}"
+            )
 
 
 def _seed_metrics(series_list: list[MetricSeriesSeed], region: str, now: datetime) -> None:

@@ -140,11 +140,13 @@ class Fact(_Model):
     # For a fact about a neighbour of the implicated resource: the edge the investigation followed to get there,
     # e.g. "consumer of SQS queue orders (event source mapping)", so a reader sees why it is in the picture.
     via: str | None = None
+    # The resource the fact is about when it is not the alert's own: a composite alarm's firing child's resource.
+    resource: ResourceRef | None = None
 
     @model_serializer(mode="wrap")
     def _without_unset_extras(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
-        for key in ("subject", "numbers", "via"):
+        for key in ("subject", "numbers", "via", "resource"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

@@ -7,13 +7,25 @@ must lose something, it loses the least useful end (the last facts, the last rec
 
 from __future__ import annotations
 
-from functions.shared.models import Analysis, ContextSection, EvidenceClaim, Fact
+from functions.shared.models import Analysis, ContextSection, EvidenceClaim, Fact, ResourceRef
 from functions.shared.payload_bounds import MAX_ANALYSIS_BYTES, MAX_SECTION_BYTES, fits, shorten, shorten_to_bytes
 
 _MAX_FACT_TEXT_CHARS = 400
 _MAX_LINK_CHARS = 1_800
 _MAX_NOTE_CHARS = 300
 _MAX_CAUSE_CHARS = 1_000
+
+
+def _bounded_resource(resource: ResourceRef | None) -> ResourceRef | None:
+    """A fact's resource with its strings bounded (they come from AWS, about a resource the alert names)."""
+    if resource is None:
+        return None
+    return ResourceRef(
+        type=shorten(resource.type, 80),
+        name=shorten(resource.name, 200),
+        arn=resource.arn if resource.arn is None or len(resource.arn) <= 300 else None,
+        region=shorten(resource.region, 40) if resource.region else None,
+    )
 
 
 def bound_section(section: ContextSection, max_bytes: int = MAX_SECTION_BYTES) -> ContextSection:
@@ -28,6 +40,7 @@ def bound_section(section: ContextSection, max_bytes: int = MAX_SECTION_BYTES) -
             subject=shorten(fact.subject, 200) if fact.subject else None,
             numbers=fact.numbers,  # a handful of numbers and two short words: bounded by its model
             via=shorten(fact.via, 200) if fact.via else None,  # the graph walk's edge to a neighbour
+            resource=_bounded_resource(fact.resource),
         )
         for fact in section.facts[:40]
     ]

@@ -64,6 +64,11 @@ class FakeCloudWatch:
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     error: Exception | None = None
     calls: list[list[MetricQuery]] = field(default_factory=list)
+    # DescribeAlarms by alarm name (a composite alarm's children), as CloudWatch describes each.
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def alarm(self, alarm_name: str) -> dict[str, Any] | None:
+        return self.alarms.get(alarm_name)
 
     def metric_data(self, queries: list[MetricQuery], start: datetime, end: datetime) -> dict[str, MetricSeries]:
         self.calls.append(queries)

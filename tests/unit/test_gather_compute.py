@@ -296,3 +296,73 @@ def test_the_graph_walk_visits_each_resource_once_and_at_most_its_budget(monkeyp
 
     assert visited[0] == "Api" and visited.count("Api") == 1
     assert len(visited) == 1 + logic.MAX_NEIGHBOURS_VISITED
+
+
+def test_a_composite_alarm_leads_to_its_firing_child_and_the_resource_that_child_watches():
+    # Given a composite alarm over two children, one in ALARM on CheckoutService's Errors, one OK
+    from functions.shared.alert_details import CloudWatchAlarmDetails
+
+    cloudwatch = FakeCloudWatch(
+        series={"Errors": five_minute(0, [45, 160, 240]), "Invocations": five_minute(2000, [2000, 2000, 2000])},
+        alarms={
+            "CheckoutService-Errors": {
+                "AlarmName": "CheckoutService-Errors",
+                "StateValue": "ALARM",
+                "StateReason": "Threshold Crossed: 1 datapoint [240.0] was greater than the threshold (25.0).",
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": "CheckoutService"}],
+                "Statistic": "Sum",
+                "Period": 300,
+                "Threshold": 25.0,
+                "ComparisonOperator": "GreaterThanThreshold",
+            },
+            "CheckoutService-Latency": {
+                "AlarmName": "CheckoutService-Latency",
+                "StateValue": "OK",
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Duration",
+                "Dimensions": [{"Name": "FunctionName", "Value": "CheckoutService"}],
+            },
+        },
+    )
+    lambdas = FakeLambdas(functions={"CheckoutService": {"Runtime": "python3.12", "MemorySize": 512, "Timeout": 15}})
+    alert = alarm_alert("Errors", "AWS/Lambda", {}, threshold=None)
+    alert = alert.model_copy(
+        update={
+            "details": CloudWatchAlarmDetails(
+                alarm_name="Checkout-Degraded",
+                alarm_kind="composite",
+                state="ALARM",
+                alarm_rule='ALARM("CheckoutService-Errors") AND ALARM(CheckoutService-Latency)',
+            )
+        }
+    )
+
+    # When the compute branch runs
+    section = run(alert, readers(cloudwatch=cloudwatch, lambdas=lambdas))
+
+    # Then each child is a fact, and the firing child's metric and function were investigated
+    children = [f for f in section.facts if f.key.startswith("compute.child_alarm")]
+    assert [(f.subject, f.value) for f in children] == [
+        ("CheckoutService-Errors", "ALARM"),
+        ("CheckoutService-Latency", "OK"),
+    ]
+    assert all(f.link and "alarmsV2:alarm/" in f.link for f in children)
+    firing = section.fact("compute.child_alarm.firing")
+    assert firing is not None and firing.resource is not None and firing.resource.name == "CheckoutService"
+    assert "peak 240" in section.fact("compute.alarm_metric").text
+    assert section.fact("compute.lambda_config") is not None
+
+
+def test_a_composite_alarm_rule_is_parsed_for_names_and_arns_only():
+    from functions.shared.alert_details import CloudWatchAlarmDetails
+    from functions.shared.investigate.composite import child_alarm_names
+
+    details = CloudWatchAlarmDetails(
+        alarm_name="Parent",
+        alarm_kind="composite",
+        triggering_alarms=["arn:aws:cloudwatch:us-east-1:123456789012:alarm:db-cpu"],
+        alarm_rule='(ALARM("db-cpu") OR OK(\'api-5xx\')) AND NOT INSUFFICIENT_DATA(Parent) AND ALARM("a\x07b")',
+    )
+    assert child_alarm_names(details) == ["db-cpu", "api-5xx"]

@@ -110,7 +110,7 @@ def implicated_target(alert: Alert) -> Target | None:
     region = alert.region or (alert.resource.region if alert.resource else None)
     alarm = alert.details_of(CloudWatchAlarmDetails)
     dims = dict(alarm.dimensions or {}) if alarm else {}
-    target = _target_of_dimensions(alarm.namespace if alarm else None, dims, region)
+    target = target_of_dimensions(alarm.namespace if alarm else None, dims, region)
     if target is not None:
         return target
     resource = alert.resource
@@ -136,7 +136,7 @@ def implicated_target(alert: Alert) -> Target | None:
     return None
 
 
-def _target_of_dimensions(namespace: str | None, dims: dict[str, str], region: str | None) -> Target | None:
+def target_of_dimensions(namespace: str | None, dims: dict[str, str], region: str | None) -> Target | None:
     """The resource a set of dimensions names: a type of the alarm's own namespace first (its most specific
     dimension set), then any registered type by its dimension alone (EC2 publishes CPUUtilization per
     AutoScalingGroupName in AWS/EC2)."""
