@@ -3,7 +3,8 @@
 The code asset is a copy of `functions/` (its root holds the `functions` package, so handlers are
 `functions.<stage>.handler.handler`) without the local runner, tests and caches. It is staged under
 `build/lambda/code/<content hash>/`, so concurrent synths never see a half-written folder and an unchanged tree
-gives CDK the same asset hash.
+gives CDK the same asset hash. The staged copy carries bytecode compiled for the Lambda's Python when such an
+interpreter is available (`bytecode.py`: Lambda cannot write `__pycache__` itself).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdk.constants import BUILD_DIR, FUNCTIONS_DIR, LAYERS_AUTO, LAYERS_BUILT, LAYERS_STUB, STUB_LAYER_DIR
-from cdk.packaging import build_layers
+from cdk.packaging import build_layers, bytecode
 
 CODE_DIR = BUILD_DIR / "code"
 # Never deployed: the offline runner (moto patch, CLI) and anything that is not code.
@@ -54,10 +55,18 @@ def _code_files(source: Path = FUNCTIONS_DIR) -> list[Path]:
     return files
 
 
+def stage_function_code_into(target: Path, source: Path = FUNCTIONS_DIR) -> None:
+    """Copy the deployable part of `source` to `target/functions/`, as is (no bytecode): the bench measures it."""
+    for path in _code_files(source):
+        destination = target / "functions" / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+
+
 def stage_function_code(source: Path = FUNCTIONS_DIR) -> Path:
     """Copy the deployable part of `functions/` into a content-addressed folder; returns that folder."""
     files = _code_files(source)
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(bytecode.bytecode_tag().encode())
     for path in files:
         digest.update(str(path.relative_to(source)).encode())
         digest.update(path.read_bytes())
@@ -66,10 +75,8 @@ def stage_function_code(source: Path = FUNCTIONS_DIR) -> Path:
         return staged
     CODE_DIR.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=CODE_DIR, prefix=".staging-"))
-    for path in files:
-        target = scratch / "functions" / path.relative_to(source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+    stage_function_code_into(scratch, source)
+    bytecode.compile_package(scratch)
     try:
         scratch.rename(staged)
     except OSError:  # another synth staged the same content first

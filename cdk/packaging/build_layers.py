@@ -8,7 +8,9 @@ Two layers, both under `build/lambda/layers/`:
 
 pip installs manylinux wheels for `constants.PIP_PLATFORM` and CPython `constants.LAMBDA_PYTHON_VERSION`
 (`--only-binary=:all:`), whatever the build machine runs. A stamp records the hash of pyproject.toml and the
-platform: nothing is rebuilt until either changes. Run: `python -m cdk.packaging.build_layers [--force]`.
+platform: nothing is rebuilt until either changes. pip's own bytecode (for the build machine's Python) is
+dropped and each layer is compiled for the Lambda's Python where an interpreter of that version exists
+(`bytecode.py`). Run: `python -m cdk.packaging.build_layers [--force]`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import tomllib
 from pathlib import Path
 
 from cdk.constants import BUILD_DIR, LAMBDA_PYTHON_VERSION, PIP_PLATFORM, PYPROJECT_PATH
+from cdk.packaging import bytecode
 
 LAYERS_DIR = BUILD_DIR / "layers"
 STAMP_PATH = LAYERS_DIR / ".stamp"
@@ -30,7 +33,7 @@ PIPELINE_LAYER = "pipeline"
 CHAT_LAYER = "chat"
 LAYER_NAMES = (PIPELINE_LAYER, CHAT_LAYER)
 # Bump to force a rebuild when this script's output format changes.
-_BUILD_FORMAT = "1"
+_BUILD_FORMAT = "2"
 
 
 class LayerBuildError(RuntimeError):
@@ -44,7 +47,8 @@ def layer_dir(name: str) -> Path:
 
 def expected_stamp(pyproject: Path = PYPROJECT_PATH) -> str:
     digest = hashlib.sha256(pyproject.read_bytes())
-    digest.update(f"{PIP_PLATFORM}|{LAMBDA_PYTHON_VERSION}|{_BUILD_FORMAT}".encode())
+    # With or without bytecode is part of the stamp: installing python3.14 later rebuilds the layers with it.
+    digest.update(f"{PIP_PLATFORM}|{LAMBDA_PYTHON_VERSION}|{_BUILD_FORMAT}|{bytecode.bytecode_tag()}".encode())
     return digest.hexdigest()
 
 
@@ -130,6 +134,7 @@ def build(force: bool = False, pyproject: Path = PYPROJECT_PATH) -> bool:
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         for site in (pipeline_site, chat_site):
             _strip(site)
+            bytecode.compile_package(site)
         for name in LAYER_NAMES:
             shutil.rmtree(layer_dir(name), ignore_errors=True)
             (scratch / name).rename(layer_dir(name))
