@@ -266,9 +266,16 @@ def log_context_reads(stack: Stack) -> list[iam.PolicyStatement]:
 
 
 def chat_tool_reads(stack: Stack) -> list[iam.PolicyStatement]:
-    """What the chat tools (functions/chat/aws_tools.py) read: cost, budgets, Lambda, EC2, metrics, logs. No
-    Health, Security Hub or GuardDuty tool exists, so none of those reads is granted."""
-    return [*cost_reads(stack), function_reads(stack), instance_reads(), lambda_movers_reads(), *logs_reads(stack)]
+    """What the chat tools (functions/chat/aws_tools.py) read: cost, budgets, Lambda, EC2, metrics, logs, and
+    CloudTrail's recorded changes. No Health, Security Hub or GuardDuty tool exists, so none of those is granted."""
+    return [
+        *cost_reads(stack),
+        function_reads(stack),
+        instance_reads(),
+        lambda_movers_reads(),
+        *logs_reads(stack),
+        change_reads(),
+    ]
 
 
 def invoke_model(stack: Stack, config: EnvironmentConfig) -> list[iam.PolicyStatement]:

@@ -15,11 +15,13 @@ from pydantic import Field
 from functions.chat.agents import roster
 from functions.chat.tools import ChatTool, ToolBox, ToolFinding, ToolInput
 from functions.shared.adapters.budgets import BudgetsReader
+from functions.shared.adapters.cloudtrail import CloudTrailReader
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
 from functions.shared.adapters.cost_explorer import CostExplorerReader
 from functions.shared.adapters.logs import LogsReader
 from functions.shared.investigate.base import Evidence, number, signed_percent
+from functions.shared.investigate.changes import ChangeSubject, secrets_named_by, what_changed_evidence
 from functions.shared.investigate.cost import budget_evidence, cost_trend, cost_trend_evidence
 from functions.shared.investigate.logs import log_error_evidence
 from functions.shared.investigate.metrics import lambda_movers, related_metrics_evidence
@@ -169,6 +171,54 @@ def _ec2_instance(args: Ec2Input) -> ToolFinding:
     return finding(f"EC2 {args.instance_id}: state, status checks and metrics", evidence.add(metrics))
 
 
+# --- What changed ----------------------------------------------------------------------------------------------
+
+# Names CloudTrail records resources by: AWS resource names and ARNs (letters, digits and . _ : / @ + = -).
+_RESOURCE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}$"
+# CloudWatch alarm names may hold almost any printable character, but not control characters.
+_ALARM_NAME_PATTERN = r"^[^\x00-\x1f\x7f]{1,255}$"
+
+
+class ChangesInput(ToolInput):
+    resource_name: str = Field(
+        pattern=_RESOURCE_NAME_PATTERN,
+        description="The resource's name or ARN (a function, queue, table, instance, cluster, load balancer, ...)",
+    )
+    alarm_name: str | None = Field(
+        default=None, pattern=_ALARM_NAME_PATTERN, description="The CloudWatch alarm, to see if it was redefined"
+    )
+    hours: int = Field(default=24, ge=1, le=MAX_LOOKBACK_HOURS, description="How far back to look")
+
+
+def _short_name(resource: str) -> str:
+    """`arn:aws:lambda:…:function:Checkout` -> `Checkout`; a name stays as it is."""
+    if not resource.startswith("arn:"):
+        return resource
+    return resource.split(":", 5)[-1].rsplit("/", 1)[-1].rsplit(":", 1)[-1] or resource
+
+
+def _recent_changes(args: ChangesInput) -> ToolFinding:
+    now = _now()
+    name = _short_name(args.resource_name)
+    subjects = [ChangeSubject(name=name)]
+    if args.alarm_name:
+        subjects.append(ChangeSubject(name=args.alarm_name, is_alarm=True))
+    # A function's secrets change its behaviour without a write to the function itself.
+    evidence = Evidence()
+    configuration = evidence.read(f"Lambda {name}", lambda: LambdaReader(region=_region()).function(name))
+    if configuration:
+        subjects.extend(secrets_named_by(name, (configuration.get("Environment") or {}).get("Variables") or {}))
+    changes = what_changed_evidence(
+        CloudTrailReader(region=_region()),
+        subjects,
+        at=None,
+        now=now,
+        lookback=timedelta(hours=args.hours),
+        region=_region(),
+    )
+    return finding(f"Recorded changes to {name} in the last {args.hours} h (CloudTrail)", changes)
+
+
 # --- Logs --------------------------------------------------------------------------------------------------------
 
 
@@ -268,6 +318,14 @@ def all_tools() -> list[ChatTool]:
             "One EC2 instance's state, type, status checks and CloudWatch metrics (CPU, status checks, network).",
             Ec2Input,
             _ec2_instance,
+        ),
+        ChatTool(
+            roster.RECENT_CHANGES,
+            "What changed on a resource: CloudTrail's recorded write calls on it (who, which API, when, the changed "
+            "settings), its alarm's redefinitions, and changes to the secrets a function's environment names. "
+            "Use it for 'what changed', 'was anything deployed', 'who modified'.",
+            ChangesInput,
+            _recent_changes,
         ),
         ChatTool(
             roster.LOG_ERRORS,

@@ -31,6 +31,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 from functions.shared.untrusted_text import clean_text
 
@@ -105,15 +106,19 @@ def simulated_chat_account(scenario_name: str | None = None) -> Iterator[str]:
     """
     from moto import mock_aws
 
+    from functions.local_runner.cloudtrail_server import ENDPOINT_VARIABLE, LOCAL_TRAIL, LocalCloudTrail
     from functions.local_runner.runner import configure_local_environment
 
     configure_local_environment()
-    with mock_aws():
+    LOCAL_TRAIL.reset()
+    # moto has no CloudTrail LookupEvents: the seeded changes are served by the loopback endpoint, as in `run`.
+    with mock_aws(), LocalCloudTrail() as trail, mock.patch.dict(os.environ, {ENDPOINT_VARIABLE: trail.url}):
         _reset_caches()
         try:
             yield _seed(scenario_name, datetime.now(UTC))
         finally:
             _reset_caches()
+            LOCAL_TRAIL.reset()
 
 
 def supervisor_deps() -> SupervisorDeps:

@@ -141,7 +141,12 @@ def _run_with_claude(enforcement: IamEnforcement, model_id: str) -> str:
 
 
 def _sample_input(schema: dict[str, Any]) -> dict[str, Any]:
-    samples = {"function_name": "ImageProcessor", "instance_id": "i-0c1d2e3f4a5b6c7d8", "pattern": "ERROR"}
+    samples = {
+        "function_name": "ImageProcessor",
+        "instance_id": "i-0c1d2e3f4a5b6c7d8",
+        "pattern": "ERROR",
+        "resource_name": "ImageProcessor",
+    }
     properties = schema.get("input_schema", schema).get("properties", {})
     return {key: value for key, value in samples.items() if key in properties}
 

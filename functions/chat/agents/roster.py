@@ -17,6 +17,7 @@ LAMBDA_METRICS = "lambda_metrics"
 EC2_INSTANCE = "ec2_instance"
 LOG_ERRORS = "log_errors"
 LOG_PATTERN_SEARCH = "log_pattern_search"
+RECENT_CHANGES = "recent_changes"
 
 # CamelCase names (ImageProcessor), dashed/underscored names (image-processor-prod), instance ids.
 _RESOURCE_NAME = re.compile(
@@ -44,8 +45,14 @@ def _cost_plan(question: str, alert_context: AlertContext | None) -> list[Planne
     ]
 
 
+# "what changed", "was it deployed", "who modified it", "any config change": a question about recent writes.
+_CHANGE_QUESTION = re.compile(r"\b(chang\w*|deploy\w*|modif\w*|updat\w*|rollback|rolled back|who\b)", re.IGNORECASE)
+
+
 def _infra_plan(question: str, alert_context: AlertContext | None) -> list[PlannedCall]:
     name = resource_hint(question, alert_context)
+    if name and _CHANGE_QUESTION.search(question):
+        return [PlannedCall(RECENT_CHANGES, {"resource_name": name})]
     if name and name.startswith("i-"):
         return [PlannedCall(EC2_INSTANCE, {"instance_id": name})]
     if name:
@@ -74,10 +81,11 @@ INFRA_EXPERT = Specialist(
     name="InfraExpert",
     role=(
         "You explain how Lambda functions and EC2 instances behave, from their configuration and CloudWatch metrics: "
-        "invocations, errors, throttles, duration, concurrency, CPU. Name the function or instance and the "
-        "time window of every number."
+        "invocations, errors, throttles, duration, concurrency, CPU; and what changed on a resource (recent_changes: "
+        "CloudTrail's recorded writes, alarm redefinitions, secret changes). Name the function or instance and the "
+        "time window of every number, and who changed what, when."
     ),
-    tool_names=(LIST_LAMBDA_FUNCTIONS, LAMBDA_METRICS, EC2_INSTANCE),
+    tool_names=(LIST_LAMBDA_FUNCTIONS, LAMBDA_METRICS, EC2_INSTANCE, RECENT_CHANGES),
     plan=_infra_plan,
 )
 LOGS_ANALYST = Specialist(

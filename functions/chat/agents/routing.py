@@ -75,6 +75,13 @@ KEYWORDS: dict[AgentName, tuple[str, ...]] = {
         "running",
         "healthy",
         "utilization",
+        "what changed",
+        "changed",
+        "deploy",
+        "modified",
+        "cloudtrail",
+        "rollback",
+        "rolled back",
     ),
 }
 _TIE_ORDER: tuple[AgentName, ...] = ("CostAnalyst", "LogsAnalyst", "InfraExpert")
@@ -144,8 +151,9 @@ ROUTE_TOOL: dict[str, Any] = {
                 "enum": list(SPECIALISTS),
                 "description": (
                     "CostAnalyst: spend, Cost Explorer, budgets, forecasts. InfraExpert: Lambda, EC2, CloudWatch "
-                    "metrics and alarms. LogsAnalyst: log queries, errors and patterns in logs. General: anything "
-                    "else (greetings, what the bot can do, general AWS questions)."
+                    "metrics and alarms, and what changed on a resource (CloudTrail). LogsAnalyst: log queries, "
+                    "errors and patterns in logs. General: anything else (greetings, what the bot can do, general "
+                    "AWS questions)."
                 ),
             },
             "reason": {"type": "string", "description": "One short sentence."},

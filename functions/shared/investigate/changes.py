@@ -135,16 +135,24 @@ def _display_name(name: str) -> str:
 
 
 def change_fact(
-    event: TrailEvent, subject: ChangeSubject, *, index: int, at: datetime, now: datetime, region: str | None = None
+    event: TrailEvent,
+    subject: ChangeSubject,
+    *,
+    index: int,
+    at: datetime | None,
+    now: datetime,
+    region: str | None = None,
 ) -> Fact:
-    minutes = _minutes_before(event, at)
+    """One recorded write. `at` is the alert's time; None when there is no alert (a question asked now)."""
+    minutes = _minutes_before(event, at or now)
     who = event.username or "an unknown caller"
     text = f"{event.event_name} on {_display_name(subject.name)} by {who} {_ago(event, now)}"
-    details = [_relative(minutes)]
+    details = [_relative(minutes)] if at is not None else []
     how = _how(event)
     if how:
         details.append(how)
-    text += f" ({'; '.join(details)})"
+    if details:
+        text += f" ({'; '.join(details)})"
     if subject.why:
         text += f"; {subject.why}"
     parameters = _parameters(event, subject.name)
@@ -156,30 +164,31 @@ def change_fact(
         value=minutes,
         link=console_links.cloudtrail_events_url(subject.name, region),
         subject=subject.name,
-        numbers=Measurement(value=float(minutes), unit="minutes before the alert"),
+        numbers=Measurement(value=float(minutes), unit="minutes before the alert" if at is not None else "minutes ago"),
     )
 
 
 def alarm_change_fact(
-    events: list[TrailEvent], alarm_name: str, *, at: datetime, now: datetime, region: str | None = None
+    events: list[TrailEvent], alarm_name: str, *, at: datetime | None, now: datetime, region: str | None = None
 ) -> Fact | None:
-    """The alarm's newest redefinition in the window, with its new threshold and the one before when known."""
+    """The alarm's newest redefinition in the window, with its new threshold and the one before when known; `at`
+    is the alert's time, None when there is no alert."""
     definitions = [e for e in events if e.event_name in ALARM_DEFINITION_EVENTS]
     if not definitions:
         return None
     newest = definitions[0]
     new, old = _threshold(newest), next((t for e in definitions[1:] if (t := _threshold(e)) is not None), None)
-    minutes = _minutes_before(newest, at)
+    minutes = _minutes_before(newest, at or now)
     # What was set comes first: it is what a reader (and a cut-short Slack line) needs most.
     what = f"threshold set to {number(new)}" if new is not None else "redefined"
     if new is not None and old is not None:
         what += f" (was {number(old)})"
+    details = [_relative(minutes)] if at is not None else []
+    details.append(newest.event_name + (f", {how}" if (how := _how(newest)) else ""))
     text = (
         f"Alarm {alarm_name}: {what} by {newest.username or 'an unknown caller'} {_ago(newest, now)} "
-        f"({_relative(minutes)}; {newest.event_name}"
+        f"({'; '.join(details)})"
     )
-    how = _how(newest)
-    text += f", {how})" if how else ")"
     return Fact(
         key="compute.alarm_change",
         text=text,
@@ -188,7 +197,7 @@ def alarm_change_fact(
         subject=alarm_name,
         numbers=Measurement(
             value=float(minutes),
-            unit="minutes before the alert",
+            unit="minutes before the alert" if at is not None else "minutes ago",
             threshold=new,
             baseline=old,
             change_pct=(new - old) / abs(old) * 100 if new is not None and old else None,
@@ -200,15 +209,17 @@ def what_changed_evidence(
     trail: TrailReader,
     subjects: list[ChangeSubject],
     *,
-    at: datetime,
+    at: datetime | None,
     now: datetime,
     lookback: timedelta = CHANGE_LOOKBACK,
     region: str | None = None,
 ) -> Evidence:
-    """Write events on each subject (at most MAX_LOOKUPS lookups) from `lookback` before the alert to now, newest
-    first: up to MAX_CHANGE_FACTS change facts, plus the alarm's own redefinition."""
+    """Write events on each subject (at most MAX_LOOKUPS lookups) from `lookback` before the alert (`at`; None
+    when there is no alert: before now) to now, newest first: up to MAX_CHANGE_FACTS change facts, plus the alarm's
+    own redefinition."""
     evidence = Evidence()
-    start, end = at - lookback, max(now, at)
+    anchor = at or now
+    start, end = anchor - lookback, max(now, anchor)
     hours = int(lookback.total_seconds() // 3600)
     changes: list[tuple[TrailEvent, ChangeSubject]] = []
     looked_up: list[str] = []
