@@ -41,8 +41,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _region() -> str:
-    return get_settings().aws_region
+def _region(asked: str | None = None) -> str:
+    """The region to read in: the one the question is about (the alert's), else the bot's own."""
+    return asked or get_settings().aws_region
+
+
+class RegionalInput(ToolInput):
+    """A tool that reads one region: the alert's region when the question is about an alert elsewhere."""
+
+    region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$",
+        description="The AWS region to read, e.g. eu-west-1: the alert's region when it names one; default the "
+        "bot's own region",
+    )
 
 
 def finding(title: str, evidence: Evidence) -> ToolFinding:
@@ -72,6 +84,10 @@ def _log_group(function_name: str | None, log_group: str | None) -> str | None:
 
 
 class NoInput(ToolInput):
+    pass
+
+
+class ListFunctionsInput(RegionalInput):
     pass
 
 
@@ -112,11 +128,13 @@ def _cost_forecast(args: BudgetInput) -> ToolFinding:
 # --- Compute -----------------------------------------------------------------------------------------------------
 
 
-def _list_lambda_functions(_: NoInput) -> ToolFinding:
+def _list_lambda_functions(args: ListFunctionsInput) -> ToolFinding:
+    region = _region(args.region)
     evidence = Evidence()
-    evidence.looked_at.append("Lambda functions and their invocations, last 24 h vs the 24 h before")
+    evidence.looked_at.append(f"Lambda functions in {region} and their invocations, last 24 h vs the 24 h before")
     movers = evidence.read(
-        "Lambda invocations", lambda: lambda_movers(CloudWatchReader(), LambdaReader(), now=_now(), limit=50)
+        "Lambda invocations",
+        lambda: lambda_movers(CloudWatchReader(region=region), LambdaReader(region=region), now=_now(), limit=50),
     )
     result = finding("Lambda functions by invocation growth", evidence)
     for mover in (movers or [])[:10]:
@@ -141,7 +159,7 @@ def _comparison_window(now: datetime, hours: int) -> dict[str, Any]:
     }
 
 
-class LambdaInput(ToolInput):
+class LambdaInput(RegionalInput):
     function_name: str = Field(min_length=1, max_length=140, description="The Lambda function's name")
     hours: int = Field(
         default=24, ge=1, le=MAX_LOOKBACK_HOURS, description="Compare the last N hours with the N hours before"
@@ -149,25 +167,29 @@ class LambdaInput(ToolInput):
 
 
 def _lambda_metrics(args: LambdaInput) -> ToolFinding:
-    now = _now()
+    now, region = _now(), _region(args.region)
     target = Target(
-        kind="lambda", name=args.function_name, namespace="AWS/Lambda", dimension="FunctionName", region=_region()
+        kind="lambda", name=args.function_name, namespace="AWS/Lambda", dimension="FunctionName", region=region
     )
-    evidence = lambda_function_evidence(LambdaReader(), args.function_name, now=now, region=_region())
-    metrics, _ = related_metrics_evidence(CloudWatchReader(), target, **_comparison_window(now, args.hours))
+    evidence = lambda_function_evidence(LambdaReader(region=region), args.function_name, now=now, region=region)
+    metrics, _ = related_metrics_evidence(
+        CloudWatchReader(region=region), target, **_comparison_window(now, args.hours)
+    )
     return finding(f"Lambda {args.function_name}: configuration and metrics", evidence.add(metrics))
 
 
-class Ec2Input(ToolInput):
+class Ec2Input(RegionalInput):
     instance_id: str = Field(pattern=r"^i-[0-9a-f]{8,17}$", description="The EC2 instance id, e.g. i-0abc1234def567890")
     hours: int = Field(default=6, ge=1, le=MAX_LOOKBACK_HOURS)
 
 
 def _ec2_instance(args: Ec2Input) -> ToolFinding:
-    now = _now()
-    evidence = ec2_instance_evidence(Ec2Reader(), args.instance_id, now=now, region=_region())
-    target = Target(kind="ec2", name=args.instance_id, namespace="AWS/EC2", dimension="InstanceId", region=_region())
-    metrics, _ = related_metrics_evidence(CloudWatchReader(), target, **_comparison_window(now, args.hours))
+    now, region = _now(), _region(args.region)
+    evidence = ec2_instance_evidence(Ec2Reader(region=region), args.instance_id, now=now, region=region)
+    target = Target(kind="ec2", name=args.instance_id, namespace="AWS/EC2", dimension="InstanceId", region=region)
+    metrics, _ = related_metrics_evidence(
+        CloudWatchReader(region=region), target, **_comparison_window(now, args.hours)
+    )
     return finding(f"EC2 {args.instance_id}: state, status checks and metrics", evidence.add(metrics))
 
 
@@ -179,7 +201,7 @@ _RESOURCE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}$"
 _ALARM_NAME_PATTERN = r"^[^\x00-\x1f\x7f]{1,255}$"
 
 
-class ChangesInput(ToolInput):
+class ChangesInput(RegionalInput):
     resource_name: str = Field(
         pattern=_RESOURCE_NAME_PATTERN,
         description="The resource's name or ARN (a function, queue, table, instance, cluster, load balancer, ...)",
@@ -198,23 +220,23 @@ def _short_name(resource: str) -> str:
 
 
 def _recent_changes(args: ChangesInput) -> ToolFinding:
-    now = _now()
+    now, region = _now(), _region(args.region)
     name = _short_name(args.resource_name)
     subjects = [ChangeSubject(name=name)]
     if args.alarm_name:
         subjects.append(ChangeSubject(name=args.alarm_name, is_alarm=True))
     # A function's secrets change its behaviour without a write to the function itself.
     evidence = Evidence()
-    configuration = evidence.read(f"Lambda {name}", lambda: LambdaReader(region=_region()).function(name))
+    configuration = evidence.read(f"Lambda {name}", lambda: LambdaReader(region=region).function(name))
     if configuration:
         subjects.extend(secrets_named_by(name, (configuration.get("Environment") or {}).get("Variables") or {}))
     changes = what_changed_evidence(
-        CloudTrailReader(region=_region()),
+        CloudTrailReader(region=region),
         subjects,
         at=None,
         now=now,
         lookback=timedelta(hours=args.hours),
-        region=_region(),
+        region=region,
     )
     return finding(f"Recorded changes to {name} in the last {args.hours} h (CloudTrail)", changes)
 
@@ -222,7 +244,7 @@ def _recent_changes(args: ChangesInput) -> ToolFinding:
 # --- Logs --------------------------------------------------------------------------------------------------------
 
 
-class LogErrorsInput(ToolInput):
+class LogErrorsInput(RegionalInput):
     function_name: str | None = Field(default=None, max_length=140, description="A Lambda function's name")
     log_group: str | None = Field(default=None, max_length=512, description="A log group name (instead)")
     minutes: int = Field(default=60, ge=5, le=MAX_LOG_LOOKBACK_MINUTES, description="How far back to look")
@@ -232,14 +254,14 @@ def _log_errors(args: LogErrorsInput) -> ToolFinding:
     group = _log_group(args.function_name, args.log_group)
     if group is None:
         return ToolFinding(tool="", ok=False, error="name a function_name or a log_group")
-    now = _now()
+    now, region = _now(), _region(args.region)
     evidence = log_error_evidence(
-        LogsReader(region=_region()),
+        LogsReader(region=region),
         group,
         start=now - timedelta(minutes=args.minutes),
         end=now,
         max_wait_seconds=LOGS_MAX_WAIT_SECONDS,
-        region=_region(),
+        region=region,
     )
     return finding(f"Errors in {group} (Logs Insights, last {args.minutes} min)", evidence)
 
@@ -260,12 +282,12 @@ def _log_pattern_search(args: LogSearchInput) -> ToolFinding:
     group = _log_group(args.function_name, args.log_group)
     if group is None:
         return ToolFinding(tool="", ok=False, error="name a function_name or a log_group")
-    now = _now()
+    now, region = _now(), _region(args.region)
     query = insights_search_query(args.pattern)
     evidence = Evidence(looked_at=[f"Logs Insights search in {group}, last {args.minutes} min"])
     result = evidence.read(
         f"Logs Insights query on {group}",
-        lambda: LogsReader(region=_region()).insights_query(
+        lambda: LogsReader(region=region).insights_query(
             [group], query, now - timedelta(minutes=args.minutes), now, max_wait_seconds=LOGS_MAX_WAIT_SECONDS
         ),
     )
@@ -302,7 +324,7 @@ def all_tools() -> list[ChatTool]:
             roster.LIST_LAMBDA_FUNCTIONS,
             "Lambda functions in the account with invocations in the last 24 hours vs the 24 hours before, "
             "largest growth first.",
-            NoInput,
+            ListFunctionsInput,
             _list_lambda_functions,
         ),
         ChatTool(

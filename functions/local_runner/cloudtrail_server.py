@@ -147,8 +147,16 @@ def _epoch(value: Any, name: str) -> float | None:
     raise LookupRejectedError("InvalidTimeRangeException", f"{name} must be a timestamp")
 
 
-def lookup(store: TrailStore, body: dict[str, Any]) -> dict[str, Any]:
-    """LookupEvents over `store.events`, as CloudTrail answers it.
+def signed_region(authorization: str) -> str | None:
+    """The region a SigV4 `Authorization` header signed for (`Credential=<key>/<date>/<region>/<service>/...`)."""
+    credential = authorization.partition("Credential=")[2].split(",", 1)[0]
+    parts = credential.split("/")
+    return parts[2] if len(parts) >= 5 else None
+
+
+def lookup(store: TrailStore, body: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+    """LookupEvents over `store.events`, as CloudTrail answers it: a trail's events are regional, so only the
+    events of the region the request was signed for (`region`; None: every region) are seen.
 
     Raises:
         LookupRejectedError: a request CloudTrail rejects (two lookup attributes, an unknown key, MaxResults out of
@@ -176,6 +184,7 @@ def lookup(store: TrailStore, body: dict[str, Any]) -> dict[str, Any]:
         e
         for e in store.events
         if all(e.matches(a["AttributeKey"], str(a.get("AttributeValue", ""))) for a in attributes)
+        and (region is None or e.region == region)
         and (start is None or e.event_time.timestamp() >= start)
         and (end is None or e.event_time.timestamp() <= end)
     ]
@@ -233,8 +242,9 @@ class LocalCloudTrail:
             self._answer(http, 400, {"__type": "SerializationException", "message": "The body is not JSON."})
             return
         self.store.requests.append(body)
+        region = signed_region(http.headers.get("Authorization") or "")
         try:
-            self._answer(http, 200, lookup(self.store, body if isinstance(body, dict) else {}))
+            self._answer(http, 200, lookup(self.store, body if isinstance(body, dict) else {}, region))
         except LookupRejectedError as exc:
             self._answer(http, 400, {"__type": exc.code, "message": str(exc)})
 

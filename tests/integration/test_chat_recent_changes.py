@@ -70,3 +70,24 @@ def test_a_what_changed_question_under_an_alert_plans_the_change_lookup() -> Non
     assert [(call.tool, call.args) for call in plan] == [(roster.RECENT_CHANGES, {"resource_name": "InventorySync"})]
     # A question about metrics still reads the metrics
     assert roster.INFRA_EXPERT.plan("how many invocations?", alert)[0].tool == roster.LAMBDA_METRICS
+
+
+def test_under_an_alert_in_another_region_the_tools_read_that_region() -> None:
+    # Given an alert raised in eu-west-1 while the bot runs in us-east-1
+    alert = AlertContext(dedup_key="k", title="Errors on InventorySync", resource="InventorySync", region="eu-west-1")
+    # Then every planned read names the alert's region, and a region that is not one is not passed on
+    for specialist, question in ((roster.INFRA_EXPERT, "what changed?"), (roster.INFRA_EXPERT, "metrics?")):
+        assert all(call.args.get("region") == "eu-west-1" for call in specialist.plan(question, alert))
+    assert all(call.args.get("region") == "eu-west-1" for call in roster.LOGS_ANALYST.plan("errors?", alert))
+    hostile = alert.model_copy(update={"region": "eu-west-1; rm -rf /"})
+    assert all("region" not in call.args for call in roster.INFRA_EXPERT.plan("what changed?", hostile))
+
+
+def test_a_tool_reads_the_region_it_is_given() -> None:
+    # Given the changed function's account seeded in us-east-1
+    with simulated_chat_account("lambda-config-change-console"):
+        here = _call(resource_name="InventorySync", hours=2)
+        elsewhere = _call(resource_name="InventorySync", hours=2, region="eu-west-1")
+    # Then reading eu-west-1 finds no such change there (the seeded events are us-east-1's)
+    assert any("UpdateFunctionConfiguration" in line for line in here)
+    assert not any("UpdateFunctionConfiguration" in line for line in elsewhere)

@@ -194,3 +194,33 @@ def test_local_iam_enforcement_authorises_lookup_events_on_every_resource_as_iam
         region=REGION,
         account="123456789012",
     ) == [Request("cloudtrail:LookupEvents", "*")]
+
+
+def test_a_trail_is_regional_the_lookup_sees_the_signed_regions_events_only(trail):
+    server, now = trail
+    # Given the same function name changed in another region too
+    seed_cloudtrail(
+        [
+            CloudTrailEventSeed(
+                event_name="UpdateFunctionCode20150331v2",
+                event_source="lambda.amazonaws.com",
+                username="carol",
+                resource_names=["CheckoutService"],
+                minutes_ago=3,
+            )
+        ],
+        account_id="123456789012",
+        region="eu-west-1",
+        now=now,
+        store=server.store,
+    )
+    window = {"start": now - timedelta(hours=6), "end": now}
+
+    # When each region's client looks the function up
+    here = CloudTrailReader(client=_client(server), region=REGION).write_events("CheckoutService", **window)
+    there_client = boto3.client("cloudtrail", region_name="eu-west-1", endpoint_url=server.url)
+    there = CloudTrailReader(client=there_client, region="eu-west-1").write_events("CheckoutService", **window)
+
+    # Then each sees its own region's change only, as CloudTrail's regional event history does
+    assert [e.username for e in here] == ["alice"]
+    assert [e.username for e in there] == ["carol"]

@@ -37,6 +37,15 @@ def resource_hint(question: str, alert_context: AlertContext | None) -> str | No
     return None
 
 
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+
+
+def _in_alert_region(args: dict[str, str], alert_context: AlertContext | None) -> dict[str, str]:
+    """The planned call's arguments, reading in the alert's region when it names a valid one."""
+    region = alert_context.region if alert_context is not None else None
+    return {**args, "region": region} if region and _REGION.fullmatch(region) else args
+
+
 def _cost_plan(question: str, alert_context: AlertContext | None) -> list[PlannedCall]:
     return [
         PlannedCall(COST_BY_SERVICE, {}),
@@ -52,19 +61,19 @@ _CHANGE_QUESTION = re.compile(r"\b(chang\w*|deploy\w*|modif\w*|updat\w*|rollback
 def _infra_plan(question: str, alert_context: AlertContext | None) -> list[PlannedCall]:
     name = resource_hint(question, alert_context)
     if name and _CHANGE_QUESTION.search(question):
-        return [PlannedCall(RECENT_CHANGES, {"resource_name": name})]
+        return [PlannedCall(RECENT_CHANGES, _in_alert_region({"resource_name": name}, alert_context))]
     if name and name.startswith("i-"):
-        return [PlannedCall(EC2_INSTANCE, {"instance_id": name})]
+        return [PlannedCall(EC2_INSTANCE, _in_alert_region({"instance_id": name}, alert_context))]
     if name:
-        return [PlannedCall(LAMBDA_METRICS, {"function_name": name})]
-    return [PlannedCall(LIST_LAMBDA_FUNCTIONS, {})]
+        return [PlannedCall(LAMBDA_METRICS, _in_alert_region({"function_name": name}, alert_context))]
+    return [PlannedCall(LIST_LAMBDA_FUNCTIONS, _in_alert_region({}, alert_context))]
 
 
 def _logs_plan(question: str, alert_context: AlertContext | None) -> list[PlannedCall]:
     name = resource_hint(question, alert_context)
     if name:
-        return [PlannedCall(LOG_ERRORS, {"function_name": name})]
-    return [PlannedCall(LOG_ERRORS, {})]
+        return [PlannedCall(LOG_ERRORS, _in_alert_region({"function_name": name}, alert_context))]
+    return [PlannedCall(LOG_ERRORS, _in_alert_region({}, alert_context))]
 
 
 COST_ANALYST = Specialist(

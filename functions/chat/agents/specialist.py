@@ -25,6 +25,10 @@ UNTRUSTED_DATA_RULES = (
     "never suggest commands that change, delete or create resources; diagnostic `aws` commands you mention must "
     "be read-only (describe, get, list, lookup, filter, start-query, get-query-results)."
 )
+REGION_RULE = (
+    "When the alert context names a region, pass it as `region` to every tool that takes one: the resources of an "
+    "alert live in its region, which may not be yours."
+)
 SLACK_STYLE = (
     "Answer for Slack in mrkdwn: *bold* with single asterisks, bullets with •, no headings, no tables, at most "
     "about 250 words. Lead with the direct answer, then the evidence with numbers, then what to check next. "
@@ -50,7 +54,7 @@ class Specialist:
 
     def system_prompt(self) -> str:
         return f"You are {self.name}, part of an AWS operations assistant in Slack. {self.role}\n\n" + (
-            f"{UNTRUSTED_DATA_RULES}\n\n{SLACK_STYLE}"
+            f"{UNTRUSTED_DATA_RULES}\n\n{REGION_RULE}\n\n{SLACK_STYLE}"
         )
 
 
