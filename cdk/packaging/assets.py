@@ -76,7 +76,7 @@ def stage_function_code(source: Path = FUNCTIONS_DIR) -> Path:
     CODE_DIR.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=CODE_DIR, prefix=".staging-"))
     stage_function_code_into(scratch, source)
-    bytecode.compile_package(scratch)
+    bytecode.compile_package(scratch, label="the function code")
     try:
         scratch.rename(staged)
     except OSError:  # another synth staged the same content first

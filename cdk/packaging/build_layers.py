@@ -132,9 +132,9 @@ def build(force: bool = False, pyproject: Path = PYPROJECT_PATH) -> bool:
         for entry in list(chat_site.iterdir()):
             if entry.name in provided:
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        for site in (pipeline_site, chat_site):
+        for name, site in ((PIPELINE_LAYER, pipeline_site), (CHAT_LAYER, chat_site)):
             _strip(site)
-            bytecode.compile_package(site)
+            bytecode.compile_package(site, label=f"the {name} layer")
         for name in LAYER_NAMES:
             shutil.rmtree(layer_dir(name), ignore_errors=True)
             (scratch / name).rename(layer_dir(name))

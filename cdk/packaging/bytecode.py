@@ -92,14 +92,15 @@ def compile_tree(root: Path, interpreter: str) -> CompileReport:
     return CompileReport(root=root, failures=failures)
 
 
-def compile_package(root: Path, version: str | None = None) -> CompileReport | None:
-    """Compile `root` for the Lambda's Python when such an interpreter exists; None (and a warning) otherwise."""
+def compile_package(root: Path, version: str | None = None, label: str | None = None) -> CompileReport | None:
+    """Compile `root` for the Lambda's Python when such an interpreter exists; None (and a warning naming the
+    package as `label`) otherwise."""
     version = version or LAMBDA_PYTHON_VERSION
     interpreter = bytecode_interpreter(version)
     if interpreter is None:
         print(
             f"warning: no Python {version} found (put python{version} on PATH or set {INTERPRETER_ENV}): "
-            f"{root} ships without bytecode, so each cold start compiles its modules",
+            f"{label or root} ships without bytecode, so each cold start compiles its modules",
             file=sys.stderr,
         )
         return None
