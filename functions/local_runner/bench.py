@@ -1,9 +1,9 @@
 """`make bench`: the speed, size and cost numbers the issues set targets for.
 
 Prints, for this machine:
-- each stage handler's cold import time (a fresh interpreter per handler, as a Lambda cold start imports it), as a
-  ratio to `import boto3` in the same run (budget 1.5x), whether classify and format load boto3 or the X-Ray SDK,
-  and the critical path's total;
+- each stage handler's cold import time and memory (a fresh interpreter per handler, as a Lambda cold start
+  imports it, from the code as deployed), as a ratio to `import boto3` in the same run (budget 1.5x), beside what
+  the libraries alone cost; whether classify and format load boto3 or the X-Ray SDK; the critical path's total;
 - for every built-in scenario: each state's output size, the estimated model input tokens and $ per alert, and an
   all-in cost per alert (model + Step Functions state transitions + Lambda GB-seconds);
 - each Lambda function's zipped code size, when the CDK packaging is available;
@@ -84,9 +84,22 @@ def cold_import_ms(statement: str, root: Path, extra_env: dict[str, str] | None 
     who else had the cores; an import is CPU-bound work, so its CPU time is what Lambda pays. The best sample, not
     the median: contention (cache misses, a throttled core) only ever adds to an import's cost.
     """
+    return min(_one_import_ms(statement, root, extra_env) for _ in range(IMPORT_SAMPLES))
+
+
+def paired_ratio(module: str, root: Path) -> tuple[float, float]:
+    """(the handler's import in ms, its ratio to `import boto3`), each handler sample taken right after a boto3
+    sample, so a machine that slows down during the bench (another job starting) moves both sides alike."""
+    handler, baseline = [], []
+    for _ in range(IMPORT_SAMPLES):
+        baseline.append(_one_import_ms("import boto3", root))
+        handler.append(_one_import_ms(f"import {module}", root))
+    return min(handler), min(handler) / min(baseline)
+
+
+def _one_import_ms(statement: str, root: Path, extra_env: dict[str, str] | None = None) -> float:
     code = f"import time\nt = time.process_time()\n{statement}\nprint((time.process_time() - t) * 1000)"
-    samples = [float(_run_python(code, root, extra_env).strip().splitlines()[-1]) for _ in range(IMPORT_SAMPLES)]
-    return min(samples)
+    return float(_run_python(code, root, extra_env).strip().splitlines()[-1])
 
 
 def without_bytecode_ms(module: str, root: Path) -> float:
@@ -130,8 +143,20 @@ NO_AWS_STAGES = ("functions.classify.handler", "functions.format.handler")
 
 def imported_modules(module: str, names: tuple[str, ...], root: Path) -> list[str]:
     """Which of `names` a fresh interpreter has loaded after importing `module`."""
-    code = f"import sys; import {module}; print(' '.join(n for n in {names!r} if n in sys.modules))"
-    return _run_python(code, root).split()
+    return import_footprint(module, names, root)[0]
+
+
+def import_footprint(module: str, names: tuple[str, ...], root: Path) -> tuple[list[str], float]:
+    """(which of `names` are loaded, peak resident memory in MiB) in a fresh interpreter after importing `module`."""
+    # VmHWM (this process's own peak), not getrusage's ru_maxrss: on Linux the latter carries the peak of the
+    # process that forked the interpreter (this bench) across exec.
+    code = (
+        f"import sys\nimport {module}\n"
+        f"print(' '.join(n for n in {names!r} if n in sys.modules))\n"
+        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))"
+    )
+    loaded_line, peak_kib = _run_python(code, root).splitlines()[-2:]
+    return loaded_line.split(), int(peak_kib) / 1024
 
 
 # What every stage that calls AWS loads before any project code: botocore, pydantic with one model,
@@ -147,6 +172,14 @@ LIBRARY_FLOOR = (
     "    value: int\n"
     "Probe(value=1); Logger(); Metrics()"
 )
+
+
+def _memory_mb(module: str) -> int:
+    """The memory size CDK gives the function whose handler is in `module`."""
+    from functions.shared.stages import PIPELINE_STAGES
+
+    sizes = {stage.handler.rpartition(".")[0]: stage.memory_mb for stage in PIPELINE_STAGES}
+    return sizes.get(module, int(LAMBDA_MEMORY_GB * 1024))
 
 
 def _lambda_python() -> str:
@@ -173,8 +206,7 @@ def _print_imports(root: Path) -> bool:
     within = True
     times: dict[str, float] = {}
     for module in HANDLER_MODULES:
-        times[module] = cold_import_ms(f"import {module}", root)
-        ratio = times[module] / baseline
+        times[module], ratio = paired_ratio(module, root)
         ok = ratio <= COLD_IMPORT_BUDGET_RATIO
         within &= ok
         print(f"  {module:<40} {times[module]:8.1f} ms  {ratio:5.2f}x  {'ok' if ok else 'OVER BUDGET'}")
@@ -182,11 +214,18 @@ def _print_imports(root: Path) -> bool:
         loaded = imported_modules(module, ("boto3", "aws_xray_sdk"), root)
         within &= not loaded
         print(f"  {module} imports boto3 / aws_xray_sdk: {', '.join(loaded) or 'neither'}")
-    # What each handler's cold start carries (botocore clients need no boto3: decision 0016).
+    # What each handler's cold start carries (botocore clients need no boto3: decision 0016), and the memory it
+    # holds before the first request, against `import boto3`'s and the function's memory size.
     heavy = ("boto3", "botocore.session", "s3transfer", "aws_xray_sdk", "slack_sdk", "pydantic_settings", "anthropic")
+    _, boto3_rss = import_footprint("boto3", (), root)
+    print(f"  memory after import (peak RSS): import boto3 {boto3_rss:.0f} MiB")
     for module in HANDLER_MODULES:
-        loaded = imported_modules(module, heavy, root)
-        print(f"  {module:<40} loads {', '.join(loaded) or 'none of ' + '/'.join(heavy)}")
+        loaded, rss = import_footprint(module, heavy, root)
+        size = _memory_mb(module)
+        print(
+            f"  {module:<40} {rss:5.0f} MiB ({rss / boto3_rss:.2f}x, {rss / size:.0%} of its {size} MiB)"
+            f"; loads {', '.join(loaded) or 'none of ' + '/'.join(heavy)}"
+        )
     path = sum(max(times.get(m, 0.0) for m in step) for step in CRITICAL_PATH)
     print(f"  critical path (classify, check incident, slowest gather, analyze, format, post): {path:.0f} ms")
     slowest = max(times, key=times.__getitem__)
