@@ -20,9 +20,7 @@ from functions.analyze.rules.facts import (
     _resource_name,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
-from functions.shared.models import (
-    Alert,
-)
+from functions.shared.models import Alert
 
 _MISSING_DATA_BREACHING = re.compile(r"missing datapoints? (?:was|were) treated as \[?breaching", re.IGNORECASE)
 

@@ -9,14 +9,10 @@ from datetime import datetime
 from functions.analyze.rules.commands import _asg_name, _in_region
 from functions.analyze.rules.facts import Facts, Finding, _alarm, _clean, _metric_peak, _metric_text, _namespace
 from functions.shared.aws_commands import BuiltCommand, opt
-from functions.shared.models import (
-    Alert,
-)
+from functions.shared.models import Alert
 
 # Alarms a group's capacity explains: the instances' own load, the group's metrics, the targets' count and speed.
 _CAPACITY_NAMESPACES = {None, "", "AWS/EC2", "AWS/AutoScaling"}
-
-
 _CAPACITY_METRICS = {"HealthyHostCount", "UnHealthyHostCount", "TargetResponseTime", "RequestCountPerTarget"}
 
 

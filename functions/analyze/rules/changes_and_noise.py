@@ -22,33 +22,18 @@ from functions.analyze.rules.facts import (
     _resource_name,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
-from functions.shared.models import (
-    Alert,
-    Fact,
-)
+from functions.shared.models import Alert, Fact
 
 _NOISE_PREFIX = "compute.alarm_noise."
-
-
 # Forms that can make an alarm "likely noise" by themselves; INSUFFICIENT_DATA -> ALARM only adds to one of them.
 _NOISE_VERDICT_FORMS = ("reconfigured", "single_datapoint", "marginal_breach")
-
-
 # A recorded write on the resource at most this long before the alert is a candidate cause.
 CHANGE_BEFORE_ALERT_MINUTES = 180
-
-
 # A companion metric that doubled (or halved) moved with the alarm: something is going on.
 _COMPANION_MOVE_PERCENT = 100
-
-
 _COMPANION_DROP_PERCENT = 50
-
-
 # A resource name or ARN that is safe inside a shorthand value (no `,` or `=` to start another key).
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,256}")
-
-
 # Writes that change no behaviour: labels on a resource.
 _TAGGING_EVENTS = re.compile(r"^(?:CreateTags|DeleteTags|TagResource|UntagResource|AddTags|RemoveTags)")
 

@@ -10,17 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 from functions.analyze.rules.facts import _alarm, _region
 from functions.shared.aws_commands import BuiltCommand, Opt, ValueKind, build_command, flag, opt
-from functions.shared.models import (
-    Alert,
-)
+from functions.shared.models import Alert
 from functions.shared.registry import ResourceKind, resource_type
 
 LOG_WINDOW_BEFORE = timedelta(hours=1)
-
-
 LOG_WINDOW_AFTER = timedelta(minutes=15)
-
-
 _LOG_ERROR_PATTERN = '?ERROR ?Exception ?"Task timed out" ?FATAL ?OutOfMemory ?"Runtime.ExitError"'
 
 

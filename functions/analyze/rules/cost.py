@@ -9,22 +9,15 @@ from datetime import datetime, timedelta
 
 from functions.analyze.rules.commands import _function, _in_region, _when
 from functions.analyze.rules.cost_resources import _cost_resource, _mechanism_advice, _steady_spend, _step_words
+from functions.analyze.rules.fact_rule import FactRule
 from functions.analyze.rules.facts import Detector, Facts, Finding, _alarm, _clean, _log_summary, _subject
-from functions.shared.alert_details import (
-    BudgetDetails,
-)
+from functions.shared.alert_details import BudgetDetails
 from functions.shared.aws_commands import BuiltCommand, ValueKind, build_command, opt
 from functions.shared.investigate.usage_mechanisms import anomaly_usage
-from functions.shared.models import (
-    Alert,
-)
+from functions.shared.models import Alert
 
 _LAMBDA_MOVER = re.compile(r"^Lambda (?P<name>\S+):")
-
-
 _COST_MOVER = re.compile(r"^(?:Top mover |Driven by usage type )?(?P<label>.+?): \$")
-
-
 COST_WINDOW_DAYS = 14
 
 
@@ -142,16 +135,13 @@ def _billing_alarm(alert: Alert, facts: Facts) -> Finding | None:
     return finding
 
 
-def _cost_top_service(alert: Alert, facts: Facts) -> Finding | None:
-    top = facts.get("cost.top_service")
-    if top is None:
-        return None
-    return Finding(
-        root_cause=f"Spend is driven by {_clean(top.text)}.",
-        confidence="low",
-        evidence_keys=["cost.top_service"],
-        recommendations=["Open the top service in Cost Explorer grouped by usage type to find what changed."],
-    )
+_cost_top_service = FactRule(
+    key="cost.top_service",
+    cause=lambda alert, top: f"Spend is driven by {_clean(top.text)}",
+    confidence="low",
+    evidence_keys=("cost.top_service",),
+    next_steps=("Open the top service in Cost Explorer grouped by usage type to find what changed.",),
+)
 
 
 def _cost_fallback(alert: Alert, facts: Facts) -> Finding:

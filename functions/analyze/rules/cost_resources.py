@@ -16,10 +16,7 @@ from functions.analyze.rules.commands import _in_region, _target, _when
 from functions.analyze.rules.facts import Facts, Finding, _clean, _log_summary
 from functions.shared.aws_commands import BuiltCommand, ValueKind, build_command, opt
 from functions.shared.investigate.usage_mechanisms import Mechanism, anomaly_usage, mechanisms_for
-from functions.shared.models import (
-    Alert,
-    Fact,
-)
+from functions.shared.models import Alert, Fact
 
 _VPC_ID = re.compile(r"\bvpc-[0-9a-f]{8,17}\b")
 

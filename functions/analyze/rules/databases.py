@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from functions.analyze.rules.commands import LOG_WINDOW_AFTER, _in_region, _target
+from functions.analyze.rules.fact_rule import FactRule
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
@@ -23,13 +24,11 @@ from functions.analyze.rules.facts import (
     _rose,
 )
 from functions.shared.aws_commands import BuiltCommand, opt
-from functions.shared.models import (
-    Alert,
-)
+from functions.shared.models import Alert, Fact
 
 _DB_OUTAGE_EVENTS = {"failover", "failure", "availability", "recovery", "maintenance"}
-
-
+# An older event did not cause this alert.
+_OUTAGE_EVENT_WITHIN_MINUTES = 120
 _EVENT_WINDOW_DIAGNOSTICS = timedelta(hours=6)
 
 
@@ -110,29 +109,31 @@ def _db_storage_full(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _db_outage_event(alert: Alert, facts: Facts) -> Finding | None:
-    event = facts.get("compute.db_event")
-    if event is None or event.value not in _DB_OUTAGE_EVENTS or not _is_rds(alert):
-        return None
+def _recent_outage_event(alert: Alert, event: Fact) -> bool:
+    """A database's outage event (a failover, a failure, maintenance) within two hours of the alert."""
     minutes = event.numbers.value if event.numbers else None
-    if minutes is not None and minutes > 120:
-        return None
+    recent = minutes is None or minutes <= _OUTAGE_EVENT_WITHIN_MINUTES
+    return event.value in _DB_OUTAGE_EVENTS and _is_rds(alert) and recent
+
+
+def _outage_event_cause(alert: Alert, event: Fact) -> str:
     metric = _alarm(alert).metric_name or alert.alert_type
-    sentence = f"An RDS {event.value} event explains the {metric} blip on {_resource_name(alert)}: {_clean(event.text)}"
-    second = facts.get("compute.db_event.2")
-    if second is not None:
-        sentence += f"; {_clean(second.text)}"
-    return Finding(
-        root_cause=sentence + ".",
-        confidence="high",
-        evidence_keys=["compute.db_event", "compute.db_event.2", "compute.db_instance", "compute.db_cluster"],
-        recommendations=[
-            "Confirm the database is available again and the callers reconnected (connection errors should stop "
-            "within minutes of the event).",
-            "Make the callers retry on a dropped connection and resolve the endpoint's DNS again, so the next "
-            "failover costs seconds, not errors.",
-        ],
-    )
+    return f"An RDS {event.value} event explains the {metric} blip on {_resource_name(alert)}: {_clean(event.text)}"
+
+
+_db_outage_event = FactRule(
+    key="compute.db_event",
+    applies=_recent_outage_event,
+    cause=_outage_event_cause,
+    context_keys=("compute.db_event.2",),
+    evidence_keys=("compute.db_event", "compute.db_event.2", "compute.db_instance", "compute.db_cluster"),
+    next_steps=(
+        "Confirm the database is available again and the callers reconnected (connection errors should stop "
+        "within minutes of the event).",
+        "Make the callers retry on a dropped connection and resolve the endpoint's DNS again, so the next "
+        "failover costs seconds, not errors.",
+    ),
+)
 
 
 def _db_cpu_credits(alert: Alert, facts: Facts) -> Finding | None:

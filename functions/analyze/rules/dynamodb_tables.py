@@ -10,9 +10,7 @@ from datetime import datetime
 from functions.analyze.rules.commands import _in_region, _target
 from functions.analyze.rules.facts import Facts, Finding, _clean, _log_summary, _resource_name
 from functions.shared.aws_commands import BuiltCommand, opt
-from functions.shared.models import (
-    Alert,
-)
+from functions.shared.models import Alert
 
 
 def _dynamodb_throttling(alert: Alert, facts: Facts) -> Finding | None:

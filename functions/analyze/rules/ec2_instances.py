@@ -18,9 +18,7 @@ from functions.analyze.rules.facts import (
     _rose,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, flag, opt
-from functions.shared.models import (
-    Alert,
-)
+from functions.shared.models import Alert
 
 
 def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:

@@ -11,19 +11,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from functions.shared.alert_details import (
-    CloudWatchAlarmDetails,
-)
+from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand
-from functions.shared.models import (
-    Alert,
-    Confidence,
-    ContextSection,
-    EvidenceClaim,
-    Fact,
-    GatheredContext,
-    Verdict,
-)
+from functions.shared.models import Alert, Confidence, ContextSection, EvidenceClaim, Fact, GatheredContext, Verdict
 
 _PEAK = re.compile(r"peak (?P<peak>[\d,.]+)")
 

@@ -17,6 +17,7 @@ from functions.analyze.rules.commands import (
     _recent_errors,
     _when,
 )
+from functions.analyze.rules.fact_rule import FactRule
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
@@ -28,9 +29,7 @@ from functions.analyze.rules.facts import (
     _rose,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem, opt
-from functions.shared.models import (
-    Alert,
-)
+from functions.shared.models import Alert, Fact
 
 
 def _throttled_at_limit(alert: Alert, facts: Facts) -> Finding | None:
@@ -103,49 +102,56 @@ def _invocation_spike(alert: Alert, facts: Facts) -> Finding | None:
 _OOM_PATTERN = '"Runtime.OutOfMemory"'
 
 
-def _lambda_out_of_memory(alert: Alert, facts: Facts) -> Finding | None:
-    oom = facts.get("compute.out_of_memory")
-    if oom is None:
-        return None
-    function = oom.subject or _resource_name(alert)
+def _out_of_memory_function(alert: Alert, oom: Fact) -> str:
+    return oom.subject or _resource_name(alert)
+
+
+def _out_of_memory_cause(alert: Alert, oom: Fact) -> str:
+    if oom.via is not None:  # the alert's resource calls the function that runs out of memory
+        return f"{_resource_name(alert)}'s {oom.via.split(' (')[0]} fails: {_clean(oom.text)}"
+    return _clean(oom.text)
+
+
+def _out_of_memory_advice(alert: Alert, oom: Fact) -> list[str]:
     size = oom.numbers.threshold if oom.numbers is not None else None
-    sentence = _clean(oom.text)
-    if oom.via is not None:
-        sentence = f"{_resource_name(alert)}'s {oom.via.split(' (')[0]} fails: {sentence}"
-    change = facts.get("compute.recent_change")
-    if change is not None:
-        sentence += f"; {_clean(change.text)}"
-    logs = _log_summary(facts)
-    if logs:
-        sentence += f"; {logs}"
     memory = f"{size:g} MB" if size is not None else "its current setting"
-    diagnostics = []
+    return [
+        f"Raise {_out_of_memory_function(alert, oom)}'s memory above {memory} (e.g. double it) to stop the failures "
+        "now; more memory also brings more CPU.",
+        "Then find what grew: larger inputs or payloads, or a leak across invocations (objects kept at module "
+        "level, caches without a bound).",
+    ]
+
+
+def _out_of_memory_log_lines(alert: Alert, oom: Fact) -> list[BuiltCommand]:
+    """The function's out-of-memory lines around the alert."""
+    function = _out_of_memory_function(alert, oom)
     when = _when(alert, None)
-    if not kind_problem(function, ValueKind.LAMBDA_FUNCTION) and when is not None:
-        diagnostics.append(
-            _in_region(
-                alert,
-                "logs",
-                "filter-log-events",
-                opt("--log-group-name", _log_group(function), ValueKind.LOG_GROUP),
-                opt("--start-time", _epoch_ms(when - LOG_WINDOW_BEFORE), ValueKind.EPOCH_MS),
-                opt("--end-time", _epoch_ms(when + LOG_WINDOW_AFTER), ValueKind.EPOCH_MS),
-                opt("--filter-pattern", _OOM_PATTERN, ValueKind.PATTERN),
-                max_items=20,
-            )
+    if kind_problem(function, ValueKind.LAMBDA_FUNCTION) or when is None:
+        return []
+    return [
+        _in_region(
+            alert,
+            "logs",
+            "filter-log-events",
+            opt("--log-group-name", _log_group(function), ValueKind.LOG_GROUP),
+            opt("--start-time", _epoch_ms(when - LOG_WINDOW_BEFORE), ValueKind.EPOCH_MS),
+            opt("--end-time", _epoch_ms(when + LOG_WINDOW_AFTER), ValueKind.EPOCH_MS),
+            opt("--filter-pattern", _OOM_PATTERN, ValueKind.PATTERN),
+            max_items=20,
         )
-    return Finding(
-        root_cause=sentence + ".",
-        confidence="high",
-        evidence_keys=["compute.out_of_memory", "compute.lambda_config", "logs.pattern.1", "compute.recent_change"],
-        recommendations=[
-            f"Raise {function}'s memory above {memory} (e.g. double it) to stop the failures now; more memory also "
-            "brings more CPU.",
-            "Then find what grew: larger inputs or payloads, or a leak across invocations (objects kept at module "
-            "level, caches without a bound).",
-        ],
-        diagnostics=diagnostics,
-    )
+    ]
+
+
+_lambda_out_of_memory = FactRule(
+    key="compute.out_of_memory",
+    cause=_out_of_memory_cause,
+    context_keys=("compute.recent_change",),
+    with_logs=True,
+    evidence_keys=("compute.out_of_memory", "compute.lambda_config", "logs.pattern.1", "compute.recent_change"),
+    next_steps=_out_of_memory_advice,
+    diagnostics=_out_of_memory_log_lines,
+)
 
 
 def _lambda_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:

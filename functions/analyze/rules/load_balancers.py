@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from functions.analyze.rules.commands import _in_region, _target
+from functions.analyze.rules.fact_rule import FactRule
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
@@ -21,43 +22,38 @@ from functions.analyze.rules.facts import (
     _rose,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
-from functions.shared.models import (
-    Alert,
+from functions.shared.models import Alert, Fact
+
+
+def _target_health_command(alert: Alert, unhealthy: Fact) -> list[BuiltCommand]:
+    """The health of the targets of the group the fact names (a load balancer's ARN gets no command)."""
+    return [
+        _in_region(alert, "elbv2", "describe-target-health", opt("--target-group-arn", arn, ValueKind.ARN))
+        for arn in filter(None, [_elb_arn(alert, unhealthy.subject or "")])
+        if ":targetgroup/" in arn
+    ]
+
+
+_lb_no_healthy_targets = FactRule(
+    key="compute.lb_all_targets_unhealthy",
+    cause=lambda alert, unhealthy: (
+        f"{_clean(unhealthy.text)}, so the load balancer has no target to route to and answers errors itself"
+    ),
+    context_keys=("compute.lb_5xx_origin", "compute.recent_change"),
+    evidence_keys=(
+        "compute.lb_all_targets_unhealthy",
+        "compute.lb_5xx_origin",
+        "compute.lb_target_health",
+        "compute.alarm_metric",
+        "compute.recent_change",
+    ),
+    next_steps=lambda alert, unhealthy: [
+        f"Make the health check pass: the targets report {unhealthy.value}; call the health check path on one "
+        "target and compare its answer with the expected codes.",
+        "If a deploy broke it, roll the targets back to the previous version.",
+    ],
+    diagnostics=_target_health_command,
 )
-
-
-def _lb_no_healthy_targets(alert: Alert, facts: Facts) -> Finding | None:
-    unhealthy = facts.get("compute.lb_all_targets_unhealthy")
-    if unhealthy is None:
-        return None
-    sentence = f"{_clean(unhealthy.text)}, so the load balancer has no target to route to and answers errors itself"
-    origin = facts.get("compute.lb_5xx_origin")
-    if origin is not None:
-        sentence += f"; {_clean(origin.text)}"
-    change = facts.get("compute.recent_change")
-    if change is not None:
-        sentence += f"; {_clean(change.text)}"
-    return Finding(
-        root_cause=sentence + ".",
-        confidence="high",
-        evidence_keys=[
-            "compute.lb_all_targets_unhealthy",
-            "compute.lb_5xx_origin",
-            "compute.lb_target_health",
-            "compute.alarm_metric",
-            "compute.recent_change",
-        ],
-        recommendations=[
-            f"Make the health check pass: the targets report {unhealthy.value}; call the health check path on one "
-            "target and compare its answer with the expected codes.",
-            "If a deploy broke it, roll the targets back to the previous version.",
-        ],
-        diagnostics=[
-            _in_region(alert, "elbv2", "describe-target-health", opt("--target-group-arn", arn, ValueKind.ARN))
-            for arn in filter(None, [_elb_arn(alert, unhealthy.subject or "")])
-            if ":targetgroup/" in arn
-        ],
-    )
 
 
 def _lb_targets_unhealthy(alert: Alert, facts: Facts) -> Finding | None:

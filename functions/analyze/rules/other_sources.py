@@ -13,15 +13,9 @@ from functions.analyze.rules.facts import (
     _log_summary,
     _resource_name,
 )
-from functions.shared.alert_details import (
-    GuardDutyDetails,
-    HealthDetails,
-    SecurityHubDetails,
-)
+from functions.shared.alert_details import GuardDutyDetails, HealthDetails, SecurityHubDetails
 from functions.shared.aws_commands import ValueKind, build_command, opt
-from functions.shared.models import (
-    Alert,
-)
+from functions.shared.models import Alert
 
 
 def _health(alert: Alert, facts: Facts) -> Finding:

@@ -19,10 +19,7 @@ from functions.analyze.rules.facts import (
     _resource_name,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem, opt
-from functions.shared.models import (
-    Alert,
-    Fact,
-)
+from functions.shared.models import Alert, Fact
 
 
 def _sqs_queue_arn(alert: Alert, name: str) -> str | None:
