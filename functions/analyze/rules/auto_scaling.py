@@ -7,7 +7,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from functions.analyze.rules.commands import _asg_name, _in_region
-from functions.analyze.rules.facts import Facts, Finding, _alarm, _clean, _metric_peak, _metric_text, _namespace
+from functions.analyze.rules.facts import (
+    CPU_SATURATED_PERCENT,
+    Facts,
+    Finding,
+    _alarm,
+    _clean,
+    _metric_peak,
+    _metric_text,
+    _namespace,
+    with_facts,
+)
 from functions.shared.aws_commands import BuiltCommand, opt
 from functions.shared.models import Alert
 
@@ -58,15 +68,10 @@ def _asg_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
     if name is None or _alarm(alert).metric_name != "CPUUtilization":
         return None
     peak = _metric_peak(facts, alert, "CPUUtilization")
-    if peak is None or peak < 85:
+    if peak is None or peak < CPU_SATURATED_PERCENT:
         return None
-    group = facts.get("compute.asg")
     sentence = f"CPU saturation across Auto Scaling group {name}: {_metric_text(facts, alert, 'CPUUtilization')}"
-    if group is not None:
-        sentence += f"; {_clean(group.text)}"
-    activity = facts.get("compute.asg_activity")
-    if activity is not None:
-        sentence += f"; {_clean(activity.text)}"
+    sentence = with_facts(sentence, facts, ("compute.asg", "compute.asg_activity"))
     return Finding(
         root_cause=sentence + ".",
         confidence="medium",

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from functions.analyze.rules.commands import LOG_WINDOW_AFTER, _in_region, _target
 from functions.analyze.rules.fact_rule import FactRule
 from functions.analyze.rules.facts import (
+    CPU_SATURATED_PERCENT,
     Facts,
     Finding,
     _alarm,
@@ -162,7 +163,7 @@ def _db_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
     if not _is_rds(alert) or _alarm(alert).metric_name != "CPUUtilization":
         return None
     peak = _metric_peak(facts, alert, "CPUUtilization")
-    if peak is None or peak < 85:
+    if peak is None or peak < CPU_SATURATED_PERCENT:
         return None
     database = facts.get("compute.db_instance") or facts.get("compute.db_cluster")
     sentence = f"CPU saturation on database {_resource_name(alert)}: {_metric_text(facts, alert, 'CPUUtilization')}"

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from functions.analyze.rules.commands import _asg_name, _in_region, _instance_id
 from functions.analyze.rules.facts import (
+    CPU_SATURATED_PERCENT,
     Facts,
     Finding,
     _alarm,
@@ -23,7 +24,7 @@ from functions.shared.models import Alert
 
 def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
     peak = _metric_peak(facts, alert, "CPUUtilization")
-    if _alarm(alert).metric_name != "CPUUtilization" or peak is None or peak < 85:
+    if _alarm(alert).metric_name != "CPUUtilization" or peak is None or peak < CPU_SATURATED_PERCENT:
         return None
     if _alarm(alert).namespace not in _EC2_NAMESPACES or (_instance_id(alert) is None and _asg_name(alert)):
         return None  # a database's or a group's CPU: their own detectors, never the one-instance playbook

@@ -9,10 +9,10 @@ detector that weighs several facts against each other stays a plain function: re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from functions.analyze.rules.facts import Facts, Finding, _clean, _log_summary
+from functions.analyze.rules.facts import Facts, Finding, _log_summary, with_facts
 from functions.shared.aws_commands import BuiltCommand
 from functions.shared.models import Alert, Confidence, Fact
 
@@ -28,15 +28,6 @@ def _always(alert: Alert, fact: Fact) -> bool:
 
 def _no_commands(alert: Alert, fact: Fact) -> list[BuiltCommand]:
     return []
-
-
-def with_facts(sentence: str, facts: Facts, keys: Iterable[str]) -> str:
-    """`sentence`, then the text of each fact of `keys` that was gathered, in that order."""
-    for key in keys:
-        fact = facts.get(key)
-        if fact is not None:
-            sentence += f"; {_clean(fact.text)}"
-    return sentence
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ written by hand, or by an older gather stage) is read from its sentence instead:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from functions.shared.alert_details import CloudWatchAlarmDetails
@@ -107,6 +107,10 @@ def _clean(text: str) -> str:
     return text.rstrip(". ")
 
 
+# CPU at or above this share is saturated, whatever runs on it (an instance, a database, a group's instances).
+CPU_SATURATED_PERCENT = 85
+
+
 @dataclass
 class Finding:
     root_cause: str
@@ -128,6 +132,15 @@ def _resource_name(alert: Alert) -> str:
 
 def _region(alert: Alert) -> str:
     return alert.region or (alert.resource.region if alert.resource and alert.resource.region else None) or "us-east-1"
+
+
+def with_facts(sentence: str, facts: Facts, keys: Iterable[str]) -> str:
+    """`sentence`, then the text of each fact of `keys` that was gathered, in that order."""
+    for key in keys:
+        fact = facts.get(key)
+        if fact is not None:
+            sentence += f"; {_clean(fact.text)}"
+    return sentence
 
 
 def _log_summary(facts: Facts) -> str | None:

@@ -20,6 +20,7 @@ from functions.analyze.rules.facts import (
     _region,
     _resource_name,
     _rose,
+    with_facts,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
 from functions.shared.models import Alert, Fact
@@ -139,9 +140,7 @@ def _lb_slow_targets(alert: Alert, facts: Facts) -> Finding | None:
     requests = facts.get("compute.metric.RequestCount")
     if requests is not None and _rose(requests):
         sentence += f"; traffic rose with it ({_clean(requests.text)})"
-    cpu = facts.get("compute.metric.CPUUtilization")
-    if cpu is not None:
-        sentence += f"; {_clean(cpu.text)}"
+    sentence = with_facts(sentence, facts, ("compute.metric.CPUUtilization",))
     return Finding(
         root_cause=sentence + ".",
         confidence="medium",

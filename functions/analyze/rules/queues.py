@@ -17,6 +17,7 @@ from functions.analyze.rules.facts import (
     _peak,
     _region,
     _resource_name,
+    with_facts,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem, opt
 from functions.shared.models import Alert, Fact
@@ -57,12 +58,8 @@ def _queue_consumer_stall(alert: Alert, facts: Facts) -> Finding | None:
     errors = _consumer_errors(facts)
     if errors is not None:
         sentence += f"; {_neighbour_text(errors)}"
-    oom = facts.get("compute.out_of_memory")
-    if oom is not None:
-        sentence += f"; {_clean(oom.text)}"
+    sentence = with_facts(sentence, facts, ("compute.out_of_memory", "compute.recent_change"))
     change = facts.get("compute.recent_change")
-    if change is not None:
-        sentence += f"; {_clean(change.text)}"
     logs = _log_summary(facts)
     if logs:
         sentence += f"; {logs}"
@@ -117,10 +114,7 @@ def _dead_letter_arrivals(alert: Alert, facts: Facts) -> Finding | None:
     errors = _consumer_errors(facts)
     if errors is not None:
         sentence += f"; {_neighbour_text(errors)}"
-    for key in ("compute.out_of_memory", "compute.recent_change"):
-        found = facts.get(key)
-        if found is not None:
-            sentence += f"; {_clean(found.text)}"
+    sentence = with_facts(sentence, facts, ("compute.out_of_memory", "compute.recent_change"))
     logs = _log_summary(facts)
     if logs:
         sentence += f"; {logs}"
