@@ -72,7 +72,7 @@ def test_a_source_has_every_part(spec: SourceSpec) -> None:
         )
     for part, table in SOURCE_PARTS.items():
         name = getattr(spec, part)
-        assert name in table, f"{spec.source}: {part} = {name!r}, which functions/analyze/rules.py does not implement"
+        assert name in table, f"{spec.source}: {part} = {name!r}, which functions/analyze/rules/ does not implement"
 
 
 def test_every_resource_type_is_registered_once() -> None:

@@ -1,0 +1,297 @@
+"""Rule-based analysis: what an experienced on-call engineer concludes from the alert and its context alone.
+
+It runs when no model is configured, for heartbeat and info alerts, and whenever the AI analysis is unavailable,
+so it must never raise for any alert or context.
+
+The rules read the facts the gather stages write (`functions/shared/investigate`): their keys (`cost.top_mover`,
+`compute.lambda_mover`, `compute.alarm_metric`, `logs.pattern.1`, ...) and values are the contract, and the
+sentences quote the facts' own text rather than re-deriving numbers. Each alert type has a short list of
+detectors, most specific first; the first that fires names the root cause. When the evidence shows nothing wrong
+(the alarm's metric never crossed its threshold, missing data treated as breaching, clean logs), the analysis says
+so instead of inventing a cause.
+
+Every suggested command is built by `functions.shared.aws_commands.build_command` from botocore's model of its
+operation, never pasted together: a resource name, instance id, region or alarm name from the alert that is not a
+valid one of its kind yields no command and a line under Unknowns instead. Time windows are absolute, computed from
+the alert's own time (or the `now` passed in), so a command means the same on any machine and any day.
+
+This module is the entry point and holds the tables the registry names (`RULES`, `NEXT_STEPS`, `DIAGNOSTICS`,
+`RESOURCE_DIAGNOSTICS`, see `functions/shared/registry.py`): the order the detectors run in, and the assembly of
+the analysis. The detectors and their commands live in one module per resource family:
+
+- `facts`: reading the context (`Facts`), the `Finding` a detector returns, and the fact readers every family
+  shares; `fact_rule`: `FactRule`, the table form of a detector that one fact explains.
+- `commands`: the building blocks of the read-only commands (region, time window, the alert's resource by type).
+- `cost`, `cost_resources`: budgets, anomalies, billing alarms; the bill's resource per billing mechanism.
+- `alarms`: any CloudWatch alarm (false alarm, no longer firing, the logs, the fallback);
+  `changes_and_noise`: what changed shortly before, and noisy alarms.
+- `ec2_instances`, `lambda_functions`, `databases`, `load_balancers`, `auto_scaling`, `queues`,
+  `dynamodb_tables`: one resource family each, its detectors and its `RESOURCE_DIAGNOSTICS` commands.
+  ECS, Step Functions and API Gateway are in `functions.analyze.resource_rules`.
+- `other_sources`: AWS Health, GuardDuty / Security Hub, custom and unclassified alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from functions.analyze import resource_rules
+from functions.analyze.rules.alarms import (
+    _alarm_diagnostics,
+    _alarm_fallback,
+    _alarm_no_longer_firing,
+    _errors_with_logs,
+    _false_alarm,
+)
+from functions.analyze.rules.auto_scaling import _asg_cannot_scale, _asg_cpu_saturation, _asg_diagnostics
+
+# The tests read what kind of change an event name is where they always have.
+from functions.analyze.rules.changes_and_noise import _change_kind as _change_kind
+from functions.analyze.rules.changes_and_noise import (
+    _errors_after_change,
+    _failing_after_recorded_change,
+    _likely_noise,
+    _with_noise_note,
+)
+from functions.analyze.rules.commands import _when
+from functions.analyze.rules.cost import COST_DETECTORS, _billing_alarm, _cost_diagnostics, _cost_fallback
+from functions.analyze.rules.cost_resources import _log_group_diagnostics, _nat_gateway_diagnostics
+from functions.analyze.rules.databases import (
+    _db_connections_exhausted,
+    _db_cpu_credits,
+    _db_cpu_saturation,
+    _db_outage_event,
+    _db_storage_full,
+    _rds_cluster_diagnostics,
+    _rds_diagnostics,
+)
+from functions.analyze.rules.dynamodb_tables import _dynamodb_diagnostics, _dynamodb_throttling
+from functions.analyze.rules.ec2_instances import _cpu_saturation, _ec2_diagnostics, _status_check
+from functions.analyze.rules.facts import Detector, Facts, Finding
+from functions.analyze.rules.lambda_functions import (
+    _invocation_spike,
+    _lambda_diagnostics,
+    _lambda_out_of_memory,
+    _throttled_at_limit,
+)
+from functions.analyze.rules.load_balancers import (
+    _lb_5xx_origin,
+    _lb_no_healthy_targets,
+    _lb_slow_targets,
+    _lb_targets_unhealthy,
+    _load_balancer_diagnostics,
+    _target_group_diagnostics,
+)
+from functions.analyze.rules.other_sources import _custom, _health, _security, _unclassified
+from functions.analyze.rules.queues import (
+    _dead_letter_arrivals,
+    _queue_backlog,
+    _queue_consumer_stall,
+    _sqs_diagnostics,
+)
+from functions.shared.alert_details import CloudWatchAlarmDetails
+from functions.shared.aws_commands import BuiltCommand
+from functions.shared.models import Alert, AnalysisBody, EvidenceClaim, GatheredContext
+from functions.shared.registry import RESOURCE_TYPES, source_spec
+
+
+def _resource_detector(detect: Callable[[Alert, resource_rules.FactLookup], resource_rules.Verdict | None]) -> Detector:
+    """A detector of `functions.analyze.resource_rules` (ECS, Step Functions, API Gateway) as one of this module."""
+
+    def run(alert: Alert, facts: Facts) -> Finding | None:
+        verdict = detect(alert, facts.get)
+        if verdict is None:
+            return None
+        return Finding(
+            root_cause=verdict.root_cause,
+            confidence=verdict.confidence,
+            evidence_keys=verdict.evidence_keys,
+            recommendations=verdict.recommendations,
+            diagnostics=verdict.diagnostics,
+        )
+
+    return run
+
+
+# Per source (`functions.shared.registry`, `rules`): the detectors, most specific first; the first finding wins.
+RULES: dict[str, tuple[Detector, ...]] = {
+    "cost": COST_DETECTORS,
+    "alarm": (
+        _alarm_no_longer_firing,
+        _billing_alarm,
+        _false_alarm,
+        _likely_noise,
+        _lb_no_healthy_targets,
+        _db_storage_full,
+        _db_connections_exhausted,
+        _asg_cannot_scale,
+        _asg_cpu_saturation,
+        _db_outage_event,
+        _db_cpu_credits,
+        _db_cpu_saturation,
+        _lb_targets_unhealthy,
+        _lb_5xx_origin,
+        _lb_slow_targets,
+        _status_check,
+        *(_resource_detector(detect) for detect in resource_rules.DETECTORS),
+        _queue_consumer_stall,
+        _dead_letter_arrivals,
+        _queue_backlog,
+        _dynamodb_throttling,
+        _lambda_out_of_memory,
+        _throttled_at_limit,
+        _failing_after_recorded_change,
+        _errors_after_change,
+        _invocation_spike,
+        _cpu_saturation,
+        _errors_with_logs,
+    ),
+    "none": (),
+}
+
+
+# Per source (`next_steps`): the finding, with its next steps, when no detector fired.
+NEXT_STEPS: dict[str, Callable[[Alert, Facts], Finding]] = {
+    "cost": _cost_fallback,
+    "alarm": _alarm_fallback,
+    "security": _security,
+    "health": _health,
+    "custom": _custom,
+    "unclassified": _unclassified,
+}
+
+
+def effective_alert(alert: Alert, facts: Facts) -> Alert:
+    """The alert the rules explain: a composite alarm is explained through its first child in ALARM (the resource
+    and metric the compute stage followed, `investigate.composite`), so its playbook is that child's; any other
+    alert is itself."""
+    alarm = alert.details_of(CloudWatchAlarmDetails)
+    child = facts.get("compute.child_alarm.firing")
+    if alarm is None or alarm.alarm_kind != "composite" or child is None or child.resource is None:
+        return alert
+    spec = next((t for t in RESOURCE_TYPES if t.cfn_type == child.resource.type and t.namespace), None)
+    metric = facts.get("compute.alarm_metric")
+    if spec is None or metric is None:
+        return alert
+    details = alarm.model_copy(
+        update={
+            "namespace": spec.namespace,
+            "metric_name": metric.subject,
+            "dimensions": {spec.dimensions[0]: child.resource.name or ""},
+            "threshold": metric.numbers.threshold if metric.numbers else None,
+        }
+    )
+    return alert.model_copy(update={"resource": child.resource, "details": details})
+
+
+def _finding(alert: Alert, facts: Facts) -> Finding:
+    alert = effective_alert(alert, facts)
+    spec = source_spec(alert.source)
+    for detect in RULES[spec.rules]:
+        found = detect(alert, facts)
+        if found is not None:
+            return _with_noise_note(found, facts)
+    return _with_noise_note(NEXT_STEPS[spec.next_steps](alert, facts), facts)
+
+
+def _evidence(finding: Finding, facts: Facts, context: GatheredContext, limit: int = 8) -> list[EvidenceClaim]:
+    claims = [c for c in (facts.claim(k) for k in finding.evidence_keys) if c is not None]
+    seen = {c.claim for c in claims}
+    for section in context.sections():
+        if section.status != "ok":
+            continue
+        for fact in section.facts[:4]:
+            if fact.text not in seen:
+                claims.append(EvidenceClaim(claim=fact.text, section=section.name, link=fact.link))
+                seen.add(fact.text)
+    return claims[:limit]
+
+
+def _unknowns(context: GatheredContext) -> list[str]:
+    missing = []
+    for name in ("cost", "compute", "logs"):
+        section = getattr(context, name)
+        if section is None:
+            missing.append(f"No {name} context was gathered.")
+        elif section.status == "error":
+            missing.append(f"The {name} context could not be gathered: {section.error or 'unknown error'}.")
+    return missing
+
+
+# Per source (`functions.shared.registry`, `diagnostics`): its commands, placed around the resources' commands.
+DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None, list[BuiltCommand]], list[BuiltCommand]]] = {
+    "cost": _cost_diagnostics,
+    "alarm": _alarm_diagnostics,
+    "none": lambda alert, when, resources: resources,
+}
+
+
+# Per resource type (`diagnostics`): the commands for the alert's resource of that type, if it names one.
+RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCommand]]] = {
+    "lambda_function": _lambda_diagnostics,
+    "ec2_instance": _ec2_diagnostics,
+    "rds_instance": _rds_diagnostics,
+    "rds_cluster": _rds_cluster_diagnostics,
+    "target_group": _target_group_diagnostics,
+    "alb": _load_balancer_diagnostics("AWS/ApplicationELB"),
+    "nlb": _load_balancer_diagnostics("AWS/NetworkELB"),
+    "auto_scaling_group": _asg_diagnostics,
+    "ecs_service": resource_rules.ecs_service_diagnostics,
+    "ecs_cluster": resource_rules.ecs_cluster_diagnostics,
+    "state_machine": resource_rules.state_machine_diagnostics,
+    "rest_api": resource_rules.rest_api_diagnostics,
+    "http_api": resource_rules.http_api_diagnostics,
+    "nat_gateway": _nat_gateway_diagnostics,
+    "log_group": _log_group_diagnostics,
+    "sqs_queue": _sqs_diagnostics,
+    "dynamodb_table": _dynamodb_diagnostics,
+    "none": lambda alert, when: [],
+}
+
+
+def _diagnostics(alert: Alert, now: datetime | None) -> list[BuiltCommand]:
+    """The commands every alert of its kind gets, whatever the detectors found."""
+    when = _when(alert, now)
+    resources = [command for spec in RESOURCE_TYPES for command in RESOURCE_DIAGNOSTICS[spec.diagnostics](alert, when)]
+    return DIAGNOSTICS[source_spec(alert.source).diagnostics](alert, when, resources)
+
+
+def analyze_with_rules(alert: Alert, context: GatheredContext, *, now: datetime | None = None) -> AnalysisBody:
+    """Analyse an alert from its own data and the gathered context. Never raises.
+
+    `now` anchors the diagnostics' time windows when the alert carries no time of its own.
+    """
+    try:
+        facts = Facts.of(context)
+        finding = _finding(alert, facts)
+    except Exception:  # the rules are the last resort: a surprise in the data must not lose the alert
+        facts, finding = (
+            Facts(),
+            Finding(
+                root_cause=f"{alert.title} (the rule-based analysis could not read the context).",
+                confidence="low",
+                verdict="unknown",
+            ),
+        )
+    try:
+        built = finding.diagnostics + _diagnostics(alert, now)
+    except Exception:  # the commands are extras: a surprise in the alert must not lose the analysis
+        built = []
+    # One command per operation: a detector's specific form (e.g. with --include-all-instances) comes first.
+    diagnostics: list[str] = []
+    operations: set[tuple[str, ...]] = set()
+    for command in built:
+        if command.command and command.tokens[1:3] not in operations:
+            operations.add(command.tokens[1:3])
+            diagnostics.append(command.command)
+    refused = list(dict.fromkeys(b.unknown for b in built if b.unknown))
+    return AnalysisBody(
+        root_cause=finding.root_cause,
+        confidence=finding.confidence,
+        verdict=finding.verdict,
+        evidence=_evidence(finding, facts, context),
+        diagnostics=diagnostics[:6],
+        recommendations=finding.recommendations[:4],
+        unknowns=_unknowns(context) + refused,
+    )
