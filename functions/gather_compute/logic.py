@@ -1,14 +1,15 @@
-"""Compute context for an alert, by alert source (the playbooks, `INVESTIGATORS`, named by `functions.shared.registry`):
+"""Compute context for an alert: the source's playbook (`INVESTIGATORS`, named by `functions.shared.registry`).
 
-- CloudWatch alarm: the alarm's metric around the breach (peak vs baseline), related metrics of the same resource
-  (Lambda, EC2, SQS, DynamoDB, API Gateway), and the resource's recent configuration changes.
-- Budget / cost anomaly: drill from spend to the resource, per billing mechanism of the anomaly's usage types
-  (`COST_DRILLS`; a budget names none, so the cheap probes run): NAT gateways by bytes processed, log groups by
-  ingestion, instances of the billed type, buckets with request metrics, the Lambda function whose invocations
-  grew most; and new EC2 capacity.
+- CloudWatch alarm (a composite through its first firing child): the alarm's metric around the breach, then a
+  graph walk (`walk_resources`) from the resource its dimensions implicate: each registered resource type's related
+  metrics and its investigator (`RESOURCE_INVESTIGATORS`: configuration, state, findings) and the neighbours it
+  names (a queue's consumer, a function's table, a target group's targets), breadth first to depth 2; then what
+  changed on the resources visited and the alarm's noise. A billing alarm drills from spend, as a budget does.
+- Budget / cost anomaly: from spend to the resource that grew, per billing mechanism of the usage types
+  (`COST_DRILLS`; a budget names none, so the cheap probes run); then new EC2 capacity.
+- Application error: the graph walk from the resource it names (a Lambda function by its application name).
 - Health: the event's description, affected entities and their current state.
 - Security Hub / GuardDuty: the finding, its resource and how many similar findings exist.
-- Custom application errors: the named Lambda function's metrics and configuration.
 """
 
 from __future__ import annotations

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from functions.local_runner.loopback import LoopbackServer, json_body, send_json, sigv4_signed
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -196,40 +197,15 @@ def lookup(store: TrailStore, body: dict[str, Any], region: str | None = None) -
     return answer
 
 
-class LocalCloudTrail:
+class LocalCloudTrail(LoopbackServer):
     """The HTTP server in front of a `TrailStore` (by default `LOCAL_TRAIL`)."""
 
     def __init__(self, store: TrailStore = LOCAL_TRAIL) -> None:
+        super().__init__()
         self.store = store
-        server = self
 
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                server._handle(self, self.rfile.read(length))
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> LocalCloudTrail:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _handle(self, http: BaseHTTPRequestHandler, raw: bytes) -> None:
-        if not (http.headers.get("Authorization") or "").startswith("AWS4-HMAC-SHA256 "):
+    def handle(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
+        if not sigv4_signed(http.headers):
             self._answer(http, 400, {"__type": "MissingAuthenticationTokenException", "message": "Missing token"})
             return
         if http.path != "/" or http.headers.get("X-Amz-Target") != TARGET:
@@ -237,23 +213,17 @@ class LocalCloudTrail:
             self._answer(http, 400, {"__type": "UnknownOperationException", "message": f"{target} is not served"})
             return
         try:
-            body = json.loads(raw or b"{}")
+            request = json_body(body)
         except ValueError:
             self._answer(http, 400, {"__type": "SerializationException", "message": "The body is not JSON."})
             return
-        self.store.requests.append(body)
+        self.store.requests.append(request)
         region = signed_region(http.headers.get("Authorization") or "")
         try:
-            self._answer(http, 200, lookup(self.store, body if isinstance(body, dict) else {}, region))
+            self._answer(http, 200, lookup(self.store, request if isinstance(request, dict) else {}, region))
         except LookupRejectedError as exc:
             self._answer(http, 400, {"__type": exc.code, "message": str(exc)})
 
     @staticmethod
     def _answer(http: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        http.send_response(status)
-        http.send_header("Content-Type", CONTENT_TYPE)
-        http.send_header("Content-Length", str(len(data)))
-        http.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        http.end_headers()
-        http.wfile.write(data)
+        send_json(http, status, payload, content_type=CONTENT_TYPE, headers={"x-amzn-RequestId": str(uuid.uuid4())})

@@ -15,9 +15,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from functions.local_runner.loopback import LoopbackServer, send_json
 
 
 @dataclass
@@ -47,44 +49,36 @@ class QueuedAnswer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeSlackApi:
+class FakeSlackApi(LoopbackServer):
+    methods = ("GET", "POST")
+
     def __init__(self, token: str = "xoxb-test-token") -> None:
+        super().__init__()
         self.token = token
         self.calls: list[ApiCall] = []
         self.queued: list[QueuedAnswer] = []
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._posted = threading.Condition()
         self._ts_counter = 0
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                fake._handle(self, "GET", url.path, dict(parse_qsl(url.query)))
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length).decode("utf-8")
-                content_type = self.headers.get("Content-Type", "")
-                if "json" in content_type:
-                    args = json.loads(raw or "{}")
-                else:
-                    args = dict(parse_qsl(raw))
-                    for key in ("blocks", "attachments", "metadata"):
-                        if isinstance(args.get(key), str):
-                            args[key] = json.loads(args[key])
-                fake._handle(self, "POST", urlsplit(self.path).path, args)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def api_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api/"
+        return f"{self.url}/api/"
+
+    def handle(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
+        url = urlsplit(http.path)
+        if http.command == "GET":
+            self._handle(http, "GET", url.path, dict(parse_qsl(url.query)))
+            return
+        raw = body.decode("utf-8")
+        if "json" in http.headers.get("Content-Type", ""):
+            args = json.loads(raw or "{}")
+        else:
+            args = dict(parse_qsl(raw))
+            for key in ("blocks", "attachments", "metadata"):
+                if isinstance(args.get(key), str):
+                    args[key] = json.loads(args[key])
+        self._handle(http, "POST", url.path, args)
 
     def set_thread(self, channel: str, ts: str, messages: list[dict[str, Any]]) -> None:
         self.threads[(channel, ts)] = messages
@@ -150,19 +144,4 @@ class FakeSlackApi:
     def _answer(
         handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
     ) -> None:
-        data = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    def __enter__(self) -> FakeSlackApi:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        send_json(handler, status, body, content_type="application/json; charset=utf-8", headers=headers)

@@ -446,11 +446,11 @@ def test_no_identity_policy_uses_an_action_wildcard_or_a_managed_policy_outside_
 
 
 def test_every_aws_read_the_adapters_declare_is_an_iam_action(synthesis: Synthesis) -> None:
-    # Given each IAM action the adapters name when they call AWS (`aws_read("service:Action", ...)`)
+    # Given each IAM action the adapters name when they call AWS (`aws_read("service:Action", ...)`, `aws_read_or_none`)
     declared = set()
     for path in FUNCTIONS_DIR.rglob("*.py"):
         if "local_runner" not in path.parts:
-            declared |= set(re.findall(r'aws_read\(\s*"([a-z0-9-]+:[A-Za-z]+)"', path.read_text()))
+            declared |= set(re.findall(r'aws_read(?:_or_none)?\(\s*"([a-z0-9-]+:[A-Za-z]+)"', path.read_text()))
     declared.discard("sts:GetCallerIdentity")  # needs no permission
     assert declared, "expected the adapters to declare their reads"
 

@@ -4,10 +4,9 @@ servers that speak Slack's webhook, Web API and events wire formats and Bedrock'
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
@@ -17,6 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from functions.chat.events import handle_slack_request
 from functions.local_runner.doctor import ALERT_PUBLISHERS, environment_config, run_doctor
+from functions.local_runner.loopback import LoopbackServer, send
 from tests.support.fake_slack_api import FakeSlackApi
 
 REGION = "us-east-1"
@@ -25,46 +25,29 @@ TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
-class _Server:
+Answer = Callable[[str, str, bytes, dict[str, str]], tuple[int, str]]
+
+
+class _Server(LoopbackServer):
     """A loopback HTTP server whose answers a test sets: `answer(method, path, body, headers) -> (status, body)`."""
 
-    def __init__(self, answer: Any) -> None:
+    methods = ("GET", "POST")
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__()
         self.requests: list[tuple[str, str, bytes]] = []
-        server = self
+        self._answer = answer
 
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                server.requests.append((self.command, self.path, body))
-                status, text = answer(self.command, self.path, body, dict(self.headers.items()))
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handle(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
+        self.requests.append((http.command, http.path, body))
+        status, text = self._answer(http.command, http.path, body, dict(http.headers.items()))
+        send(http, status, text.encode(), content_type="application/json")
 
 
 @contextmanager
-def serving(answer: Any) -> Iterator[_Server]:
-    server = _Server(answer)
-    try:
+def serving(answer: Answer) -> Iterator[_Server]:
+    with _Server(answer) as server:
         yield server
-    finally:
-        server.close()
 
 
 def slack_webhook(method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:

@@ -13,12 +13,13 @@ An unqueued request answers 500 "no answer queued", so a test that sends more ca
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from functions.local_runner.loopback import LoopbackServer, json_body, send_json, sigv4_signed
 
 _ERROR_TYPE_SUFFIX = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
 
@@ -48,47 +49,19 @@ class QueuedAnswer:
     delay_seconds: float = 0.0
 
 
-class FakeBedrock:
+class FakeBedrock(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[ReceivedRequest] = []
         self.queued: list[QueuedAnswer] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
-                fake._handle(self, raw)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeBedrock:
-        self._thread.start()
-        return self
 
     def stop(self) -> None:
+        # First release the answers waiting out a delay, so shutdown does not wait for them.
         self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeBedrock:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     # Answers, in the order they will be given.
 
@@ -151,29 +124,29 @@ class FakeBedrock:
 
     # The wire.
 
-    def _handle(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
-        path = urlsplit(handler.path).path
-        headers = {name.lower(): value for name, value in handler.headers.items()}
+    def handle(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
+        path = urlsplit(http.path).path
+        headers = {name.lower(): value for name, value in http.headers.items()}
         try:
-            body = json.loads(raw or b"{}")
+            request = json_body(body)
         except ValueError:
-            body = {"_unparseable": raw.decode("utf-8", "replace")}
+            request = {"_unparseable": body.decode("utf-8", "replace")}
         parts = path.split("/")
         model_id = unquote(parts[2]) if len(parts) == 4 and parts[1] == "model" and parts[3] == "invoke" else ""
         with self._lock:
-            self.requests.append(ReceivedRequest("POST", path, model_id, headers, body))
+            self.requests.append(ReceivedRequest("POST", path, model_id, headers, request))
             answer = self.queued.pop(0) if self.queued else None
         if not model_id:
             answer = QueuedAnswer(
                 404, {"message": f"unknown operation {path}"}, {"x-amzn-ErrorType": "UnknownOperationException"}
             )
-        elif not headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
+        elif not sigv4_signed(http.headers):
             answer = QueuedAnswer(
                 403,
                 {"message": "Missing Authentication Token"},
                 {"x-amzn-ErrorType": "MissingAuthenticationTokenException"},
             )
-        elif not isinstance(body.get("anthropic_version"), str) or "model" in body:
+        elif not isinstance(request.get("anthropic_version"), str) or "model" in request:
             answer = QueuedAnswer(
                 400,
                 {"message": "Malformed input request: anthropic_version missing or model in the body"},
@@ -187,16 +160,13 @@ class FakeBedrock:
             )
         if answer.delay_seconds and self._stopping.wait(answer.delay_seconds):
             return
-        payload = json.dumps(answer.body).encode()
         try:
-            handler.send_response(answer.status)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(payload)))
-            handler.send_header("x-amzn-RequestId", f"fake-{len(self.requests):04d}")
-            for name, value in answer.headers.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(payload)
+            send_json(
+                http,
+                answer.status,
+                answer.body,
+                headers={"x-amzn-RequestId": f"fake-{len(self.requests):04d}", **answer.headers},
+            )
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (a timeout test): nothing to answer.
             return

@@ -23,11 +23,19 @@ from functions.local_runner.seed_cost import NatGatewaySeed
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.cost_resources import LogGroupReader, MetricCatalogReader, NatGatewayReader
 from functions.shared.alert_details import details_for
-from functions.shared.investigate.cost_drill import nat_gateway_drill
+from functions.shared.errors import AwsReadUnavailableError
+from functions.shared.investigate.base import Evidence
+from functions.shared.investigate.cost_drill import (
+    BilledMetrics,
+    ResourceUsage,
+    nat_gateway_drill,
+    rank_by_billed_usage,
+)
 from functions.shared.investigate.log_volume import group_messages
 from functions.shared.investigate.usage_mechanisms import mechanisms_for
 from functions.shared.models import Alert, ContextSection, Fact, GatheredContext, Measurement, StageInput
 from functions.shared.settings import Settings
+from tests.support.gather_fakes import NOW as GATHER_NOW
 from tests.support.gather_fakes import (
     FakeCloudWatch,
     FakeEc2,
@@ -479,3 +487,96 @@ def test_a_billing_alarm_drills_from_the_bill_like_a_budget(moto_account):
     )
     top = section.fact("compute.cost_resource.nat_gateway")
     assert top is not None and top.subject == PROD_NAT
+
+
+def _hourly_points(before: float, after: float) -> list[tuple[float, float]]:
+    """Eight days of hourly Sums for FakeCloudWatch: `after` per hour in the last 24 h, `before` per hour earlier."""
+    return [(60.0 * hour, after if hour < 24 else before) for hour in range(192)]
+
+
+REQUESTS = BilledMetrics(
+    namespace="AWS/Example", dimension="Thing", metrics=("Requests",), unit="requests", ranked="things by Requests"
+)
+
+
+def _reader(fake: FakeCloudWatch) -> CloudWatchReader:
+    return fake  # type: ignore[return-value]  # the fake answers metric_data as the reader does
+
+
+def _top_fact(top: ResourceUsage) -> Fact:
+    return Fact(key="compute.cost_resource.thing", text=f"thing {top.resource_id}", value=top.recent)
+
+
+def test_ranking_by_billed_usage_adds_the_top_grower_and_the_next_two_as_runners_up():
+    # Given three resources: a grew tenfold, c doubled, b is the busiest but flat
+    cw = FakeCloudWatch(
+        series={
+            "Requests:a": _hourly_points(1, 10),
+            "Requests:b": _hourly_points(50, 50),
+            "Requests:c": _hourly_points(2, 4),
+        }
+    )
+    evidence = Evidence()
+
+    # When they are ranked by their billed metric
+    top = rank_by_billed_usage(
+        evidence, _reader(cw), REQUESTS, ["a", "b", "c"], now=GATHER_NOW, read="things", top_fact=_top_fact,
+        page=lambda thing: f"https://console.example/{thing}", labels={"c": "thing-c"},
+    )  # fmt: skip
+
+    # Then the one that grew most is the top fact, built by the given builder, with its usage returned
+    assert top is not None and top.resource_id == "a"
+    assert top.recent == pytest.approx(240) and top.baseline == pytest.approx(24)
+    assert [f.key for f in evidence.facts] == ["compute.cost_resource.thing", "compute.cost_runners_up"]
+    assert evidence.facts[0].text == "thing a"
+    # And the runners-up, by growth, named by their labels, link the first one's page
+    runners_up = evidence.facts[1]
+    assert runners_up.text.startswith("Next things by Requests in the last 24 h: thing-c 96 requests (+100%), b ")
+    assert runners_up.value == pytest.approx(96) and runners_up.link == "https://console.example/c"
+    assert runners_up.numbers is not None and runners_up.numbers.unit == "requests"
+
+
+def test_ranking_by_billed_usage_while_probing_reports_only_clear_growth():
+    # Given one resource whose usage grew by half: not the doubling a probe asks for
+    cw = FakeCloudWatch(series={"Requests:a": _hourly_points(2, 3)})
+
+    def ranked(probe: bool) -> tuple[ResourceUsage | None, Evidence]:
+        evidence = Evidence()
+        top = rank_by_billed_usage(
+            evidence,
+            _reader(cw),
+            REQUESTS,
+            ["a"],
+            now=GATHER_NOW,
+            read="things",
+            top_fact=_top_fact,
+            page=str,
+            probe=probe,
+        )
+        return top, evidence
+
+    # When probing, nothing is reported; when the bill names the mechanism, it is
+    probed, probing = ranked(True)
+    assert probed is None and probing.facts == [] and probing.notes == []
+    named, naming = ranked(False)
+    assert named is not None and [f.text for f in naming.facts] == ["thing a"]
+
+
+def test_ranking_by_billed_usage_says_when_no_resource_reported_and_when_the_read_failed():
+    # Given resources with no datapoints, then a metric read that fails
+    silent, failing = FakeCloudWatch(), FakeCloudWatch(error=AwsReadUnavailableError("endpoint down"))
+
+    def ranked(cw: FakeCloudWatch, probe: bool) -> Evidence:
+        evidence = Evidence()
+        top = rank_by_billed_usage(
+            evidence, _reader(cw), REQUESTS, ["a"], now=GATHER_NOW, read="things", top_fact=_top_fact, page=str,
+            probe=probe, none_reported="No thing reported Requests.",
+        )  # fmt: skip
+        assert top is None and evidence.facts == []
+        return evidence
+
+    # Then silence is noted only when the bill named the mechanism (a probe stays quiet)
+    assert ranked(silent, False).notes == ["No thing reported Requests."]
+    assert ranked(silent, True).notes == []
+    # And a failed read is noted under the read's name, whatever the probe
+    assert ranked(failing, True).failures == ["things: endpoint down"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -11,7 +11,7 @@ from functions.shared import cache
 from functions.shared.adapters.cloudwatch import MetricSeries
 from functions.shared.alert_details import details_for
 from functions.shared.errors import AwsReadDeniedError, AwsReadUnavailableError, GatherThrottledError
-from functions.shared.investigate.base import Evidence, bounded_section, budget_remaining, time_budget
+from functions.shared.investigate.base import Evidence, bounded_section, budget_remaining, parse_aws_time, time_budget
 from functions.shared.investigate.cost import CostTrend, month_end_forecast
 from functions.shared.investigate.logs import group_errors, message_pattern
 from functions.shared.investigate.metrics import RELATED_METRICS, summarize
@@ -205,3 +205,35 @@ def test_a_health_event_implicates_its_instance_entity():
 
 def test_an_alert_without_a_resource_implicates_nothing():
     assert implicated_target(budget_alert()) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # Lambda's LastModified: milliseconds and an offset without its colon
+        ("2026-11-25T19:16:36.479+0000", datetime(2026, 11, 25, 19, 16, 36, 479000, tzinfo=UTC)),
+        # moto's nanoseconds, kept to the microsecond, and "Z"
+        ("2026-11-25T19:16:36.123456789Z", datetime(2026, 11, 25, 19, 16, 36, 123456, tzinfo=UTC)),
+        # another offset is kept, not dropped
+        ("2026-11-25T21:16:36+02:00", datetime(2026, 11, 25, 19, 16, 36, tzinfo=UTC)),
+        ("2026-11-25T21:16:36+0200", datetime(2026, 11, 25, 19, 16, 36, tzinfo=UTC)),
+        # no offset: UTC
+        ("2026-11-25 19:16:36", datetime(2026, 11, 25, 19, 16, 36, tzinfo=UTC)),
+        # botocore's datetimes: a naive one is UTC, an aware one converted
+        (datetime(2026, 11, 25, 19, 16), datetime(2026, 11, 25, 19, 16, tzinfo=UTC)),
+        (
+            datetime(2026, 11, 25, 14, 16, tzinfo=timezone(timedelta(hours=-5))),
+            datetime(2026, 11, 25, 19, 16, tzinfo=UTC),
+        ),
+    ],
+)
+def test_parse_aws_time_reads_each_shape_aws_returns_as_the_same_moment(value: object, expected: datetime) -> None:
+    parsed = parse_aws_time(value)
+    # the same moment (an aware datetime compares by its instant), never a naive one
+    assert parsed == expected
+    assert parsed is not None and parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize("value", [None, "", "yesterday", "2026-13-01T00:00:00Z", 1764098196, ["2026-11-25"]])
+def test_parse_aws_time_is_none_for_anything_that_is_not_a_moment(value: object) -> None:
+    assert parse_aws_time(value) is None

@@ -2,12 +2,13 @@
 
 Throttling becomes `GatherThrottledError` (the state machine retries the branch); a denied call becomes
 `AwsReadDeniedError` naming the IAM action; anything else (not found, not supported, endpoint down) becomes
-`AwsReadUnavailableError`. Adapters wrap every boto3 call in `aws_read`.
+`AwsReadUnavailableError`. Adapters wrap every boto3 call in `aws_read`, or in `aws_read_or_none` when a resource
+that does not exist is an answer ("not found") rather than a failure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -45,3 +46,32 @@ def aws_read(permission: str, call: Callable[..., T], /, **kwargs: Any) -> T:
         raise AwsReadUnavailableError(f"{permission} failed: {code or 'error'}: {message[:200]}") from exc
     except BotoCoreError as exc:
         raise AwsReadUnavailableError(f"{permission} failed: {exc}"[:300]) from exc
+
+
+def aws_read_or_none(
+    permission: str,
+    call: Callable[..., T],
+    /,
+    *,
+    not_found: Collection[str],
+    not_found_message: str | None = None,
+    **kwargs: Any,
+) -> T | None:
+    """`aws_read(permission, call, **kwargs)`, or None when AWS answers that the resource does not exist.
+
+    `not_found`: the error codes that mean "no such resource" for this call (e.g. "ResourceNotFoundException").
+    `not_found_message`: a message fragment that means it too, for an API that answers a missing resource with a
+    generic code (ECS: ClientException "Unable to describe task definition").
+
+    Raises:
+        GatherThrottledError, AwsReadDeniedError, AwsReadUnavailableError: as `aws_read`, for any other failure.
+    """
+    try:
+        return aws_read(permission, call, **kwargs)
+    except AwsReadUnavailableError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, Exception) and error_code(cause) in not_found:
+            return None
+        if not_found_message is not None and not_found_message in str(exc):
+            return None
+        raise

@@ -5,16 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from functions.shared.adapters.aws import aws_client
-from functions.shared.adapters.aws_reads import aws_read, error_code
+from functions.shared.adapters.aws_reads import aws_read, aws_read_or_none
 from functions.shared.cache import cache_key, cached
-from functions.shared.errors import AwsReadUnavailableError
 
-_NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"}
-
-
-def _not_found(exc: AwsReadUnavailableError) -> bool:
-    cause = exc.__cause__
-    return isinstance(cause, Exception) and error_code(cause) in _NOT_FOUND
+_NOT_FOUND = frozenset({"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"})
 
 
 class LambdaReader:
@@ -31,12 +25,11 @@ class LambdaReader:
         return cached(cache_key("lambda.get_function", self._region, name), lambda: self._function(name))
 
     def _function(self, name: str) -> dict[str, Any] | None:
-        try:
-            response = aws_read("lambda:GetFunction", self._client.get_function, FunctionName=name)
-        except AwsReadUnavailableError as exc:
-            if _not_found(exc):
-                return None
-            raise
+        response = aws_read_or_none(
+            "lambda:GetFunction", self._client.get_function, not_found=_NOT_FOUND, FunctionName=name
+        )
+        if response is None:
+            return None
         configuration = dict(response.get("Configuration", {}))
         reserved = (response.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
         if reserved is not None:
@@ -77,13 +70,10 @@ class Ec2Reader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("ec2:DescribeInstances"), AwsReadUnavailableError.
         """
-        try:
-            response = aws_read("ec2:DescribeInstances", self._client.describe_instances, InstanceIds=[instance_id])
-        except AwsReadUnavailableError as exc:
-            if _not_found(exc):
-                return None
-            raise
-        for reservation in response.get("Reservations", []):
+        response = aws_read_or_none(
+            "ec2:DescribeInstances", self._client.describe_instances, not_found=_NOT_FOUND, InstanceIds=[instance_id]
+        )
+        for reservation in (response or {}).get("Reservations", []):
             for instance in reservation.get("Instances", []):
                 return dict(instance)
         return None

@@ -9,24 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from functions.shared.adapters.aws import aws_client
-from functions.shared.adapters.aws_reads import aws_read, error_code
+from functions.shared.adapters.aws_reads import aws_read, aws_read_or_none
 from functions.shared.cache import cache_key, cached
-from functions.shared.errors import AwsReadUnavailableError
 
-_NOT_FOUND = {
-    "ClusterNotFoundException",
-    "ServiceNotFoundException",
-    "StateMachineDoesNotExist",
-    "ExecutionDoesNotExist",
-    "InvalidArn",
-    "NotFoundException",
-    "ResourceNotFoundException",
-}
-
-
-def _missing(exc: AwsReadUnavailableError) -> bool:
-    cause = exc.__cause__
-    return isinstance(cause, Exception) and error_code(cause) in _NOT_FOUND
+_NOT_FOUND = frozenset(
+    {
+        "ClusterNotFoundException",
+        "ServiceNotFoundException",
+        "StateMachineDoesNotExist",
+        "ExecutionDoesNotExist",
+        "InvalidArn",
+        "NotFoundException",
+        "ResourceNotFoundException",
+    }
+)
 
 
 class EcsReader:
@@ -40,14 +36,15 @@ class EcsReader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("ecs:DescribeServices"), AwsReadUnavailableError.
         """
-        try:
-            response = aws_read(
-                "ecs:DescribeServices", self._client.describe_services, cluster=cluster, services=[service]
-            )
-        except AwsReadUnavailableError as exc:
-            if _missing(exc):
-                return None
-            raise
+        response = aws_read_or_none(
+            "ecs:DescribeServices",
+            self._client.describe_services,
+            not_found=_NOT_FOUND,
+            cluster=cluster,
+            services=[service],
+        )
+        if response is None:
+            return None
         found = [s for s in response.get("services", []) if s.get("status") != "INACTIVE"]
         return dict(found[0]) if found else None
 
@@ -58,14 +55,10 @@ class EcsReader:
             GatherThrottledError, AwsReadDeniedError ("ecs:ListServices", "ecs:DescribeServices"),
             AwsReadUnavailableError.
         """
-        try:
-            arns = aws_read("ecs:ListServices", self._client.list_services, cluster=cluster, maxResults=limit).get(
-                "serviceArns", []
-            )
-        except AwsReadUnavailableError as exc:
-            if _missing(exc):
-                return []
-            raise
+        listed = aws_read_or_none(
+            "ecs:ListServices", self._client.list_services, not_found=_NOT_FOUND, cluster=cluster, maxResults=limit
+        )
+        arns = (listed or {}).get("serviceArns", [])
         if not arns:
             return []
         response = aws_read(
@@ -93,12 +86,8 @@ class EcsReader:
         params: dict[str, Any] = {"cluster": cluster, "desiredStatus": "STOPPED", "maxResults": 50}
         if service:
             params["serviceName"] = service
-        try:
-            arns = aws_read("ecs:ListTasks", self._client.list_tasks, **params).get("taskArns", [])
-        except AwsReadUnavailableError as exc:
-            if _missing(exc):
-                return []
-            raise
+        listed = aws_read_or_none("ecs:ListTasks", self._client.list_tasks, not_found=_NOT_FOUND, **params)
+        arns = (listed or {}).get("taskArns", [])
         if not arns:
             return []
         tasks = aws_read("ecs:DescribeTasks", self._client.describe_tasks, cluster=cluster, tasks=arns[:50])
@@ -118,15 +107,14 @@ class EcsReader:
         )
 
     def _task_definition(self, task_definition: str) -> dict[str, Any] | None:
-        try:
-            response = aws_read(
-                "ecs:DescribeTaskDefinition", self._client.describe_task_definition, taskDefinition=task_definition
-            )
-        except AwsReadUnavailableError as exc:
-            if _missing(exc) or "Unable to describe task definition" in str(exc):
-                return None
-            raise
-        return dict(response.get("taskDefinition") or {}) or None
+        response = aws_read_or_none(
+            "ecs:DescribeTaskDefinition",
+            self._client.describe_task_definition,
+            not_found=_NOT_FOUND,
+            not_found_message="Unable to describe task definition",
+            taskDefinition=task_definition,
+        )
+        return dict((response or {}).get("taskDefinition") or {}) or None
 
 
 class WorkflowReader:
@@ -142,14 +130,13 @@ class WorkflowReader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("states:DescribeStateMachine"), AwsReadUnavailableError.
         """
-        try:
-            return dict(
-                aws_read("states:DescribeStateMachine", self._client.describe_state_machine, stateMachineArn=arn)
-            )
-        except AwsReadUnavailableError as exc:
-            if _missing(exc):
-                return None
-            raise
+        machine = aws_read_or_none(
+            "states:DescribeStateMachine",
+            self._client.describe_state_machine,
+            not_found=_NOT_FOUND,
+            stateMachineArn=arn,
+        )
+        return None if machine is None else dict(machine)
 
     def executions(self, arn: str, status: str, limit: int = 5) -> list[dict[str, Any]]:
         """The newest executions with `status` ("FAILED", "TIMED_OUT"), at most `limit`.
@@ -157,19 +144,15 @@ class WorkflowReader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("states:ListExecutions"), AwsReadUnavailableError.
         """
-        try:
-            response = aws_read(
-                "states:ListExecutions",
-                self._client.list_executions,
-                stateMachineArn=arn,
-                statusFilter=status,
-                maxResults=limit,
-            )
-        except AwsReadUnavailableError as exc:
-            if _missing(exc):
-                return []
-            raise
-        return [dict(e) for e in response.get("executions", [])][:limit]
+        response = aws_read_or_none(
+            "states:ListExecutions",
+            self._client.list_executions,
+            not_found=_NOT_FOUND,
+            stateMachineArn=arn,
+            statusFilter=status,
+            maxResults=limit,
+        )
+        return [dict(e) for e in (response or {}).get("executions", [])][:limit]
 
     def last_events(self, execution_arn: str, limit: int = 25) -> list[dict[str, Any]]:
         """The execution's last `limit` history events, newest first (where it failed is at the end).
@@ -230,18 +213,16 @@ class ApiGatewayReader:
         return found
 
     def _rest_integration(self, api_id: str, resource_id: str, method: str) -> dict[str, Any] | None:
-        try:
-            response = aws_read(
-                "apigateway:GET",
-                self._rest.get_integration,
-                restApiId=api_id,
-                resourceId=resource_id,
-                httpMethod=method,
-            )
-        except AwsReadUnavailableError as exc:
-            if _missing(exc):
-                return None
-            raise
+        response = aws_read_or_none(
+            "apigateway:GET",
+            self._rest.get_integration,
+            not_found=_NOT_FOUND,
+            restApiId=api_id,
+            resourceId=resource_id,
+            httpMethod=method,
+        )
+        if response is None:
+            return None
         return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
     def rest_stage(self, api_id: str, stage: str) -> dict[str, Any] | None:
@@ -250,12 +231,11 @@ class ApiGatewayReader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("apigateway:GET"), AwsReadUnavailableError.
         """
-        try:
-            response = aws_read("apigateway:GET", self._rest.get_stage, restApiId=api_id, stageName=stage)
-        except AwsReadUnavailableError as exc:
-            if _missing(exc):
-                return None
-            raise
+        response = aws_read_or_none(
+            "apigateway:GET", self._rest.get_stage, not_found=_NOT_FOUND, restApiId=api_id, stageName=stage
+        )
+        if response is None:
+            return None
         return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
     def http_integrations(self, api_id: str) -> list[dict[str, Any]]:
@@ -264,13 +244,10 @@ class ApiGatewayReader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("apigateway:GET"), AwsReadUnavailableError.
         """
-        try:
-            response = aws_read("apigateway:GET", self._http.get_integrations, ApiId=api_id, MaxResults="25")
-        except AwsReadUnavailableError as exc:
-            if _missing(exc):
-                return []
-            raise
-        return [dict(i) for i in response.get("Items", [])]
+        response = aws_read_or_none(
+            "apigateway:GET", self._http.get_integrations, not_found=_NOT_FOUND, ApiId=api_id, MaxResults="25"
+        )
+        return [dict(i) for i in (response or {}).get("Items", [])]
 
     def http_stage(self, api_id: str, stage: str) -> dict[str, Any] | None:
         """The HTTP API stage's settings (default route throttling, access logs); None when it does not exist.
@@ -278,10 +255,9 @@ class ApiGatewayReader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("apigateway:GET"), AwsReadUnavailableError.
         """
-        try:
-            response = aws_read("apigateway:GET", self._http.get_stage, ApiId=api_id, StageName=stage)
-        except AwsReadUnavailableError as exc:
-            if _missing(exc):
-                return None
-            raise
+        response = aws_read_or_none(
+            "apigateway:GET", self._http.get_stage, not_found=_NOT_FOUND, ApiId=api_id, StageName=stage
+        )
+        if response is None:
+            return None
         return {k: v for k, v in response.items() if k != "ResponseMetadata"}

@@ -12,23 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from functions.shared.adapters.aws import aws_client
-from functions.shared.adapters.aws_reads import aws_read, error_code
+from functions.shared.adapters.aws_reads import aws_read, aws_read_or_none
 from functions.shared.cache import cache_key, cached
-from functions.shared.errors import AwsReadUnavailableError
 
-_NOT_FOUND = {
-    "DBInstanceNotFound",
-    "DBInstanceNotFoundFault",
-    "DBClusterNotFoundFault",
-    "LoadBalancerNotFound",
-    "TargetGroupNotFound",
-    "ValidationError",
-}
-
-
-def _not_found(exc: AwsReadUnavailableError) -> bool:
-    cause = exc.__cause__
-    return isinstance(cause, Exception) and error_code(cause) in _NOT_FOUND
+_NOT_FOUND = frozenset(
+    {
+        "DBInstanceNotFound",
+        "DBInstanceNotFoundFault",
+        "DBClusterNotFoundFault",
+        "LoadBalancerNotFound",
+        "TargetGroupNotFound",
+        "ValidationError",
+    }
+)
 
 
 class _Reader:
@@ -56,15 +52,13 @@ class RdsReader(_Reader):
         return cached(cache_key("rds.db_instance", self._region, identifier), lambda: self._instance(identifier))
 
     def _instance(self, identifier: str) -> dict[str, Any] | None:
-        try:
-            response = aws_read(
-                "rds:DescribeDBInstances", self._client.describe_db_instances, DBInstanceIdentifier=identifier
-            )
-        except AwsReadUnavailableError as exc:
-            if _not_found(exc):
-                return None
-            raise
-        instances = response.get("DBInstances", [])
+        response = aws_read_or_none(
+            "rds:DescribeDBInstances",
+            self._client.describe_db_instances,
+            not_found=_NOT_FOUND,
+            DBInstanceIdentifier=identifier,
+        )
+        instances = (response or {}).get("DBInstances", [])
         return dict(instances[0]) if instances else None
 
     def db_cluster(self, identifier: str) -> dict[str, Any] | None:
@@ -76,15 +70,13 @@ class RdsReader(_Reader):
         return cached(cache_key("rds.db_cluster", self._region, identifier), lambda: self._cluster(identifier))
 
     def _cluster(self, identifier: str) -> dict[str, Any] | None:
-        try:
-            response = aws_read(
-                "rds:DescribeDBClusters", self._client.describe_db_clusters, DBClusterIdentifier=identifier
-            )
-        except AwsReadUnavailableError as exc:
-            if _not_found(exc):
-                return None
-            raise
-        clusters = response.get("DBClusters", [])
+        response = aws_read_or_none(
+            "rds:DescribeDBClusters",
+            self._client.describe_db_clusters,
+            not_found=_NOT_FOUND,
+            DBClusterIdentifier=identifier,
+        )
+        clusters = (response or {}).get("DBClusters", [])
         return dict(clusters[0]) if clusters else None
 
     def events(self, source_type: str, identifier: str, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -116,15 +108,13 @@ class LoadBalancerReader(_Reader):
             GatherThrottledError, AwsReadDeniedError ("elasticloadbalancing:DescribeLoadBalancers"),
             AwsReadUnavailableError.
         """
-        try:
-            response = aws_read(
-                "elasticloadbalancing:DescribeLoadBalancers", self._client.describe_load_balancers, Names=[name]
-            )
-        except AwsReadUnavailableError as exc:
-            if _not_found(exc):
-                return None
-            raise
-        found = response.get("LoadBalancers", [])
+        response = aws_read_or_none(
+            "elasticloadbalancing:DescribeLoadBalancers",
+            self._client.describe_load_balancers,
+            not_found=_NOT_FOUND,
+            Names=[name],
+        )
+        found = (response or {}).get("LoadBalancers", [])
         return dict(found[0]) if found else None
 
     def listeners(self, load_balancer_arn: str) -> list[dict[str, Any]]:
@@ -155,15 +145,13 @@ class LoadBalancerReader(_Reader):
         if name:
             params["Names"] = [name]
             params.pop("PageSize")
-        try:
-            response = aws_read(
-                "elasticloadbalancing:DescribeTargetGroups", self._client.describe_target_groups, **params
-            )
-        except AwsReadUnavailableError as exc:
-            if _not_found(exc):
-                return []
-            raise
-        return [dict(x) for x in response.get("TargetGroups", [])]
+        response = aws_read_or_none(
+            "elasticloadbalancing:DescribeTargetGroups",
+            self._client.describe_target_groups,
+            not_found=_NOT_FOUND,
+            **params,
+        )
+        return [dict(x) for x in (response or {}).get("TargetGroups", [])]
 
     def target_health(self, target_group_arn: str) -> list[dict[str, Any]]:
         """Each registered target with its health (State, Reason, Description).

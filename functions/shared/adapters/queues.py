@@ -15,18 +15,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from functions.shared.adapters.aws import aws_client
-from functions.shared.adapters.aws_reads import aws_read, error_code
+from functions.shared.adapters.aws_reads import aws_read, aws_read_or_none
 from functions.shared.cache import cache_key, cached
-from functions.shared.errors import AwsReadUnavailableError
 
-_NOT_FOUND = {"ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+_NOT_FOUND = frozenset({"ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 _SQS_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_.-]{1,80})$")
 _TABLE_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/(?P<name>[A-Za-z0-9_.-]{3,255})(?:/|$)")
-
-
-def _not_found(exc: AwsReadUnavailableError) -> bool:
-    cause = exc.__cause__
-    return isinstance(cause, Exception) and error_code(cause) in _NOT_FOUND
 
 
 def queue_name_of_arn(arn: str) -> str | None:
@@ -123,15 +117,21 @@ class SqsReader:
         return cached(cache_key("sqs.queue", self._region, name), lambda: self._queue(name))
 
     def _queue(self, name: str) -> QueueAttributes | None:
-        try:
-            url = str(aws_read("sqs:GetQueueUrl", self._client.get_queue_url, QueueName=name)["QueueUrl"])
-            attributes = aws_read(
-                "sqs:GetQueueAttributes", self._client.get_queue_attributes, QueueUrl=url, AttributeNames=["All"]
-            ).get("Attributes", {})
-        except AwsReadUnavailableError as exc:
-            if _not_found(exc):
-                return None
-            raise
+        located = aws_read_or_none("sqs:GetQueueUrl", self._client.get_queue_url, not_found=_NOT_FOUND, QueueName=name)
+        if located is None:
+            return None
+        url = str(located["QueueUrl"])
+        # The queue can be deleted between the two calls: that reads as "no such queue" too.
+        described = aws_read_or_none(
+            "sqs:GetQueueAttributes",
+            self._client.get_queue_attributes,
+            not_found=_NOT_FOUND,
+            QueueUrl=url,
+            AttributeNames=["All"],
+        )
+        if described is None:
+            return None
+        attributes = described.get("Attributes", {})
         redrive: dict[str, Any] = {}
         try:
             redrive = json.loads(attributes.get("RedrivePolicy") or "{}")
@@ -257,12 +257,12 @@ class DynamoDbReader:
         return cached(cache_key("dynamodb.describe_table", self._region, name), lambda: self._table(name))
 
     def _table(self, name: str) -> TableDescription | None:
-        try:
-            table = aws_read("dynamodb:DescribeTable", self._client.describe_table, TableName=name).get("Table", {})
-        except AwsReadUnavailableError as exc:
-            if _not_found(exc):
-                return None
-            raise
+        described = aws_read_or_none(
+            "dynamodb:DescribeTable", self._client.describe_table, not_found=_NOT_FOUND, TableName=name
+        )
+        if described is None:
+            return None
+        table = described.get("Table", {})
         throughput = table.get("ProvisionedThroughput") or {}
         mode = (table.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
         on_demand = mode == "PAY_PER_REQUEST"
@@ -349,22 +349,18 @@ class LambdaReportReader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("logs:FilterLogEvents"), AwsReadUnavailableError.
         """
-        try:
-            response = aws_read(
-                "logs:FilterLogEvents",
-                self._client.filter_log_events,
-                logGroupName=log_group,
-                startTime=int(start.timestamp() * 1000),
-                endTime=int(end.timestamp() * 1000),
-                filterPattern=self.FILTER,
-                limit=limit,
-            )
-        except AwsReadUnavailableError as exc:
-            if _not_found(exc):
-                return []
-            raise
+        response = aws_read_or_none(
+            "logs:FilterLogEvents",
+            self._client.filter_log_events,
+            not_found=_NOT_FOUND,
+            logGroupName=log_group,
+            startTime=int(start.timestamp() * 1000),
+            endTime=int(end.timestamp() * 1000),
+            filterPattern=self.FILTER,
+            limit=limit,
+        )
         lines = []
-        for event in response.get("events", [])[:limit]:
+        for event in (response or {}).get("events", [])[:limit]:
             at = datetime.fromtimestamp(int(event.get("timestamp", 0)) / 1000, tz=UTC)
             line = parse_report_line(str(event.get("message", "")), at)
             if line is not None:

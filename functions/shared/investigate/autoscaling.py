@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from functions.shared import console_links
 from functions.shared.adapters.infrastructure import AutoScalingReader
-from functions.shared.investigate.base import Evidence, Neighbour
-from functions.shared.investigate.resources import _parse_time, ago
+from functions.shared.investigate.base import Evidence, Neighbour, parse_aws_time
+from functions.shared.investigate.resources import ago
 from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
@@ -70,7 +70,7 @@ def asg_evidence(autoscaling: AutoScalingReader, target: Target, *, now: datetim
     activities = evidence.read(f"scaling activities of {name}", lambda: autoscaling.scaling_activities(name)) or []
     recent = []
     for activity in activities:
-        started = _parse_time(activity.get("StartTime"))
+        started = parse_aws_time(activity.get("StartTime"))
         if started is not None and now - ACTIVITY_WINDOW <= started <= now + timedelta(minutes=5):
             recent.append((started, activity))
     recent.sort(key=lambda pair: pair[0], reverse=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -149,6 +149,34 @@ def when(at: datetime, now: datetime | None = None) -> str:
     if abs((now - at).total_seconds()) < 12 * 3600:
         return at.strftime("%H:%M UTC")
     return at.strftime("%b %d %H:%M UTC")
+
+
+def parse_aws_time(value: Any) -> datetime | None:
+    """A moment as AWS APIs return it, always timezone-aware; None for anything that is not one.
+
+    Accepts a `datetime` (botocore parses most timestamps): a naive one is taken as UTC, an aware one converted to
+    UTC. Or an ISO 8601 string, which keeps its own offset: "Z" or a numeric offset with or without its colon
+    (Lambda's LastModified is "2026-11-25T19:16:36.479+0000"), fractional seconds of any length (moto writes
+    nanoseconds; kept to the microsecond); a string without an offset is UTC. Anything else (None, a number, an
+    unparseable string) is None.
+    """
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        text = text[:-2] + ":" + text[-2:]
+    if "." in text:
+        head, _, tail = text.partition(".")
+        digits = "".join(c for c in tail if c.isdigit())
+        zone = tail[len(digits) :]
+        text = f"{head}.{digits[:6]}{zone}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # --- Sections --------------------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from typing import Any
 
 from functions.shared import console_links
 from functions.shared.adapters.containers import EcsReader
-from functions.shared.investigate.base import Evidence, Neighbour
-from functions.shared.investigate.resources import _parse_time, ago
+from functions.shared.investigate.base import Evidence, Neighbour, parse_aws_time
+from functions.shared.investigate.resources import ago
 from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
@@ -187,7 +187,7 @@ def _deployments(evidence: Evidence, service: str, deployments: list[dict[str, A
     primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
     if not primary:
         return {}
-    created = _parse_time(primary.get("createdAt"))
+    created = parse_aws_time(primary.get("createdAt"))
     previous = [d for d in deployments if d.get("status") == "ACTIVE"]
     rollout = primary.get("rolloutState") or "unknown"
     failed = _int(primary.get("failedTasks")) or 0
@@ -230,7 +230,7 @@ def _deployments(evidence: Evidence, service: str, deployments: list[dict[str, A
 def _events(evidence: Evidence, service: str, events: list[dict[str, Any]], now: datetime) -> None:
     recent = []
     for event in events:
-        at = _parse_time(event.get("createdAt"))
+        at = parse_aws_time(event.get("createdAt"))
         if at is not None and now - at <= RECENT_EVENTS:
             recent.append((at, str(event.get("message") or "")))
     recent.sort(key=lambda pair: pair[0], reverse=True)
@@ -273,7 +273,7 @@ def _stopped_tasks(evidence: Evidence, owner: str, tasks: list[dict[str, Any]], 
         return
     reasons = Counter(str(t.get("stoppedReason") or t.get("stopCode") or "no reason given") for t in tasks)
     exits = Counter(_exit_reason(t)[1] for t in tasks)
-    newest = _parse_time(tasks[0].get("stoppedAt"))
+    newest = parse_aws_time(tasks[0].get("stoppedAt"))
     top_reason, top_count = reasons.most_common(1)[0]
     name, code, why = next(
         (_exit_reason(t) for t in tasks if _exit_reason(t)[1] == exits.most_common(1)[0][0]), _exit_reason(tasks[0])
@@ -391,7 +391,7 @@ def _interpret(
                 numbers=Measurement(value=float(len(failed_start)), unit="tasks"),
             )
         )
-    created = _parse_time((primary or {}).get("createdAt"))
+    created = parse_aws_time((primary or {}).get("createdAt"))
     new_revision = _revision((primary or {}).get("taskDefinition"))
     crashed_new = [
         t

@@ -2,10 +2,11 @@
 resource of that kind grew.
 
 `usage_mechanisms.USAGE_MECHANISMS` maps a Cost Explorer usage type (and its service) to the mechanism that bills
-it, in the registry's spirit, never on an alert's wording. A cost anomaly names its usage
-types; a budget alert names none, so the mechanisms marked `probe` are tried and report only a resource whose
-usage clearly grew. Each drill ranks the resources of its kind by the CloudWatch metric AWS bills by, last 24 hours
-against the same day a week earlier (a cost that stepped up days ago has no day-over-day change to find).
+it, in the registry's spirit, never on an alert's wording. A cost anomaly names its usage types; a budget alert
+names none, so the mechanisms marked `probe` are tried and report only a resource whose usage clearly grew. The
+NAT-gateway, log-group and S3-bucket drills rank the resources of their kind by the CloudWatch metrics AWS bills
+them by (`BilledMetrics`, one `rank_by_billed_usage`), last 24 hours against the same day a week earlier (a cost
+that stepped up days ago has no day-over-day change to find).
 """
 
 from __future__ import annotations
@@ -141,10 +142,10 @@ def usage_by_resource(
     return usages
 
 
-def _versus(usage: ResourceUsage) -> str:
+def _versus(usage: ResourceUsage, unit: str) -> str:
     if usage.baseline is None:
         return "no data a week earlier"
-    return f"{byte_size(usage.baseline)}/day a week earlier ({signed_percent(usage.change_pct)})"
+    return f"{_amount(usage.baseline, unit)}/day a week earlier ({signed_percent(usage.change_pct)})"
 
 
 def _runners_up(
@@ -169,9 +170,69 @@ def _runners_up(
     ]
 
 
+class BilledMetrics(BaseModel):
+    """The CloudWatch metrics AWS bills a kind of resource by: summed per resource, they rank the resources."""
+
+    namespace: str  # "AWS/NATGateway"
+    dimension: str  # the dimension naming one resource: "NatGatewayId"
+    metrics: tuple[str, ...]  # summed together: ("BytesOutToDestination", "BytesInFromDestination")
+    unit: str  # "bytes" or "requests": how amounts are written
+    ranked: str  # the ranking in words, for the runners-up fact: "NAT gateways by bytes processed"
+
+
+def _top_change(top: ResourceUsage) -> float:
+    """A top fact's value: its change in percent, or its last 24 h when there is no baseline to compare with."""
+    return round(top.change_pct, 1) if top.change_pct is not None else top.recent
+
+
+def rank_by_billed_usage(
+    evidence: Evidence,
+    cw: CloudWatchReader,
+    billed: BilledMetrics,
+    resource_ids: list[str],
+    *,
+    now: datetime,
+    read: str,
+    top_fact: Callable[[ResourceUsage], Fact],
+    page: Callable[[str], str],
+    labels: dict[str, str] | None = None,
+    qualifiers: dict[str, dict[str, str]] | None = None,
+    probe: bool = False,
+    none_reported: str | None = None,
+) -> ResourceUsage | None:
+    """Rank `resource_ids` by `billed`'s metrics, last 24 h against a week earlier (`usage_by_resource`), and add
+    the top one as `top_fact(top)` and the next two as one runners-up fact (`labels` names them, `page` links the
+    first) to `evidence`. Returns the top resource's usage, or None when no fact was added: the read failed (a
+    note, under `read`), no resource reported the metrics (the note `none_reported`, unless probing), or, when
+    `probe`, the top one did not clearly grow."""
+    usages = evidence.read(
+        read,
+        lambda: usage_by_resource(
+            cw, billed.namespace, billed.dimension, resource_ids, billed.metrics, now=now, qualifiers=qualifiers
+        ),
+    )
+    if not usages:
+        if usages is not None and none_reported and not probe:
+            evidence.notes.append(none_reported)
+        return None
+    top = usages[0]
+    if probe and not top.grew_clearly():
+        return None
+    evidence.facts.append(top_fact(top))
+    evidence.facts.extend(_runners_up(usages[1:], labels or {}, billed.ranked, billed.unit, page))
+    return top
+
+
 # --- NAT gateways: data processing is billed per GB through the gateway, both directions ------------------------
 
 NAT_METRICS = ("BytesOutToDestination", "BytesInFromDestination")
+NAT_BYTES = BilledMetrics(
+    namespace="AWS/NATGateway",
+    dimension="NatGatewayId",
+    metrics=NAT_METRICS,
+    unit="bytes",
+    ranked="NAT gateways by bytes processed",
+)
 
 
 def nat_gateway_drill(
@@ -188,47 +249,40 @@ def nat_gateway_drill(
             evidence.notes.append("The bill names NAT gateway usage, but this region has no NAT gateway.")
         return evidence
     by_id = {g.nat_gateway_id: g for g in gateways}
-    usages = evidence.read(
-        "NAT gateway bytes (AWS/NATGateway)",
-        lambda: usage_by_resource(cw, "AWS/NATGateway", "NatGatewayId", list(by_id), NAT_METRICS, now=now),
-    )
-    if not usages:
-        if usages is not None and not probe:
-            evidence.notes.append("No NAT gateway reported BytesOutToDestination or BytesInFromDestination.")
-        return evidence
-    top = usages[0]
-    if probe and not top.grew_clearly():
-        return evidence
-    gateway = by_id[top.resource_id]
-    inbound = top.by_metric.get("BytesInFromDestination", 0.0)
-    share = (
-        f"; {inbound / top.recent * 100:.0f}% of it BytesInFromDestination (responses, e.g. downloads)"
-        if top.recent
-        else ""
-    )
-    where = ", ".join(p for p in (gateway.subnet_id, gateway.vpc_id) if p)
-    evidence.facts.append(
-        Fact(
+
+    def top_fact(top: ResourceUsage) -> Fact:
+        gateway = by_id[top.resource_id]
+        inbound = top.by_metric.get("BytesInFromDestination", 0.0)
+        share = (
+            f"; {inbound / top.recent * 100:.0f}% of it BytesInFromDestination (responses, e.g. downloads)"
+            if top.recent
+            else ""
+        )
+        where = ", ".join(p for p in (gateway.subnet_id, gateway.vpc_id) if p)
+        return Fact(
             key="compute.cost_resource.nat_gateway",
             text=(
                 f"NAT gateway {gateway.label}{f' in {where}' if where else ''}: {byte_size(top.recent)} processed in "
-                f"the last 24 h vs {_versus(top)}{share}"
+                f"the last 24 h vs {_versus(top, 'bytes')}{share}"
             ),
-            value=round(top.change_pct, 1) if top.change_pct is not None else top.recent,
+            value=_top_change(top),
             subject=gateway.nat_gateway_id,
             numbers=top.measurement("bytes"),
             link=console_links.nat_gateway_url(gateway.nat_gateway_id, region),
         )
-    )
-    labels = {g.nat_gateway_id: g.label for g in gateways}
-    evidence.facts.extend(
-        _runners_up(
-            usages[1:],
-            labels,
-            "NAT gateways by bytes processed",
-            "bytes",
-            lambda nat_id: console_links.nat_gateway_url(nat_id, region),
-        )
+
+    rank_by_billed_usage(
+        evidence,
+        cw,
+        NAT_BYTES,
+        list(by_id),
+        now=now,
+        read="NAT gateway bytes (AWS/NATGateway)",
+        top_fact=top_fact,
+        page=lambda nat_id: console_links.nat_gateway_url(nat_id, region),
+        labels={g.nat_gateway_id: g.label for g in gateways},
+        probe=probe,
+        none_reported="No NAT gateway reported BytesOutToDestination or BytesInFromDestination.",
     )
     return evidence
 
@@ -265,6 +319,14 @@ def nat_gateway_evidence(nats: NatGatewayReader, nat_gateway_id: str, *, region:
 
 # --- CloudWatch Logs: ingestion is billed per GB (DataProcessing-Bytes) ----------------------------------------
 
+LOG_INGESTION = BilledMetrics(
+    namespace="AWS/Logs",
+    dimension="LogGroupName",
+    metrics=("IncomingBytes",),
+    unit="bytes",
+    ranked="log groups by IncomingBytes",
+)
+
 
 def log_ingestion_movers(
     cw: CloudWatchReader, groups: LogGroupReader, *, now: datetime
@@ -275,7 +337,9 @@ def log_ingestion_movers(
         GatherThrottledError, AwsReadDeniedError, AwsReadUnavailableError (from the reads it makes).
     """
     listed = {g.name: g for g in groups.log_groups()}
-    usages = usage_by_resource(cw, "AWS/Logs", "LogGroupName", list(listed), ("IncomingBytes",), now=now)
+    usages = usage_by_resource(
+        cw, LOG_INGESTION.namespace, LOG_INGESTION.dimension, list(listed), LOG_INGESTION.metrics, now=now
+    )
     return usages, listed
 
 
@@ -289,42 +353,39 @@ def log_ingestion_drill(
     """The log groups ranked by IncomingBytes growth, the top one (with retention and stored bytes) as a fact."""
     evidence = Evidence()
     evidence.looked_at.append("CloudWatch Logs IncomingBytes per log group, last 24 h vs a week earlier")
-    found = evidence.read("log groups and their IncomingBytes", lambda: log_ingestion_movers(cw, groups, now=now))
-    if found is None:
+    read = "log groups and their IncomingBytes"
+    listed = evidence.read(read, lambda: {g.name: g for g in groups.log_groups()})
+    if listed is None:
         return evidence
-    usages, listed = found
-    if not usages:
-        if not probe:
-            evidence.notes.append("No log group reported IncomingBytes in the last 8 days.")
-        return evidence
-    top = usages[0]
-    if probe and not top.grew_clearly():
-        return evidence
-    group = listed[top.resource_id]
-    stored = f", {byte_size(group.stored_bytes)} stored" if group.stored_bytes else ""
-    evidence.facts.append(
-        Fact(
+
+    def top_fact(top: ResourceUsage) -> Fact:
+        group = listed[top.resource_id]
+        stored = f", {byte_size(group.stored_bytes)} stored" if group.stored_bytes else ""
+        return Fact(
             key="compute.cost_resource.log_group",
             text=(
                 f"Log group {group.name}: {byte_size(top.recent)} ingested (IncomingBytes) in the last 24 h vs "
-                f"{_versus(top)}; {_retention(group)}{stored}"
+                f"{_versus(top, 'bytes')}; {_retention(group)}{stored}"
             ),
-            value=round(top.change_pct, 1) if top.change_pct is not None else top.recent,
+            value=_top_change(top),
             subject=group.name,
             numbers=top.measurement("bytes"),
             link=console_links.log_group_url(group.name, region),
         )
+
+    top = rank_by_billed_usage(
+        evidence,
+        cw,
+        LOG_INGESTION,
+        list(listed),
+        now=now,
+        read=read,
+        top_fact=top_fact,
+        page=lambda name: console_links.log_group_url(name, region),
+        probe=probe,
+        none_reported="No log group reported IncomingBytes in the last 8 days.",
     )
-    evidence.facts.extend(
-        _runners_up(
-            usages[1:],
-            {},
-            "log groups by IncomingBytes",
-            "bytes",
-            lambda name: console_links.log_group_url(name, region),
-        )
-    )
-    if len(listed) >= 50:
+    if top is not None and len(listed) >= 50:
         evidence.notes.append("Only the first 50 log groups (by name) were ranked by ingestion.")
     return evidence
 
@@ -482,34 +543,32 @@ def s3_bucket_drill(
             "which bucket it is; S3 server access logs or Storage Lens can."
         )
         return evidence
-    usages = evidence.read(
-        f"S3 {metric} per bucket",
-        lambda: usage_by_resource(cw, "AWS/S3", "BucketName", list(filters), (metric,), now=now, qualifiers=filters),
+    billed = BilledMetrics(
+        namespace="AWS/S3", dimension="BucketName", metrics=(metric,), unit=unit, ranked=f"buckets by {metric}"
     )
-    if not usages:
-        return evidence
-    top = usages[0]
-    versus = (
-        "no data a week earlier"
-        if top.baseline is None
-        else f"{_amount(top.baseline, unit)}/day a week earlier ({signed_percent(top.change_pct)})"
-    )
-    evidence.facts.append(
-        Fact(
+
+    def top_fact(top: ResourceUsage) -> Fact:
+        return Fact(
             key="compute.cost_resource.s3_bucket",
             text=(
                 f"S3 bucket {top.resource_id}: {_amount(top.recent, unit)} ({metric}, filter "
-                f"{filters[top.resource_id]['FilterId']}) in the last 24 h vs {versus}"
+                f"{filters[top.resource_id]['FilterId']}) in the last 24 h vs {_versus(top, unit)}"
             ),
-            value=round(top.change_pct, 1) if top.change_pct is not None else top.recent,
+            value=_top_change(top),
             subject=top.resource_id,
             numbers=top.measurement(unit),
             link=console_links.s3_bucket_url(top.resource_id, region),
         )
-    )
-    evidence.facts.extend(
-        _runners_up(
-            usages[1:], {}, f"buckets by {metric}", unit, lambda bucket: console_links.s3_bucket_url(bucket, region)
-        )
+
+    rank_by_billed_usage(
+        evidence,
+        cw,
+        billed,
+        list(filters),
+        now=now,
+        read=f"S3 {metric} per bucket",
+        top_fact=top_fact,
+        page=lambda bucket: console_links.s3_bucket_url(bucket, region),
+        qualifiers=filters,
     )
     return evidence

@@ -23,9 +23,9 @@ from typing import Any
 from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader, MetricQuery
 from functions.shared.adapters.infrastructure import LambdaEnvironmentReader, RdsReader
-from functions.shared.investigate.base import Evidence, Neighbour, number
+from functions.shared.investigate.base import Evidence, Neighbour, number, parse_aws_time
 from functions.shared.investigate.metrics import MetricWindow, summarize
-from functions.shared.investigate.resources import _parse_time, ago
+from functions.shared.investigate.resources import ago
 from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
@@ -280,7 +280,7 @@ def _events_evidence(rds: RdsReader, source_type: str, identifier: str, *, now: 
         return evidence
     ranked: list[tuple[int, datetime, str, str]] = []
     for event in events:
-        at = _parse_time(event.get("Date"))
+        at = parse_aws_time(event.get("Date"))
         if at is None or not now - EVENT_WINDOW <= at <= now + timedelta(minutes=5):
             continue
         categories = [str(c).lower() for c in event.get("EventCategories") or []]

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.shared import console_links
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
-from functions.shared.investigate.base import Evidence, Neighbour
+from functions.shared.investigate.base import Evidence, Neighbour, parse_aws_time
 from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
 RECENT_CHANGE_HOURS = 24
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    # Lambda writes "2026-11-25T19:16:36.479+0000" (and moto nanoseconds): normalise both.
-    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
-        text = text[:-2] + ":" + text[-2:]
-    if "." in text:
-        head, _, tail = text.partition(".")
-        digits = "".join(c for c in tail if c.isdigit())
-        zone = tail[len(digits) :]
-        text = f"{head}.{digits[:6]}{zone}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def ago(moment: datetime, now: datetime) -> str:
@@ -64,7 +43,7 @@ def lambda_function_evidence(lambdas: LambdaReader, name: str, *, now: datetime,
     ]
     if reserved is not None:
         parts.append(f"reserved concurrency {reserved}")
-    modified = _parse_time(configuration.get("LastModified"))
+    modified = parse_aws_time(configuration.get("LastModified"))
     if modified is not None:
         parts.append(f"last modified {ago(modified, now)} ({modified:%Y-%m-%d %H:%M} UTC)")
     timeout = configuration.get("Timeout")
@@ -112,7 +91,7 @@ def recent_ec2_launches_evidence(ec2: Ec2Reader, *, now: datetime, region: str |
     if running is None:
         return evidence
     since = now - timedelta(days=days)
-    recent = [(i, t) for i in running if (t := _parse_time(i.get("LaunchTime"))) is not None and t >= since]
+    recent = [(i, t) for i in running if (t := parse_aws_time(i.get("LaunchTime"))) is not None and t >= since]
     if not recent:
         evidence.notes.append(f"No running EC2 instance was launched in the last {days} days.")
         return evidence
@@ -151,7 +130,7 @@ def ec2_instance_evidence(ec2: Ec2Reader, instance_id: str, *, now: datetime, re
     name = _tag(instance, "Name")
     state = (instance.get("State") or {}).get("Name", "unknown")
     parts = [f"state {state}", str(instance.get("InstanceType", "unknown type"))]
-    launched = _parse_time(instance.get("LaunchTime"))
+    launched = parse_aws_time(instance.get("LaunchTime"))
     if launched is not None:
         parts.append(f"launched {ago(launched, now)}")
     if instance.get("PublicIpAddress"):
@@ -185,7 +164,7 @@ def ec2_instance_evidence(ec2: Ec2Reader, instance_id: str, *, now: datetime, re
         evidence.facts.append(Fact(key="compute.status_checks", text=text, value=f"{system}/{own}", link=link))
         events = status.get("Events") or []
         for event in events[:2]:
-            when = _parse_time(event.get("NotBefore"))
+            when = parse_aws_time(event.get("NotBefore"))
             evidence.facts.append(
                 Fact(
                     key="compute.scheduled_event",

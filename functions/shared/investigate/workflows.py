@@ -12,8 +12,8 @@ from typing import Any
 
 from functions.shared import console_links
 from functions.shared.adapters.containers import WorkflowReader
-from functions.shared.investigate.base import Evidence, Neighbour
-from functions.shared.investigate.resources import _parse_time, ago
+from functions.shared.investigate.base import Evidence, Neighbour, parse_aws_time
+from functions.shared.investigate.resources import ago
 from functions.shared.investigate.target import Target
 from functions.shared.models import Fact, Measurement
 
@@ -154,7 +154,7 @@ def _state_machine_evidence(
         if not evidence.notes:
             evidence.notes.append(f"No state machine {name} in this account and region.")
         return evidence
-    created = _parse_time(machine.get("creationDate"))
+    created = parse_aws_time(machine.get("creationDate"))
     failed = evidence.read(f"failed executions of {name}", lambda: workflows.executions(arn, "FAILED")) or []
     timed_out = evidence.read(f"timed-out executions of {name}", lambda: workflows.executions(arn, "TIMED_OUT")) or []
     evidence.facts.append(
@@ -170,7 +170,7 @@ def _state_machine_evidence(
         evidence.notes.append(f"No failed or timed-out executions of {name} in its recent history.")
         return evidence
     newest = max(failed + timed_out, key=lambda e: str(e.get("stopDate") or e.get("startDate") or ""))
-    stopped = _parse_time(newest.get("stopDate") or newest.get("startDate"))
+    stopped = parse_aws_time(newest.get("stopDate") or newest.get("startDate"))
     evidence.facts.append(
         Fact(
             key="compute.sfn.failed_executions",
