@@ -119,13 +119,16 @@ def _report_enforcement(enforcement: IamEnforcement, env: str) -> int:
 
 
 def _incident_decision(run: Any) -> str:
-    """ "; Check Incident: update (resolution: no investigation)" — how the run was routed (decision 0014)."""
-    state = next((s for s in run.states if s.name == "Check Incident"), None)
+    """ "; Check Incident: update (resolution: no investigation)" — how the run was routed (decision 0014); after a
+    wait for another run's claim (decision 0020), the last check's decision and how often it waited."""
+    checks = [s for s in run.states if s.name in ("Check Incident", "Check Incident Again")]
+    state = checks[-1] if checks else None
     output = state.output if state is not None and isinstance(state.output, dict) else {}
     check = output.get("incident_check")
     if not isinstance(check, dict):
         return ""
-    return f"; Check Incident: {check.get('action')} ({check.get('reason')})"
+    waited = f" after {check.get('waits')} wait(s)" if state is not None and state.name != "Check Incident" else ""
+    return f"; Check Incident: {check.get('action')} ({check.get('reason')}){waited}"
 
 
 def _run_sequence(
