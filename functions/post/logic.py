@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.shared.adapters.conversations import IncidentRecordConflictError
 from functions.shared.adapters.slack_webhook import SlackRejectedError, WebhookDelivery
 from functions.shared.chat_models import AlertContext
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.incidents import find_open_incident
 from functions.shared.models import PostInput, PostResult, Route, SlackMessage
 from functions.shared.observability import logger, metrics
-from functions.shared.slack_actions import is_muted
+from functions.shared.slack_actions import displayed_blocks, is_muted
 
 FALLBACK_TEXT_CHARS = 3000
 MAX_BLOCKS = 50
@@ -46,7 +49,23 @@ class IncidentStore(Protocol):
 
     def incident(self, key: str) -> dict[str, Any] | None: ...
 
-    def put_incident(self, key: str, record: dict[str, Any]) -> None: ...
+    def put_incident(self, key: str, record: dict[str, Any], *, replacing_ts: str | None = None) -> None: ...
+
+    def update_incident(
+        self,
+        key: str,
+        fields: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        expect: dict[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
+
+
+# Post writes only its own fields of an incident record (status, counts, times, signal, blocks); a click owns
+# acknowledged_* and muted_* (functions/chat/actions.py). Each uses UpdateItem, so neither erases the other
+# (decision 0020). Two re-fires updating one record at once: each re-reads and recounts on a conflict, this many
+# times at most.
+MAX_RECORD_UPDATE_ATTEMPTS = 3
 
 
 _MARKER = re.compile(r"^(?:✅ Resolved [^:]*: |🔁 \d+x )?(?:\S+ (?:CRITICAL|WARNING|INFO) |🟢 Likely false alarm: )?")
@@ -158,21 +177,54 @@ def post_incident(
         result = _post_with_bot(post_input, web, channel, memory)
         _remember(store, ref.key, ref.resource_key, result, post_input, now)
         return result
+    ts, message_channel = str(record["ts"]), str(record["channel"])
+    update = _record_update(key, record, post_input, now, store)
+    # The reply first: when Slack refuses it the state retries Post, which finds this alert not yet counted.
+    web.post_message(message_channel, update.reply.text, update.reply.blocks, thread_ts=ts)
+    stored = update.write()
+    _edit_header(web, stored, _clip(update.header, 3000), resolved=ref.resolved, now=now)
+    metrics.add_metric(name="IncidentThreadReplies", unit=MetricUnit.Count, value=1)
+    return PostResult(
+        posted=True, route=post_input.route, status_code=200, channel=message_channel, ts=ts, thread_ts=ts
+    )
+
+
+@dataclass
+class _RecordUpdate:
+    """What one alert changes in its open incident: the thread reply, the new header, and the write of Post's own
+    fields (`write`: UpdateItem, re-read and recounted on a conflict; returns the record as stored, best effort)."""
+
+    reply: SlackMessage
+    header: str
+    write: Callable[[], dict[str, Any]]
+
+
+def _record_update(
+    key: str, record: dict[str, Any], post_input: PostInput, now: datetime, store: IncidentStore
+) -> _RecordUpdate:
+    ref = post_input.incident
+    assert ref is not None
     opened = datetime.fromisoformat(record["opened_at"])
     minutes = max(int((now - opened).total_seconds() // 60), 0)
     header = str(record.get("header") or "")
     base = _MARKER.sub("", header, count=1) or header
     if ref.resolved:
         new_header = f"✅ Resolved {now:%H:%M} UTC after {minutes} min: {base}"
+        fields: dict[str, Any] = {"status": "resolved", "resolved_at": now.isoformat()}
         reply = post_input.message
-        record.update(status="resolved", resolved_at=now.isoformat())
+        counted = False
     else:
-        count = int(record.get("fire_count", 1)) + 1
-        again = "fired again" if record.get("status") == "open" else "fired again after it resolved"
+        # A retry of this Post after its write (Slack refused the header edit's neighbour): the alert is counted.
+        counted = bool(post_input.dedup_key) and record.get("last_alert") == post_input.dedup_key
+        count = int(record.get("fire_count", 1)) + (0 if counted else 1)
+        again = "fired again" if record.get("status") == "open" or counted else "fired again after it resolved"
         note = f"🔁 {_ordinal(count)} alert: {again} at {now:%H:%M} UTC ({count} in {minutes} min)"
         # Investigated again ("Check Incident" found the evidence changed materially, or could not decide): the
         # new analysis goes in the thread. Routed past the investigation: the note is all there is to say.
         changed = ref.investigated and (ref.change is not None or ref.evidence_digest != record.get("evidence_digest"))
+        fields = {"status": "open", "fire_count": count, "last_fired_at": now.isoformat()}
+        if post_input.dedup_key:
+            fields["last_alert"] = post_input.dedup_key
         if changed:
             note += (
                 f"; the evidence changed ({ref.change}), the new analysis follows"
@@ -180,8 +232,8 @@ def post_incident(
                 else ("; the evidence changed, the new analysis follows")
             )
             if ref.signal is not None:
-                record["signal"] = ref.signal.model_dump_json()
-            record["evidence_digest"] = ref.evidence_digest
+                fields["signal"] = ref.signal.model_dump_json()
+            fields["evidence_digest"] = ref.evidence_digest
         else:
             note += "; same evidence, no new analysis"
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
@@ -189,45 +241,57 @@ def post_incident(
             blocks += post_input.message.blocks[: MAX_BLOCKS - 1]
         reply = SlackMessage(text=note, blocks=blocks)
         new_header = f"🔁 {count}x {header}"
-        record.update(status="open", fire_count=count, last_fired_at=now.isoformat())
-        record.pop("resolved_at", None)
-    stored_blocks = list(record.get("blocks") or [])
-    if stored_blocks and stored_blocks[0].get("type") == "header":
-        first = {**stored_blocks[0], "text": {**stored_blocks[0]["text"], "text": _clip(new_header, 150)}}
-        stored_blocks = [first, *stored_blocks[1:]]
-    ts, message_channel = str(record["ts"]), str(record["channel"])
-    _edit_header(web, record, _clip(new_header, 3000), stored_blocks, resolved=ref.resolved, now=now)
-    web.post_message(message_channel, reply.text, reply.blocks, thread_ts=ts)
-    store.put_incident(key, record)
-    metrics.add_metric(name="IncidentThreadReplies", unit=MetricUnit.Count, value=1)
-    return PostResult(
-        posted=True, route=post_input.route, status_code=200, channel=message_channel, ts=ts, thread_ts=ts
-    )
+
+    def write() -> dict[str, Any]:
+        read, attempt_fields = record, dict(fields)
+        for _ in range(MAX_RECORD_UPDATE_ATTEMPTS):
+            attempt_fields["blocks"] = _with_header(read.get("blocks"), new_header)
+            # Conditional where it matters: still this message, and (a re-fire) still the count it was read at, so
+            # two re-fires at once count 2 and 3, not 2 twice.
+            expect: dict[str, Any] = {"ts": str(record["ts"])}
+            if not ref.resolved and not counted:
+                expect["fire_count"] = read.get("fire_count")
+            try:
+                return store.update_incident(
+                    key, attempt_fields, remove=() if ref.resolved else ("resolved_at",), expect=expect
+                )
+            except IncidentRecordConflictError:
+                fresh = store.incident(key)
+                if fresh is None or str(fresh.get("ts")) != str(record["ts"]):
+                    break  # expired or replaced: nothing of this message to update
+                read = fresh
+                if not ref.resolved:
+                    attempt_fields["fire_count"] = int(fresh.get("fire_count", 1)) + 1
+            except Exception as exc:  # the reply is posted: a lost count must not fail the run
+                logger.warning("Could not update the incident", extra={"error": f"{type(exc).__name__}: {exc}"})
+                break
+        metrics.add_metric(name="IncidentStoreFailures", unit=MetricUnit.Count, value=1)
+        return {**read, **attempt_fields}
+
+    return _RecordUpdate(reply=reply, header=new_header, write=write)
 
 
-def _edit_header(
-    web: WebApiEditor,
-    record: dict[str, Any],
-    text: str,
-    blocks: list[dict[str, Any]],
-    *,
-    resolved: bool,
-    now: datetime,
-) -> None:
+def _with_header(blocks: Any, header: str) -> list[dict[str, Any]]:
+    """The message's blocks with its header block's text replaced (Slack's 150 characters)."""
+    stored = [dict(block) for block in blocks or [] if isinstance(block, dict)]
+    if stored and stored[0].get("type") == "header":
+        stored[0] = {**stored[0], "text": {**stored[0]["text"], "text": _clip(header, 150)}}
+    return stored
+
+
+def _edit_header(web: WebApiEditor, record: dict[str, Any], text: str, *, resolved: bool, now: datetime) -> None:
     """`chat.update` of the incident's message, unless someone muted it from Slack (`muted_until`, issue 14): then
     a re-fire only replies in the thread, which notifies nobody. A resolution is news and edits it anyway. The
-    record keeps the blocks shown, so a later Acknowledge or Mute edits what is on screen."""
+    blocks shown are the record's as stored after Post's update, with the footer lines of any click
+    (`displayed_blocks`), so an Acknowledge made a moment ago stays on screen."""
     if not resolved and is_muted(record, now):
         metrics.add_metric(name="IncidentMutedRefires", unit=MetricUnit.Count, value=1)
         return
     try:
-        web.update_message(str(record["channel"]), str(record["ts"]), text, blocks or None)
+        web.update_message(str(record["channel"]), str(record["ts"]), text, displayed_blocks(record) or None)
     except Exception as exc:  # the thread reply still tells the story
         metrics.add_metric(name="SlackUpdateFailures", unit=MetricUnit.Count, value=1)
         logger.warning("Could not update the incident's message", extra={"error": f"{type(exc).__name__}: {exc}"})
-        return
-    if blocks:
-        record["blocks"] = blocks
 
 
 def _remember(
@@ -258,9 +322,15 @@ def _remember(
         else None,
     }
     try:
-        store.put_incident(key, record)
+        # Conditional: no record yet, or still the expired one read now. Another message of this incident posted
+        # meanwhile (two alerts past their wait, decision 0020) keeps its record, and any click on it.
+        earlier = store.incident(key)
+        store.put_incident(key, record, replacing_ts=str(earlier.get("ts")) if earlier else "")
         if resource_key:
             store.put_incident(f"resource#{resource_key}", {"key": key, "opened_at": now.isoformat()})
+    except IncidentRecordConflictError:
+        metrics.add_metric(name="IncidentRecordConflicts", unit=MetricUnit.Count, value=1)
+        logger.warning("Another message of this incident was remembered meanwhile; keeping its record")
     except Exception as exc:
         metrics.add_metric(name="IncidentStoreFailures", unit=MetricUnit.Count, value=1)
         logger.warning("Could not remember the incident", extra={"error": f"{type(exc).__name__}: {exc}"})

@@ -165,9 +165,7 @@ class IncidentClaim(BaseModel):
 class IncidentClaims(Protocol):
     """Claims of new incidents (`functions.shared.adapters.conversations.ConversationTable.claim_incident`)."""
 
-    def claim_incident(
-        self, key: str, execution_name: str, now: datetime, stale_after: timedelta
-    ) -> IncidentClaim: ...
+    def claim_incident(self, key: str, execution_name: str, now: datetime, stale_after: timedelta) -> IncidentClaim: ...
 
 
 class IncidentLookup(Protocol):

@@ -302,12 +302,13 @@ class ConversationTable:
         fields: dict[str, Any],
         *,
         remove: tuple[str, ...] = (),
-        expect_ts: str | None = None,
+        expect: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Set `fields` (and remove `remove`) inside the stored incident record, leaving every other field as it is
         (UpdateItem, never a rewrite): Post's counts and a click's acknowledgement cannot erase each other.
-        Conditional on the record existing (and, with `expect_ts`, still being the message `expect_ts`), so an
-        expired record is never recreated half. Returns the whole record as stored after the update.
+        Conditional on the record existing, so an expired record is never recreated half, and on each `expect`
+        field holding its value (None: absent), e.g. still the same message `ts`, still the count read. Returns the
+        whole record as stored after the update.
 
         Raises:
             IncidentRecordConflictError: the record is gone or belongs to another message now.
@@ -333,10 +334,13 @@ class ConversationTable:
             if part
         )
         condition = "attribute_exists(#record)"
-        if expect_ts is not None:
-            names["#ts"] = "ts"
-            values[":expected_ts"] = {"S": expect_ts}
-            condition += " AND #record.#ts = :expected_ts"
+        for index, (name, value) in enumerate(sorted((expect or {}).items())):
+            names[f"#e{index}"] = name
+            if value is None:
+                condition += f" AND attribute_not_exists(#record.#e{index})"
+            else:
+                values[f":e{index}"] = attribute_value(value)
+                condition += f" AND #record.#e{index} = :e{index}"
         try:
             answer = self.client.update_item(
                 TableName=self.table_name,
