@@ -163,8 +163,12 @@ def post_incident(
     * a resolution: `chat.update` of the header ("✅ Resolved 06:41 UTC after 26 min: ...") and the compact
       resolution line in the thread; with no open incident, the line is posted on its own.
 
+    The record is written with UpdateItem of Post's own fields only, after the thread reply and before the header
+    edit (drawn from the record as stored, so a click made meanwhile stays on screen): decision 0020.
+
     Raises:
-        SlackRateLimitedError, SlackPostError: the first post of a new incident failed (the state retries).
+        SlackRateLimitedError, SlackPostError: the first post of a new incident, or the thread reply, failed (the
+            state retries; the record does not count the alert yet).
     """
     ref = post_input.incident
     assert ref is not None
@@ -179,7 +183,7 @@ def post_incident(
         return result
     ts, message_channel = str(record["ts"]), str(record["channel"])
     update = _record_update(key, record, post_input, now, store)
-    # The reply first: when Slack refuses it the state retries Post, which finds this alert not yet counted.
+    # The reply first: when Slack refuses it the state retries Post, and the record has not counted the alert.
     web.post_message(message_channel, update.reply.text, update.reply.blocks, thread_ts=ts)
     stored = update.write()
     _edit_header(web, stored, _clip(update.header, 3000), resolved=ref.resolved, now=now)
@@ -212,19 +216,14 @@ def _record_update(
         new_header = f"✅ Resolved {now:%H:%M} UTC after {minutes} min: {base}"
         fields: dict[str, Any] = {"status": "resolved", "resolved_at": now.isoformat()}
         reply = post_input.message
-        counted = False
     else:
-        # A retry of this Post after its write (Slack refused the header edit's neighbour): the alert is counted.
-        counted = bool(post_input.dedup_key) and record.get("last_alert") == post_input.dedup_key
-        count = int(record.get("fire_count", 1)) + (0 if counted else 1)
-        again = "fired again" if record.get("status") == "open" or counted else "fired again after it resolved"
+        count = int(record.get("fire_count", 1)) + 1
+        again = "fired again" if record.get("status") == "open" else "fired again after it resolved"
         note = f"🔁 {_ordinal(count)} alert: {again} at {now:%H:%M} UTC ({count} in {minutes} min)"
         # Investigated again ("Check Incident" found the evidence changed materially, or could not decide): the
         # new analysis goes in the thread. Routed past the investigation: the note is all there is to say.
         changed = ref.investigated and (ref.change is not None or ref.evidence_digest != record.get("evidence_digest"))
         fields = {"status": "open", "fire_count": count, "last_fired_at": now.isoformat()}
-        if post_input.dedup_key:
-            fields["last_alert"] = post_input.dedup_key
         if changed:
             note += (
                 f"; the evidence changed ({ref.change}), the new analysis follows"
@@ -249,7 +248,7 @@ def _record_update(
             # Conditional where it matters: still this message, and (a re-fire) still the count it was read at, so
             # two re-fires at once count 2 and 3, not 2 twice.
             expect: dict[str, Any] = {"ts": str(record["ts"])}
-            if not ref.resolved and not counted:
+            if not ref.resolved:
                 expect["fire_count"] = read.get("fire_count")
             try:
                 return store.update_incident(
