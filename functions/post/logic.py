@@ -186,7 +186,7 @@ def post_incident(
     # The reply first: when Slack refuses it the state retries Post, and the record has not counted the alert.
     web.post_message(message_channel, update.reply.text, update.reply.blocks, thread_ts=ts)
     stored = update.write()
-    _edit_header(web, stored, _clip(update.header, 3000), resolved=ref.resolved, now=now)
+    _edit_header(web, stored, _clip(update.header_of(stored), 3000), resolved=ref.resolved, now=now)
     metrics.add_metric(name="IncidentThreadReplies", unit=MetricUnit.Count, value=1)
     return PostResult(
         posted=True, route=post_input.route, status_code=200, channel=message_channel, ts=ts, thread_ts=ts
@@ -195,11 +195,12 @@ def post_incident(
 
 @dataclass
 class _RecordUpdate:
-    """What one alert changes in its open incident: the thread reply, the new header, and the write of Post's own
-    fields (`write`: UpdateItem, re-read and recounted on a conflict; returns the record as stored, best effort)."""
+    """What one alert changes in its open incident: the thread reply, the header for a record, and the write of
+    Post's own fields (`write`: UpdateItem, re-read and recounted on a conflict; returns the record as stored,
+    best effort)."""
 
     reply: SlackMessage
-    header: str
+    header_of: Callable[[dict[str, Any]], str]
     write: Callable[[], dict[str, Any]]
 
 
@@ -212,8 +213,9 @@ def _record_update(
     minutes = max(int((now - opened).total_seconds() // 60), 0)
     header = str(record.get("header") or "")
     base = _MARKER.sub("", header, count=1) or header
+    resolved_header = ""
     if ref.resolved:
-        new_header = f"✅ Resolved {now:%H:%M} UTC after {minutes} min: {base}"
+        resolved_header = f"✅ Resolved {now:%H:%M} UTC after {minutes} min: {base}"
         fields: dict[str, Any] = {"status": "resolved", "resolved_at": now.isoformat()}
         reply = post_input.message
     else:
@@ -239,12 +241,11 @@ def _record_update(
         if changed:
             blocks += post_input.message.blocks[: MAX_BLOCKS - 1]
         reply = SlackMessage(text=note, blocks=blocks)
-        new_header = f"🔁 {count}x {header}"
 
     def write() -> dict[str, Any]:
         read, attempt_fields = record, dict(fields)
         for _ in range(MAX_RECORD_UPDATE_ATTEMPTS):
-            attempt_fields["blocks"] = _with_header(read.get("blocks"), new_header)
+            attempt_fields["blocks"] = _with_header(read.get("blocks"), header_of(attempt_fields))
             # Conditional where it matters: still this message, and (a re-fire) still the count it was read at, so
             # two re-fires at once count 2 and 3, not 2 twice.
             expect: dict[str, Any] = {"ts": str(record["ts"])}
@@ -267,7 +268,12 @@ def _record_update(
         metrics.add_metric(name="IncidentStoreFailures", unit=MetricUnit.Count, value=1)
         return {**read, **attempt_fields}
 
-    return _RecordUpdate(reply=reply, header=new_header, write=write)
+    def header_of(stored: dict[str, Any]) -> str:
+        """The header for the record as written: a re-fire's count is the one stored, which another re-fire
+        written meanwhile may have raised."""
+        return resolved_header if ref.resolved else f"🔁 {int(stored.get('fire_count', 1))}x {header}"
+
+    return _RecordUpdate(reply=reply, header_of=header_of, write=write)
 
 
 def _with_header(blocks: Any, header: str) -> list[dict[str, Any]]:
