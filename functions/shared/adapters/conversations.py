@@ -27,6 +27,7 @@ KIND_ALERT_CONTEXT = "alert_context"
 KIND_EVENT_CLAIM = "event_claim"
 ALERT_CONTEXT_SORT_KEY = "context"
 KIND_INCIDENT = "incident"
+INCIDENT_KEY_PREFIX = "incident#"
 INCIDENT_SORT_KEY = "incident"
 # "Check Incident" claims a new incident before investigating it (decision 0020), under its own partition-key
 # prefix: its role may write claims only, never an incident record.
@@ -257,7 +258,7 @@ class ConversationTable:
         try:
             answer = self.client.get_item(
                 TableName=self.table_name,
-                Key={"conversation_id": {"S": f"incident#{key}"}, "timestamp": {"S": INCIDENT_SORT_KEY}},
+                Key={"conversation_id": {"S": f"{INCIDENT_KEY_PREFIX}{key}"}, "timestamp": {"S": INCIDENT_SORT_KEY}},
             )
         except ClientError as exc:
             raise self._error("get_item", exc) from exc
@@ -276,7 +277,7 @@ class ConversationTable:
             ConversationStoreError: the write failed.
         """
         values = {
-            "conversation_id": f"incident#{key}",
+            "conversation_id": f"{INCIDENT_KEY_PREFIX}{key}",
             "timestamp": INCIDENT_SORT_KEY,
             "kind": KIND_INCIDENT,
             "ttl": int(time.time()) + 7 * 86_400,
@@ -344,7 +345,7 @@ class ConversationTable:
         try:
             answer = self.client.update_item(
                 TableName=self.table_name,
-                Key={"conversation_id": {"S": f"incident#{key}"}, "timestamp": {"S": INCIDENT_SORT_KEY}},
+                Key={"conversation_id": {"S": f"{INCIDENT_KEY_PREFIX}{key}"}, "timestamp": {"S": INCIDENT_SORT_KEY}},
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
