@@ -315,9 +315,10 @@ class ConversationTable:
             IncidentRecordConflictError: the record is gone or belongs to another message now.
             ConversationStoreError: the write failed.
         """
-        names = {"#record": "record"}
-        values: dict[str, Any] = {}
-        assignments = []
+        names = {"#record": "record", "#ttl": "ttl"}
+        # Kept 7 days after its last write, as a rewrite kept it.
+        values: dict[str, Any] = {":ttl": {"N": str(int(time.time()) + 7 * 86_400)}}
+        assignments = ["#ttl = :ttl"]
         for index, (name, value) in enumerate(sorted(fields.items())):
             names[f"#f{index}"] = name
             values[f":v{index}"] = attribute_value(value)
@@ -326,14 +327,7 @@ class ConversationTable:
         for index, name in enumerate(sorted(set(remove) - set(fields))):
             names[f"#r{index}"] = name
             removals.append(f"#record.#r{index}")
-        expression = " ".join(
-            part
-            for part in (
-                "SET " + ", ".join(assignments) if assignments else "",
-                "REMOVE " + ", ".join(removals) if removals else "",
-            )
-            if part
-        )
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         condition = "attribute_exists(#record)"
         for index, (name, value) in enumerate(sorted((expect or {}).items())):
             names[f"#e{index}"] = name
