@@ -13,7 +13,9 @@ from functions.check_incident.logic import decide
 from functions.local_runner.incident_memory import InMemoryIncidents
 from functions.post.logic import post_incident
 from functions.shared.incidents import (
+    CLAIM_STALE_AFTER,
     INCIDENT_WINDOW,
+    MAX_CLAIM_WAITS,
     RESOURCE_GROUPING_WINDOW,
     alert_signal,
     incident_ref,
@@ -266,3 +268,77 @@ def test_post_shows_the_new_analysis_and_records_its_signal_when_investigated_ag
     assert "the evidence changed (value moved from 9 to 90), the new analysis follows" in web.calls[-2][2]
     # And the next re-fire is compared with the new analysis' numbers, not the first one's
     assert decide(alarm(datapoints="95.0", at=OPENED + timedelta(minutes=6)), store).action == "update"
+
+
+# --- Claims of a new incident (decision 0020) ------------------------------------------------------------------
+
+WALL = datetime(2026, 11, 25, 6, 0, 5, tzinfo=UTC)
+
+
+def test_the_first_execution_of_a_new_incident_claims_it_and_investigates() -> None:
+    store = Store()
+    check = decide(alarm(), store, claims=store, execution_name="critical-a", clock=WALL)
+    assert (check.action, check.reason, check.waits) == ("investigate", "new incident", 0)
+    # And a retried invocation of the same execution still holds the claim
+    assert decide(alarm(), store, claims=store, execution_name="critical-a", clock=WALL).action == "investigate"
+
+
+def test_a_second_alert_of_the_incident_waits_for_the_first_ones_message_then_replies_in_its_thread() -> None:
+    # Given the first alert's execution claimed the new incident and is investigating it
+    store, web = Store(), Web()
+    first = alarm()
+    assert decide(first, store, claims=store, execution_name="critical-a", clock=WALL).action == "investigate"
+
+    # When a second alert of the incident is checked seconds later
+    second = alarm(at=OPENED + timedelta(seconds=3))
+    check = decide(second, store, claims=store, execution_name="critical-b", wait_seconds=7, clock=WALL)
+
+    # Then it does not investigate: it waits, counted, naming who holds the claim
+    assert (check.action, check.waits, check.wait_seconds) == ("wait", 1, 7)
+    assert "critical-a claimed it at 06:00:05 UTC" in check.reason
+    # And once the first message is posted, the check after the wait is an update of that incident
+    open_incident(store, first, web)
+    again = decide(second, store, claims=store, execution_name="critical-b", waits=1, clock=WALL)
+    assert (again.action, again.waits) == ("update", 1)
+    assert again.message is not None
+
+
+def test_the_wait_is_bounded_and_a_stale_claim_is_taken_over() -> None:
+    store = Store()
+    decide(alarm(), store, claims=store, execution_name="critical-a", clock=WALL)
+    second = alarm(at=OPENED + timedelta(seconds=3))
+
+    # Given the holder posts nothing: each check waits again, up to MAX_CLAIM_WAITS, then investigates by itself
+    waits = 0
+    while (
+        check := decide(second, store, claims=store, execution_name="critical-b", waits=waits, clock=WALL)
+    ).action == ("wait"):
+        waits = check.waits
+    assert waits == MAX_CLAIM_WAITS
+    assert check.action == "investigate" and "posted nothing after 6 checks" in check.reason
+
+    # And a claim older than CLAIM_STALE_AFTER (its execution died) is taken over at once
+    later = WALL + CLAIM_STALE_AFTER + timedelta(seconds=1)
+    takeover = decide(second, store, claims=store, execution_name="critical-c", waits=1, clock=later)
+    assert takeover.action == "investigate" and "taken over" in takeover.reason
+    assert decide(second, store, claims=store, execution_name="critical-d", clock=later).action == "wait"
+
+
+def test_a_claim_that_cannot_be_written_means_investigate() -> None:
+    class Unclaimable(Store):
+        def claim_incident(self, key: str, execution_name: str, now: datetime, stale_after: timedelta) -> Any:
+            raise RuntimeError("AccessDeniedException")
+
+    store = Unclaimable()
+    check = decide(alarm(), store, claims=store, execution_name="critical-a", clock=WALL)
+    assert check.action == "investigate" and "claim failed: RuntimeError" in check.reason
+
+
+def test_only_a_new_incident_is_claimed() -> None:
+    # Given an open incident: its re-fires and its resolution are updates, whoever holds a claim
+    store, web = Store(), Web()
+    open_incident(store, alarm(), web)
+    store.claims[incident_ref(alarm()).key] = ("critical-other", WALL)
+    refire = decide(alarm(at=OPENED + timedelta(minutes=1)), store, claims=store, execution_name="critical-b")
+    ok = decide(alarm(state="OK", at=OPENED + timedelta(minutes=2)), store, claims=store, execution_name="critical-c")
+    assert (refire.action, ok.action) == ("update", "update")
