@@ -310,10 +310,10 @@ def test_the_wait_is_bounded_and_a_stale_claim_is_taken_over() -> None:
 
     # Given the holder posts nothing: each check waits again, up to MAX_CLAIM_WAITS, then investigates by itself
     waits = 0
-    while (
-        check := decide(second, store, claims=store, execution_name="critical-b", waits=waits, clock=WALL)
-    ).action == ("wait"):
+    check = decide(second, store, claims=store, execution_name="critical-b", waits=waits, clock=WALL)
+    while check.action == "wait":
         waits = check.waits
+        check = decide(second, store, claims=store, execution_name="critical-b", waits=waits, clock=WALL)
     assert waits == MAX_CLAIM_WAITS
     assert check.action == "investigate" and "posted nothing after 6 checks" in check.reason
 
