@@ -174,12 +174,16 @@ def post_incident(
     assert ref is not None
     now = now or ref.occurred_at or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    key, record = find_open_incident(store, ref.key, ref.resource_key, now)
+    reads = _FirstReads(store)
+    key, record = find_open_incident(reads, ref.key, ref.resource_key, now)
     if record is None:
         if ref.resolved:  # nothing open to close: the compact line on its own
             return _post_with_bot(post_input.model_copy(update={"thread": None}), web, channel, memory)
+        # The key's own record as read before the post (absent, or out of its window): the new record may replace
+        # only that one, not one another message of this incident wrote while this one was being posted.
+        earlier = reads.seen.get(ref.key)
         result = _post_with_bot(post_input, web, channel, memory)
-        _remember(store, ref.key, ref.resource_key, result, post_input, now)
+        _remember(store, ref.key, ref.resource_key, result, post_input, now, replacing_ts=_ts_of(earlier))
         return result
     ts, message_channel = str(record["ts"]), str(record["channel"])
     update = _record_update(key, record, post_input, now, store)
@@ -191,6 +195,20 @@ def post_incident(
     return PostResult(
         posted=True, route=post_input.route, status_code=200, channel=message_channel, ts=ts, thread_ts=ts
     )
+
+
+class _FirstReads:
+    """The store's reads, remembered: what the incident lookup saw is what the new record's condition expects."""
+
+    def __init__(self, store: IncidentStore) -> None:
+        self._store = store
+        self.seen: dict[str, dict[str, Any] | None] = {}
+
+    def incident(self, key: str) -> dict[str, Any] | None:
+        if key not in self.seen:
+            self.seen[key] = self._store.incident(key)
+        record = self.seen[key]
+        return dict(record) if record is not None else None
 
 
 @dataclass
@@ -306,8 +324,13 @@ def _remember(
     result: PostResult,
     post_input: PostInput,
     now: datetime,
+    *,
+    replacing_ts: str,
 ) -> None:
-    """Best effort: without the record the next alert of this incident posts a new message, nothing is lost."""
+    """Best effort: without the record the next alert of this incident posts a new message, nothing is lost.
+    Conditional (`replacing_ts`: the message of the record read before posting, "" for none): another message of
+    this incident remembered meanwhile (two alerts past their wait, decision 0020) keeps its record, and any click
+    on it."""
     header = next((b["text"]["text"] for b in post_input.message.blocks if b.get("type") == "header"), "")
     record = {
         "channel": result.channel,
@@ -327,10 +350,7 @@ def _remember(
         else None,
     }
     try:
-        # Conditional: no record yet, or still the expired one read now. Another message of this incident posted
-        # meanwhile (two alerts past their wait, decision 0020) keeps its record, and any click on it.
-        earlier = store.incident(key)
-        store.put_incident(key, record, replacing_ts=str(earlier.get("ts")) if earlier else "")
+        store.put_incident(key, record, replacing_ts=replacing_ts)
         if resource_key:
             store.put_incident(f"resource#{resource_key}", {"key": key, "opened_at": now.isoformat()})
     except IncidentRecordConflictError:
@@ -339,6 +359,10 @@ def _remember(
     except Exception as exc:
         metrics.add_metric(name="IncidentStoreFailures", unit=MetricUnit.Count, value=1)
         logger.warning("Could not remember the incident", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+
+def _ts_of(record: dict[str, Any] | None) -> str:
+    return str(record.get("ts") or "") if record else ""
 
 
 def _ordinal(n: int) -> str:

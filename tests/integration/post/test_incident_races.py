@@ -36,7 +36,7 @@ class InterruptedTable(ConversationTable):
 
     def incident(self, key: str) -> dict[str, Any] | None:
         record = super().incident(key)
-        if key == KEY and record is not None and self.meanwhile is not None:
+        if key == KEY and self.meanwhile is not None:
             meanwhile, self.meanwhile = self.meanwhile, None
             meanwhile()
         return record
@@ -156,6 +156,25 @@ def test_a_click_on_a_message_that_is_no_longer_the_incidents_does_nothing(table
     assert click("acknowledge", ts, slack, InterruptedActions(), FIRED + timedelta(minutes=4)).outcome == "ignored"
     record = table.incident(KEY)
     assert record is not None and "acknowledged_by" not in record
+
+
+def test_a_second_new_message_of_the_incident_keeps_the_first_ones_record(table, slack) -> None:
+    # Given two alerts of a new incident both past their wait (decision 0020): the second Post reads no record, and
+    # the first one posts, is remembered and acknowledged before the second one writes
+    first_ts: list[str] = []
+
+    def first_post_and_click() -> None:
+        first_ts.append(post_alarm(table, slack, FIRED).ts)
+        click("acknowledge", first_ts[0], slack, IncidentActionsTable(TABLE), FIRED + timedelta(minutes=1))
+
+    post_alarm(InterruptedTable(first_post_and_click), slack, FIRED + timedelta(seconds=30))
+
+    # Then both messages were posted (every alert becomes a message), and the record is still the first one's,
+    # acknowledged: the second one's conditional write did not replace it
+    top_level = [c for c in slack.calls if c.method == "chat.postMessage" and not c.args.get("thread_ts")]
+    assert len(top_level) == 2
+    record = table.incident(KEY)
+    assert record is not None and record["ts"] == first_ts[0] and record["acknowledged_by"] == ONCALL
 
 
 def test_a_new_record_never_overwrites_one_written_meanwhile(table) -> None:
