@@ -322,14 +322,12 @@ def conversation_table_access(
 
 def slack_action_grants(stack: Stack, config: EnvironmentConfig, table: dynamodb.ITable) -> list[iam.PolicyStatement]:
     """What a button click makes the chat worker do (functions/chat/actions.py): UpdateItem of an incident record
-    (Acknowledge, Mute 1 h); for Analyze with AI, DescribeExecution of the alert's heartbeat run and of the
-    on-demand run it starts (`ai-…`, to answer a second click), and StartExecution of the pipeline."""
+    (Acknowledge, Mute 1 h; the incident records only); for Analyze with AI, DescribeExecution of the alert's
+    heartbeat run and of the on-demand run it starts (`ai-…`, to answer a second click), and StartExecution of the
+    pipeline."""
     machine = config.state_machine_name
     return [
-        iam.PolicyStatement(
-            actions=["dynamodb:UpdateItem"],
-            resources=[table.table_arn],
-        ),
+        incident_records(table, ("dynamodb:UpdateItem",)),
         iam.PolicyStatement(
             actions=["states:DescribeExecution"],
             resources=[
@@ -344,20 +342,27 @@ def slack_action_grants(stack: Stack, config: EnvironmentConfig, table: dynamodb
     ]
 
 
-# The incident records (functions/shared/adapters/conversations.py `incident`, `put_incident`): "Check Incident"
-# reads them before any investigation; Post reads and rewrites them when it threads and edits a message.
+# The incident records (functions/shared/adapters/conversations.py `incident`, `put_incident`, `update_incident`):
+# "Check Incident" reads them before any investigation; Post reads them, writes a new incident's (conditional
+# PutItem) and updates its own fields of an open one (UpdateItem) when it threads and edits a message.
 INCIDENT_CHECK_ACTIONS = ("dynamodb:GetItem",)
 INCIDENT_KEY_PREFIX = "incident#"  # functions/shared/adapters/conversations.py writes every record under it
-INCIDENT_POST_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem")
+INCIDENT_POST_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+# The claims of new incidents (`claim_incident`, decision 0020): "Check Incident" writes them (one conditional
+# PutItem, the holder returned on failure), under a prefix of their own, so it can write no incident record.
+INCIDENT_CLAIM_KEY_PREFIX = "incident-claim#"
+INCIDENT_CLAIM_ACTIONS = ("dynamodb:PutItem",)
 
 
-def incident_records(table: dynamodb.ITable, actions: tuple[str, ...]) -> iam.PolicyStatement:
-    """Item reads (and writes) of the incident records only (partition keys `incident#...`) on the Conversations
-    table; no Query, no Scan, no other item."""
+def incident_records(
+    table: dynamodb.ITable, actions: tuple[str, ...], prefix: str = INCIDENT_KEY_PREFIX
+) -> iam.PolicyStatement:
+    """Item reads (and writes) of the incident records only (partition keys `incident#...`, or the claims'
+    `incident-claim#...`) on the Conversations table; no Query, no Scan, no other item."""
     return iam.PolicyStatement(
         actions=list(actions),
         resources=[table.table_arn],
-        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{INCIDENT_KEY_PREFIX}*"]}},
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]}},
     )
 
 

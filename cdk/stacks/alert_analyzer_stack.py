@@ -90,9 +90,12 @@ class AlertAnalyzerStack(Stack):
             "recover": {"SLACK_WEBHOOKS_SECRET_NAME": SLACK_WEBHOOKS_SECRET_NAME},
         }
         if config.slack_alert_channels:  # bot-token mode: one message per incident (decision 0014)
-            statements["check_incident"].append(
-                permissions.incident_records(conversations, permissions.INCIDENT_CHECK_ACTIONS)
-            )
+            statements["check_incident"] += [
+                permissions.incident_records(conversations, permissions.INCIDENT_CHECK_ACTIONS),
+                permissions.incident_records(
+                    conversations, permissions.INCIDENT_CLAIM_ACTIONS, permissions.INCIDENT_CLAIM_KEY_PREFIX
+                ),
+            ]
             statements["post"] += [
                 permissions.read_secrets(self, SLACK_BOT_TOKEN_SECRET_NAME),
                 permissions.incident_records(conversations, permissions.INCIDENT_POST_ACTIONS),

@@ -20,17 +20,16 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from functions.shared.adapters.conversations import IncidentRecordConflictError
 from functions.shared.models import PipelineInput
 from functions.shared.observability import logger
 from functions.shared.slack_actions import (
-    ACKNOWLEDGED_PREFIX,
     DEDUP_KEY,
     MUTE_SECONDS,
-    MUTED_PREFIX,
     SlackActionRequest,
+    displayed_blocks,
     heartbeat_execution_name,
     on_demand_execution_name,
-    with_status_line,
 )
 
 ActionOutcome = Literal["acknowledged", "muted", "analysis_started", "analysis_already_requested", "ignored"]
@@ -41,7 +40,7 @@ class IncidentRecords(Protocol):
 
     def incident(self, key: str) -> dict[str, Any] | None: ...
 
-    def update_incident(self, key: str, fields: dict[str, Any]) -> None: ...
+    def update_incident(self, key: str, fields: dict[str, Any], *, message_ts: str) -> dict[str, Any]: ...
 
 
 class SlackEditor(Protocol):
@@ -107,24 +106,25 @@ def _incident_action(request: SlackActionRequest, deps: ActionDeps, now: datetim
     if str(record.get("channel")) != request.channel or str(record.get("ts")) != request.message_ts:
         return _ignored(request, "the incident's message is another one")
     mention = f"<@{request.user}>"
-    blocks = list(record.get("blocks") or [])
     if request.kind == "acknowledge":
-        line = f"{ACKNOWLEDGED_PREFIX} {mention} at {now:%H:%M} UTC"
-        blocks = with_status_line(blocks, ACKNOWLEDGED_PREFIX, line)
         fields: dict[str, Any] = {"acknowledged_by": request.user, "acknowledged_at": now.isoformat()}
         outcome: ActionOutcome = "acknowledged"
         note = None
     else:
         until = now + timedelta(seconds=MUTE_SECONDS)
-        line = f"{MUTED_PREFIX} {until:%H:%M} UTC by {mention}"
-        blocks = with_status_line(blocks, MUTED_PREFIX, line)
         fields = {"muted_until": until.isoformat(), "muted_by": request.user}
         outcome = "muted"
         note = (
             f"🔕 {mention} muted this incident until {until:%H:%M} UTC: re-fires until then are noted in this "
             "thread without updating the message."
         )
-    deps.incidents.update_incident(request.value, {**fields, "blocks": blocks})
+    # Only the click's own fields, and only while the record is still the clicked message's (UpdateItem): Post's
+    # counts, status and blocks written meanwhile stay. The message is drawn from the record as stored after it.
+    try:
+        stored = deps.incidents.update_incident(request.value, fields, message_ts=request.message_ts)
+    except IncidentRecordConflictError:  # expired, or another message of the incident since the read
+        return _ignored(request, "the incident's message is another one")
+    blocks = displayed_blocks(stored or {**record, **fields})
     text = str(record.get("text") or record.get("header") or "Alert")
     deps.slack.update_message(request.channel, request.message_ts, text, blocks)
     if note:

@@ -1,8 +1,10 @@
-"""Lambda boundary of the "Check Incident" state ({"route", "alert", "execution_id"} -> IncidentCheck)."""
+"""Lambda boundary of the "Check Incident" and "Check Incident Again" states
+({"route", "alert", "execution_id", "execution_name", "waits"} -> IncidentCheck)."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
 
 from functions.check_incident.logic import decide
 from functions.shared.adapters.conversations import ConversationTable, conversation_table
@@ -14,6 +16,8 @@ from functions.shared.stage_io import bounded_stage, parse_stage_input
 
 class CheckIncidentInput(StageInput):
     execution_id: str | None = None  # for the "View run" link of the compact line
+    execution_name: str | None = None  # who claims a new incident (decision 0020)
+    waits: int = Field(default=0, ge=0, le=100)  # "Check Incident Again": how often this run waited for a claim
 
 
 def incident_memory(route: str) -> ConversationTable | None:
@@ -32,5 +36,14 @@ def incident_memory(route: str) -> ConversationTable | None:
 @with_alert_keys
 def handler(event: dict, context: LambdaContext) -> dict:
     check_input = parse_stage_input(event, CheckIncidentInput)
-    check = decide(check_input.alert, incident_memory(check_input.route), execution_id=check_input.execution_id)
+    memory = incident_memory(check_input.route)
+    check = decide(
+        check_input.alert,
+        memory,
+        execution_id=check_input.execution_id,
+        claims=memory,
+        execution_name=check_input.execution_name,
+        waits=check_input.waits,
+        wait_seconds=get_settings().incident_claim_wait_seconds,
+    )
     return check.model_dump(mode="json")

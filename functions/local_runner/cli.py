@@ -70,10 +70,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = _load_scenario(args.scenario or DEFAULT_SCENARIO, load_scenario)
     files = list(args.files or [])
-    sequence = len(files) > 1 or args.slack == "web"
+    sequence = len(files) > 1 or args.slack == "web" or args.together
     enforcement = _enforcement(args.env, web=args.slack == "web") if args.enforce_iam else None
     if sequence:
-        code = _run_sequence(files, scenario, Path(args.out), args.slack, enforcement)
+        code = _run_sequence(files, scenario, Path(args.out), args.slack, enforcement, together=args.together)
     else:
         payload = _read_file(files[0]) if files else None
         out_dir = Path(args.out)
@@ -119,19 +119,29 @@ def _report_enforcement(enforcement: IamEnforcement, env: str) -> int:
 
 
 def _incident_decision(run: Any) -> str:
-    """ "; Check Incident: update (resolution: no investigation)" — how the run was routed (decision 0014)."""
-    state = next((s for s in run.states if s.name == "Check Incident"), None)
+    """ "; Check Incident: update (resolution: no investigation)" — how the run was routed (decision 0014); after a
+    wait for another run's claim (decision 0020), the last check's decision and how often it waited."""
+    checks = [s for s in run.states if s.name in ("Check Incident", "Check Incident Again")]
+    state = checks[-1] if checks else None
     output = state.output if state is not None and isinstance(state.output, dict) else {}
     check = output.get("incident_check")
     if not isinstance(check, dict):
         return ""
-    return f"; Check Incident: {check.get('action')} ({check.get('reason')})"
+    waited = f" after {check.get('waits')} wait(s)" if state is not None and state.name != "Check Incident" else ""
+    return f"; Check Incident: {check.get('action')} ({check.get('reason')}){waited}"
 
 
 def _run_sequence(
-    files: list[str], scenario: Any, out_dir: Path, slack: str, enforcement: IamEnforcement | None = None
+    files: list[str],
+    scenario: Any,
+    out_dir: Path,
+    slack: str,
+    enforcement: IamEnforcement | None = None,
+    *,
+    together: bool = False,
 ) -> int:
-    """Several alerts in order on one simulated account and one local Slack (`functions.local_runner.sequence`)."""
+    """Several alerts in order (or all at once) on one simulated account and one local Slack
+    (`functions.local_runner.sequence`)."""
     import json as json_module
 
     from functions.local_runner.sequence import SlackMode, run_files
@@ -141,9 +151,11 @@ def _run_sequence(
     try:
         mode: SlackMode = "web" if slack == "web" else "webhook"
         if enforcement is None:
-            result = run_files(payloads, scenario, slack=mode, out_dir=out_dir)
+            result = run_files(payloads, scenario, slack=mode, out_dir=out_dir, together=together)
         else:
-            result = run_files(payloads, scenario, slack=mode, out_dir=out_dir, enforcement=enforcement)
+            result = run_files(
+                payloads, scenario, slack=mode, out_dir=out_dir, enforcement=enforcement, together=together
+            )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     for number, run in enumerate(result.runs, start=1):
@@ -229,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="webhook",
         help="post through the local webhook (default) or the local Slack Web API with the bot token "
         "(writes DIR/slack_calls.json)",
+    )
+    run.add_argument(
+        "--together",
+        action="store_true",
+        help="start every FILE's execution at once, as alerts arriving in the same seconds (decision 0020)",
     )
     run.add_argument("--scenario", metavar="NAME", help="built-in scenario name or a scenario file to seed from")
     run.add_argument("--out", metavar="DIR", default="out", help="where to write slack_message.json and execution.json")

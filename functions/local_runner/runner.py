@@ -254,16 +254,35 @@ class SimulatedAccount:
         )["stateMachineArn"]
 
     def execute(self, pipeline_input: PipelineInput, *, name: str | None = None) -> RunResult:
-        from functions.ingest.logic import execution_name
-
         started = time.perf_counter()
         posts_before = len(self.sink.received)
         invocations_before = len(self.lambdas.invocations)
-        execution_arn = self.sfn.start_execution(
-            stateMachineArn=self.state_machine_arn,
-            name=name or execution_name(pipeline_input),
-            input=pipeline_input.model_dump_json(),
-        )["executionArn"]
+        execution_arn = self.start(pipeline_input, name=name)
+        result = self._finish(execution_arn, pipeline_input, started)
+        result.slack_posts = [post.body for post in self.sink.received[posts_before:]]
+        result.invocations = self.lambdas.invocations[invocations_before:]
+        return result
+
+    def execute_together(self, runs: list[tuple[PipelineInput, str]]) -> list[RunResult]:
+        """Start every execution at once, as alerts arriving in the same seconds do, then wait for each. Their
+        webhook posts and invocations interleave, so no run gets any attributed (the sink has them all)."""
+        started = time.perf_counter()
+        arns = [(self.start(pipeline_input, name=name), pipeline_input) for pipeline_input, name in runs]
+        return [self._finish(arn, pipeline_input, started) for arn, pipeline_input in arns]
+
+    def start(self, pipeline_input: PipelineInput, *, name: str | None = None) -> str:
+        """StartExecution, as ingest does (named by the alert's dedup key unless `name`); returns its ARN."""
+        from functions.ingest.logic import execution_name
+
+        return str(
+            self.sfn.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=name or execution_name(pipeline_input),
+                input=pipeline_input.model_dump_json(),
+            )["executionArn"]
+        )
+
+    def _finish(self, execution_arn: str, pipeline_input: PipelineInput, started: float) -> RunResult:
         description = self.sfn.describe_execution(executionArn=execution_arn)
         deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS
         while description["status"] == "RUNNING" and time.monotonic() < deadline:
@@ -275,11 +294,9 @@ class SimulatedAccount:
             execution_arn=execution_arn,
             seconds=time.perf_counter() - started,
             states=states_from_history(history),
-            slack_posts=[post.body for post in self.sink.received[posts_before:]],
             output=json.loads(description["output"]) if description.get("output") else None,
             error=description.get("error"),
             cause=description.get("cause"),
-            invocations=self.lambdas.invocations[invocations_before:],
         )
         _attach_stage_payloads(result, history)
         oversize = next((s for s in result.states if s.output_bytes > STEP_FUNCTIONS_PAYLOAD_LIMIT_BYTES), None)
@@ -289,7 +306,6 @@ class SimulatedAccount:
             result.cause = f"state {oversize.name!r} output {oversize.output_bytes} bytes (emulated quota check)"
         if not result.succeeded:
             self._deliver_status_change(result, description, pipeline_input)
-            result.slack_posts = [post.body for post in self.sink.received[posts_before:]]
         return result
 
     def _deliver_status_change(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from functions.local_runner.runner import RunResult, simulated_account
 from functions.local_runner.scenario import Scenario
 from functions.local_runner.slack_web_api import FakeSlackApi
+from functions.shared.models import PipelineInput
 
 if TYPE_CHECKING:
     from functions.local_runner.iam_enforcement import IamEnforcement
@@ -82,8 +83,10 @@ def run_files(
     out_dir: Path | None = None,
     quick_retries: bool = False,
     enforcement: IamEnforcement | None = None,
+    together: bool = False,
 ) -> SequenceResult:
-    """Run each payload's alerts, in order, through the state machine on `scenario`'s seeded account.
+    """Run each payload's alerts, in order, through the state machine on `scenario`'s seeded account; with
+    `together`, start them all at once (alerts arriving in the same seconds, decision 0020) and then wait for each.
 
     Raises:
         ValueError: a payload holds no alert to run.
@@ -117,16 +120,19 @@ def run_files(
         ):
             if slack == "web":
                 _create_table()
-            started: set[str] = set()
+            named: dict[str, PipelineInput] = {}
             for pipeline_input in inputs:
                 # As ingest does: one execution per alert, named by its dedup key; a delivery of the same alert
                 # again starts nothing (Step Functions' execution names are idempotent).
                 name = execution_name(pipeline_input)
-                if name in started:
+                if name in named:
                     result.duplicates += 1
                     continue
-                started.add(name)
-                result.runs.append(account.execute(pipeline_input, name=name))
+                named[name] = pipeline_input
+                if not together:
+                    result.runs.append(account.execute(pipeline_input, name=name))
+            if together:
+                result.runs = account.execute_together([(item, name) for name, item in named.items()])
             result.webhook_posts = [post.body for post in account.sink.received]
         result.slack_calls = [call.record() for call in api.calls]
     if out_dir is not None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from functions.local_runner.incident_memory import InMemoryIncidents
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 START = datetime(2026, 11, 25, 6, 0, 0, tzinfo=UTC)
@@ -34,18 +36,6 @@ class StormReport:
     slack_calls: int = 0
     calls_per_incident: Counter[str] = field(default_factory=Counter)
     model_calls_per_incident: Counter[str] = field(default_factory=Counter)
-
-
-class _Store:
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-
-    def incident(self, key: str) -> dict[str, Any] | None:
-        record = self.items.get(key)
-        return json.loads(json.dumps(record)) if record is not None else None
-
-    def put_incident(self, key: str, record: dict[str, Any]) -> None:
-        self.items[key] = json.loads(json.dumps(record))
 
 
 class _Web:
@@ -139,7 +129,7 @@ def run_storm(total: int = DELIVERIES) -> StormReport:
     from functions.shared.observability import metrics
 
     report = StormReport()
-    store, web = _Store(), _Web()
+    store, web = InMemoryIncidents(), _Web()
     started: set[str] = set()
     analysis = Analysis(method="rule_based", root_cause="Errors rose on the function.", confidence="medium")
     for raw in storm_deliveries(total):
@@ -151,7 +141,7 @@ def run_storm(total: int = DELIVERIES) -> StormReport:
             started.add(name)
             report.executions += 1
             alert = classify(pipeline_input)
-            check = decide(alert, store)
+            check = decide(alert, store, claims=store, execution_name=name)
             if check.action == "update" and check.message is not None:  # "Post Incident Update": no gathering
                 calls_model = False
                 post_input = PostInput(

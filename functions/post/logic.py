@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.shared.adapters.conversations import IncidentRecordConflictError
 from functions.shared.adapters.slack_webhook import SlackRejectedError, WebhookDelivery
 from functions.shared.chat_models import AlertContext
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.incidents import find_open_incident
 from functions.shared.models import PostInput, PostResult, Route, SlackMessage
 from functions.shared.observability import logger, metrics
-from functions.shared.slack_actions import is_muted
+from functions.shared.slack_actions import displayed_blocks, is_muted
 
 FALLBACK_TEXT_CHARS = 3000
 MAX_BLOCKS = 50
@@ -46,7 +49,23 @@ class IncidentStore(Protocol):
 
     def incident(self, key: str) -> dict[str, Any] | None: ...
 
-    def put_incident(self, key: str, record: dict[str, Any]) -> None: ...
+    def put_incident(self, key: str, record: dict[str, Any], *, replacing_ts: str | None = None) -> None: ...
+
+    def update_incident(
+        self,
+        key: str,
+        fields: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        expect: dict[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
+
+
+# Post writes only its own fields of an incident record (status, counts, times, signal, blocks); a click owns
+# acknowledged_* and muted_* (functions/chat/actions.py). Each uses UpdateItem, so neither erases the other
+# (decision 0020). Two re-fires updating one record at once: each re-reads and recounts on a conflict, this many
+# times at most.
+MAX_RECORD_UPDATE_ATTEMPTS = 3
 
 
 _MARKER = re.compile(r"^(?:✅ Resolved [^:]*: |🔁 \d+x )?(?:\S+ (?:CRITICAL|WARNING|INFO) |🟢 Likely false alarm: )?")
@@ -144,28 +163,79 @@ def post_incident(
     * a resolution: `chat.update` of the header ("✅ Resolved 06:41 UTC after 26 min: ...") and the compact
       resolution line in the thread; with no open incident, the line is posted on its own.
 
+    The record is written with UpdateItem of Post's own fields only, after the thread reply and before the header
+    edit (drawn from the record as stored, so a click made meanwhile stays on screen): decision 0020.
+
     Raises:
-        SlackRateLimitedError, SlackPostError: the first post of a new incident failed (the state retries).
+        SlackRateLimitedError, SlackPostError: the first post of a new incident, or the thread reply, failed (the
+            state retries; the record does not count the alert yet).
     """
     ref = post_input.incident
     assert ref is not None
     now = now or ref.occurred_at or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    key, record = find_open_incident(store, ref.key, ref.resource_key, now)
+    reads = _FirstReads(store)
+    key, record = find_open_incident(reads, ref.key, ref.resource_key, now)
     if record is None:
         if ref.resolved:  # nothing open to close: the compact line on its own
             return _post_with_bot(post_input.model_copy(update={"thread": None}), web, channel, memory)
+        # The key's own record as read before the post (absent, or out of its window): the new record may replace
+        # only that one, not one another message of this incident wrote while this one was being posted.
+        earlier = reads.seen.get(ref.key)
         result = _post_with_bot(post_input, web, channel, memory)
-        _remember(store, ref.key, ref.resource_key, result, post_input, now)
+        _remember(store, ref.key, ref.resource_key, result, post_input, now, replacing_ts=_ts_of(earlier))
         return result
+    ts, message_channel = str(record["ts"]), str(record["channel"])
+    update = _record_update(key, record, post_input, now, store)
+    # The reply first: when Slack refuses it the state retries Post, and the record has not counted the alert.
+    web.post_message(message_channel, update.reply.text, update.reply.blocks, thread_ts=ts)
+    stored = update.write()
+    _edit_header(web, stored, _clip(update.header_of(stored), 3000), resolved=ref.resolved, now=now)
+    metrics.add_metric(name="IncidentThreadReplies", unit=MetricUnit.Count, value=1)
+    return PostResult(
+        posted=True, route=post_input.route, status_code=200, channel=message_channel, ts=ts, thread_ts=ts
+    )
+
+
+class _FirstReads:
+    """The store's reads, remembered: what the incident lookup saw is what the new record's condition expects."""
+
+    def __init__(self, store: IncidentStore) -> None:
+        self._store = store
+        self.seen: dict[str, dict[str, Any] | None] = {}
+
+    def incident(self, key: str) -> dict[str, Any] | None:
+        if key not in self.seen:
+            self.seen[key] = self._store.incident(key)
+        record = self.seen[key]
+        return dict(record) if record is not None else None
+
+
+@dataclass
+class _RecordUpdate:
+    """What one alert changes in its open incident: the thread reply, the header for a record, and the write of
+    Post's own fields (`write`: UpdateItem, re-read and recounted on a conflict; returns the record as stored,
+    best effort)."""
+
+    reply: SlackMessage
+    header_of: Callable[[dict[str, Any]], str]
+    write: Callable[[], dict[str, Any]]
+
+
+def _record_update(
+    key: str, record: dict[str, Any], post_input: PostInput, now: datetime, store: IncidentStore
+) -> _RecordUpdate:
+    ref = post_input.incident
+    assert ref is not None
     opened = datetime.fromisoformat(record["opened_at"])
     minutes = max(int((now - opened).total_seconds() // 60), 0)
     header = str(record.get("header") or "")
     base = _MARKER.sub("", header, count=1) or header
+    resolved_header = ""
     if ref.resolved:
-        new_header = f"✅ Resolved {now:%H:%M} UTC after {minutes} min: {base}"
+        resolved_header = f"✅ Resolved {now:%H:%M} UTC after {minutes} min: {base}"
+        fields: dict[str, Any] = {"status": "resolved", "resolved_at": now.isoformat()}
         reply = post_input.message
-        record.update(status="resolved", resolved_at=now.isoformat())
     else:
         count = int(record.get("fire_count", 1)) + 1
         again = "fired again" if record.get("status") == "open" else "fired again after it resolved"
@@ -173,6 +243,7 @@ def post_incident(
         # Investigated again ("Check Incident" found the evidence changed materially, or could not decide): the
         # new analysis goes in the thread. Routed past the investigation: the note is all there is to say.
         changed = ref.investigated and (ref.change is not None or ref.evidence_digest != record.get("evidence_digest"))
+        fields = {"status": "open", "fire_count": count, "last_fired_at": now.isoformat()}
         if changed:
             note += (
                 f"; the evidence changed ({ref.change}), the new analysis follows"
@@ -180,54 +251,70 @@ def post_incident(
                 else ("; the evidence changed, the new analysis follows")
             )
             if ref.signal is not None:
-                record["signal"] = ref.signal.model_dump_json()
-            record["evidence_digest"] = ref.evidence_digest
+                fields["signal"] = ref.signal.model_dump_json()
+            fields["evidence_digest"] = ref.evidence_digest
         else:
             note += "; same evidence, no new analysis"
         blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
         if changed:
             blocks += post_input.message.blocks[: MAX_BLOCKS - 1]
         reply = SlackMessage(text=note, blocks=blocks)
-        new_header = f"🔁 {count}x {header}"
-        record.update(status="open", fire_count=count, last_fired_at=now.isoformat())
-        record.pop("resolved_at", None)
-    stored_blocks = list(record.get("blocks") or [])
-    if stored_blocks and stored_blocks[0].get("type") == "header":
-        first = {**stored_blocks[0], "text": {**stored_blocks[0]["text"], "text": _clip(new_header, 150)}}
-        stored_blocks = [first, *stored_blocks[1:]]
-    ts, message_channel = str(record["ts"]), str(record["channel"])
-    _edit_header(web, record, _clip(new_header, 3000), stored_blocks, resolved=ref.resolved, now=now)
-    web.post_message(message_channel, reply.text, reply.blocks, thread_ts=ts)
-    store.put_incident(key, record)
-    metrics.add_metric(name="IncidentThreadReplies", unit=MetricUnit.Count, value=1)
-    return PostResult(
-        posted=True, route=post_input.route, status_code=200, channel=message_channel, ts=ts, thread_ts=ts
-    )
+
+    def write() -> dict[str, Any]:
+        read, attempt_fields = record, dict(fields)
+        for _ in range(MAX_RECORD_UPDATE_ATTEMPTS):
+            attempt_fields["blocks"] = _with_header(read.get("blocks"), header_of(attempt_fields))
+            # Conditional where it matters: still this message, and (a re-fire) still the count it was read at, so
+            # two re-fires at once count 2 and 3, not 2 twice.
+            expect: dict[str, Any] = {"ts": str(record["ts"])}
+            if not ref.resolved:
+                expect["fire_count"] = read.get("fire_count")
+            try:
+                return store.update_incident(
+                    key, attempt_fields, remove=() if ref.resolved else ("resolved_at",), expect=expect
+                )
+            except IncidentRecordConflictError:
+                fresh = store.incident(key)
+                if fresh is None or str(fresh.get("ts")) != str(record["ts"]):
+                    break  # expired or replaced: nothing of this message to update
+                read = fresh
+                if not ref.resolved:
+                    attempt_fields["fire_count"] = int(fresh.get("fire_count", 1)) + 1
+            except Exception as exc:  # the reply is posted: a lost count must not fail the run
+                logger.warning("Could not update the incident", extra={"error": f"{type(exc).__name__}: {exc}"})
+                break
+        metrics.add_metric(name="IncidentStoreFailures", unit=MetricUnit.Count, value=1)
+        return {**read, **attempt_fields}
+
+    def header_of(stored: dict[str, Any]) -> str:
+        """The header for the record as written: a re-fire's count is the one stored, which another re-fire
+        written meanwhile may have raised."""
+        return resolved_header if ref.resolved else f"🔁 {int(stored.get('fire_count', 1))}x {header}"
+
+    return _RecordUpdate(reply=reply, header_of=header_of, write=write)
 
 
-def _edit_header(
-    web: WebApiEditor,
-    record: dict[str, Any],
-    text: str,
-    blocks: list[dict[str, Any]],
-    *,
-    resolved: bool,
-    now: datetime,
-) -> None:
+def _with_header(blocks: Any, header: str) -> list[dict[str, Any]]:
+    """The message's blocks with its header block's text replaced (Slack's 150 characters)."""
+    stored = [dict(block) for block in blocks or [] if isinstance(block, dict)]
+    if stored and stored[0].get("type") == "header":
+        stored[0] = {**stored[0], "text": {**stored[0]["text"], "text": _clip(header, 150)}}
+    return stored
+
+
+def _edit_header(web: WebApiEditor, record: dict[str, Any], text: str, *, resolved: bool, now: datetime) -> None:
     """`chat.update` of the incident's message, unless someone muted it from Slack (`muted_until`, issue 14): then
     a re-fire only replies in the thread, which notifies nobody. A resolution is news and edits it anyway. The
-    record keeps the blocks shown, so a later Acknowledge or Mute edits what is on screen."""
+    blocks shown are the record's as stored after Post's update, with the footer lines of any click
+    (`displayed_blocks`), so an Acknowledge made a moment ago stays on screen."""
     if not resolved and is_muted(record, now):
         metrics.add_metric(name="IncidentMutedRefires", unit=MetricUnit.Count, value=1)
         return
     try:
-        web.update_message(str(record["channel"]), str(record["ts"]), text, blocks or None)
+        web.update_message(str(record["channel"]), str(record["ts"]), text, displayed_blocks(record) or None)
     except Exception as exc:  # the thread reply still tells the story
         metrics.add_metric(name="SlackUpdateFailures", unit=MetricUnit.Count, value=1)
         logger.warning("Could not update the incident's message", extra={"error": f"{type(exc).__name__}: {exc}"})
-        return
-    if blocks:
-        record["blocks"] = blocks
 
 
 def _remember(
@@ -237,8 +324,13 @@ def _remember(
     result: PostResult,
     post_input: PostInput,
     now: datetime,
+    *,
+    replacing_ts: str,
 ) -> None:
-    """Best effort: without the record the next alert of this incident posts a new message, nothing is lost."""
+    """Best effort: without the record the next alert of this incident posts a new message, nothing is lost.
+    Conditional (`replacing_ts`: the message of the record read before posting, "" for none): another message of
+    this incident remembered meanwhile (two alerts past their wait, decision 0020) keeps its record, and any click
+    on it."""
     header = next((b["text"]["text"] for b in post_input.message.blocks if b.get("type") == "header"), "")
     record = {
         "channel": result.channel,
@@ -258,12 +350,19 @@ def _remember(
         else None,
     }
     try:
-        store.put_incident(key, record)
+        store.put_incident(key, record, replacing_ts=replacing_ts)
         if resource_key:
             store.put_incident(f"resource#{resource_key}", {"key": key, "opened_at": now.isoformat()})
+    except IncidentRecordConflictError:
+        metrics.add_metric(name="IncidentRecordConflicts", unit=MetricUnit.Count, value=1)
+        logger.warning("Another message of this incident was remembered meanwhile; keeping its record")
     except Exception as exc:
         metrics.add_metric(name="IncidentStoreFailures", unit=MetricUnit.Count, value=1)
         logger.warning("Could not remember the incident", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+
+def _ts_of(record: dict[str, Any] | None) -> str:
+    return str(record.get("ts") or "") if record else ""
 
 
 def _ordinal(n: int) -> str:

@@ -13,6 +13,9 @@ Conversation storage layout (DynamoDB table CONVERSATIONS_TABLE, both keys strin
   ``timestamp`` = ``context``: what the alert pipeline knew when it posted the alert (see `AlertContext`).
 * dedup claims, ``kind = "event_claim"``: ``conversation_id`` = ``event#<event_id>`` or
   ``message#<channel>-<ts>``, ``timestamp`` = ``claim``, ``ttl`` one hour later.
+* incident records, ``kind = "incident"``: ``conversation_id`` = ``incident#<incident key>``, ``timestamp`` =
+  ``incident``, the ``record`` map Post and the Slack buttons update field by field (decision 0020); and the claims
+  of new incidents, ``kind = "incident_claim"``: ``incident-claim#<incident key>``, ``timestamp`` = ``claim``.
 
 Only ``kind = "conversation"`` items are archived to S3.
 """

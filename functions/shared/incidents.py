@@ -19,6 +19,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from functions.shared.alert_details import (
     BudgetDetails,
     CloudWatchAlarmDetails,
@@ -42,6 +44,13 @@ _REASON_DATAPOINTS = re.compile(r"\[([^\]]*)\]")
 _DATAPOINT = re.compile(r"(?:^|,)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
 
 _RESOLVED_FINDING_WORKFLOW = frozenset({"RESOLVED", "SUPPRESSED"})
+
+# Concurrent alerts of one new incident (decision 0020): the first execution claims it; the others wait up to
+# MAX_CLAIM_WAITS times (INCIDENT_CLAIM_WAIT_SECONDS each, 10 s by default) for its message, then reply in its thread.
+# A claim older than CLAIM_STALE_AFTER belongs to an execution that died: the next alert takes the incident over.
+CLAIM_STALE_AFTER = timedelta(minutes=5)
+MAX_CLAIM_WAITS = 6
+NEW_INCIDENT = "new incident"  # `check_incident`'s reason for an alert no open incident has: the one to claim
 
 
 def incident_key(alert: Alert) -> str:
@@ -143,6 +152,22 @@ def material_change(before: IncidentSignal | None, after: IncidentSignal) -> str
     return None
 
 
+class IncidentClaim(BaseModel):
+    """The outcome of claiming a new incident: `won`, or who holds it (an execution name) since when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    won: bool
+    holder: str
+    claimed_at: datetime
+
+
+class IncidentClaims(Protocol):
+    """Claims of new incidents (`functions.shared.adapters.conversations.ConversationTable.claim_incident`)."""
+
+    def claim_incident(self, key: str, execution_name: str, now: datetime, stale_after: timedelta) -> IncidentClaim: ...
+
+
 class IncidentLookup(Protocol):
     """Reads open incidents' records (`functions.shared.adapters.conversations.ConversationTable.incident`)."""
 
@@ -190,7 +215,7 @@ def check_incident(alert: Alert, store: IncidentLookup | None, *, now: datetime 
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     key, record = find_open_incident(store, ref.key, ref.resource_key, moment)
     if record is None:
-        return IncidentCheck(action="investigate", reason="new incident", incident=ref)
+        return IncidentCheck(action="investigate", reason=NEW_INCIDENT, incident=ref)
     recorded = record.get("signal")  # JSON text (DynamoDB's serializer takes no floats)
     before = IncidentSignal.model_validate_json(recorded) if isinstance(recorded, str) and recorded else None
     after = ref.signal or alert_signal(alert)

@@ -260,7 +260,9 @@ class IncidentRef(_Model):
     change: str | None = None
 
 
-IncidentAction = Literal["investigate", "update"]
+# "wait": another execution claimed this new incident seconds ago and is investigating it (decision 0020): wait
+# for its message, then reply in its thread.
+IncidentAction = Literal["investigate", "update", "wait"]
 
 
 class IncidentCheck(_Model):
@@ -272,6 +274,10 @@ class IncidentCheck(_Model):
     reason: str
     incident: IncidentRef
     message: SlackMessage | None = None
+    # How many times this execution has waited for another one's claim, and (action "wait") how long the
+    # "Wait For The First Alert's Message" state waits before "Check Incident Again" (decision 0020).
+    waits: int = Field(default=0, ge=0)
+    wait_seconds: int | None = Field(default=None, ge=1, le=300)
 
 
 class SlackMessage(_Model):

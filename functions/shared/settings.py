@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # A route with a channel is posted with chat.postMessage (main message, evidence in its thread); a route
     # without one keeps its incoming webhook (docs/decisions/0012-main-message-and-thread.md).
     slack_alert_channels: dict[str, str] = Field(default_factory=dict, validation_alias="SLACK_ALERT_CHANNELS")
+    # How long an execution that lost an incident's claim waits before it checks again for the first message
+    # (decision 0020); the local runner's tests shorten it, since moto's Wait state really sleeps.
+    incident_claim_wait_seconds: int = Field(default=10, ge=1, le=60, validation_alias="INCIDENT_CLAIM_WAIT_SECONDS")
 
 
 class IngestSettings(Settings):

@@ -166,9 +166,30 @@ def with_status_line(blocks: list[dict[str, Any]], prefix: str, text: str) -> li
     return copied
 
 
-def muted_until(record: dict[str, Any]) -> datetime | None:
-    """When an incident record's mute ends (None when it was never muted or the value is unreadable)."""
-    value = record.get("muted_until")
+def acknowledged_line(user: str, at: datetime) -> str:
+    return f"{ACKNOWLEDGED_PREFIX} <@{user}> at {at.astimezone(UTC):%H:%M} UTC"
+
+
+def muted_line(user: str, until: datetime) -> str:
+    return f"{MUTED_PREFIX} {until.astimezone(UTC):%H:%M} UTC by <@{user}>"
+
+
+def displayed_blocks(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """What an incident's main message shows: the blocks Post keeps (header as last edited) with a footer line for
+    each click the record holds (`acknowledged_by` / `acknowledged_at`, `muted_by` / `muted_until`). Post and the
+    click handler both render the message from the record this way, and each writes only its own fields, so neither
+    edit drops the other's (decision 0020). The only mentions are user ids Slack signed, re-checked here."""
+    blocks = [dict(block) for block in record.get("blocks") or [] if isinstance(block, dict)]
+    acknowledged_by, acknowledged_at = record.get("acknowledged_by"), _moment(record.get("acknowledged_at"))
+    if isinstance(acknowledged_by, str) and SLACK_USER_ID.fullmatch(acknowledged_by) and acknowledged_at:
+        blocks = with_status_line(blocks, ACKNOWLEDGED_PREFIX, acknowledged_line(acknowledged_by, acknowledged_at))
+    muted_by, until = record.get("muted_by"), muted_until(record)
+    if isinstance(muted_by, str) and SLACK_USER_ID.fullmatch(muted_by) and until:
+        blocks = with_status_line(blocks, MUTED_PREFIX, muted_line(muted_by, until))
+    return blocks
+
+
+def _moment(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
@@ -176,6 +197,11 @@ def muted_until(record: dict[str, Any]) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def muted_until(record: dict[str, Any]) -> datetime | None:
+    """When an incident record's mute ends (None when it was never muted or the value is unreadable)."""
+    return _moment(record.get("muted_until"))
 
 
 def is_muted(record: dict[str, Any], now: datetime) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from cdk.constants import CONTEXT_ENVIRONMENTS, SLACK_BOT_TOKEN_SECRET_NAME, Env
 from cdk.environment import load_environment
 from cdk.stacks.alert_analyzer_stack import bot_token_environment
 from functions.local_runner import runner
+from functions.shared.incidents import CLAIM_STALE_AFTER
 from tests.infrastructure.conftest import STACKS, Synthesis
 from tests.infrastructure.test_least_privilege import LOCAL_TABLE, _enforcement, _granted_by_function
 
@@ -51,7 +53,16 @@ def test_the_incident_grants_are_conditioned_on_the_incident_records(bot_synthes
         for s in enforcement.policies["alert-intel-check-incident"]
         if any(a.startswith("dynamodb:") for a in s.actions)
     ]
-    assert conditioned == [{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["incident#*"]}}]
+    assert conditioned == [
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["incident#*"]}},
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["incident-claim#*"]}},
+    ]
+    # The prefixes are the ones the adapter writes under
+    from cdk.components import permissions
+    from functions.shared.adapters import conversations
+
+    assert permissions.INCIDENT_CLAIM_KEY_PREFIX == conversations.INCIDENT_CLAIM_PREFIX
+    assert permissions.INCIDENT_KEY_PREFIX == conversations.INCIDENT_KEY_PREFIX
 
 
 def test_webhook_only_mode_without_a_channel() -> None:
@@ -74,10 +85,14 @@ def test_the_channels_table_and_token_reach_post_and_check_incident(bot_synthesi
 def test_grants_in_each_mode(bot_synthesis: Synthesis, synthesis: Synthesis) -> None:
     bot = _granted_by_function(bot_synthesis)
     webhook = _granted_by_function(synthesis)
-    assert {a for a in bot["check_incident"] if a.startswith(("dynamodb:", "secretsmanager:"))} == {"dynamodb:GetItem"}
+    assert {a for a in bot["check_incident"] if a.startswith(("dynamodb:", "secretsmanager:"))} == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    }
     assert {a for a in bot["post"] if a.startswith(("dynamodb:", "secretsmanager:"))} == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
         "secretsmanager:GetSecretValue",
     }
     assert not {a for a in webhook["check_incident"] if a.startswith(("dynamodb:", "secretsmanager:"))}
@@ -103,15 +118,19 @@ def test_under_enforcement_each_incident_call_is_allowed_and_nothing_more(bot_sy
             )
             table = ConversationTable(LOCAL_TABLE)
             with enforcement:
+                now = datetime.now(UTC)
                 with enforcement.acting_as("alert-intel-check-incident"):
                     table.incident("alarm#arn:aws:cloudwatch:us-east-1:123456789012:alarm:x")
+                    assert table.claim_incident("alarm#x", "critical-a", now, CLAIM_STALE_AFTER).won
+                    assert not table.claim_incident("alarm#x", "critical-b", now, CLAIM_STALE_AFTER).won
                     with pytest.raises(Exception, match="AccessDenied"):
                         table.put_incident("alarm#x", {"status": "open"})
                     with pytest.raises(Exception, match="AccessDenied"):  # the incident records only
                         table.alert_context("alarm-x")
                 with enforcement.acting_as("alert-intel-post"):
-                    table.put_incident("alarm#x", {"status": "open"})
-                    assert table.incident("alarm#x") == {"status": "open"}
+                    table.put_incident("alarm#x", {"status": "open", "ts": "1.1"}, replacing_ts="")
+                    assert table.update_incident("alarm#x", {"fire_count": 2}, expect={"ts": "1.1"})["fire_count"] == 2
+                    assert table.incident("alarm#x") == {"status": "open", "ts": "1.1", "fire_count": 2}
                     assert read_slack_secret("ALERT_INTEL_UNSET_TOKEN", "SLACK_BOT_TOKEN_SECRET_NAME") == "xoxb-local"
     finally:
         if saved is None:

@@ -250,7 +250,11 @@ def _call_adapters_the_scenarios_cannot_reach(enforcement: IamEnforcement, model
                     )
                 )
                 # a button click (functions/chat/actions.py): Acknowledge / Mute, and Analyze with AI
-                attempt(lambda: IncidentActionsTable(LOCAL_TABLE).update_incident("alarm#k", {"muted_by": "U1"}))
+                attempt(
+                    lambda: IncidentActionsTable(LOCAL_TABLE).update_incident(
+                        "alarm#k", {"muted_by": "U1"}, message_ts="1.1"
+                    )
+                )
                 runs = PipelineRuns(machine)
                 runs.execution_input("heartbeat-k")
                 runs.execution_input("ai-C1-1_0-k")

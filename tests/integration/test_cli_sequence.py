@@ -89,3 +89,45 @@ def test_alarm_duplicate_ok_refire_is_one_message_with_its_thread(
     for later in states[1:]:
         assert "Post Incident Update" in later
         assert not {"Gather Context", "Analyze Alert", "Format Slack Message"} & set(later)
+
+
+def test_two_alerts_of_one_new_incident_at_once_are_one_message_and_one_model_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two ALARMs of one alarm, three seconds apart: distinct alerts (two executions) of one new incident
+    files = []
+    for number, at in enumerate(("2026-11-25T18:52:03.512+0000", "2026-11-25T18:52:06.512+0000"), start=1):
+        path = tmp_path / f"{number}.json"
+        path.write_text(json.dumps(alarm_event("ALARM", "OK", at, ALARM)))
+        files.append(str(path))
+
+    # When both executions start at once (neither has posted when the other checks the incident), with Claude on a
+    # local Bedrock server and the bot token
+    with FakeBedrock() as bedrock:
+        monkeypatch.setenv("ALERT_INTEL_MODEL_ID", "us.anthropic.claude-haiku-4-5-20251001-v1:0")
+        monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", bedrock.url)
+        monkeypatch.setenv("INCIDENT_CLAIM_WAIT_SECONDS", "2")  # moto's Wait state really sleeps
+        for _ in range(2):  # enough answers should both (wrongly) call the model
+            bedrock.answer_tool_use(good_claude_analysis())
+        code = main(["run", *files, "--together", "--out", str(tmp_path / "out"), "--slack", "web"])
+
+    # Then both runs succeeded, with one top-level message: the evidence and the other alert are in its thread
+    assert code == EXIT_OK
+    calls = json.loads((tmp_path / "out" / "slack_calls.json").read_text())
+    top = [c for c in calls if c["method"] == "chat.postMessage" and c["thread_ts"] is None]
+    assert len(top) == 1
+    in_thread = [c for c in calls if c["method"] == "chat.postMessage" and c["thread_ts"] == top[0]["ts"]]
+    assert len(in_thread) == 2
+    assert in_thread[0]["blocks"][0]["text"]["text"].startswith("*Evidence*")
+    assert in_thread[1]["text"].startswith("🔁 2nd alert: fired again")
+    assert [c["ts"] for c in calls if c["method"] == "chat.update"] == [top[0]["ts"]]
+    # And the model was called once: the run that lost the claim waited for the other's message
+    assert len(bedrock.requests) == 1
+    executions = json.loads((tmp_path / "out" / "executions.json").read_text())
+    states = sorted(([s["name"] for s in e["states"]] for e in executions), key=len)
+    waited, investigated = states
+    assert "Analyze Alert" in investigated and "Wait For The First Message" not in investigated
+    assert {"Wait For The First Message", "Check Incident Again", "Post Incident Update"} <= set(waited)
+    assert not {"Gather Context", "Analyze Alert"} & set(waited)
+    out = capsys.readouterr().out
+    assert "Check Incident: update (re-fire of an open incident, same evidence) after " in out

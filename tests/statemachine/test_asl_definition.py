@@ -59,6 +59,8 @@ def test_state_names_read_like_a_runbook():
         "Classify Alert",
         "Check Incident",
         "Open Incident?",
+        "Wait For The First Message",
+        "Check Incident Again",
         "Post Incident Update",
         "Gather Context",
         "Gather Cost Context",
@@ -69,6 +71,30 @@ def test_state_names_read_like_a_runbook():
         "Format Slack Message",
         "Post To Slack",
     } <= names
+
+
+def test_a_run_that_lost_the_incidents_claim_waits_then_checks_again_as_check_incident_does():
+    # Given the definition's wait loop (decision 0020)
+    states = json.loads(DEFINITION_PATH.read_text())["States"]
+    wait_choice = [c for c in states["Open Incident?"]["Choices"] if c.get("StringEquals") == "wait"]
+    wait, again, first = (
+        states["Wait For The First Message"],
+        states["Check Incident Again"],
+        states["Check Incident"],
+    )
+
+    # Then "wait" leads through the Wait state (its seconds from the check) back to the same Choice
+    assert [c["Next"] for c in wait_choice] == ["Wait For The First Message"]
+    assert (wait["Type"], wait["SecondsPath"], wait["Next"]) == (
+        "Wait",
+        "$.incident_check.wait_seconds",
+        "Check Incident Again",
+    )
+    assert again["Next"] == "Open Incident?"
+    # And the check again is the same Lambda with the same inputs, plus the count that bounds the loop
+    assert again["Resource"] == first["Resource"]
+    assert again["Parameters"] == {**first["Parameters"], "waits.$": "$.incident_check.waits"}
+    assert again["Catch"] == first["Catch"] and again["Retry"] == first["Retry"]
 
 
 def test_every_task_retries_lambda_transient_errors():

@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 
 from functions.check_incident.logic import decide
+from functions.local_runner.incident_memory import InMemoryIncidents
 from functions.post.logic import post_incident
 from functions.shared.incidents import (
+    CLAIM_STALE_AFTER,
     INCIDENT_WINDOW,
+    MAX_CLAIM_WAITS,
     RESOURCE_GROUPING_WINDOW,
     alert_signal,
     incident_ref,
@@ -60,21 +63,17 @@ def alarm(
     )
 
 
-class Store:
+class Store(InMemoryIncidents):
     """The incident records as the Conversations table keeps them (a JSON round trip, like DynamoDB's)."""
 
     def __init__(self, fail: bool = False) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
+        super().__init__()
         self.fail = fail
 
     def incident(self, key: str) -> dict[str, Any] | None:
         if self.fail:
             raise RuntimeError("ProvisionedThroughputExceededException")
-        record = self.items.get(key)
-        return json.loads(json.dumps(record)) if record is not None else None
-
-    def put_incident(self, key: str, record: dict[str, Any]) -> None:
-        self.items[key] = json.loads(json.dumps(record))
+        return super().incident(key)
 
 
 class Web:
@@ -245,10 +244,11 @@ def test_post_replies_in_the_thread_without_a_new_analysis_on_the_update_path() 
     # Then the header is edited and one note goes in the thread: no new top-level message, no analysis blocks
     top = [c for c in web.calls if c[0] == "chat.postMessage" and c[1] is None]
     assert len(top) == 1
-    method, thread_ts, note = web.calls[-1]
+    # (the reply before the edit: a refused reply is retried before the record counts the alert)
+    (method, thread_ts, note), edit = web.calls[-2:]
     assert (method, thread_ts) == ("chat.postMessage", "1764050400.000001")
     assert note == "🔁 2nd alert: fired again at 06:26 UTC (2 in 26 min); same evidence, no new analysis"
-    assert web.calls[-2][0] == "chat.update" and web.calls[-2][2].startswith("🔁 2x 🔴 CRITICAL")
+    assert edit[0] == "chat.update" and edit[2].startswith("🔁 2x 🔴 CRITICAL")
 
 
 def test_post_shows_the_new_analysis_and_records_its_signal_when_investigated_again() -> None:
@@ -265,6 +265,80 @@ def test_post_shows_the_new_analysis_and_records_its_signal_when_investigated_ag
     )
     post_incident(PostInput(message=analysis, incident=incident), web, "C0ALERTS", store)
 
-    assert "the evidence changed (value moved from 9 to 90), the new analysis follows" in web.calls[-1][2]
+    assert "the evidence changed (value moved from 9 to 90), the new analysis follows" in web.calls[-2][2]
     # And the next re-fire is compared with the new analysis' numbers, not the first one's
     assert decide(alarm(datapoints="95.0", at=OPENED + timedelta(minutes=6)), store).action == "update"
+
+
+# --- Claims of a new incident (decision 0020) ------------------------------------------------------------------
+
+WALL = datetime(2026, 11, 25, 6, 0, 5, tzinfo=UTC)
+
+
+def test_the_first_execution_of_a_new_incident_claims_it_and_investigates() -> None:
+    store = Store()
+    check = decide(alarm(), store, claims=store, execution_name="critical-a", clock=WALL)
+    assert (check.action, check.reason, check.waits) == ("investigate", "new incident", 0)
+    # And a retried invocation of the same execution still holds the claim
+    assert decide(alarm(), store, claims=store, execution_name="critical-a", clock=WALL).action == "investigate"
+
+
+def test_a_second_alert_of_the_incident_waits_for_the_first_ones_message_then_replies_in_its_thread() -> None:
+    # Given the first alert's execution claimed the new incident and is investigating it
+    store, web = Store(), Web()
+    first = alarm()
+    assert decide(first, store, claims=store, execution_name="critical-a", clock=WALL).action == "investigate"
+
+    # When a second alert of the incident is checked seconds later
+    second = alarm(at=OPENED + timedelta(seconds=3))
+    check = decide(second, store, claims=store, execution_name="critical-b", wait_seconds=7, clock=WALL)
+
+    # Then it does not investigate: it waits, counted, naming who holds the claim
+    assert (check.action, check.waits, check.wait_seconds) == ("wait", 1, 7)
+    assert "critical-a claimed it at 06:00:05 UTC" in check.reason
+    # And once the first message is posted, the check after the wait is an update of that incident
+    open_incident(store, first, web)
+    again = decide(second, store, claims=store, execution_name="critical-b", waits=1, clock=WALL)
+    assert (again.action, again.waits) == ("update", 1)
+    assert again.message is not None
+
+
+def test_the_wait_is_bounded_and_a_stale_claim_is_taken_over() -> None:
+    store = Store()
+    decide(alarm(), store, claims=store, execution_name="critical-a", clock=WALL)
+    second = alarm(at=OPENED + timedelta(seconds=3))
+
+    # Given the holder posts nothing: each check waits again, up to MAX_CLAIM_WAITS, then investigates by itself
+    waits = 0
+    check = decide(second, store, claims=store, execution_name="critical-b", waits=waits, clock=WALL)
+    while check.action == "wait":
+        waits = check.waits
+        check = decide(second, store, claims=store, execution_name="critical-b", waits=waits, clock=WALL)
+    assert waits == MAX_CLAIM_WAITS
+    assert check.action == "investigate" and "posted nothing after 6 checks" in check.reason
+
+    # And a claim older than CLAIM_STALE_AFTER (its execution died) is taken over at once
+    later = WALL + CLAIM_STALE_AFTER + timedelta(seconds=1)
+    takeover = decide(second, store, claims=store, execution_name="critical-c", waits=1, clock=later)
+    assert takeover.action == "investigate" and "taken over" in takeover.reason
+    assert decide(second, store, claims=store, execution_name="critical-d", clock=later).action == "wait"
+
+
+def test_a_claim_that_cannot_be_written_means_investigate() -> None:
+    class Unclaimable(Store):
+        def claim_incident(self, key: str, execution_name: str, now: datetime, stale_after: timedelta) -> Any:
+            raise RuntimeError("AccessDeniedException")
+
+    store = Unclaimable()
+    check = decide(alarm(), store, claims=store, execution_name="critical-a", clock=WALL)
+    assert check.action == "investigate" and "claim failed: RuntimeError" in check.reason
+
+
+def test_only_a_new_incident_is_claimed() -> None:
+    # Given an open incident: its re-fires and its resolution are updates, whoever holds a claim
+    store, web = Store(), Web()
+    open_incident(store, alarm(), web)
+    store.claims[incident_ref(alarm()).key] = ("critical-other", WALL)
+    refire = decide(alarm(at=OPENED + timedelta(minutes=1)), store, claims=store, execution_name="critical-b")
+    ok = decide(alarm(state="OK", at=OPENED + timedelta(minutes=2)), store, claims=store, execution_name="critical-c")
+    assert (refire.action, ok.action) == ("update", "update")

@@ -170,9 +170,10 @@ class Records:
     def incident(self, key: str) -> dict[str, Any] | None:
         return json.loads(json.dumps(self.records[key])) if key in self.records else None
 
-    def update_incident(self, key: str, fields: dict[str, Any]) -> None:
+    def update_incident(self, key: str, fields: dict[str, Any], *, message_ts: str) -> dict[str, Any]:
         self.updates.append((key, fields))
         self.records[key].update(fields)
+        return json.loads(json.dumps(self.records[key]))
 
 
 class Slack:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -19,13 +20,20 @@ from botocore.exceptions import ClientError
 from functions.shared.adapters.aws import aws_client, is_throttling
 from functions.shared.chat_models import AlertContext, Conversation, conversation_id_for
 from functions.shared.errors import AlertIntelError
+from functions.shared.incidents import IncidentClaim
 
 KIND_CONVERSATION = "conversation"
 KIND_ALERT_CONTEXT = "alert_context"
 KIND_EVENT_CLAIM = "event_claim"
 ALERT_CONTEXT_SORT_KEY = "context"
 KIND_INCIDENT = "incident"
+INCIDENT_KEY_PREFIX = "incident#"
 INCIDENT_SORT_KEY = "incident"
+# "Check Incident" claims a new incident before investigating it (decision 0020), under its own partition-key
+# prefix: its role may write claims only, never an incident record.
+KIND_INCIDENT_CLAIM = "incident_claim"
+INCIDENT_CLAIM_PREFIX = "incident-claim#"
+INCIDENT_CLAIM_TTL_SECONDS = 86_400
 CLAIM_SORT_KEY = "claim"
 # Slack retries for about an hour at most, so a claim older than that is never needed again.
 CLAIM_TTL_SECONDS = 3_600
@@ -41,6 +49,11 @@ class ConversationStoreError(AlertIntelError):
 
 class ConversationConflictError(ConversationStoreError):
     """Someone else saved the conversation since it was loaded (optimistic locking on `version`)."""
+
+
+class IncidentRecordConflictError(ConversationStoreError):
+    """The incident record is not the one the write expected: another message of the incident was remembered
+    meanwhile, or the record expired before an update."""
 
 
 def attribute_value(value: Any) -> dict[str, Any]:
@@ -245,35 +258,154 @@ class ConversationTable:
         try:
             answer = self.client.get_item(
                 TableName=self.table_name,
-                Key={"conversation_id": {"S": f"incident#{key}"}, "timestamp": {"S": INCIDENT_SORT_KEY}},
+                Key={"conversation_id": {"S": f"{INCIDENT_KEY_PREFIX}{key}"}, "timestamp": {"S": INCIDENT_SORT_KEY}},
             )
         except ClientError as exc:
             raise self._error("get_item", exc) from exc
         item = answer.get("Item")
         return dict(from_item(item).get("record") or {}) if item else None
 
-    def put_incident(self, key: str, record: dict[str, Any]) -> None:
+    def put_incident(self, key: str, record: dict[str, Any], *, replacing_ts: str | None = None) -> None:
         """Remember the incident `key` for 7 days (its message's channel and ts, how often it fired, its status).
 
+        With `replacing_ts` the write is conditional: only when there is no record yet, or the stored one is still
+        the message `replacing_ts` (an incident out of its window, read just before). So two new messages of one
+        incident never overwrite each other's record, nor a click on the first.
+
         Raises:
+            IncidentRecordConflictError: (`replacing_ts` given) another record was written meanwhile.
             ConversationStoreError: the write failed.
         """
         values = {
-            "conversation_id": f"incident#{key}",
+            "conversation_id": f"{INCIDENT_KEY_PREFIX}{key}",
             "timestamp": INCIDENT_SORT_KEY,
             "kind": KIND_INCIDENT,
             "ttl": int(time.time()) + 7 * 86_400,
             "record": record,
         }
+        condition: dict[str, Any] = {}
+        if replacing_ts is not None:
+            condition = {
+                "ConditionExpression": "attribute_not_exists(#record) OR #record.#ts = :replacing",
+                "ExpressionAttributeNames": {"#record": "record", "#ts": "ts"},
+                "ExpressionAttributeValues": {":replacing": {"S": replacing_ts}},
+            }
         try:
-            self.client.put_item(TableName=self.table_name, Item=to_item(values))
+            self.client.put_item(TableName=self.table_name, Item=to_item(values), **condition)
         except ClientError as exc:
+            if _condition_failed(exc):
+                raise IncidentRecordConflictError(f"incident {key}: another record was written meanwhile") from exc
             raise self._error("put_item", exc) from exc
+
+    def update_incident(
+        self,
+        key: str,
+        fields: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        expect: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Set `fields` (and remove `remove`) inside the stored incident record, leaving every other field as it is
+        (UpdateItem, never a rewrite): Post's counts and a click's acknowledgement cannot erase each other.
+        Conditional on the record existing, so an expired record is never recreated half, and on each `expect`
+        field holding its value (None: absent), e.g. still the same message `ts`, still the count read. Returns the
+        whole record as stored after the update.
+
+        Raises:
+            IncidentRecordConflictError: the record is gone or belongs to another message now.
+            ConversationStoreError: the write failed.
+        """
+        names = {"#record": "record", "#ttl": "ttl"}
+        # Kept 7 days after its last write, as a rewrite kept it.
+        values: dict[str, Any] = {":ttl": {"N": str(int(time.time()) + 7 * 86_400)}}
+        assignments = ["#ttl = :ttl"]
+        for index, (name, value) in enumerate(sorted(fields.items())):
+            names[f"#f{index}"] = name
+            values[f":v{index}"] = attribute_value(value)
+            assignments.append(f"#record.#f{index} = :v{index}")
+        removals = []
+        for index, name in enumerate(sorted(set(remove) - set(fields))):
+            names[f"#r{index}"] = name
+            removals.append(f"#record.#r{index}")
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+        condition = "attribute_exists(#record)"
+        for index, (name, value) in enumerate(sorted((expect or {}).items())):
+            names[f"#e{index}"] = name
+            if value is None:
+                condition += f" AND attribute_not_exists(#record.#e{index})"
+            else:
+                values[f":e{index}"] = attribute_value(value)
+                condition += f" AND #record.#e{index} = :e{index}"
+        try:
+            answer = self.client.update_item(
+                TableName=self.table_name,
+                Key={"conversation_id": {"S": f"{INCIDENT_KEY_PREFIX}{key}"}, "timestamp": {"S": INCIDENT_SORT_KEY}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                raise IncidentRecordConflictError(f"incident {key}: no such record (expired or replaced)") from exc
+            raise self._error("update_item", exc) from exc
+        return dict(from_item(answer.get("Attributes") or {}).get("record") or {})
+
+    def claim_incident(self, key: str, execution_name: str, now: datetime, stale_after: timedelta) -> IncidentClaim:
+        """Claim the new incident `key` for the execution `execution_name` (one conditional PutItem): won when
+        nobody holds it, when this execution already does (a retried invocation), or when the holder's claim is
+        older than `stale_after` (that execution died); otherwise the holder's claim, to wait for.
+
+        Raises:
+            ConversationStoreError: the write failed for another reason than a live claim.
+        """
+        moment = now.astimezone(UTC)
+        item = {
+            "conversation_id": f"{INCIDENT_CLAIM_PREFIX}{key}",
+            "timestamp": CLAIM_SORT_KEY,
+            "kind": KIND_INCIDENT_CLAIM,
+            "claimed_by": execution_name,
+            "claimed_at": moment.isoformat(),
+            "claimed_epoch": int(moment.timestamp()),
+            "ttl": int(moment.timestamp()) + INCIDENT_CLAIM_TTL_SECONDS,
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=to_item(item),
+                ConditionExpression=(
+                    "attribute_not_exists(conversation_id) OR claimed_by = :me OR claimed_epoch < :stale_before"
+                ),
+                ExpressionAttributeValues={
+                    ":me": {"S": execution_name},
+                    ":stale_before": {"N": str(int((moment - stale_after).timestamp()))},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise self._error("put_item", exc) from exc
+            held = from_item(exc.response.get("Item") or {})
+            return IncidentClaim(
+                won=False,
+                holder=str(held.get("claimed_by") or "another execution"),
+                claimed_at=_claim_time(held.get("claimed_epoch"), moment),
+            )
+        return IncidentClaim(won=True, holder=execution_name, claimed_at=moment)
 
     def _error(self, operation: str, exc: ClientError) -> ConversationStoreError:
         code = exc.response.get("Error", {}).get("Code", "unknown")
         kind = "throttled" if is_throttling(exc) else "failed"
         return ConversationStoreError(f"DynamoDB {operation} on {self.table_name} {kind}: {code}")
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _claim_time(epoch: Any, default: datetime) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC) if isinstance(epoch, int | float) else default
 
 
 @lru_cache(maxsize=4)

@@ -1,7 +1,8 @@
 """What a Slack button click reads and writes in AWS (`functions.chat.actions`).
 
-* `IncidentActionsTable`: the incident record Post keeps (`ConversationTable.incident`), and `UpdateItem` of some of
-  its fields (acknowledged, muted), so a click never rewrites what Post wrote meanwhile (counts, status).
+* `IncidentActionsTable`: the incident record Post keeps (`ConversationTable.incident`), and `UpdateItem` of the
+  click's own fields (acknowledged, muted), so a click never rewrites what Post wrote meanwhile (counts, status,
+  blocks), nor Post a click (decision 0020).
 * `PipelineRuns`: the input of a heartbeat run (`DescribeExecution`) and the start of an on-demand critical run
   (`StartExecution`) of the alert pipeline.
 """
@@ -10,14 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from boto3.dynamodb.types import TypeSerializer
-from botocore.exceptions import ClientError
-
 from functions.shared.adapters.aws import aws_client
-from functions.shared.adapters.conversations import INCIDENT_SORT_KEY, ConversationTable
+from functions.shared.adapters.conversations import ConversationTable
 from functions.shared.adapters.stepfunctions import ExecutionReader, StepFunctionsStarter
-
-_serializer = TypeSerializer()
 
 
 class IncidentActionsTable:
@@ -34,30 +30,15 @@ class IncidentActionsTable:
         """Raises ConversationStoreError (see `ConversationTable.incident`)."""
         return self._table.incident(key)
 
-    def update_incident(self, key: str, fields: dict[str, Any]) -> None:
-        """Set `fields` inside the stored incident record, leaving its other fields as they are.
+    def update_incident(self, key: str, fields: dict[str, Any], *, message_ts: str) -> dict[str, Any]:
+        """Set `fields` inside the stored incident record, leaving its other fields as they are, while the record is
+        still the message `message_ts` (the one clicked); returns the record as stored after the update.
 
         Raises:
-            ConversationStoreError: the record is gone (expired) or the write failed.
+            IncidentRecordConflictError: the record is gone (expired) or belongs to another message now.
+            ConversationStoreError: the write failed.
         """
-        names = {"#record": "record"}
-        values: dict[str, Any] = {}
-        assignments = []
-        for index, (name, value) in enumerate(sorted(fields.items())):
-            names[f"#f{index}"] = name
-            values[f":v{index}"] = _serializer.serialize(value)
-            assignments.append(f"#record.#f{index} = :v{index}")
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"conversation_id": {"S": f"incident#{key}"}, "timestamp": {"S": INCIDENT_SORT_KEY}},
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression="attribute_exists(#record)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            raise self._table._error("update_item", exc) from exc
+        return self._table.update_incident(key, fields, expect={"ts": message_ts})
 
 
 class PipelineRuns:
