@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from functions.check_incident.logic import decide
-from functions.shared.adapters.conversations import ConversationTable, conversation_table
+from functions.shared.init_phase import warm_up
 from functions.shared.models import StageInput
 from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.settings import get_settings
 from functions.shared.stage_io import bounded_stage, parse_stage_input
+
+if TYPE_CHECKING:
+    from functions.shared.adapters.conversations import ConversationTable
 
 
 class CheckIncidentInput(StageInput):
@@ -26,7 +31,23 @@ def incident_memory(route: str) -> ConversationTable | None:
     settings = get_settings()
     if not settings.slack_alert_channels.get(route) or not settings.conversations_table:
         return None
+    # Imported here, not at the top: webhook-only mode never reads the table, so it never loads botocore
+    # (decision 0021); bot-token mode loads it at init through the warm-up below.
+    from functions.shared.adapters.conversations import conversation_table
+
     return conversation_table(settings.conversations_table)
+
+
+def _incident_table_client() -> None:
+    """Bot-token mode reads the table on every invocation: build its client (and import botocore) at init."""
+    settings = get_settings()
+    if settings.conversations_table and settings.slack_alert_channels:
+        from functions.shared.adapters.aws import aws_client
+
+        aws_client("dynamodb")
+
+
+warm_up(_incident_table_client, "incident table client")
 
 
 @bounded_stage()

@@ -64,3 +64,30 @@ def test_a_failing_warm_up_is_logged_and_left_for_the_invocation(monkeypatch: py
     monkeypatch.delenv(init_phase.INITIALIZATION_TYPE_ENV)
     assert init_phase.warm_up(broken, "probe") is False
     assert calls == ["ran"]
+
+
+def _import_check_incident(**env: str) -> bool:
+    base = {k: v for k, v in os.environ.items() if k not in {"CONVERSATIONS_TABLE", "SLACK_ALERT_CHANNELS"}}
+    base.pop(init_phase.INITIALIZATION_TYPE_ENV, None)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, functions.check_incident.handler; print('botocore.session' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**base, "AWS_DEFAULT_REGION": "us-east-1", **env},
+    )
+    return completed.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_check_incident_loads_botocore_at_init_only_in_bot_token_mode() -> None:
+    # Webhook-only mode never reads the incident table: no botocore at all
+    assert not _import_check_incident(AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
+    # Bot-token mode reads it on every invocation: its client is built at init
+    bot_token_mode = {"CONVERSATIONS_TABLE": "t", "SLACK_ALERT_CHANNELS": '{"critical": "C0123"}'}
+    assert _import_check_incident(AWS_LAMBDA_INITIALIZATION_TYPE="on-demand", **bot_token_mode)
+    # And never when a test or the local runner imports the handler
+    assert not _import_check_incident(**bot_token_mode)
