@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from functions.analyze import resource_rules
+from functions.analyze import resource_rules, rules_generic
 from functions.shared.alert_details import (
     BudgetDetails,
     CloudWatchAlarmDetails,
@@ -2095,6 +2095,7 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _invocation_spike,
         _cpu_saturation,
         _errors_with_logs,
+        *(_resource_detector(detect) for detect in rules_generic.DETECTORS),
     ),
     "none": (),
 }
