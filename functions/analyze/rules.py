@@ -1432,7 +1432,7 @@ def _lb_slow_targets(alert: Alert, facts: Facts) -> Finding | None:
         f"The targets behind {_resource_name(alert)} respond slowly: {_metric_text(facts, alert, 'TargetResponseTime')}"
     )
     requests = facts.get("compute.metric.RequestCount")
-    if requests is not None and _rose(requests):
+    if requests is not None and rules_generic.rose_clearly(requests):
         sentence += f"; traffic rose with it ({_clean(requests.text)})"
     cpu = facts.get("compute.metric.CPUUtilization")
     if cpu is not None:
@@ -2004,7 +2004,8 @@ def _security(alert: Alert, facts: Facts) -> Finding:
 
 
 def _custom(alert: Alert, facts: Facts) -> Finding:
-    sentence = f"The application reported an error: {_clean(alert.summary or alert.title)}"
+    who = f"The application {alert.resource.name}" if alert.resource and alert.resource.name else "The application"
+    sentence = f"{who} reported an error: {_clean(alert.summary or alert.title)}"
     change = facts.get("compute.recent_change")
     if change is not None:
         sentence += f"; {_clean(change.text)}"
