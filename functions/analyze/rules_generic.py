@@ -69,8 +69,8 @@ def _companions_clause(get: FactLookup) -> str:
 
 
 def _shorthand_dimensions(dimensions: dict[str, str]) -> list[str] | None:
-    """`Name=K,Value=V` per dimension, or None when a name or value could break out of the shorthand."""
-    if not dimensions or not all(_PLAIN.fullmatch(k) and _PLAIN.fullmatch(v) for k, v in dimensions.items()):
+    """`Name=K,Value=V` per dimension ([] for none), or None when a name or value could break out of the shorthand."""
+    if not all(_PLAIN.fullmatch(k) and _PLAIN.fullmatch(v) for k, v in dimensions.items()):
         return None
     return [f"Name={name},Value={value}" for name, value in dimensions.items()]
 
@@ -85,12 +85,15 @@ def metric_diagnostics(alert: Alert) -> list[BuiltCommand]:
     if named is None:
         return []
     region = _region(alert)
+    dimensions = [opt("--dimensions", named, ValueKind.SHORTHAND)] if named else []
+    # With dimensions: the resource's other metrics. Without (a region-wide metric): the metric's per-resource series.
+    listing = dimensions or [opt("--metric-name", alarm.metric_name)]
     commands = [
         build_command(
             "cloudwatch",
             "list-metrics",
             opt("--namespace", alarm.namespace, ValueKind.SHORTHAND),
-            opt("--dimensions", named, ValueKind.SHORTHAND),
+            *listing,
             region=region,
         )
     ]
@@ -107,7 +110,7 @@ def metric_diagnostics(alert: Alert) -> list[BuiltCommand]:
                 "get-metric-statistics",
                 opt("--namespace", alarm.namespace, ValueKind.SHORTHAND),
                 opt("--metric-name", alarm.metric_name),
-                opt("--dimensions", named, ValueKind.SHORTHAND),
+                *dimensions,
                 opt("--start-time", (moment - METRIC_WINDOW_BEFORE).strftime("%Y-%m-%dT%H:%M:%SZ")),
                 opt("--end-time", (moment + METRIC_WINDOW_AFTER).strftime("%Y-%m-%dT%H:%M:%SZ")),
                 opt("--period", period, ValueKind.INTEGER),
@@ -219,4 +222,30 @@ def uninterpreted_metric(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-DETECTORS = (unregistered_resource, uninterpreted_metric)
+def region_wide_metric(alert: Alert, get: FactLookup) -> Verdict | None:
+    """An alarm on a metric with no dimensions (account-level Lambda ConcurrentExecutions): it watches a whole
+    region, so no one resource is to blame."""
+    alarm = _alarm(alert)
+    if alarm is None or alarm.dimensions or not alarm.namespace or not alarm.metric_name:
+        return None
+    if alarm.alarm_kind not in (None, "metric") or get("compute.alarm_metric") is None:
+        return None
+    metric = alarm.metric_name
+    sentence = (
+        f"{metric} across all of {alarm.namespace} in {_region(alert)} breached its threshold{_metric_clause(get)}"
+        ". The alarm has no dimensions: it watches the whole region, not one resource, so no resource was investigated."
+    )
+    return Verdict(
+        root_cause=sentence,
+        confidence="low",
+        evidence_keys=["compute.alarm_metric"],
+        recommendations=[
+            f"Find which resources drive {metric}: list its per-resource series (list-metrics below) and graph the "
+            "largest.",
+            "Check whether a regional quota is close (Service Quotas) if the metric counts usage against one.",
+        ],
+        diagnostics=metric_diagnostics(alert),
+    )
+
+
+DETECTORS = (unregistered_resource, region_wide_metric, uninterpreted_metric)

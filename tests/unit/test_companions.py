@@ -272,3 +272,38 @@ def test_a_home_grown_error_payload_with_its_own_key_names_is_an_application_err
     assert analyze_with_rules(alert, GatheredContext(), now=NOW).root_cause.startswith(
         "The application ledger-recompute reported an error"
     )
+
+
+def test_an_applications_own_namespace_is_not_taken_for_the_aws_resource_its_dimension_names() -> None:
+    # Given a custom metric whose dimension is called ServiceName (as an ECS service's is)
+    alert = alarm_alert("PaymentDeclines", "Acme/Checkout", {"ServiceName": "checkout-web", "Environment": "prod"})
+    compute, _catalog = _companion_readers({"PaymentDeclines": five_minute(3, [120, 240])}, {})
+
+    # When the compute branch runs
+    section = run(alert, compute)
+
+    # Then no ECS service is investigated: the namespace is reported as not investigated
+    assert section.fact("compute.unregistered_resource") is not None
+    assert not any("ECS" in line for line in section.looked_at)
+    classified = classify_payload(_eventbridge_alarm("Acme/Checkout", {"ServiceName": "checkout-web"}))
+    assert classified.resource is not None and classified.resource.type != "AWS::ECS::Service"
+    assert classified.resource.name == "checkout-web"
+    # While Container Insights' ServiceName still is an ECS service
+    insights = classify_payload(_eventbridge_alarm("ECS/ContainerInsights", {"ServiceName": "api", "ClusterName": "c"}))
+    assert insights.resource is not None and insights.resource.type == "AWS::ECS::Service"
+
+
+def test_a_region_wide_metric_blames_no_resource() -> None:
+    # Given account-level Lambda ConcurrentExecutions (no dimensions) in us-west-2
+    alert = alarm_alert("ConcurrentExecutions", "AWS/Lambda", {}, threshold=900)
+    alert = alert.model_copy(update={"region": "us-west-2"})
+    analysis = _analyse(alert, _fact("compute.alarm_metric", "Alarm metric ConcurrentExecutions: peak 950", 950, 310))
+
+    # Then it says the alarm watches the whole region, and lists the metric's per-resource series there
+    assert analysis.root_cause.startswith("ConcurrentExecutions across all of AWS/Lambda in us-west-2")
+    assert "no resource was investigated" in analysis.root_cause
+    assert any(
+        c.startswith("aws cloudwatch list-metrics --namespace AWS/Lambda --metric-name ConcurrentExecutions")
+        and c.endswith("--region us-west-2")
+        for c in analysis.diagnostics
+    )

@@ -27,6 +27,7 @@ from functions.shared.sources.common import (
     arn_parts,
     as_dict,
     as_list,
+    aws_published_namespace,
     dedup_key,
     number,
     text,
@@ -388,7 +389,8 @@ def _alert(fields: _AlarmFields) -> Alert:
 
 
 def _resource(fields: _AlarmFields, dimensions: dict[str, str], namespace: str = "") -> ResourceRef:
-    for dimension, (resource_type, arn_template) in _RESOURCE_DIMENSIONS.items():
+    known = _RESOURCE_DIMENSIONS if not namespace or aws_published_namespace(namespace) else {}
+    for dimension, (resource_type, arn_template) in known.items():
         value = dimensions.get(dimension)
         if not value:
             continue
