@@ -43,6 +43,8 @@ def test_an_unregistered_namespace_says_so_and_reads_the_metrics_published_besid
     assert "moved with it: IncomingRecords (+100%)" in summary.text and "steady: PutRecords.Latency" in summary.text
     assert section.fact("compute.companion.IncomingRecords") is not None
     assert section.fact("compute.companion.GetRecords.IteratorAgeMilliseconds") is None  # the alarm's own metric
+    # And every fact links to its evidence (a graph)
+    assert all(fact.link for fact in section.facts)
 
 
 def test_a_registered_type_alarmed_outside_its_related_metrics_reads_the_rest_by_its_own_dimensions() -> None:

@@ -44,7 +44,18 @@ def dimensions_text(dimensions: dict[str, str]) -> str:
     return ", ".join(f"{name}={value}" for name, value in dimensions.items()) or "no dimensions"
 
 
-def unregistered_resource_fact(metric: AlarmMetric) -> Fact:
+def _alarm_metric_graph(metric: AlarmMetric, region: str | None) -> str:
+    return console_links.metric_graph_url(
+        metric.namespace,
+        metric.metric_name,
+        metric.dimensions,
+        region,
+        stat=metric.stat,
+        period_seconds=metric.period_seconds,
+    )
+
+
+def unregistered_resource_fact(metric: AlarmMetric, region: str | None = None) -> Fact:
     """The plain statement that the alarm's namespace has no registered type: no configuration, neighbours or
     logs were read. Its subject is the value of the alarm's first dimension (the one that names the resource)."""
     name = next(iter(metric.dimensions.values()), None)
@@ -56,6 +67,7 @@ def unregistered_resource_fact(metric: AlarmMetric) -> Fact:
         ),
         value=metric.namespace,
         subject=name,
+        link=_alarm_metric_graph(metric, region),
     )
 
 
@@ -151,12 +163,12 @@ def companion_metrics_evidence(
     if not kept:
         evidence.notes.append(f"No datapoints for the other {metric.namespace} metrics of this resource.")
         return evidence
-    evidence.facts.append(_summary_fact(metric, kept))
+    evidence.facts.append(_summary_fact(metric, kept, region))
     evidence.facts.extend(fact for _, fact in kept)
     return evidence
 
 
-def _summary_fact(metric: AlarmMetric, kept: list[tuple[float, Fact]]) -> Fact:
+def _summary_fact(metric: AlarmMetric, kept: list[tuple[float, Fact]], region: str | None) -> Fact:
     """One line for the analysis: which of the resource's other metrics moved with the alarm's, which did not."""
     moved = [fact for movement, fact in kept if movement >= MOVED_PERCENT]
     flat = [fact.subject or "" for movement, fact in kept if movement < MOVED_PERCENT]
@@ -170,6 +182,8 @@ def _summary_fact(metric: AlarmMetric, kept: list[tuple[float, Fact]]) -> Fact:
         text=f"Other {metric.namespace} metrics of {dimensions_text(metric.dimensions)}: " + "; ".join(parts),
         value=len(moved),
         subject=", ".join(fact.subject or "" for fact in moved) or None,
+        # The most moved companion's graph (each companion fact links its own).
+        link=kept[0][1].link,
     )
 
 
@@ -187,7 +201,7 @@ def unregistered_resource_evidence(
     """An alarm on a namespace of no registered type: the statement that it is not investigated, then its
     companion metrics."""
     evidence = Evidence()
-    evidence.facts.append(unregistered_resource_fact(metric))
+    evidence.facts.append(unregistered_resource_fact(metric, region))
     evidence.looked_at.append(f"{metric.namespace}: not a resource type alert-intel investigates yet")
     return evidence.add(
         companion_metrics_evidence(cw, catalog, metric, at=at, now=now, region=region, before=before, after=after)
