@@ -47,6 +47,7 @@ from functions.shared.investigate.base import (
     time_budget,
 )
 from functions.shared.investigate.changes import TrailReader, change_subjects_of, what_changed_evidence
+from functions.shared.investigate.companions import companion_metrics_evidence, unregistered_resource_evidence
 from functions.shared.investigate.composite import composite_children_evidence
 from functions.shared.investigate.containers import ecs_cluster_evidence, ecs_service_evidence
 from functions.shared.investigate.cost_drill import (
@@ -98,6 +99,8 @@ FACT_ORDER = (
     "compute.lambda_mover",
     "compute.recent_launches",
     "compute.alarm_metric",
+    "compute.unregistered_resource",
+    "compute.companion_summary",
     "compute.child_alarm",
     "compute.lb_all_targets_unhealthy",
     "compute.lb_5xx_origin",
@@ -353,7 +356,22 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         evidence.add(_cost_drill_playbook(alert, readers, now))
         return evidence
     if target is None:
-        evidence.notes.append("The alarm names no Lambda function, instance, queue, table or API to look at.")
+        if metric is not None and metric.dimensions:
+            # A namespace of no registered type: say so, and read what CloudWatch has beside the alarm's metric.
+            evidence.add(
+                unregistered_resource_evidence(
+                    readers.cloudwatch,
+                    readers.metric_catalog,
+                    metric,
+                    at=at,
+                    now=now,
+                    region=alert.region,
+                    before=ALARM_BEFORE,
+                    after=ALARM_AFTER,
+                )
+            )
+        else:
+            evidence.notes.append("The alarm names no Lambda function, instance, queue, table or API to look at.")
         return evidence.add(_changes_and_noise(alert, readers, [], window, at=at, now=now))
     same_namespace = metric is not None and metric.namespace == target.namespace
     walk = walk_resources(
@@ -367,6 +385,23 @@ def _alarm_playbook(alert: Alert, readers: ComputeReaders, now: datetime) -> Evi
         skip_metric=metric.metric_name if same_namespace and metric else None,
     )
     evidence.add(walk.evidence)
+    related = {name for name, _ in resource_type(target.kind).related_metrics}
+    if same_namespace and metric is not None and metric.metric_name not in related:
+        # A metric the type's related metrics do not cover: what else the resource publishes may show why. By the
+        # resource's own dimensions, not the alarm's (DynamoDB's SystemErrors also carry an Operation).
+        evidence.add(
+            companion_metrics_evidence(
+                readers.cloudwatch,
+                readers.metric_catalog,
+                metric.model_copy(update={"dimensions": target.dimensions}),
+                at=at,
+                now=now,
+                region=alert.region,
+                before=ALARM_BEFORE,
+                after=ALARM_AFTER,
+                skip=frozenset(related),
+            )
+        )
     evidence.add(_changes_and_noise(alert, readers, walk.visited, window, at=at, now=now))
     # Where an API's errors come from needs the API's and its backend's facts together: read after the walk.
     evidence.facts.extend(api_findings(evidence.facts, metric.metric_name if metric else None))

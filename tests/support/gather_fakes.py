@@ -232,6 +232,13 @@ class FakeLogGroups:
 @dataclass
 class FakeMetricCatalog:
     sets: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)  # (namespace, metric) -> sets
+    # (namespace, the first dimension's value) -> the metrics published for exactly the asked dimensions
+    names: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    name_calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def dimension_sets(self, namespace: str, metric_name: str) -> list[dict[str, str]]:
         return self.sets.get((namespace, metric_name), [])
+
+    def metric_names(self, namespace: str, dimensions: dict[str, str]) -> list[str]:
+        self.name_calls.append((namespace, dict(dimensions)))
+        return self.names.get((namespace, next(iter(dimensions.values()), "")), [])

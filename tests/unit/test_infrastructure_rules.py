@@ -281,6 +281,11 @@ def test_rising_target_response_time_is_slow_targets_and_a_flat_one_is_not() -> 
     requests = _metric("RequestCount", 2400, 1000)
     rising = _analyse(alert, _metric("TargetResponseTime", 2.4, 0.18, key="compute.alarm_metric"), requests)
     assert rising.root_cause.startswith("The targets behind") and "traffic rose with it" in rising.root_cause
+    # Flat traffic (+0%) is not said to have risen with the latency
+    steady = _analyse(
+        alert, _metric("TargetResponseTime", 2.4, 0.18, key="compute.alarm_metric"), _metric("RequestCount", 1000, 1000)
+    )
+    assert steady.root_cause.startswith("The targets behind") and "traffic rose" not in steady.root_cause
     flat = Fact(
         key="compute.alarm_metric",
         text="Alarm metric TargetResponseTime: peak 0.2 vs baseline 0.21",

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from functions.analyze import resource_rules
+from functions.analyze.rules import generic
 from functions.analyze.rules.alarms import (
     _alarm_diagnostics,
     _alarm_fallback,
@@ -146,6 +147,7 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _invocation_spike,
         _cpu_saturation,
         _errors_with_logs,
+        *(_resource_detector(detect) for detect in generic.DETECTORS),
     ),
     "none": (),
 }

@@ -22,6 +22,7 @@ from functions.analyze.rules.facts import (
     _rose,
     with_facts,
 )
+from functions.analyze.rules.generic import rose_clearly
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
 from functions.shared.models import Alert, Fact
 
@@ -138,7 +139,7 @@ def _lb_slow_targets(alert: Alert, facts: Facts) -> Finding | None:
         f"The targets behind {_resource_name(alert)} respond slowly: {_metric_text(facts, alert, 'TargetResponseTime')}"
     )
     requests = facts.get("compute.metric.RequestCount")
-    if requests is not None and _rose(requests):
+    if requests is not None and rose_clearly(requests):
         sentence += f"; traffic rose with it ({_clean(requests.text)})"
     sentence = with_facts(sentence, facts, ("compute.metric.CPUUtilization",))
     return Finding(

@@ -91,7 +91,8 @@ def _security(alert: Alert, facts: Facts) -> Finding:
 
 
 def _custom(alert: Alert, facts: Facts) -> Finding:
-    sentence = f"The application reported an error: {_clean(alert.summary or alert.title)}"
+    who = f"The application {alert.resource.name}" if alert.resource and alert.resource.name else "The application"
+    sentence = f"{who} reported an error: {_clean(alert.summary or alert.title)}"
     change = facts.get("compute.recent_change")
     if change is not None:
         sentence += f"; {_clean(change.text)}"

@@ -140,3 +140,30 @@ class MetricCatalogReader:
             for metric in response.get("Metrics", [])
         ]
         return sets[:MAX_METRIC_SETS]
+
+    def metric_names(self, namespace: str, dimensions: dict[str, str]) -> list[str]:
+        """The metrics of `namespace` published for exactly these dimensions (one page): what else CloudWatch
+        knows about the resource an alarm names, when no interpreter knows its type or its metric.
+
+        Raises:
+            GatherThrottledError, AwsReadDeniedError ("cloudwatch:ListMetrics"), AwsReadUnavailableError.
+        """
+        key = cache_key("cloudwatch.list_metrics_of", self._region, namespace, sorted(dimensions.items()))
+        return cached(key, lambda: self._fetch_names(namespace, dimensions))
+
+    def _fetch_names(self, namespace: str, dimensions: dict[str, str]) -> list[str]:
+        response = aws_read(
+            "cloudwatch:ListMetrics",
+            self._client.list_metrics,
+            Namespace=namespace,
+            Dimensions=[{"Name": name, "Value": value} for name, value in dimensions.items()],
+        )
+        names: list[str] = []
+        for metric in response.get("Metrics", []):
+            # ListMetrics also returns metrics with more dimensions than asked for: keep the same resource only.
+            if {str(d.get("Name")) for d in metric.get("Dimensions", [])} != set(dimensions):
+                continue
+            name = str(metric.get("MetricName", ""))
+            if name and name not in names:
+                names.append(name)
+        return names[:MAX_METRIC_SETS]

@@ -134,9 +134,10 @@ def _five_xx_origin(cw: CloudWatchReader, target: Target, name: str, *, now: dat
     elb, app = peaks
     if elb <= 0 and app <= 0:
         return evidence
-    if elb >= ORIGIN_RATIO * max(app, 1):
+    # A side with no 5XX at all is not an origin, however few the other side's are.
+    if app <= 0 or elb >= ORIGIN_RATIO * max(app, 1):
         origin, words = "load_balancer", "the load balancer itself returns them (no healthy target, resets or timeouts)"
-    elif app >= ORIGIN_RATIO * max(elb, 1):
+    elif elb <= 0 or app >= ORIGIN_RATIO * max(elb, 1):
         origin, words = "targets", "the application behind it returns them"
     else:
         origin, words = "both", "both the load balancer and the application return them"

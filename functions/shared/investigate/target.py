@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from functions.shared.alert_details import CloudWatchAlarmDetails, HealthDetails
 from functions.shared.models import Alert
 from functions.shared.registry import RESOURCE_TYPES, ResourceKind, resource_type
+from functions.shared.sources.common import aws_published_namespace
 
 # A resource to investigate is of a registered type (`functions.shared.registry.RESOURCE_TYPES`).
 TargetKind = ResourceKind
@@ -138,11 +139,11 @@ def implicated_target(alert: Alert) -> Target | None:
 
 def target_of_dimensions(namespace: str | None, dims: dict[str, str], region: str | None) -> Target | None:
     """The resource a set of dimensions names: a type of the alarm's own namespace first (its most specific
-    dimension set), then any registered type by its dimension alone (EC2 publishes CPUUtilization per
-    AutoScalingGroupName in AWS/EC2)."""
-    candidates = [key for key in _DIMENSIONS if key[0] == namespace] + [
-        key for key in _DIMENSIONS if key[0] != namespace
-    ]
+    dimension set), then, in a namespace AWS publishes to, any registered type by its dimension alone (EC2
+    publishes CPUUtilization per AutoScalingGroupName in AWS/EC2; Container Insights names ECS services)."""
+    candidates = [key for key in _DIMENSIONS if key[0] == namespace]
+    if namespace is None or aws_published_namespace(namespace):
+        candidates += [key for key in _DIMENSIONS if key[0] != namespace]
     for type_namespace, dimension in candidates:
         if dims.get(dimension):
             kind = _DIMENSIONS[(type_namespace, dimension)]

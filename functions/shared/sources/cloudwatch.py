@@ -17,6 +17,7 @@ configuration changes are info.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from functions.shared.sources.common import (
     arn_parts,
     as_dict,
     as_list,
+    aws_published_namespace,
     dedup_key,
     number,
     text,
@@ -64,7 +66,13 @@ _RESOURCE_DIMENSIONS: dict[str, tuple[str, str | None]] = {
     "CacheClusterId": ("AWS::ElastiCache::CacheCluster", None),
     "DistributionId": ("AWS::CloudFront::Distribution", None),
     "StreamName": ("AWS::Kinesis::Stream", "arn:aws:kinesis:{region}:{account}:stream/{name}"),
+    "RuleName": ("AWS::Events::Rule", "arn:aws:events:{region}:{account}:rule/{name}"),
+    "ReplicationGroupId": ("AWS::ElastiCache::ReplicationGroup", None),
 }
+# A dimension of no type above still names the resource when its name says it is a name or an id (a broker, a
+# file system, a domain, a custom namespace's "ServiceName"): the footer and the analysis then name that, not the
+# alarm. Qualifiers such as Region, Operation, Currency or Stage never do.
+_NAMING_DIMENSION = re.compile(r"(Name|Id|ID|Identifier|Arn)$")
 
 # SNS alarm messages name the region by its display name.
 _REGION_NAMES = {
@@ -323,7 +331,7 @@ def _alert(fields: _AlarmFields) -> Alert:
     else:
         alert_type = "cloudwatch_alarm"
     dimensions = dict(primary["dimensions"]) if primary else {}
-    resource = _resource(fields, dimensions)
+    resource = _resource(fields, dimensions, str(primary.get("namespace") or "") if primary else "")
     state = fields.state or "UNKNOWN"
     changed_at = timestamp(fields.changed_at)
 
@@ -380,8 +388,9 @@ def _alert(fields: _AlarmFields) -> Alert:
     )
 
 
-def _resource(fields: _AlarmFields, dimensions: dict[str, str]) -> ResourceRef:
-    for dimension, (resource_type, arn_template) in _RESOURCE_DIMENSIONS.items():
+def _resource(fields: _AlarmFields, dimensions: dict[str, str], namespace: str = "") -> ResourceRef:
+    known = _RESOURCE_DIMENSIONS if not namespace or aws_published_namespace(namespace) else {}
+    for dimension, (resource_type, arn_template) in known.items():
         value = dimensions.get(dimension)
         if not value:
             continue
@@ -390,4 +399,8 @@ def _resource(fields: _AlarmFields, dimensions: dict[str, str]) -> ResourceRef:
             arn = arn_template.format(region=fields.region, account=fields.account_id, name=value)
         name = value.split(":")[-1] if value.startswith("arn:") else value
         return ResourceRef(type=resource_type, name=name, arn=arn, region=fields.region)
+    for dimension, value in dimensions.items():
+        if value and _NAMING_DIMENSION.search(dimension):
+            name = value.split(":")[-1] if value.startswith("arn:") else value
+            return ResourceRef(type=f"{namespace} {dimension}".strip(), name=name, region=fields.region)
     return ResourceRef(type="AWS::CloudWatch::Alarm", name=fields.name, arn=fields.arn, region=fields.region)

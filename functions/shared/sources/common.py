@@ -140,3 +140,13 @@ def words(value: Any) -> set[str]:
     """Lower-case words of a name, splitting camelCase and separators: "ImageProcessor-WarnErrors" -> {image, ...}."""
     raw = text(value) or ""
     return {token.lower() for token in _CAMEL_TOKENS.findall(raw)}
+
+
+# Namespaces AWS itself publishes to: AWS/<service>, and the CloudWatch agent's and Container Insights' own. Only in
+# these does a dimension such as ServiceName or ClusterName name an AWS resource; in an application's own
+# namespace it is whatever the application means by it.
+_AWS_PUBLISHED_NAMESPACES = re.compile(r"^(AWS/|ECS/ContainerInsights$|ContainerInsights$|CWAgent$)")
+
+
+def aws_published_namespace(namespace: str) -> bool:
+    return bool(_AWS_PUBLISHED_NAMESPACES.match(namespace))

@@ -15,10 +15,38 @@ from functions.shared.alert_details import CustomErrorDetails
 from functions.shared.models import Alert, ResourceRef, Severity
 from functions.shared.sources.common import as_dict, canonical_json, dedup_key, shorten, text, timestamp, title
 
-_MESSAGE_KEYS = ("message", "error", "errorMessage", "error_message", "msg", "exception", "description")
-_SEVERITY_KEYS = ("severity", "level", "log_level", "logLevel", "priority")
-_SERVICE_KEYS = ("service", "service_name", "serviceName", "application", "app", "function_name", "functionName")
-_TIME_KEYS = ("timestamp", "time", "occurred_at", "occurredAt", "@timestamp", "date")
+_MESSAGE_KEYS = (
+    "message",
+    "error",
+    "errorMessage",
+    "error_message",
+    "msg",
+    "exception",
+    "description",
+    "summary",
+    "title",
+    "reason",
+    "text",
+)
+# Where home-grown alerters nest the technical detail (`{"summary": ..., "ctx": {"exception": ...}}`): one level
+# down, its exception or error is appended to the message and gives the error type.
+_CONTEXT_KEYS = ("ctx", "context", "details", "detail", "data", "extra", "meta", "metadata", "payload")
+_EXCEPTION_KEYS = ("exception", "error", "errorMessage", "error_message", "stack", "stacktrace", "traceback")
+_SEVERITY_KEYS = ("severity", "level", "log_level", "logLevel", "priority", "sev", "urgency")
+_SERVICE_KEYS = (
+    "service",
+    "service_name",
+    "serviceName",
+    "application",
+    "app",
+    "app_name",
+    "appName",
+    "svc",
+    "component",
+    "function_name",
+    "functionName",
+)
+_TIME_KEYS = ("timestamp", "time", "occurred_at", "occurredAt", "@timestamp", "date", "emitted_at", "created_at", "ts")
 _ID_KEYS = ("event_id", "eventId", "id", "request_id", "requestId", "correlation_id", "trace_id")
 
 _SEVERITY_WORDS: dict[str, Severity] = {
@@ -66,6 +94,27 @@ def custom_message(payload: dict[str, Any]) -> str | None:
     return None
 
 
+def nested_exception(payload: dict[str, Any]) -> str | None:
+    """The exception or error a nested context object carries (`ctx.exception`), if the top level has none."""
+    for key in _CONTEXT_KEYS:
+        context = payload.get(key)
+        if not isinstance(context, dict):
+            continue
+        for name in _EXCEPTION_KEYS:
+            found = text(context.get(name))
+            if found:
+                return found
+    return None
+
+
+def _error_type(exception: str | None) -> str | None:
+    """`decimal.InvalidOperation: [...]` -> `decimal.InvalidOperation`: the leading dotted name before a colon."""
+    if not exception:
+        return None
+    head = exception.split(":", 1)[0].strip()
+    return head if head and " " not in head and len(head) <= 120 else None
+
+
 def parse_custom(payload: Any, subject: str | None) -> Alert | None:
     if not isinstance(payload, dict):
         return None
@@ -79,6 +128,9 @@ def parse_custom(payload: Any, subject: str | None) -> Alert | None:
     message = custom_message(payload)
     if message is None:
         return None
+    exception = nested_exception(payload)
+    if exception and exception not in message:
+        message = f"{message}: {exception}"
     severity_word = next((text(payload.get(k)) for k in _SEVERITY_KEYS if text(payload.get(k))), None)
     severity = _SEVERITY_WORDS.get((severity_word or "").lower().replace(" ", ""), "critical")
     service = next((text(payload.get(k)) for k in _SERVICE_KEYS if text(payload.get(k))), None)
@@ -89,6 +141,7 @@ def parse_custom(payload: Any, subject: str | None) -> Alert | None:
         or text(payload.get("errorType"))
         or text(error.get("type"))
         or text(error.get("name"))
+        or _error_type(exception)
     )
     occurred = next((timestamp(payload.get(k)) for k in _TIME_KEYS if timestamp(payload.get(k))), None)
     occurred = occurred or timestamp(envelope.get("time"))
