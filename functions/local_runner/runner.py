@@ -197,12 +197,9 @@ def reset_local_caches() -> None:
     clear_settings_caches()
     clear_chat_settings_caches()
     reset_clients()
-    try:
-        from aws_lambda_powertools.utilities.parameters import clear_caches
+    from functions.shared.adapters.secrets import reset_secret_cache
 
-        clear_caches()
-    except ImportError:  # pragma: no cover - older Powertools
-        pass
+    reset_secret_cache()
     from functions.shared.adapters.bedrock import reset_bedrock
     from functions.shared.adapters.conversations import conversation_table
     from functions.shared.cache import clear_cache

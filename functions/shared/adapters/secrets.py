@@ -2,8 +2,11 @@
 
 The secret (name in `Settings.slack_webhooks_secret_name`) is a JSON object with one webhook URL per route:
 `{"critical": "https://hooks.slack.com/services/...", "heartbeat": "https://hooks.slack.com/services/..."}`.
-It is read with Powertools' parameters utility and kept for `SECRET_MAX_AGE_SECONDS`, so a warm Lambda does not
-call Secrets Manager on every alert, and a rotated webhook is picked up within five minutes.
+It is read with the project's botocore client (`GetSecretValue`, as `slack_api.read_slack_secret` reads the bot
+token) and kept for `SECRET_MAX_AGE_SECONDS`, so a warm Lambda does not call Secrets Manager on every alert, and a
+rotated webhook is picked up within five minutes. Not Powertools' parameters utility: for this one call it imported
+boto3, s3transfer and multiprocessing (its AppConfig and DynamoDB providers) into Post's and Recover's cold start
+(decision 0021).
 
 A missing `heartbeat` URL falls back to the `critical` webhook with a logged warning: a heartbeat that lands in
 the critical channel is noisy, but a heartbeat that is silently dropped defeats its purpose.
@@ -11,10 +14,12 @@ the critical channel is noisy, but a heartbeat that is silently dropped defeats 
 
 from __future__ import annotations
 
+import json
+import time
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.shared.adapters.aws import aws_client
 from functions.shared.errors import ConfigurationError
@@ -25,21 +30,32 @@ from functions.shared.settings import get_settings
 SECRET_MAX_AGE_SECONDS = 300
 
 
-def _provider() -> parameters.SecretsProvider:
-    return _provider_for(aws_client("secretsmanager"))
-
-
 @lru_cache(maxsize=1)
-def _provider_for(client: Any) -> parameters.SecretsProvider:
-    # Built on the project's client factory (same timeouts and retries as every other AWS call) and keyed by that
-    # client: `reset_clients()` yields a new client, hence a new provider with an empty cache.
-    return parameters.SecretsProvider(boto3_client=client)
+def _cache_for(client: Any) -> dict[str, tuple[float, dict[str, Any]]]:
+    # Keyed by the client from the project's factory: `reset_clients()` yields a new client (a new container, in
+    # tests), hence an empty cache. Values: (monotonic time read, decoded secret).
+    return {}
 
 
 def reset_secret_cache() -> None:
     """Forget cached secret values (tests; or after rotating a webhook by hand)."""
-    _provider_for.cache_clear()
-    parameters.clear_caches()
+    _cache_for.cache_clear()
+
+
+def _read_json_secret(client: Any, name: str) -> Any:
+    try:
+        raw = client.get_secret_value(SecretId=name).get("SecretString") or ""
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "unknown")
+        raise ConfigurationError(f"Cannot read the Slack webhook secret {name!r}: {code}") from exc
+    except BotoCoreError as exc:
+        raise ConfigurationError(f"Cannot read the Slack webhook secret {name!r}: {exc}") from exc
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f'Secret {name!r} is not JSON; expected {{"critical": "<webhook url>", "heartbeat": ...}}'
+        ) from exc
 
 
 def read_webhook_secret(secret_name: str | None = None) -> dict[str, Any]:
@@ -49,16 +65,15 @@ def read_webhook_secret(secret_name: str | None = None) -> dict[str, Any]:
         ConfigurationError: the secret does not exist, cannot be read, or is not a JSON object.
     """
     name = secret_name or get_settings().slack_webhooks_secret_name
-    try:
-        value = _provider().get(name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
-    except parameters.TransformParameterError as exc:
-        raise ConfigurationError(
-            f'Secret {name!r} is not JSON; expected {{"critical": "<webhook url>", "heartbeat": ...}}'
-        ) from exc
-    except parameters.GetParameterError as exc:
-        raise ConfigurationError(f"Cannot read the Slack webhook secret {name!r}: {exc}") from exc
+    client = aws_client("secretsmanager")
+    cache = _cache_for(client)
+    hit = cache.get(name)
+    if hit is not None and time.monotonic() - hit[0] < SECRET_MAX_AGE_SECONDS:
+        return hit[1]
+    value = _read_json_secret(client, name)
     if not isinstance(value, dict):
         raise ConfigurationError(f"Secret {name!r} must be a JSON object of route -> webhook URL")
+    cache[name] = (time.monotonic(), value)
     return value
 
 

@@ -1,4 +1,4 @@
-"""The webhook secret: read through Powertools' parameters utility and cached across invocations."""
+"""The webhook secret: read with GetSecretValue through the project's client and cached across invocations."""
 
 from __future__ import annotations
 
@@ -48,3 +48,22 @@ def test_plain_http_webhooks_are_refused_outside_local_runs(aws: None, monkeypat
     # When / Then
     with pytest.raises(ConfigurationError, match="must be an https:// URL"):
         webhook_url_for("critical")
+
+
+def test_a_rotated_webhook_is_read_again_once_the_cached_value_is_five_minutes_old(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.shared.adapters import secrets
+
+    clock = [1_000.0]
+    monkeypatch.setattr(secrets.time, "monotonic", lambda: clock[0])
+    store_webhooks({"critical": "https://hooks.slack.com/services/T/B/old"})
+    assert webhook_url_for("critical").endswith("/old")
+    boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+        SecretId=SECRET_NAME, SecretString=json.dumps({"critical": "https://hooks.slack.com/services/T/B/new"})
+    )
+
+    clock[0] += secrets.SECRET_MAX_AGE_SECONDS - 1
+    assert webhook_url_for("critical").endswith("/old")
+    clock[0] += 2
+    assert webhook_url_for("critical").endswith("/new")
