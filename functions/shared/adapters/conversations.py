@@ -107,7 +107,7 @@ def conversation_to_item(conversation: Conversation) -> dict[str, Any]:
 
 
 class ConversationTable:
-    """Reads and writes the chat bot's table through one boto3 DynamoDB client."""
+    """Reads and writes the chat bot's table through one DynamoDB client (botocore, decision 0016)."""
 
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self.table_name = table_name
