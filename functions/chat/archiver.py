@@ -5,7 +5,7 @@ Stream view NEW_AND_OLD_IMAGES. Archived:
   any other delete → "deleted". Nothing leaves the table without a copy in S3.
 * INSERT or MODIFY that makes a conversation's status `completed` → "completed".
 A conversation archived on completion and later expiring is written again to the same key (idempotent).
-Alert context records and event claims are never archived.
+Alert context records, incident records and claims are never archived.
 """
 
 from __future__ import annotations

@@ -531,7 +531,7 @@ def _s3_bucket_drill(alert: Alert, readers: ComputeReaders, now: datetime, probe
     return s3_bucket_drill(readers.cloudwatch, readers.metric_catalog, usage_types, now=now, region=alert.region)
 
 
-# Per billing mechanism (`functions.shared.investigate.cost_drill.USAGE_MECHANISMS`): the drill from the cost to
+# Per billing mechanism (`functions.shared.investigate.usage_mechanisms.USAGE_MECHANISMS`): the drill from the cost to
 # the resources behind it. `probe`: no usage type named it, so it reports only clear growth.
 CostDrill = Callable[[Alert, ComputeReaders, datetime, bool], Evidence]
 COST_DRILLS: dict[Mechanism, CostDrill] = {

@@ -1,7 +1,8 @@
 """`alert-intel`: classify alerts and run them through the real state machine, offline.
 
-Verbs: `classify FILE`, `run [FILE ...] [--scenario NAME] [--out DIR] [--slack webhook|web] [--enforce-iam [--env
-NAME]]`, `demo`, `eval`, `chat`, `slack-server`.
+Verbs: `classify FILE`, `run [FILE ...] [--scenario NAME] [--out DIR] [--slack webhook|web] [--together]
+[--enforce-iam [--env NAME]]`, `demo [--out DIR]`, `eval [--scenarios DIR] [--json]`, `doctor [--env NAME]`
+(`doctor.py`), and `chat`, `slack-server` (`chat_commands.py`, with the `chat` extra).
 Exit codes: 0 success, 1 the run failed (or, with --enforce-iam, an AWS call was denied), 2 bad usage or
 unreadable input.
 """

@@ -9,7 +9,8 @@ seconds), EventSource, Username, Resources[{ResourceType, ResourceName}] and Clo
 string). Errors come back as AWS sends them: status 400 and `{"__type": "<Code>", "message": ...}`.
 
 The events live in `LOCAL_TRAIL`, a store like moto's backends: the seeder writes it, the runner serves it (the
-boto3 client reaches the server through `AWS_ENDPOINT_URL_CLOUDTRAIL`, for that client only).
+CloudTrail client reaches the server through `AWS_ENDPOINT_URL_CLOUDTRAIL`, for that client only). As on AWS, a
+lookup sees only the events of the region its request was signed for (`signed_region`).
 """
 
 from __future__ import annotations

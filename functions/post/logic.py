@@ -1,4 +1,11 @@
-"""Posting a formatted message to the Slack webhook of its route."""
+"""Posting a formatted message: to the Slack webhook of its route, or with the bot token as one message per incident.
+
+Webhook-only (no channel for the route): one POST, the thread's content below a divider (`webhook_body`). With the
+bot token (`post_incident`): a new incident's main message and its evidence in the thread, its record written with
+a conditional PutItem; a duplicate or re-fire replies in the open incident's thread and edits its header; a
+resolution edits the header. Post updates only its own fields of the record (decision 0020); a muted incident's
+re-fire stays in the thread (`_edit_header`, decision 0017). Decisions 0013 and 0014.
+"""
 
 from __future__ import annotations
 
@@ -73,7 +80,7 @@ _MARKER = re.compile(r"^(?:✅ Resolved [^:]*: |🔁 \d+x )?(?:\S+ (?:CRITICAL|W
 
 def webhook_body(post_input: PostInput) -> dict[str, Any]:
     """What one incoming webhook receives: the main message, and the thread's content appended below a divider
-    (webhooks cannot thread; docs/decisions/0012-main-message-and-thread.md). Slack's 50-block limit holds."""
+    (webhooks cannot thread; docs/decisions/0013-main-message-and-thread.md). Slack's 50-block limit holds."""
     body = post_input.message.model_dump(mode="json")
     thread = post_input.thread
     if thread is not None and thread.blocks:

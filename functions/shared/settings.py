@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     conversations_table: str | None = Field(default=None, validation_alias="CONVERSATIONS_TABLE")
     # With the chat app's bot token: the channel ID per route ({"critical": "C0...", "heartbeat": "C0..."}, JSON).
     # A route with a channel is posted with chat.postMessage (main message, evidence in its thread); a route
-    # without one keeps its incoming webhook (docs/decisions/0012-main-message-and-thread.md).
+    # without one keeps its incoming webhook (docs/decisions/0013-main-message-and-thread.md).
     slack_alert_channels: dict[str, str] = Field(default_factory=dict, validation_alias="SLACK_ALERT_CHANNELS")
     # How long an execution that lost an incident's claim waits before it checks again for the first message
     # (decision 0020); the local runner's tests shorten it, since moto's Wait state really sleeps.

@@ -29,6 +29,8 @@ the analysis. The detectors and their commands live in one module per resource f
   `dynamodb_tables`: one resource family each, its detectors and its `RESOURCE_DIAGNOSTICS` commands.
   ECS, Step Functions and API Gateway are in `functions.analyze.resource_rules`.
 - `other_sources`: AWS Health, GuardDuty / Security Hub, custom and unclassified alerts.
+- `generic`: alarms no specific detector explains (an unregistered namespace, a region-wide metric, a registered
+  type's metric no interpreter reads, decision 0019), run after every specific detector.
 """
 
 from __future__ import annotations

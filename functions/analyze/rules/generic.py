@@ -9,6 +9,8 @@
   SystemErrors). The type's investigation ran, its related metrics were read and, for a metric they do not
   include, its companions too; the answer says which of them moved with the alarm's metric and which stayed
   steady, rather than "the gathered context does not show why".
+- `region_wide_metric`: an alarm without dimensions (Lambda ConcurrentExecutions for the whole region) watches a
+  region, not a resource: the answer blames no resource, and its commands list the metric's per-resource series.
 
 `functions.analyze.rules` runs them after every specific detector (converting a `Verdict` to its `Finding`); this
 module imports nothing of it. Every command is built by `functions.shared.aws_commands.build_command`, and a

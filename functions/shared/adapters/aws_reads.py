@@ -2,7 +2,7 @@
 
 Throttling becomes `GatherThrottledError` (the state machine retries the branch); a denied call becomes
 `AwsReadDeniedError` naming the IAM action; anything else (not found, not supported, endpoint down) becomes
-`AwsReadUnavailableError`. Adapters wrap every boto3 call in `aws_read`, or in `aws_read_or_none` when a resource
+`AwsReadUnavailableError`. Adapters wrap every AWS call in `aws_read`, or in `aws_read_or_none` when a resource
 that does not exist is an answer ("not found") rather than a failure.
 """
 

@@ -6,7 +6,8 @@ itself; tests point it at a loopback server). SDK retries are off: the state mac
 call, so a Lambda never sleeps through its own timeout.
 
 `anthropic` is imported on first use: it takes about a second to import, and a container with no model configured
-(the rule-based analysis) never needs it.
+(the rule-based analysis) never needs it. With a model configured, Analyze's handler builds the client at Lambda
+init (`functions.shared.init_phase`, decision 0021), so the import is not paid inside the first request.
 
 Used by the Analyze stage and by the chat Lambda (`BedrockModel.create_message` is a plain Messages call, fit for a
 tool-use loop).

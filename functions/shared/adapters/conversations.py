@@ -1,4 +1,5 @@
-"""The chat bot's DynamoDB table: conversations, alert context records and event dedup claims.
+"""The Conversations table: conversations, alert context records, event dedup claims, and the incident records and
+claims of the alert pipeline (decisions 0014, 0020).
 
 The item layout is documented in `functions.shared.chat_models`. Partition key `conversation_id` and sort key
 `timestamp` are both strings; `ttl` is the table's TTL attribute (epoch seconds).
@@ -106,7 +107,7 @@ def conversation_to_item(conversation: Conversation) -> dict[str, Any]:
 
 
 class ConversationTable:
-    """Reads and writes the chat bot's table through one boto3 DynamoDB client."""
+    """Reads and writes the chat bot's table through one DynamoDB client (botocore, decision 0016)."""
 
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self.table_name = table_name

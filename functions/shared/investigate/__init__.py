@@ -12,9 +12,9 @@ are cached five minutes (`shared.cache`).
   a month (`budget_period`) is described by that period's spend vs its limit (`cost.budget_period`).
 - `cost_shape`: `cost_shape(label, days, values) -> CostShape` (a step with its onset and both levels, creep, a
   one-day jump, flat), `cost_onset_evidence(trend)` (`cost.onset`), `steady_total_evidence(trend)` (`cost.steady`).
-- `cost_drill`: `USAGE_MECHANISMS` (usage type -> billing mechanism), `mechanisms_for(causes)`, the drills
-  `nat_gateway_drill`, `log_ingestion_drill`, `ec2_instances_drill`, `s3_bucket_drill` (`compute.cost_resource.*`),
-  and the per-resource `nat_gateway_evidence`, `log_group_evidence`.
+- `usage_mechanisms`: `USAGE_MECHANISMS` (usage type -> billing mechanism), `mechanisms_for(causes)`.
+- `cost_drill`: the drills `nat_gateway_drill`, `log_ingestion_drill`, `ec2_instances_drill`, `s3_bucket_drill`
+  (`compute.cost_resource.*`), and the per-resource `nat_gateway_evidence`, `log_group_evidence`.
 - `log_volume`: `log_volume_evidence(logs, log_group, ...)`: the most repeated lines of any level (`logs.message.N`).
 - `metrics`: `alarm_metric_evidence(cw, metric, at, now, region)`, `related_metrics_evidence(cw, target, ...)`,
   `lambda_movers(cw, lambdas, now) -> list[LambdaMover]`.

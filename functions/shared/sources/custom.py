@@ -1,6 +1,8 @@
-"""Custom application error events: a JSON object with a message (message / error / msg / errorMessage ...)
-and optional severity/level, service, environment, account and region fields; sent as is, or as the detail of
-an application's own EventBridge event (PutEvents with a non-"aws." source).
+"""Custom application error events: a JSON object with a message (message / error / msg / errorMessage /
+summary / title ..., `_MESSAGE_KEYS`) and optional severity (severity / level / sev / urgency ...), service
+(service / app / svc / component ...), environment, account and region fields; sent as is, or as the detail of
+an application's own EventBridge event (PutEvents with a non-"aws." source). A nested `ctx` / `context` /
+`details` object's exception is appended to the message and gives the error type (decision 0019).
 
 Severity: a given severity/level maps error/critical/fatal/high/... -> critical, warn/warning/medium -> warning,
 info/debug/low/... -> info. Without one the event is critical: an application that publishes an error event
