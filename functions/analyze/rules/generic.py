@@ -25,7 +25,7 @@ from datetime import UTC, timedelta
 from functions.analyze.resource_rules import FactLookup, Verdict
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand, ValueKind, build_command, opt
-from functions.shared.investigate.companions import MOVED_PERCENT, change_words
+from functions.shared.investigate.base import MOVED_PERCENT, change_words
 from functions.shared.investigate.target import target_of_dimensions
 from functions.shared.models import Alert, Fact
 from functions.shared.registry import resource_type

@@ -267,3 +267,20 @@ def record_section_metrics(section: ContextSection) -> None:
     metrics.add_metadata(key="section", value=section.name)
     metrics.add_metric(name="ContextFacts", unit=MetricUnit.Count, value=len(section.facts))
     metrics.add_metric(name="ContextSectionErrors", unit=MetricUnit.Count, value=int(section.status == "error"))
+
+
+# A metric that changed less than this around the breach is reported as steady (companion metrics, and the rules
+# that explain an alarm by what moved with it: kept here, free of AWS adapters, so the Analyze stage can use them).
+MOVED_PERCENT = 25.0
+
+
+def change_words(fact: Fact) -> str:
+    """A metric fact's move in a few words: "+39%", "from zero", "peak 12"."""
+    numbers = fact.numbers
+    if numbers is None or numbers.value is None:
+        return "no change known"
+    if numbers.change_pct is not None:
+        return signed_percent(numbers.change_pct)
+    if numbers.baseline == 0 and numbers.value > 0:
+        return "from zero"
+    return f"peak {number(numbers.value)}"

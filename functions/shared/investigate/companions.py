@@ -19,14 +19,13 @@ from datetime import datetime, timedelta
 from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader, MetricQuery
 from functions.shared.adapters.cost_resources import MetricCatalogReader
-from functions.shared.investigate.base import Evidence, number, signed_percent
+from functions.shared.investigate.base import MOVED_PERCENT, Evidence, change_words
 from functions.shared.investigate.metrics import MetricWindow, summarize
 from functions.shared.investigate.target import AlarmMetric
 from functions.shared.models import Fact
 
 MAX_COMPANIONS_READ = 12  # GetMetricData queries in the one call
 MAX_COMPANION_FACTS = 5  # the ones that moved most; the section is capped anyway
-MOVED_PERCENT = 25.0  # a companion that changed less than this around the breach is reported as steady
 
 # A metric whose name says it counts events is summed per period; anything else (a rate, a latency, an age, a
 # percentage, a level) is averaged. The statistic is part of every fact's text, so the reader sees which.
@@ -69,18 +68,6 @@ def unregistered_resource_fact(metric: AlarmMetric, region: str | None = None) -
         subject=name,
         link=_alarm_metric_graph(metric, region),
     )
-
-
-def change_words(fact: Fact) -> str:
-    """A metric fact's move in a few words: "+39%", "from zero", "peak 12"."""
-    numbers = fact.numbers
-    if numbers is None or numbers.value is None:
-        return "no change known"
-    if numbers.change_pct is not None:
-        return signed_percent(numbers.change_pct)
-    if numbers.baseline == 0 and numbers.value > 0:
-        return "from zero"
-    return f"peak {number(numbers.value)}"
 
 
 def _movement(window: MetricWindow) -> float:
