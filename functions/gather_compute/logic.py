@@ -72,13 +72,13 @@ from functions.shared.investigate.metrics import (
 )
 from functions.shared.investigate.noise import alarm_noise_evidence
 from functions.shared.investigate.queues import sqs_queue_evidence
-from functions.shared.investigate.streams import kinesis_stream_evidence
 from functions.shared.investigate.resources import (
     ec2_instance_evidence,
     lambda_function_evidence,
     recent_ec2_launches_evidence,
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
+from functions.shared.investigate.streams import kinesis_stream_evidence
 from functions.shared.investigate.tables import dynamodb_table_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
 from functions.shared.investigate.usage_mechanisms import Mechanism, anomaly_usage, mechanisms_for, probe_mechanisms
@@ -100,6 +100,9 @@ FACT_ORDER = (
     "compute.stream_producer_spike",
     "compute.stream_write_throttled",
     "compute.stream_read_throttled",
+    "compute.stream_consumer_errors",
+    "compute.stream_consumer_throttles",
+    "compute.stream_consumer_duration",
     "compute.dynamodb_throttling",
     "compute.out_of_memory",
     "compute.lambda_mover",
@@ -337,7 +340,7 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
         readers.queues.sqs, readers.queues.mappings, readers.cloudwatch, target, now=now
     ),
     "kinesis_stream": lambda readers, target, now: kinesis_stream_evidence(
-        readers.kinesis, readers.queues.mappings, readers.cloudwatch, target, now=now
+        readers.kinesis, readers.queues.mappings, readers.lambdas, readers.cloudwatch, target, now=now
     ),
     "dynamodb_table": lambda readers, target, now: dynamodb_table_evidence(
         readers.queues.dynamodb, readers.queues.mappings, readers.cloudwatch, target, now=now

@@ -28,7 +28,7 @@ from functions.analyze.rules.facts import (
 from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem, opt
 from functions.shared.models import Alert, Fact
 
-# A consumer whose slowest invocations (Duration p99) take this share of its timeout is too slow for its batches.
+# Without the stream's own reading of its consumer: the walk's Duration (p99) at this share of the timeout.
 NEAR_TIMEOUT_SHARE = 0.8
 MAX_PARALLELIZATION_FACTOR = 10
 
@@ -59,8 +59,19 @@ def _consumer_metric(facts: Facts, metric: str) -> Fact | None:
     return None
 
 
+def _consumer_fact(facts: Facts, key: str, metric: str) -> Fact | None:
+    """The stream's own reading of its consumer (`key`), else the consumer's metric reached by the graph walk."""
+    fact = facts.get(key)
+    if fact is not None and (fact.numbers is None or (fact.numbers.value or 0) > 0):
+        return fact
+    return _consumer_metric(facts, metric)
+
+
 def _near_timeout(facts: Facts) -> Fact | None:
     """The consumer's Duration fact when its slowest invocations come close to its timeout."""
+    own = facts.get("compute.stream_consumer_duration")
+    if own is not None and own.numbers is not None:
+        return own if own.numbers.crossed else None
     duration = facts.get("compute.metric.Duration")
     config = facts.get("compute.lambda_config")
     timeout = config.numbers.value if config is not None and config.numbers is not None else None
@@ -82,8 +93,8 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
     spike = facts.get("compute.stream_producer_spike")
     write_throttled = facts.get("compute.stream_write_throttled")
     read_throttled = facts.get("compute.stream_read_throttled")
-    errors = _consumer_metric(facts, "Errors")
-    throttles = _consumer_metric(facts, "Throttles")
+    errors = _consumer_fact(facts, "compute.stream_consumer_errors", "Errors")
+    throttles = _consumer_fact(facts, "compute.stream_consumer_throttles", "Throttles")
     slow = _near_timeout(facts)
     diagnostics = _stream_commands(alert, stream)
     named = consumer is not None and not kind_problem(consumer, ValueKind.LAMBDA_FUNCTION)
@@ -110,7 +121,7 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
         return Finding(
             root_cause=sentence + ".",
             confidence="high",
-            evidence_keys=[*related, "compute.metric.Errors", "compute.recent_change", "logs.pattern.1"],
+            evidence_keys=[*related, errors.key, "compute.recent_change", "logs.pattern.1"],
             recommendations=recommendations,
             diagnostics=diagnostics,
         )
@@ -122,7 +133,7 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
         return Finding(
             root_cause=sentence + ".",
             confidence="high",
-            evidence_keys=[*related, "compute.metric.Throttles", "compute.reserved_concurrency"],
+            evidence_keys=[*related, throttles.key, "compute.reserved_concurrency"],
             recommendations=[
                 f"Give {who} the concurrency the stream needs (open shards x parallelization factor): raise its "
                 "reserved concurrency, or the account's concurrency quota if other functions use it up.",
@@ -172,7 +183,7 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
         if slow is not None:
             config = facts.get("compute.lambda_config")
             sentence += f"; its slowest batches take most of its timeout: {_neighbour_text(slow)}"
-            if config is not None:
+            if config is not None and slow.key != "compute.stream_consumer_duration":
                 sentence += f" ({_clean(config.text)})"
         if consumer_fact is not None:
             sentence += f"; {_clean(consumer_fact.text)}"
@@ -192,8 +203,7 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
             evidence_keys=[
                 *related,
                 "compute.stream_producer_spike",
-                "compute.metric.Duration",
-                "compute.lambda_config",
+                slow.key if slow is not None else "compute.stream_consumer_duration",
             ],
             recommendations=recommendations,
             diagnostics=diagnostics,

@@ -1,10 +1,10 @@
 """What a Lambda function is connected to, and whether it runs out of memory.
 
-Neighbours: the sources of its event source mappings (an SQS queue, a DynamoDB table's stream, a Kinesis
-stream), and the queues, tables and RDS databases its environment variables name. A value is only followed when it is unambiguous (a queue
-URL or ARN, a table ARN, an RDS endpoint) or, for a plain name under a key that says it is a table, once
-DescribeTable confirms the table exists: a guess never becomes a neighbour. Values are never quoted in a fact (they
-can hold secrets): only the resource they name and the variable's key.
+Neighbours: the sources of its event source mappings (an SQS queue, a DynamoDB table's stream, a Kinesis stream),
+and the queues, tables and RDS databases its environment variables name. A value is only followed when it is
+unambiguous (a queue URL or ARN, a table ARN, an RDS endpoint) or, for a plain name under a key that says it is a
+table, once DescribeTable confirms the table exists: a guess never becomes a neighbour. Values are never quoted in
+a fact (they can hold secrets): only the resource they name and the variable's key.
 
 Out of memory: the platform's REPORT lines carry `Memory Size` and `Max Memory Used` (and, on failed invocations,
 `Status: error  Error Type: Runtime.OutOfMemory`). Max memory used at or above 98 % of the memory size, or that

@@ -9,6 +9,9 @@ event source mapping, the same edge a queue's consumer is reached by):
 - **falling behind**: the iterator age is at least a minute and at least twice what it was before;
 - **producer spike**: IncomingRecords now against the same time a week before (else its usual level in the last
   hours), with how much of the shards' write capacity it takes;
+- **the consumer's health**: its Errors, Throttles and slowest Duration against its timeout, read for the Lambda
+  function behind the event source mapping, so the answer does not depend on which of the walk's facts fit the
+  section;
 - **write / read throttling**: WriteProvisionedThroughputExceeded (the producers are over the shards' 1,000 records
   or 1 MB a second each) and ReadProvisionedThroughputExceeded (the consumers are over 2 MB or 5 GetRecords calls a
   second per shard, shared by every consumer that is not enhanced fan-out).
@@ -24,6 +27,7 @@ from pydantic import BaseModel
 
 from functions.shared import console_links
 from functions.shared.adapters.cloudwatch import CloudWatchReader
+from functions.shared.adapters.compute import LambdaReader
 from functions.shared.adapters.queues import EventSourceMapping, EventSourceMappingReader
 from functions.shared.adapters.streams import KinesisReader, StreamSummary
 from functions.shared.investigate.base import Evidence, Neighbour, number
@@ -52,6 +56,9 @@ SPIKE_FACTOR = 1.5
 WEEK = timedelta(days=7)
 # A provisioned shard takes 1,000 records a second: per 5-minute period, this many.
 SHARD_RECORDS_PER_PERIOD = 1000 * 300
+# The consumer's slowest invocation at or above this share of its timeout is too slow for its batches.
+NEAR_TIMEOUT_SHARE = 0.8
+CONSUMER_METRICS = [("Errors", "Sum"), ("Throttles", "Sum"), ("Duration", "Maximum")]
 
 
 class StreamVerdict(BaseModel):
@@ -115,7 +122,7 @@ def _age(ms: float) -> str:
         return f"{seconds / 3600:.1f} h"
     if seconds >= 120:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds:.0f} s"
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 def _config_text(stream: StreamSummary, consumers: int | None) -> str:
@@ -174,12 +181,13 @@ def _incoming_fact(name: str, verdict: StreamVerdict, link: str) -> Fact | None:
     if recent is None or reference is None:
         return None
     since = "a week before" if verdict.incoming_week_before is not None else "usual"
-    text = f"IncomingRecords on {name}: {number(round(recent))} per 5 min ({since} {number(round(reference))})"
+    spike = verdict.producer_spike
+    text = (
+        f"{'Producer spike on' if spike else 'Traffic on'} {name}: IncomingRecords {number(round(recent))} per 5 min "
+    )
+    text += f"({since} {number(round(reference))})"
     if verdict.write_capacity:
         text += f", {recent / verdict.write_capacity:.0%} of its shards' write capacity"
-    spike = verdict.producer_spike
-    if spike:
-        text = f"Producer spike on {name}: " + text.split(": ", 1)[1]
     return Fact(
         key="compute.stream_producer_spike" if spike else "compute.stream_incoming",
         text=text,
@@ -222,9 +230,106 @@ def _throttle_fact(name: str, verdict: StreamVerdict, shards: int | None, link: 
     )
 
 
+class ConsumerHealth(BaseModel):
+    """The Lambda consumer's failures and speed in the incident window (the last 45 minutes)."""
+
+    function: str
+    errors: float | None = None  # the highest 5-minute sum
+    throttles: float | None = None
+    duration_peak_ms: float | None = None
+    timeout_ms: float | None = None
+
+    @property
+    def near_timeout(self) -> bool:
+        return bool(
+            self.duration_peak_ms and self.timeout_ms and self.duration_peak_ms >= NEAR_TIMEOUT_SHARE * self.timeout_ms
+        )
+
+
+def consumer_health(function: str, flow: dict[str, FlowWindow], timeout_seconds: float | None) -> ConsumerHealth:
+    errors, throttles, duration = flow.get("Errors"), flow.get("Throttles"), flow.get("Duration")
+    return ConsumerHealth(
+        function=function,
+        errors=_peak(errors),
+        throttles=_peak(throttles),
+        duration_peak_ms=_peak(duration),
+        timeout_ms=timeout_seconds * 1000 if timeout_seconds else None,
+    )
+
+
+def _health_facts(stream: str, health: ConsumerHealth, link: str) -> list[Fact]:
+    who = f"Lambda {health.function}, the consumer of {stream}"
+    facts = []
+    for key, count, what in (
+        ("compute.stream_consumer_errors", health.errors, "errors"),
+        ("compute.stream_consumer_throttles", health.throttles, "throttles"),
+    ):
+        if count:
+            facts.append(
+                Fact(
+                    key=key,
+                    text=f"{who}, has {number(round(count))} {what} per 5 min at the peak (last 45 min)",
+                    value=count,
+                    link=link,
+                    subject=health.function,
+                    numbers=Measurement(value=count, unit=what, window="5m"),
+                )
+            )
+    if health.duration_peak_ms is not None and health.timeout_ms:
+        share = health.duration_peak_ms / health.timeout_ms
+        facts.append(
+            Fact(
+                key="compute.stream_consumer_duration",
+                text=f"{who}: slowest invocation {health.duration_peak_ms / 1000:.1f} s of its "
+                f"{health.timeout_ms / 1000:g} s timeout ({share:.0%}), last 45 min",
+                value=round(share, 2),
+                link=link,
+                subject=health.function,
+                numbers=Measurement(
+                    value=health.duration_peak_ms,
+                    threshold=health.timeout_ms,
+                    unit="ms",
+                    crossed=health.near_timeout,
+                ),
+            )
+        )
+    return facts
+
+
+def _consumer_health_evidence(
+    lambdas: LambdaReader,
+    cloudwatch: CloudWatchReader,
+    stream: str,
+    function: str,
+    *,
+    now: datetime,
+    region: str | None,
+) -> Evidence:
+    evidence = Evidence()
+    configuration = evidence.read(f"Lambda function {function}", lambda: lambdas.function(function))
+    timeout = (configuration or {}).get("Timeout")
+    flow = evidence.read(
+        f"AWS/Lambda Errors, Throttles and Duration of {function}",
+        lambda: read_flow(
+            cloudwatch,
+            "AWS/Lambda",
+            {"FunctionName": function},
+            CONSUMER_METRICS,
+            now=now,
+            count_metrics=frozenset({"Errors", "Throttles"}),
+        ),
+    )
+    if flow is None:
+        return evidence
+    health = consumer_health(function, flow, float(timeout) if isinstance(timeout, int | float) else None)
+    evidence.facts.extend(_health_facts(stream, health, console_links.lambda_function_url(function, region)))
+    return evidence
+
+
 def kinesis_stream_evidence(
     kinesis: KinesisReader,
     mappings: EventSourceMappingReader,
+    lambdas: LambdaReader,
     cloudwatch: CloudWatchReader,
     target: Target,
     *,
@@ -272,6 +377,10 @@ def kinesis_stream_evidence(
                 # The number the rules read: concurrent batches per shard (1 to 10).
                 numbers=Measurement(value=float(first.parallelization_factor or 1), unit="batches per shard"),
             )
+        )
+        evidence.looked_at.append(f"Lambda {first.function_name} Errors, Throttles and Duration vs its timeout")
+        evidence.add(
+            _consumer_health_evidence(lambdas, cloudwatch, name, first.function_name, now=now, region=target.region)
         )
     elif stream.arn:
         evidence.notes.append(f"No Lambda event source mapping reads {name}.")

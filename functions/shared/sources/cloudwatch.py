@@ -47,7 +47,6 @@ _RESOURCE_DIMENSIONS: dict[str, tuple[str, str | None]] = {
     "DBClusterIdentifier": ("AWS::RDS::DBCluster", "arn:aws:rds:{region}:{account}:cluster:{name}"),
     "TableName": ("AWS::DynamoDB::Table", "arn:aws:dynamodb:{region}:{account}:table/{name}"),
     "QueueName": ("AWS::SQS::Queue", "arn:aws:sqs:{region}:{account}:{name}"),
-    "StreamName": ("AWS::Kinesis::Stream", "arn:aws:kinesis:{region}:{account}:stream/{name}"),
     "StateMachineArn": ("AWS::StepFunctions::StateMachine", None),
     "TopicName": ("AWS::SNS::Topic", "arn:aws:sns:{region}:{account}:{name}"),
     "BucketName": ("AWS::S3::Bucket", "arn:aws:s3:::{name}"),
