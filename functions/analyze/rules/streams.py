@@ -179,11 +179,13 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
     if slow is not None or spike is not None:
         sentence = f"{lead}; {who} is healthy (no errors, no throttles) but too slow for the traffic"
         if spike is not None:
-            sentence += f": {_clean(spike.text)}"
+            sentence += f": a producer spike, {_after_colon(spike)}"
         if slow is not None:
             config = facts.get("compute.lambda_config")
-            sentence += f"; its slowest batches take most of its timeout: {_neighbour_text(slow)}"
-            if config is not None and slow.key != "compute.stream_consumer_duration":
+            own = slow.key == "compute.stream_consumer_duration"
+            sentence += "; its slowest batches take most of its timeout: "
+            sentence += _after_colon(slow) if own else _neighbour_text(slow)
+            if config is not None and not own:
                 sentence += f" ({_clean(config.text)})"
         if consumer_fact is not None:
             sentence += f"; {_clean(consumer_fact.text)}"
