@@ -251,3 +251,25 @@ def test_a_stream_that_keeps_up_gets_no_falling_behind_finding():
     assert evidence.fact("compute.stream_falling_behind") is None
     assert any("keep up" in note for note in evidence.notes)
     assert "falls behind" not in analyse(evidence).root_cause
+
+
+def test_a_throttled_consumer_is_named_with_its_concurrency():
+    kinesis, mappings, lambdas, cloudwatch = readers(errors=[0, 0, 0], duration=[3_000] * 3, incoming=[50_000] * 6)
+    cloudwatch.series["Throttles"] = five_minute([0] * 30, [20, 35, 40])
+    analysis = analyse(investigate(kinesis, mappings, lambdas, cloudwatch))
+    assert "ClickEnricher is throttled" in analysis.root_cause
+    assert "concurrency" in analysis.recommendations[0]
+    assert any("get-function-concurrency --function-name ClickEnricher" in c for c in analysis.diagnostics)
+
+
+def test_the_consumers_own_iterator_age_alarm_is_explained_through_its_stream():
+    # The walk reached the stream from the Lambda (its event source): the stream's facts carry that edge
+    evidence = investigate(*readers(errors=[0, 0, 0], duration=[50_000, 54_000, 54_500], incoming=[100_000] * 6))
+    for fact in evidence.facts:
+        fact.via = "event source of Lambda ClickEnricher (Kinesis stream clicks, batch size 500)"
+    context = GatheredContext(compute=ContextSection(name="compute", status="ok", facts=evidence.facts))
+    lag = alarm_alert("IteratorAge", "AWS/Lambda", {"FunctionName": "ClickEnricher"}, threshold=60_000)
+    assert "too slow" in analyze_with_rules(lag, context, now=NOW).root_cause
+    # Another alarm of the same function (its Errors) is not blamed on the stream it reads
+    errors = alarm_alert("Errors", "AWS/Lambda", {"FunctionName": "ClickEnricher"}, threshold=5)
+    assert "falls behind" not in analyze_with_rules(errors, context, now=NOW).root_cause

@@ -17,6 +17,7 @@ from functions.analyze.rules.facts import (
     Facts,
     Finding,
     _after_colon,
+    _alarm,
     _clean,
     _log_summary,
     _neighbour_text,
@@ -31,6 +32,8 @@ from functions.shared.models import Alert, Fact
 # Without the stream's own reading of its consumer: the walk's Duration (p99) at this share of the timeout.
 NEAR_TIMEOUT_SHARE = 0.8
 MAX_PARALLELIZATION_FACTOR = 10
+# A stream consumer's own lag metric: how old the last record of each batch was when the function got it.
+LAMBDA_ITERATOR_AGE = "IteratorAge"
 
 
 def _stream_arn(alert: Alert, name: str) -> str | None:
@@ -81,13 +84,27 @@ def _near_timeout(facts: Facts) -> Fact | None:
     return duration if peak >= NEAR_TIMEOUT_SHARE * timeout * 1000 else None
 
 
+def _consumer_lag_alarm(alert: Alert, consumer: str | None) -> bool:
+    """Whether the alert is the stream consumer's own lag alarm (AWS/Lambda IteratorAge of that function): the same
+    question as the stream's iterator age, asked from the consumer's side."""
+    alarm = _alarm(alert)
+    return (
+        consumer is not None
+        and alarm.namespace == "AWS/Lambda"
+        and alarm.metric_name == LAMBDA_ITERATOR_AGE
+        and _target(alert, "lambda") == consumer
+    )
+
+
 def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
     behind = facts.get("compute.stream_falling_behind")
-    if behind is None or behind.via is not None:
-        return None  # a stream behind a failing neighbour is a consequence, not this alert's cause
+    if behind is None:
+        return None
     stream = behind.subject or _resource_name(alert)
     consumer_fact = facts.get("compute.stream_consumer")
     consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
+    if behind.via is not None and not _consumer_lag_alarm(alert, consumer):
+        return None  # a stream behind a failing neighbour is a consequence, not this alert's cause
     who = f"Lambda {consumer}" if consumer else "the consumer"
     factor = consumer_fact.numbers.value if consumer_fact is not None and consumer_fact.numbers else None
     spike = facts.get("compute.stream_producer_spike")

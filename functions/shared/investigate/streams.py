@@ -226,7 +226,7 @@ def _throttle_fact(name: str, verdict: StreamVerdict, shards: int | None, link: 
         value=peak,
         link=link,
         subject=name,
-        numbers=Measurement(value=peak, unit="count", window="5m", threshold=float(shards) if shards else None),
+        numbers=Measurement(value=peak, unit="count", window="5m"),
     )
 
 
