@@ -189,6 +189,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         *container_reads(stack),
         cost_drill_reads(),
         *queue_and_table_reads(stack),
+        stream_reads(stack),
     ]
 
 
@@ -211,6 +212,15 @@ def queue_and_table_reads(stack: Stack) -> list[iam.PolicyStatement]:
             actions=["logs:FilterLogEvents"], resources=[evidence_arn(stack, "logs", "log-group:/aws/lambda/*")]
         ),
     ]
+
+
+def stream_reads(stack: Stack) -> iam.PolicyStatement:
+    """The Kinesis investigation: a stream's summary (shards, mode, retention) and its enhanced fan-out consumers;
+    its Lambda consumers come through ListEventSourceMappings (`queue_and_table_reads`)."""
+    return iam.PolicyStatement(
+        actions=["kinesis:DescribeStreamSummary", "kinesis:ListStreamConsumers"],
+        resources=[evidence_arn(stack, "kinesis", "stream/*")],
+    )
 
 
 def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:

@@ -35,6 +35,7 @@ from functions.shared.adapters.infrastructure import (
     RdsReader,
 )
 from functions.shared.adapters.queues import QueueReaders
+from functions.shared.adapters.streams import KinesisReader
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.apis import api_findings, http_api_evidence, rest_api_evidence
 from functions.shared.investigate.autoscaling import asg_evidence
@@ -77,6 +78,7 @@ from functions.shared.investigate.resources import (
     recent_ec2_launches_evidence,
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
+from functions.shared.investigate.streams import kinesis_stream_evidence
 from functions.shared.investigate.tables import dynamodb_table_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
 from functions.shared.investigate.usage_mechanisms import Mechanism, anomaly_usage, mechanisms_for, probe_mechanisms
@@ -94,6 +96,13 @@ FACT_ORDER = (
     "compute.cost_resource.",
     "compute.queue_stall",
     "compute.queue_backlog",
+    "compute.stream_falling_behind",
+    "compute.stream_producer_spike",
+    "compute.stream_write_throttled",
+    "compute.stream_read_throttled",
+    "compute.stream_consumer_errors",
+    "compute.stream_consumer_throttles",
+    "compute.stream_consumer_duration",
     "compute.dynamodb_throttling",
     "compute.out_of_memory",
     "compute.lambda_mover",
@@ -133,6 +142,7 @@ FACT_ORDER = (
     "compute.db_callers",
     "compute.dead_letter_queue",
     "compute.queue_consumer",
+    "compute.stream_consumer",
     "compute.dead_letter_sources",
     "compute.memory_pressure",
     "compute.instance",
@@ -142,6 +152,8 @@ FACT_ORDER = (
     "compute.alarm_noise",
     "compute.metric.",
     "compute.queue_config",
+    "compute.stream_config",
+    "compute.stream_incoming",
     "compute.table_config",
     "compute.lambda_config",
     "compute.ecs.log_group",
@@ -175,6 +187,7 @@ class ComputeReaders:
     log_groups: LogGroupReader = field(default_factory=LogGroupReader)
     metric_catalog: MetricCatalogReader = field(default_factory=MetricCatalogReader)
     queues: QueueReaders = field(default_factory=QueueReaders.default)
+    kinesis: KinesisReader = field(default_factory=KinesisReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -197,6 +210,7 @@ class ComputeReaders:
             log_groups=LogGroupReader(region=region),
             metric_catalog=MetricCatalogReader(region=region),
             queues=QueueReaders.default(region),
+            kinesis=KinesisReader(region=region),
         )
 
 
@@ -324,6 +338,9 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     "log_group": lambda readers, target, now: log_group_evidence(readers.log_groups, target.name, region=target.region),
     "sqs_queue": lambda readers, target, now: sqs_queue_evidence(
         readers.queues.sqs, readers.queues.mappings, readers.cloudwatch, target, now=now
+    ),
+    "kinesis_stream": lambda readers, target, now: kinesis_stream_evidence(
+        readers.kinesis, readers.queues.mappings, readers.lambdas, readers.cloudwatch, target, now=now
     ),
     "dynamodb_table": lambda readers, target, now: dynamodb_table_evidence(
         readers.queues.dynamodb, readers.queues.mappings, readers.cloudwatch, target, now=now

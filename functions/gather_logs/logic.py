@@ -23,6 +23,7 @@ from functions.shared.adapters.containers import ApiGatewayReader, EcsReader, Wo
 from functions.shared.adapters.cost_resources import LogGroupReader
 from functions.shared.adapters.logs import LogsReader
 from functions.shared.adapters.queues import EventSourceMappingReader, SqsReader, queue_name_of_arn
+from functions.shared.adapters.streams import stream_name_of_arn
 from functions.shared.investigate.base import Evidence, budget_remaining, section_from, skipped_section, time_budget
 from functions.shared.investigate.composite import composite_child_target
 from functions.shared.investigate.cost_drill import log_ingestion_movers
@@ -33,7 +34,7 @@ from functions.shared.investigate.metrics import lambda_movers
 from functions.shared.investigate.queues import consumer_log_group
 from functions.shared.investigate.target import Target, implicated_target
 from functions.shared.models import Alert, ContextSection, StageInput
-from functions.shared.registry import source_spec
+from functions.shared.registry import resource_type, source_spec
 from functions.shared.settings import Settings
 
 AFTER_ALERT = timedelta(minutes=15)
@@ -97,7 +98,7 @@ def _no_group(alert: Alert, evidence: Evidence) -> None:
 
 def _alarm_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: datetime) -> str | None:
     target = implicated_target(alert)
-    if target is not None and target.kind == "sqs" and readers.mappings is not None:
+    if target is not None and target.kind in _CONSUMED_KINDS and readers.mappings is not None:
         consumer = _queue_consumer_group(alert, target, readers.mappings, evidence, readers.sqs)
         if consumer is not None:
             return consumer
@@ -107,19 +108,30 @@ def _alarm_group(alert: Alert, readers: LogReaders, evidence: Evidence, now: dat
     return group
 
 
+# Types with no logs of their own whose Lambda consumers (event source mappings) log what goes wrong with them.
+_CONSUMED_KINDS = ("sqs", "kinesis_stream")
+
+
 def _queue_consumer_group(
-    alert: Alert, queue: Target, mappings: EventSourceMappingReader, evidence: Evidence, sqs: SqsReader | None
+    alert: Alert, source: Target, mappings: EventSourceMappingReader, evidence: Evidence, sqs: SqsReader | None
 ) -> str | None:
+    """The log group of the Lambda consuming a queue or a Kinesis stream (for a dead-letter queue, the consumer of
+    the queue whose failed messages land in it)."""
     arn = alert.resource.arn if alert.resource and alert.resource.arn else None
-    if arn is None or queue_name_of_arn(arn) != queue.name:
+    names = queue_name_of_arn if source.kind == "sqs" else stream_name_of_arn
+    if arn is None or names(arn) != source.name:
         if not alert.account_id:
             return None
-        arn = f"arn:aws:sqs:{alert.region or queue.region or 'us-east-1'}:{alert.account_id}:{queue.name}"
-    found = consumer_log_group(mappings, arn, evidence, sqs)
+        region = alert.region or source.region or "us-east-1"
+        resource = source.name if source.kind == "sqs" else f"stream/{source.name}"
+        service = "sqs" if source.kind == "sqs" else "kinesis"
+        arn = f"arn:aws:{service}:{region}:{alert.account_id}:{resource}"
+    found = consumer_log_group(mappings, arn, evidence, sqs if source.kind == "sqs" else None)
     if found is None:
         return None
     function, group = found
-    evidence.notes.append(f"SQS queue {queue.name} has no logs of its own: searched its consumer Lambda {function}.")
+    label = resource_type(source.kind).label
+    evidence.notes.append(f"{label} {source.name} has no logs of its own: searched its consumer Lambda {function}.")
     return group
 
 

@@ -418,6 +418,8 @@ def _resources(
         return _ecs_arns(action, params, arn)
     if action == "s3:PutObject":
         return [f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"]
+    if service == "kinesis":  # DescribeStreamSummary names the stream, ListStreamConsumers gives its ARN
+        return [str(params["StreamARN"])] if "StreamARN" in params else [f"{arn}stream/{params['StreamName']}"]
     if service == "sqs":
         if "QueueName" in params and "QueueUrl" not in params:  # GetQueueUrl names the queue
             return [f"{arn}{params['QueueName']}"]

@@ -45,6 +45,7 @@ from functions.local_runner.seed_queues import (
     SqsQueueSeed,
     seed_queues_and_tables,
 )
+from functions.local_runner.seed_streams import KinesisStreamSeed, seed_kinesis_streams
 from functions.shared.adapters.aws import aws_client, reset_clients
 from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS as COST_DAYS
 from functions.shared.investigate.cost_plan import cost_query_plan
@@ -220,6 +221,7 @@ class AccountSeed(_Seed):
     sqs_queues: list[SqsQueueSeed] = Field(default_factory=list)
     dynamodb_tables: list[DynamoDbTableSeed] = Field(default_factory=list)
     event_source_mappings: list[EventSourceMappingSeed] = Field(default_factory=list)
+    kinesis_streams: list[KinesisStreamSeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -244,6 +246,7 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
     region = seed.region
     if seed.lambda_functions:
         _seed_lambda(seed.lambda_functions, seed.account_id, region, now)
+    streams = seed_kinesis_streams(seed.kinesis_streams, region) if seed.kinesis_streams else {}
     if seed.sqs_queues or seed.dynamodb_tables or seed.event_source_mappings:
         seed_queues_and_tables(
             seed.sqs_queues,
@@ -251,6 +254,7 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
             seed.event_source_mappings,
             account_id=seed.account_id,
             region=region,
+            kinesis_streams=streams,
         )
     if seed.ec2_instances:
         _seed_ec2(seed.ec2_instances, seed.account_id, region, now)

@@ -1,4 +1,5 @@
-"""Seed SQS queues (with redrive policy and waiting messages), DynamoDB tables and event source mappings.
+"""Seed SQS queues (with redrive policy and waiting messages), DynamoDB tables and event source mappings (from a
+queue, a table's stream or a Kinesis stream, `seed_streams`).
 
 Called by `functions.local_runner.seed.seed_account` inside the active moto mock, after the Lambda functions exist
 (an event source mapping names one). Order matters on moto: queues first (a redrive policy names its dead-letter
@@ -63,20 +64,24 @@ class DynamoDbTableSeed(_Seed):
 
 
 class EventSourceMappingSeed(_Seed):
-    """A Lambda function consuming a seeded queue, or a seeded table's stream."""
+    """A Lambda function consuming a seeded queue, a seeded table's stream, or a seeded Kinesis stream."""
 
     function: str
     queue: str | None = None
     table_stream: str | None = None
+    kinesis_stream: str | None = None
     batch_size: int | None = Field(default=None, ge=1, le=10000)
     enabled: bool = True
     maximum_concurrency: int | None = Field(default=None, ge=2, le=1000)
+    # Streams only: concurrent batches per shard, and how often a failing batch is retried (-1: until it expires).
+    parallelization_factor: int | None = Field(default=None, ge=1, le=10)
+    maximum_retry_attempts: int | None = Field(default=None, ge=-1, le=10000)
     last_processing_result: str | None = None  # e.g. "PROBLEM: Function call failed"; moto reports none
 
     @model_validator(mode="after")
     def _one_source(self) -> EventSourceMappingSeed:
-        if (self.queue is None) == (self.table_stream is None):
-            raise ValueError("an event source mapping names exactly one of queue, table_stream")
+        if sum(source is not None for source in (self.queue, self.table_stream, self.kinesis_stream)) != 1:
+            raise ValueError("an event source mapping names exactly one of queue, table_stream, kinesis_stream")
         return self
 
 
@@ -87,12 +92,14 @@ def seed_queues_and_tables(
     *,
     account_id: str,
     region: str,
+    kinesis_streams: dict[str, str] | None = None,
 ) -> None:
-    """Create the queues, tables and event source mappings in the active moto account.
+    """Create the queues, tables and event source mappings in the active moto account; `kinesis_streams` are the
+    ARNs of the seeded Kinesis streams (`seed_streams`) by name.
 
     Raises:
         botocore.exceptions.ClientError: moto rejected a value (e.g. a mapping to a function that does not exist).
-        ValueError: a redrive policy or mapping names a queue or table the scenario does not seed.
+        ValueError: a redrive policy or mapping names a queue, table or stream the scenario does not seed.
     """
     arns = _seed_sqs(queues, region)
     streams = _seed_tables(tables, region)
@@ -102,6 +109,10 @@ def seed_queues_and_tables(
             if mapping.queue not in arns:
                 raise ValueError(f"event source mapping: queue {mapping.queue} is not seeded")
             source = arns[mapping.queue]
+        elif mapping.kinesis_stream is not None:
+            if mapping.kinesis_stream not in (kinesis_streams or {}):
+                raise ValueError(f"event source mapping: Kinesis stream {mapping.kinesis_stream} is not seeded")
+            source = (kinesis_streams or {})[mapping.kinesis_stream]
         else:
             stream = streams.get(mapping.table_stream or "")
             if stream is None:
@@ -116,8 +127,12 @@ def seed_queues_and_tables(
             params["BatchSize"] = mapping.batch_size
         if mapping.maximum_concurrency is not None:
             params["ScalingConfig"] = {"MaximumConcurrency": mapping.maximum_concurrency}
-        if mapping.table_stream is not None:
+        if mapping.table_stream is not None or mapping.kinesis_stream is not None:
             params["StartingPosition"] = "LATEST"
+        if mapping.parallelization_factor is not None:
+            params["ParallelizationFactor"] = mapping.parallelization_factor
+        if mapping.maximum_retry_attempts is not None:
+            params["MaximumRetryAttempts"] = mapping.maximum_retry_attempts
         created = client.create_event_source_mapping(**params)
         if mapping.last_processing_result is not None:
             _set_last_processing_result(str(created["UUID"]), mapping.last_processing_result, account_id, region)

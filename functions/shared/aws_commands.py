@@ -191,7 +191,7 @@ _READ_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
         ("describe-stacks", "describe-stack-events", "describe-stack-resources", "list-stack-resources"),
     ),
     "service-quotas": ("service-quotas", ("get-service-quota", "list-service-quotas")),
-    "kinesis": ("kinesis", ("describe-stream-summary", "list-streams")),
+    "kinesis": ("kinesis", ("describe-stream-summary", "list-streams", "list-stream-consumers")),
     "events": ("events", ("list-rules", "describe-rule", "list-targets-by-rule")),
     "elasticache": ("elasticache", ("describe-cache-clusters", "describe-replication-groups")),
     "application-autoscaling": ("application-autoscaling", ("describe-scalable-targets", "describe-scaling-policies")),

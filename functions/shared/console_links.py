@@ -523,6 +523,17 @@ def sqs_queue_url(queue_url: str, region: str | None = None) -> str:
     return f"{console_host(region)}/sqs/v3/home?region={region}#/queues/{_q(queue_url)}"
 
 
+def kinesis_stream_url(stream_name: str, region: str | None = None) -> str:
+    """The Kinesis console page of one data stream (its shards, consumers and monitoring)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/kinesis/home?region={region}#/streams/details/{_q(stream_name)}/monitoring"
+
+
+def kinesis_stream_page(resource: ResourceRef, region: str) -> str:
+    name = resource.name or resource.arn or ""
+    return kinesis_stream_url(name.rsplit("/", 1)[-1], region)
+
+
 def dynamodb_table_url(table_name: str, region: str | None = None) -> str:
     """The DynamoDB console page of one table (its capacity, indexes and monitoring)."""
     region = valid_region(region)

@@ -19,30 +19,30 @@ def _companion_readers(series: dict[str, list[tuple[float, float]]], names: dict
 
 
 def test_an_unregistered_namespace_says_so_and_reads_the_metrics_published_beside_the_alarms() -> None:
-    # Given a Kinesis iterator-age alarm (no registered type) whose stream's incoming records doubled
-    alert = alarm_alert("GetRecords.IteratorAgeMilliseconds", "AWS/Kinesis", {"StreamName": "clicks"}, threshold=300000)
+    # Given a Firehose freshness alarm (no registered type) whose delivery stream's incoming records doubled
+    alert = alarm_alert("DeliveryToS3.DataFreshness", "AWS/Firehose", {"DeliveryStreamName": "clicks"}, threshold=900)
     compute, catalog = _companion_readers(
         {
-            "GetRecords.IteratorAgeMilliseconds": five_minute(800, [900000, 1800000, 2400000]),
+            "DeliveryToS3.DataFreshness": five_minute(80, [900, 1800, 2400]),
             "IncomingRecords": five_minute(50000, [100000, 100000, 100000]),
-            "PutRecords.Latency": five_minute(12, [12, 12, 12]),
+            "DeliveryToS3.Success": five_minute(1, [1, 1, 1]),
         },
-        {("AWS/Kinesis", "clicks"): ["GetRecords.IteratorAgeMilliseconds", "IncomingRecords", "PutRecords.Latency"]},
+        {("AWS/Firehose", "clicks"): ["DeliveryToS3.DataFreshness", "IncomingRecords", "DeliveryToS3.Success"]},
     )
 
     # When the compute branch runs
     section = run(alert, compute)
 
-    # Then it states the type is not investigated, and the incoming records moved while latency stayed steady
+    # Then it states the type is not investigated, and the incoming records moved while deliveries stayed steady
     unregistered = section.fact("compute.unregistered_resource")
     assert unregistered is not None and unregistered.subject == "clicks"
     assert "not a resource type alert-intel investigates yet" in unregistered.text
-    assert catalog.name_calls == [("AWS/Kinesis", {"StreamName": "clicks"})]
+    assert catalog.name_calls == [("AWS/Firehose", {"DeliveryStreamName": "clicks"})]
     summary = section.fact("compute.companion_summary")
     assert summary is not None
-    assert "moved with it: IncomingRecords (+100%)" in summary.text and "steady: PutRecords.Latency" in summary.text
+    assert "moved with it: IncomingRecords (+100%)" in summary.text and "steady: DeliveryToS3.Success" in summary.text
     assert section.fact("compute.companion.IncomingRecords") is not None
-    assert section.fact("compute.companion.GetRecords.IteratorAgeMilliseconds") is None  # the alarm's own metric
+    assert section.fact("compute.companion.DeliveryToS3.DataFreshness") is None  # the alarm's own metric
     # And every fact links to its evidence (a graph)
     assert all(fact.link for fact in section.facts)
 

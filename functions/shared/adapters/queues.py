@@ -71,6 +71,10 @@ class EventSourceMapping(BaseModel):
     batch_size: int | None = None
     batching_window_seconds: int | None = None
     maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency (SQS only)
+    # Streams only (Kinesis, DynamoDB): concurrent batches per shard (1-10), and what happens to a failing batch.
+    parallelization_factor: int | None = None
+    maximum_retry_attempts: int | None = None  # -1: retried until the record expires
+    bisect_batch_on_error: bool | None = None
     last_processing_result: str | None = None  # "OK", "PROBLEM: Function call failed", "No records processed"
 
     @property
@@ -202,6 +206,9 @@ class EventSourceMappingReader:
                     batching_window_seconds=_int(mapping.get("MaximumBatchingWindowInSeconds")),
                     maximum_concurrency=_int((mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")),
                     last_processing_result=mapping.get("LastProcessingResult"),
+                    parallelization_factor=_int(mapping.get("ParallelizationFactor")),
+                    maximum_retry_attempts=_int(mapping.get("MaximumRetryAttempts")),
+                    bisect_batch_on_error=mapping.get("BisectBatchOnFunctionError"),
                 )
             )
         return found

@@ -1,10 +1,10 @@
 """What a Lambda function is connected to, and whether it runs out of memory.
 
-Neighbours: the sources of its event source mappings (an SQS queue, a DynamoDB table's stream), and the queues,
-tables and RDS databases its environment variables name. A value is only followed when it is unambiguous (a queue
-URL or ARN, a table ARN, an RDS endpoint) or, for a plain name under a key that says it is a table, once
-DescribeTable confirms the table exists: a guess never becomes a neighbour. Values are never quoted in a fact (they
-can hold secrets): only the resource they name and the variable's key.
+Neighbours: the sources of its event source mappings (an SQS queue, a DynamoDB table's stream, a Kinesis stream),
+and the queues, tables and RDS databases its environment variables name. A value is only followed when it is
+unambiguous (a queue URL or ARN, a table ARN, an RDS endpoint) or, for a plain name under a key that says it is a
+table, once DescribeTable confirms the table exists: a guess never becomes a neighbour. Values are never quoted in
+a fact (they can hold secrets): only the resource they name and the variable's key.
 
 Out of memory: the platform's REPORT lines carry `Memory Size` and `Max Memory Used` (and, on failed invocations,
 `Status: error  Error Type: Runtime.OutOfMemory`). Max memory used at or above 98 % of the memory size, or that
@@ -31,6 +31,7 @@ from functions.shared.adapters.queues import (
     queue_name_of_arn,
     table_name_of_arn,
 )
+from functions.shared.adapters.streams import stream_name_of_arn
 from functions.shared.investigate.base import Evidence, Neighbour, number
 from functions.shared.investigate.target import Target, TargetKind
 from functions.shared.models import Fact, Measurement
@@ -91,6 +92,12 @@ def lambda_neighbours_evidence(
         elif table:
             described.append(f"DynamoDB table {table}'s stream ({state}{batch})")
             add(Target.of("dynamodb", table, region), f"event source of Lambda {function_name} (stream of {table})")
+        elif stream := stream_name_of_arn(mapping.source_arn):
+            described.append(f"Kinesis stream {stream} ({state}{batch})")
+            add(
+                Target.of("kinesis_stream", stream, region),
+                f"event source of Lambda {function_name} (Kinesis stream {stream}{batch})",
+            )
     if described:
         evidence.facts.append(
             Fact(

@@ -287,8 +287,9 @@ def sqs_queue_evidence(
 def consumer_log_group(
     mappings: EventSourceMappingReader, queue_arn: str, evidence: Evidence, sqs: SqsReader | None = None
 ) -> tuple[str, str] | None:
-    """(consumer function, its log group) for a queue, which has no logs of its own: where its failures show. For a
-    dead-letter queue (nobody consumes it), the consumer of the queue whose failed messages land in it."""
+    """(consumer function, its log group) for a queue or a Kinesis stream (`queue_arn` is either), which has no logs
+    of its own: where its failures show. For a dead-letter queue (nobody consumes it), the consumer of the queue
+    whose failed messages land in it."""
     consumers = evidence.read(f"event source mappings of {queue_arn}", lambda: mappings.mappings(source_arn=queue_arn))
     name = queue_name_of_arn(queue_arn)
     if not consumers and sqs is not None and name:
