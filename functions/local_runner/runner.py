@@ -28,6 +28,7 @@ from moto import mock_aws
 from functions.local_runner.cloudtrail_server import ENDPOINT_VARIABLE as CLOUDTRAIL_ENDPOINT_VARIABLE
 from functions.local_runner.cloudtrail_server import LOCAL_TRAIL, LocalCloudTrail
 from functions.local_runner.moto_lambda import InProcessLambdas, in_process_lambdas
+from functions.local_runner.moto_wait import wall_clock_waits
 from functions.local_runner.slack_sink import SlackWebhookSink
 from functions.shared.models import PipelineInput
 from functions.shared.stages import PIPELINE_STAGES
@@ -427,6 +428,7 @@ def simulated_account(
         mock.patch.dict(os.environ, {CLOUDTRAIL_ENDPOINT_VARIABLE: trail.url}),
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}),
         in_process_lambdas() as lambdas,
+        wall_clock_waits(),
     ):
         reset_local_caches()
         if seed is not None:
