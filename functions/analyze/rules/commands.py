@@ -22,6 +22,20 @@ def _in_region(alert: Alert, service: str, operation: str, *options: Opt, max_it
     return build_command(service, operation, *options, region=_region(alert), max_items=max_items)
 
 
+def _account_arn(alert: Alert, service: str, resource: str) -> str | None:
+    """`arn:aws:<service>:<alert's region>:<account>:<resource>`, when the alert names its account."""
+    if not alert.account_id:
+        return None
+    return f"arn:aws:{service}:{_region(alert)}:{alert.account_id}:{resource}"
+
+
+def _event_source_mappings(alert: Alert, source_arn: str) -> BuiltCommand:
+    """The Lambda consumers reading a queue or stream, with their state and batch settings."""
+    return _in_region(
+        alert, "lambda", "list-event-source-mappings", opt("--event-source-arn", source_arn, ValueKind.ARN)
+    )
+
+
 def _function(name: str) -> Opt:
     return opt("--function-name", name, ValueKind.LAMBDA_FUNCTION)
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from functions.analyze.rules.commands import _function, _in_region, _log_group, _recent_errors, _target, _when
+from functions.analyze.rules.commands import (
+    _account_arn,
+    _event_source_mappings,
+    _function,
+    _in_region,
+    _log_group,
+    _recent_errors,
+    _target,
+    _when,
+)
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
@@ -15,7 +24,6 @@ from functions.analyze.rules.facts import (
     _log_summary,
     _neighbour_text,
     _peak,
-    _region,
     _resource_name,
     with_facts,
 )
@@ -24,9 +32,7 @@ from functions.shared.models import Alert, Fact
 
 
 def _sqs_queue_arn(alert: Alert, name: str) -> str | None:
-    if not alert.account_id:
-        return None
-    return f"arn:aws:sqs:{_region(alert)}:{alert.account_id}:{name}"
+    return _account_arn(alert, "sqs", name)
 
 
 def _queue_commands(alert: Alert, name: str) -> list[BuiltCommand]:
@@ -34,9 +40,7 @@ def _queue_commands(alert: Alert, name: str) -> list[BuiltCommand]:
     commands = [_in_region(alert, "sqs", "get-queue-url", opt("--queue-name", name))]
     arn = _sqs_queue_arn(alert, name)
     if arn:
-        commands.append(
-            _in_region(alert, "lambda", "list-event-source-mappings", opt("--event-source-arn", arn, ValueKind.ARN))
-        )
+        commands.append(_event_source_mappings(alert, arn))
     return commands
 
 

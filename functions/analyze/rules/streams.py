@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from functions.analyze.rules.commands import _function, _in_region, _log_group, _recent_errors, _target, _when
+from functions.analyze.rules.commands import (
+    _account_arn,
+    _event_source_mappings,
+    _function,
+    _in_region,
+    _log_group,
+    _recent_errors,
+    _target,
+    _when,
+)
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
@@ -22,7 +31,6 @@ from functions.analyze.rules.facts import (
     _log_summary,
     _neighbour_text,
     _peak,
-    _region,
     _resource_name,
     with_facts,
 )
@@ -37,9 +45,7 @@ LAMBDA_ITERATOR_AGE = "IteratorAge"
 
 
 def _stream_arn(alert: Alert, name: str) -> str | None:
-    if not alert.account_id:
-        return None
-    return f"arn:aws:kinesis:{_region(alert)}:{alert.account_id}:stream/{name}"
+    return _account_arn(alert, "kinesis", f"stream/{name}")
 
 
 def _stream_commands(alert: Alert, name: str) -> list[BuiltCommand]:
@@ -47,9 +53,7 @@ def _stream_commands(alert: Alert, name: str) -> list[BuiltCommand]:
     commands = [_in_region(alert, "kinesis", "describe-stream-summary", opt("--stream-name", name))]
     arn = _stream_arn(alert, name)
     if arn:
-        commands.append(
-            _in_region(alert, "lambda", "list-event-source-mappings", opt("--event-source-arn", arn, ValueKind.ARN))
-        )
+        commands.append(_event_source_mappings(alert, arn))
         commands.append(_in_region(alert, "kinesis", "list-stream-consumers", opt("--stream-arn", arn, ValueKind.ARN)))
     return commands
 

@@ -75,3 +75,11 @@ def aws_read_or_none(
         if not_found_message is not None and not_found_message in str(exc):
             return None
         raise
+
+
+def int_or_none(value: Any) -> int | None:
+    """An attribute AWS returns as a string of digits ("12") or a number, as an int; None when it is neither."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

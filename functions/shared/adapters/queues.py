@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from functions.shared.adapters.aws import aws_client
-from functions.shared.adapters.aws_reads import aws_read, aws_read_or_none
+from functions.shared.adapters.aws_reads import aws_read, aws_read_or_none, int_or_none
 from functions.shared.cache import cache_key, cached
 
 _NOT_FOUND = frozenset({"ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
@@ -32,13 +32,6 @@ def table_name_of_arn(arn: str) -> str | None:
     """The table of a table ARN or of one of its stream ARNs (`table/<name>/stream/<label>`)."""
     match = _TABLE_ARN.match(arn)
     return match.group("name") if match else None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class QueueAttributes(BaseModel):
@@ -145,14 +138,14 @@ class SqsReader:
             name=name,
             url=url,
             arn=attributes.get("QueueArn"),
-            visible=_int(attributes.get("ApproximateNumberOfMessages")),
-            in_flight=_int(attributes.get("ApproximateNumberOfMessagesNotVisible")),
-            delayed=_int(attributes.get("ApproximateNumberOfMessagesDelayed")),
-            visibility_timeout_seconds=_int(attributes.get("VisibilityTimeout")),
-            retention_seconds=_int(attributes.get("MessageRetentionPeriod")),
+            visible=int_or_none(attributes.get("ApproximateNumberOfMessages")),
+            in_flight=int_or_none(attributes.get("ApproximateNumberOfMessagesNotVisible")),
+            delayed=int_or_none(attributes.get("ApproximateNumberOfMessagesDelayed")),
+            visibility_timeout_seconds=int_or_none(attributes.get("VisibilityTimeout")),
+            retention_seconds=int_or_none(attributes.get("MessageRetentionPeriod")),
             fifo=str(attributes.get("FifoQueue", "false")).lower() == "true",
             dead_letter_queue_arn=str(redrive["deadLetterTargetArn"]) if redrive.get("deadLetterTargetArn") else None,
-            max_receive_count=_int(redrive.get("maxReceiveCount")),
+            max_receive_count=int_or_none(redrive.get("maxReceiveCount")),
         )
 
     def dead_letter_sources(self, queue: QueueAttributes) -> list[str]:
@@ -202,12 +195,12 @@ class EventSourceMappingReader:
                     source_arn=str(mapping["EventSourceArn"]),
                     function_arn=str(mapping["FunctionArn"]),
                     state=mapping.get("State"),
-                    batch_size=_int(mapping.get("BatchSize")),
-                    batching_window_seconds=_int(mapping.get("MaximumBatchingWindowInSeconds")),
-                    maximum_concurrency=_int((mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")),
+                    batch_size=int_or_none(mapping.get("BatchSize")),
+                    batching_window_seconds=int_or_none(mapping.get("MaximumBatchingWindowInSeconds")),
+                    maximum_concurrency=int_or_none((mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")),
                     last_processing_result=mapping.get("LastProcessingResult"),
-                    parallelization_factor=_int(mapping.get("ParallelizationFactor")),
-                    maximum_retry_attempts=_int(mapping.get("MaximumRetryAttempts")),
+                    parallelization_factor=int_or_none(mapping.get("ParallelizationFactor")),
+                    maximum_retry_attempts=int_or_none(mapping.get("MaximumRetryAttempts")),
                     bisect_batch_on_error=mapping.get("BisectBatchOnFunctionError"),
                 )
             )
@@ -248,7 +241,7 @@ class DynamoDbReader:
         scaling = TableScaling()
         for target in response.get("ScalableTargets", []):
             dimension = str(target.get("ScalableDimension", ""))
-            low, high = _int(target.get("MinCapacity")), _int(target.get("MaxCapacity"))
+            low, high = int_or_none(target.get("MinCapacity")), int_or_none(target.get("MaxCapacity"))
             if dimension == "dynamodb:table:ReadCapacityUnits":
                 scaling.read_min, scaling.read_max = low, high
             elif dimension == "dynamodb:table:WriteCapacityUnits":
@@ -279,18 +272,18 @@ class DynamoDbReader:
             indexes.append(
                 IndexCapacity(
                     name=str(index.get("IndexName", "?")),
-                    read_units=_int(units.get("ReadCapacityUnits")),
-                    write_units=_int(units.get("WriteCapacityUnits")),
+                    read_units=int_or_none(units.get("ReadCapacityUnits")),
+                    write_units=int_or_none(units.get("WriteCapacityUnits")),
                 )
             )
         return TableDescription(
             name=str(table.get("TableName", name)),
             status=table.get("TableStatus"),
             billing_mode=str(mode),
-            read_units=None if on_demand else _int(throughput.get("ReadCapacityUnits")),
-            write_units=None if on_demand else _int(throughput.get("WriteCapacityUnits")),
-            item_count=_int(table.get("ItemCount")),
-            size_bytes=_int(table.get("TableSizeBytes")),
+            read_units=None if on_demand else int_or_none(throughput.get("ReadCapacityUnits")),
+            write_units=None if on_demand else int_or_none(throughput.get("WriteCapacityUnits")),
+            item_count=int_or_none(table.get("ItemCount")),
+            size_bytes=int_or_none(table.get("TableSizeBytes")),
             stream_arn=table.get("LatestStreamArn"),
             indexes=indexes,
         )

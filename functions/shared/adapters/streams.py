@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from functions.shared.adapters.aws import aws_client
-from functions.shared.adapters.aws_reads import aws_read, aws_read_or_none
+from functions.shared.adapters.aws_reads import aws_read, aws_read_or_none, int_or_none
 from functions.shared.cache import cache_key, cached
 
 _NOT_FOUND = frozenset({"ResourceNotFoundException"})
@@ -24,13 +24,6 @@ MAX_CONSUMERS = 20
 def stream_name_of_arn(arn: str) -> str | None:
     match = _STREAM_ARN.match(arn)
     return match.group("name") if match else None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class StreamSummary(BaseModel):
@@ -84,9 +77,9 @@ class KinesisReader:
             arn=summary.get("StreamARN"),
             status=summary.get("StreamStatus"),
             mode=str((summary.get("StreamModeDetails") or {}).get("StreamMode") or "PROVISIONED"),
-            open_shards=_int(summary.get("OpenShardCount")),
-            retention_hours=_int(summary.get("RetentionPeriodHours")),
-            consumer_count=_int(summary.get("ConsumerCount")),
+            open_shards=int_or_none(summary.get("OpenShardCount")),
+            retention_hours=int_or_none(summary.get("RetentionPeriodHours")),
+            consumer_count=int_or_none(summary.get("ConsumerCount")),
         )
 
     def consumers(self, stream_arn: str) -> list[StreamConsumer]:
