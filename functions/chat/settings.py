@@ -1,4 +1,5 @@
-"""The chat bot's settings: one validated model per Lambda, read once per cold start (pydantic-settings).
+"""The chat bot's settings: one validated model per Lambda, read once per cold start (see
+`functions.shared.settings` for why these are plain pydantic models read from the environment).
 
 Secrets are read by the adapters. Each Lambda's own model declares what it cannot work without, so a missing
 variable is a `ConfigurationError` naming it (see `functions.shared.settings.load_settings`).
@@ -9,14 +10,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from functions.shared.settings import load_settings
+from functions.shared.settings import EnvironmentSettings, JsonMapping, load_settings
 
 
-class ChatSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", populate_by_name=True, frozen=True)
-
+class ChatSettings(EnvironmentSettings):
     conversations_table: str = Field(default="", validation_alias="CONVERSATIONS_TABLE")
     archive_bucket: str = Field(default="", validation_alias="ARCHIVE_BUCKET")
     worker_function_name: str = Field(default="", validation_alias="CHAT_WORKER_FUNCTION_NAME")
@@ -28,7 +26,7 @@ class ChatSettings(BaseSettings):
     max_tool_result_chars: int = Field(default=6_000, ge=500, validation_alias="CHAT_MAX_TOOL_RESULT_CHARS")
     # The alert channels per route, as Post reads them ({"critical": "C0...", "heartbeat": "C0..."}, JSON): the only
     # messages whose buttons (Acknowledge, Mute 1 h, Analyze with AI) act. None configured: no click acts.
-    slack_alert_channels: dict[str, str] = Field(default_factory=dict, validation_alias="SLACK_ALERT_CHANNELS")
+    slack_alert_channels: JsonMapping = Field(default_factory=dict, validation_alias="SLACK_ALERT_CHANNELS")
     # The alert pipeline, which Analyze with AI starts for a heartbeat alert.
     state_machine_arn: str = Field(default="", validation_alias="STATE_MACHINE_ARN")
 

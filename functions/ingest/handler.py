@@ -8,9 +8,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.ingest.alarm_routing import cloudwatch_alarm_lookup, route_alarm_state_changes
 from functions.ingest.logic import read_event, start_pipeline
 from functions.ingest.models import IngestSummary
+from functions.shared.adapters.aws import import_sdk
 from functions.shared.adapters.stepfunctions import step_functions_starter
 from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.settings import get_ingest_settings
+
+# Every invocation calls AWS (decision 0021): the SDK loads with the module, in the Lambda init.
+import_sdk()
 
 
 @logger.inject_lambda_context

@@ -8,14 +8,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.post.logic import post_message
 from functions.post.on_demand import post_in_thread, reply_target
+from functions.shared.adapters.aws import import_sdk
 from functions.shared.adapters.conversations import ConversationTable, conversation_table
 from functions.shared.adapters.secrets import webhook_url_for
 from functions.shared.adapters.slack_api import SlackApi, slack_api
-from functions.shared.adapters.slack_webhook import SlackWebhook
+from functions.shared.adapters.slack_webhook import SlackWebhook, import_webhook_client
 from functions.shared.models import PostInput
 from functions.shared.observability import logger, metrics, trace_handler, with_alert_keys
 from functions.shared.settings import get_settings
 from functions.shared.stage_io import bounded_stage, parse_stage_input
+
+# Every invocation reads a secret or the incident table and sends to Slack (decision 0021): the AWS SDK and
+# slack_sdk's webhook client load with the module, in the Lambda init, not in the first request.
+import_sdk()
+import_webhook_client()
 
 
 @lru_cache(maxsize=1)

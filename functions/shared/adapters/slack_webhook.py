@@ -6,6 +6,10 @@ state machine retries with backoff. Any other failure (400 invalid_payload, 403,
 channel_is_archived, connection errors) is `SlackPostError`: retrying cannot fix a bad webhook or payload, so the
 run fails loudly.
 
+slack_sdk is imported on the first send (`slack_retries`): importing it loads its Web API client and asyncio, and
+Recover, which imports this module, posts only when a run left its alert without a message. Post, which sends on
+every invocation, calls `import_webhook_client()` from its handler module, so it loads in Post's init.
+
 Every body goes out with `unfurl_links: false` and `unfurl_media: false`: a message quotes alert text, and Slack must
 not fetch or preview a page it names.
 """
@@ -16,17 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
-from slack_sdk.webhook import WebhookClient
 
 from functions.shared.errors import SlackPostError, SlackRateLimitedError
 from functions.shared.models import Route
@@ -72,93 +65,9 @@ class WebhookDelivery:
     body: str
 
 
-def retry_after_seconds(headers: dict[str, Any]) -> float | None:
-    """Slack's Retry-After header in seconds (header values may be strings or one-element lists)."""
-    for key, value in headers.items():
-        if key.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list | tuple) and value else value
-            try:
-                return max(float(raw), 0.0)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-class _Attempts:
-    def __init__(self) -> None:
-        self.count = 1
-        self.last_retry_after: float | None = None
-
-
-class _HonourRetryAfterOnce(RateLimitErrorRetryHandler):
-    """Slack's own rate-limit handler, but with a bounded wait and no retry when Slack asks for too long."""
-
-    def __init__(self, attempts: _Attempts, max_wait: float, sleep: Callable[[float], None]) -> None:
-        super().__init__(max_retry_count=1)
-        self._attempts = attempts
-        self._max_wait = max_wait
-        self._sleep = sleep
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
-        wait = retry_after_seconds(dict(response.headers))
-        self._attempts.last_retry_after = wait
-        return wait is None or wait <= self._max_wait
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        wait = self._attempts.last_retry_after
-        self._sleep(1.0 if wait is None else wait)
-        state.next_attempt_requested = True
-        state.increment_current_attempt()
-        self._attempts.count += 1
-
-
-class _Counted(RetryHandler):
-    """One of slack_sdk's retry decisions (server error, connection error), with our sleep and attempt count."""
-
-    def __init__(self, inner: RetryHandler, attempts: _Attempts, sleep: Callable[[float], None]) -> None:
-        super().__init__(max_retry_count=inner.max_retry_count, interval_calculator=inner.interval_calculator)
-        self._inner = inner
-        self._attempts = attempts
-        self._sleep = sleep
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return self._inner.can_retry(state=state, request=request, response=response, error=error)
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        state.next_attempt_requested = True
-        self._sleep(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
-        state.increment_current_attempt()
-        self._attempts.count += 1
+def import_webhook_client() -> None:
+    """Import slack_sdk's webhook client now: for a stage that posts on every invocation, from its handler module."""
+    import functions.shared.adapters.slack_retries  # noqa: F401  (imported for its cost, at init)
 
 
 class SlackWebhook:
@@ -190,17 +99,11 @@ class SlackWebhook:
             SlackRejectedError: any other non-200 answer (a SlackPostError carrying the status and Slack's reason).
             SlackPostError: the webhook could not be reached.
         """
+        from functions.shared.adapters.slack_retries import Attempts, webhook_client  # see the module docstring
+
         url = self._webhook_url(route)
-        attempts = _Attempts()
-        client = WebhookClient(
-            url,
-            timeout=self._timeout,
-            retry_handlers=[
-                _HonourRetryAfterOnce(attempts, self._max_wait, self._sleep),
-                _Counted(ServerErrorRetryHandler(max_retry_count=1), attempts, self._sleep),
-                _Counted(ConnectionErrorRetryHandler(max_retry_count=1), attempts, self._sleep),
-            ],
-        )
+        attempts = Attempts()
+        client = webhook_client(url, self._timeout, attempts, max_wait=self._max_wait, sleep=self._sleep)
         try:
             response = client.send_dict({**body, **NO_UNFURLING})
         except Exception as exc:  # urllib raises several unrelated types for an unreachable host
