@@ -11,6 +11,11 @@ first one's message exists, would otherwise each be investigated and each post a
 the claim investigates; another one waits ("wait": the state machine's Wait state, then "Check Incident Again") and
 replies in the first one's thread once its message is there. It investigates by itself after `MAX_CLAIM_WAITS`
 waits without that message, and takes the incident over at once when the claim is stale (its execution died).
+
+The claim covers the alert's resource too, when it names one: two different alarms on one function firing in the
+same seconds (Errors and Duration) are one incident by the resource grouping (`RESOURCE_GROUPING_WINDOW`), and
+neither would otherwise see the other's message in time. A resource claim, like any claim, goes stale after
+`CLAIM_STALE_AFTER`, so a later alarm on the resource is never held up by an old one.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from functions.shared.models import Alert, IncidentCheck
 from functions.shared.observability import logger, metrics
 
 DEFAULT_WAIT_SECONDS = 10
+# The claim key of a resource's new incident, beside the incident's own key (both under the table's claim prefix).
+RESOURCE_CLAIM_PREFIX = "resource#"
 
 
 def decide(
@@ -87,9 +94,14 @@ def _claimed(
     wait_seconds: int,
     clock: datetime,
 ) -> IncidentCheck:
-    """Investigate a new incident only with its claim; wait for the holder's message otherwise (bounded)."""
+    """Investigate a new incident only with its claims (its resource's, then its own); wait for the holder's message
+    otherwise (bounded)."""
+    keys = [f"{RESOURCE_CLAIM_PREFIX}{check.incident.resource_key}"] if check.incident.resource_key else []
     try:
-        claim = claims.claim_incident(check.incident.key, execution_name, clock, CLAIM_STALE_AFTER)
+        for key in [*keys, check.incident.key]:
+            claim = claims.claim_incident(key, execution_name, clock, CLAIM_STALE_AFTER)
+            if not claim.won:
+                break
     except Exception as exc:  # no claim possible: investigate, as before claims existed (a duplicate at worst)
         metrics.add_metric(name="IncidentClaimFailures", unit=MetricUnit.Count, value=1)
         logger.warning("Could not claim the incident; investigating", extra={"error": type(exc).__name__})

@@ -172,6 +172,8 @@ LIBRARY_FLOOR = (
     "Probe(value=1); Logger(); Metrics()"
 )
 SDK_FLOOR = LIBRARY_FLOOR + "\nimport botocore.config, botocore.session"
+# And Post, which also sends to Slack on every invocation.
+POST_FLOOR = SDK_FLOOR + "\nimport slack_sdk.webhook"
 # Stages that call AWS for some alerts only load botocore with their first client, inside that invocation
 # (decision 0021); the bench adds that first client to their import, so the critical path counts it.
 FIRST_AWS_CLIENT_STAGES = (
@@ -213,6 +215,8 @@ def _print_imports(root: Path) -> bool:
     print(f"  {'libraries alone (every stage)':<40} {floor:8.1f} ms  {floor_ratio:5.2f}x")
     floor, floor_ratio = paired_ratio(SDK_FLOOR, root)
     print(f"  {'  + botocore (AWS on every invocation)':<40} {floor:8.1f} ms  {floor_ratio:5.2f}x")
+    floor, floor_ratio = paired_ratio(POST_FLOOR, root)
+    print(f"  {'    + slack_sdk (Post)':<40} {floor:8.1f} ms  {floor_ratio:5.2f}x")
     within = True
     times: dict[str, float] = {}
     for module in HANDLER_MODULES:
@@ -321,7 +325,7 @@ def main() -> int:
         "met" if storm_ok else "NOT met",
     )
     print(f"Target: cold imports <= {COLD_IMPORT_BUDGET_RATIO}x import boto3:", "met" if imports_ok else "NOT met")
-    return 0 if ok and imports_ok else 1
+    return 0 if ok and imports_ok and storm_ok else 1
 
 
 if __name__ == "__main__":

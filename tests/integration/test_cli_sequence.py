@@ -131,3 +131,46 @@ def test_two_alerts_of_one_new_incident_at_once_are_one_message_and_one_model_ca
     assert not {"Gather Context", "Analyze Alert"} & set(waited)
     out = capsys.readouterr().out
     assert "Check Incident: update (re-fire of an open incident, same evidence) after " in out
+
+
+def test_two_alarms_on_one_function_at_once_are_one_message_and_one_model_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the function's invocation-spike alarm and its error alarm, firing two seconds apart: two incidents by
+    # their keys, one by their resource (neither has posted when the other checks)
+    spike = alarm_event("ALARM", "OK", "2026-11-25T18:52:03.512+0000", ALARM)
+    errors = alarm_event("ALARM", "OK", "2026-11-25T18:52:05.512+0000", ALARM.replace("Invocations-Spike", "Errors"))
+    message = json.loads(errors["Records"][0]["Sns"]["Message"])
+    message.update(
+        AlarmName="ImageProcessor-Errors",
+        AlarmArn=message["AlarmArn"].replace("Invocations-Spike", "Errors"),
+        AlarmDescription="ImageProcessor errors.",
+    )
+    message["Trigger"].update(MetricName="Errors", Threshold=10.0)
+    errors["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    files = []
+    for number, event in enumerate((spike, errors), start=1):
+        path = tmp_path / f"{number}.json"
+        path.write_text(json.dumps(event))
+        files.append(str(path))
+
+    # When both executions start at once, with Claude on a local Bedrock server and the bot token
+    with FakeBedrock() as bedrock:
+        monkeypatch.setenv("ALERT_INTEL_MODEL_ID", "us.anthropic.claude-haiku-4-5-20251001-v1:0")
+        monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", bedrock.url)
+        monkeypatch.setenv("INCIDENT_CLAIM_WAIT_SECONDS", "2")  # moto's Wait state really sleeps
+        for _ in range(2):
+            bedrock.answer_tool_use(good_claude_analysis())
+        code = main(["run", *files, "--together", "--out", str(tmp_path / "out"), "--slack", "web"])
+
+    # Then there is one top-level message; the other alarm is in its thread, and the model was called once
+    assert code == EXIT_OK
+    calls = json.loads((tmp_path / "out" / "slack_calls.json").read_text())
+    top = [c for c in calls if c["method"] == "chat.postMessage" and c["thread_ts"] is None]
+    assert len(top) == 1
+    in_thread = [c for c in calls if c["method"] == "chat.postMessage" and c["thread_ts"] == top[0]["ts"]]
+    assert len(in_thread) == 2  # the evidence, and the other alarm's line
+    assert len(bedrock.requests) == 1
+    executions = json.loads((tmp_path / "out" / "executions.json").read_text())
+    waited = [e for e in executions if "Wait For The First Message" in [s["name"] for s in e["states"]]]
+    assert len(waited) == 1 and "Analyze Alert" not in [s["name"] for s in waited[0]["states"]]

@@ -303,6 +303,33 @@ def test_a_second_alert_of_the_incident_waits_for_the_first_ones_message_then_re
     assert again.message is not None
 
 
+def test_two_alarms_on_one_resource_at_once_are_one_incident() -> None:
+    # Given the Errors alarm's execution claimed the new incident on the Checkout function and is investigating it
+    store, web = Store(), Web()
+    errors = alarm("Checkout-Errors")
+    assert decide(errors, store, claims=store, execution_name="critical-a", clock=WALL).action == "investigate"
+
+    # When the function's Duration alarm fires two seconds later
+    duration = alarm("Checkout-Duration", at=OPENED + timedelta(seconds=2))
+    check = decide(duration, store, claims=store, execution_name="critical-b", clock=WALL)
+
+    # Then it waits for the first message instead of opening a second incident
+    assert (check.action, check.waits) == ("wait", 1)
+    assert "critical-a claimed it" in check.reason
+    # And once that message exists it joins its thread (the resource grouping), without a second investigation
+    open_incident(store, errors, web)
+    again = decide(duration, store, claims=store, execution_name="critical-b", waits=1, clock=WALL)
+    assert again.action == "update" and again.message is not None
+    # While an alarm on another function claims its own incident at once
+    other = alarm("Billing-Errors", function="Billing", at=OPENED + timedelta(seconds=2))
+    assert decide(other, store, claims=store, execution_name="critical-c", clock=WALL).action == "investigate"
+    # And a resource claim goes stale like any claim: a later alarm on the resource is never held up by it
+    later = WALL + CLAIM_STALE_AFTER + timedelta(seconds=1)
+    fresh = Store()
+    decide(errors, fresh, claims=fresh, execution_name="critical-a", clock=WALL)
+    assert decide(duration, fresh, claims=fresh, execution_name="critical-d", clock=later).action == "investigate"
+
+
 def test_the_wait_is_bounded_and_a_stale_claim_is_taken_over() -> None:
     store = Store()
     decide(alarm(), store, claims=store, execution_name="critical-a", clock=WALL)

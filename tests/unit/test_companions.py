@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from functions.analyze.rules import analyze_with_rules
 from functions.shared.adapters.cost_resources import MetricCatalogReader
 from functions.shared.classification import classify_payload
@@ -309,3 +311,41 @@ def test_a_region_wide_metric_blames_no_resource() -> None:
         and c.endswith("--region us-west-2")
         for c in analysis.diagnostics
     )
+
+
+@pytest.mark.parametrize(
+    ("namespace", "dimensions", "not_type"),
+    [
+        ("AWS/KinesisVideo", {"StreamName": "door-camera"}, "AWS::Kinesis::Stream"),
+        ("AWS/Billing", {"ServiceName": "AmazonEC2", "Currency": "USD"}, "AWS::ECS::Service"),
+        ("AWS/CloudFront", {"FunctionName": "rewrite-paths", "Region": "Global"}, "AWS::Lambda::Function"),
+        ("AWS/Connect", {"InstanceId": "0a1b2c3d", "MetricGroup": "Queue"}, "AWS::EC2::Instance"),
+        ("ContainerInsights", {"ClusterName": "eks-prod"}, "AWS::ECS::Cluster"),
+    ],
+)
+def test_a_dimension_name_another_aws_service_shares_is_not_taken_for_the_wrong_resource(
+    namespace: str, dimensions: dict[str, str], not_type: str
+) -> None:
+    # Given an AWS service's alarm whose dimension has the name another service's resource dimension has
+    classified = classify_payload(_eventbridge_alarm(namespace, dimensions))
+
+    # Then the dimension still names the resource, as that namespace's, not as the other service's resource
+    assert classified.resource is not None and classified.resource.type != not_type
+    assert classified.resource.name == next(iter(dimensions.values()))
+    assert classified.resource.type.startswith(namespace)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "dimensions", "resource_type"),
+    [
+        ("AWS/Kinesis", {"StreamName": "orders"}, "AWS::Kinesis::Stream"),
+        ("AWS/DocDB", {"DBClusterIdentifier": "catalog"}, "AWS::RDS::DBCluster"),
+        ("CWAgent", {"InstanceId": "i-0abc", "path": "/"}, "AWS::EC2::Instance"),
+        ("AWS/NetworkELB", {"LoadBalancer": "net/edge/0123456789abcdef"}, "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+    ],
+)
+def test_a_dimension_keeps_its_type_in_the_namespaces_that_publish_it(
+    namespace: str, dimensions: dict[str, str], resource_type: str
+) -> None:
+    classified = classify_payload(_eventbridge_alarm(namespace, dimensions))
+    assert classified.resource is not None and classified.resource.type == resource_type

@@ -39,35 +39,44 @@ from functions.shared.sources.common import (
 _WARNING_WORDS = {"warn", "warning", "notice"}
 _INFO_WORDS = {"info", "informational"}
 
-# Dimension name -> (CloudFormation type, ARN template or None). The first dimension found names the resource.
-_RESOURCE_DIMENSIONS: dict[str, tuple[str, str | None]] = {
-    "FunctionName": ("AWS::Lambda::Function", "arn:aws:lambda:{region}:{account}:function:{name}"),
-    "InstanceId": ("AWS::EC2::Instance", "arn:aws:ec2:{region}:{account}:instance/{name}"),
-    "DBInstanceIdentifier": ("AWS::RDS::DBInstance", "arn:aws:rds:{region}:{account}:db:{name}"),
-    "DBClusterIdentifier": ("AWS::RDS::DBCluster", "arn:aws:rds:{region}:{account}:cluster:{name}"),
-    "TableName": ("AWS::DynamoDB::Table", "arn:aws:dynamodb:{region}:{account}:table/{name}"),
-    "QueueName": ("AWS::SQS::Queue", "arn:aws:sqs:{region}:{account}:{name}"),
-    "StateMachineArn": ("AWS::StepFunctions::StateMachine", None),
-    "TopicName": ("AWS::SNS::Topic", "arn:aws:sns:{region}:{account}:{name}"),
-    "BucketName": ("AWS::S3::Bucket", "arn:aws:s3:::{name}"),
-    "ApiName": ("AWS::ApiGateway::RestApi", None),
-    "ApiId": ("AWS::ApiGatewayV2::Api", None),
+# Dimension name -> (CloudFormation type, ARN template or None, the namespaces in which the dimension means that
+# type). The first dimension found names the resource. The same dimension name means other things elsewhere:
+# StreamName is a video stream in AWS/KinesisVideo, ServiceName an AWS service in AWS/Billing, FunctionName a
+# CloudFront Function in AWS/CloudFront, InstanceId an Amazon Connect instance in AWS/Connect, ClusterName an EKS
+# cluster in ContainerInsights; there the dimension still names the resource, untyped (see below).
+_ELB = ("AWS/ApplicationELB", "AWS/NetworkELB", "AWS/GatewayELB")
+_RDS_API = ("AWS/RDS", "AWS/DocDB", "AWS/Neptune")  # instances and clusters the RDS API describes
+_ECS = ("AWS/ECS", "ECS/ContainerInsights")
+_RESOURCE_DIMENSIONS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "FunctionName": ("AWS::Lambda::Function", "arn:aws:lambda:{region}:{account}:function:{name}", ("AWS/Lambda",)),
+    "InstanceId": ("AWS::EC2::Instance", "arn:aws:ec2:{region}:{account}:instance/{name}", ("AWS/EC2", "CWAgent")),
+    "DBInstanceIdentifier": ("AWS::RDS::DBInstance", "arn:aws:rds:{region}:{account}:db:{name}", _RDS_API),
+    "DBClusterIdentifier": ("AWS::RDS::DBCluster", "arn:aws:rds:{region}:{account}:cluster:{name}", _RDS_API),
+    "TableName": ("AWS::DynamoDB::Table", "arn:aws:dynamodb:{region}:{account}:table/{name}", ("AWS/DynamoDB",)),
+    "QueueName": ("AWS::SQS::Queue", "arn:aws:sqs:{region}:{account}:{name}", ("AWS/SQS",)),
+    "StateMachineArn": ("AWS::StepFunctions::StateMachine", None, ("AWS/States",)),
+    "TopicName": ("AWS::SNS::Topic", "arn:aws:sns:{region}:{account}:{name}", ("AWS/SNS",)),
+    "BucketName": ("AWS::S3::Bucket", "arn:aws:s3:::{name}", ("AWS/S3",)),
+    "ApiName": ("AWS::ApiGateway::RestApi", None, ("AWS/ApiGateway",)),
+    "ApiId": ("AWS::ApiGatewayV2::Api", None, ("AWS/ApiGateway",)),
     "TargetGroup": (  # the dimension is the ARN's tail: "targetgroup/web/0123456789abcdef"
         "AWS::ElasticLoadBalancingV2::TargetGroup",
         "arn:aws:elasticloadbalancing:{region}:{account}:{name}",
+        _ELB,
     ),
     "LoadBalancer": (  # "app/web/0123456789abcdef" (ALB) or "net/…" (NLB)
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
         "arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/{name}",
+        _ELB,
     ),
-    "ServiceName": ("AWS::ECS::Service", None),
-    "ClusterName": ("AWS::ECS::Cluster", None),
-    "AutoScalingGroupName": ("AWS::AutoScaling::AutoScalingGroup", None),
-    "CacheClusterId": ("AWS::ElastiCache::CacheCluster", None),
-    "DistributionId": ("AWS::CloudFront::Distribution", None),
-    "StreamName": ("AWS::Kinesis::Stream", "arn:aws:kinesis:{region}:{account}:stream/{name}"),
-    "RuleName": ("AWS::Events::Rule", "arn:aws:events:{region}:{account}:rule/{name}"),
-    "ReplicationGroupId": ("AWS::ElastiCache::ReplicationGroup", None),
+    "ServiceName": ("AWS::ECS::Service", None, _ECS),
+    "ClusterName": ("AWS::ECS::Cluster", None, _ECS),
+    "AutoScalingGroupName": ("AWS::AutoScaling::AutoScalingGroup", None, ("AWS/AutoScaling", "AWS/EC2", "CWAgent")),
+    "CacheClusterId": ("AWS::ElastiCache::CacheCluster", None, ("AWS/ElastiCache",)),
+    "DistributionId": ("AWS::CloudFront::Distribution", None, ("AWS/CloudFront",)),
+    "StreamName": ("AWS::Kinesis::Stream", "arn:aws:kinesis:{region}:{account}:stream/{name}", ("AWS/Kinesis",)),
+    "RuleName": ("AWS::Events::Rule", "arn:aws:events:{region}:{account}:rule/{name}", ("AWS/Events",)),
+    "ReplicationGroupId": ("AWS::ElastiCache::ReplicationGroup", None, ("AWS/ElastiCache",)),
 }
 # A dimension of no type above still names the resource when its name says it is a name or an id (a broker, a
 # file system, a domain, a custom namespace's "ServiceName"): the footer and the analysis then name that, not the
@@ -389,10 +398,11 @@ def _alert(fields: _AlarmFields) -> Alert:
 
 
 def _resource(fields: _AlarmFields, dimensions: dict[str, str], namespace: str = "") -> ResourceRef:
+    # No namespace (an alarm without one metric to name it): any dimension of the table types the resource.
     known = _RESOURCE_DIMENSIONS if not namespace or aws_published_namespace(namespace) else {}
-    for dimension, (resource_type, arn_template) in known.items():
+    for dimension, (resource_type, arn_template, namespaces) in known.items():
         value = dimensions.get(dimension)
-        if not value:
+        if not value or (namespace and namespace not in namespaces):
             continue
         arn = value if value.startswith("arn:") else None
         if arn is None and arn_template and fields.account_id and fields.region:
