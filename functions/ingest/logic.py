@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-
 from functions.ingest.models import IngestedEvent, StartResult
 from functions.shared.classification import alert_dedup_key, parse_json_text
 from functions.shared.models import PipelineInput, Route
@@ -181,6 +179,10 @@ def _is_http_request(event: dict[str, Any]) -> bool:
 def _http_body(event: dict[str, Any]) -> str:
     """The request body, base64-decoded when the function URL or API Gateway encoded it (Powertools'
     `decoded_body`); a body that does not decode is kept as it arrived, since an alert must not be lost to it."""
+    # Imported here: Powertools' data_classes package loads every event class it has (a tenth of an `import boto3`),
+    # and only the HTTPS deliveries need one; SNS and EventBridge deliveries, the usual ones, never do.
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
     try:
         body = APIGatewayProxyEvent(event).decoded_body
     except UnicodeDecodeError:  # base64 of bytes that are not UTF-8: keep what can be read
