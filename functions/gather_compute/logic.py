@@ -35,6 +35,7 @@ from functions.shared.adapters.infrastructure import (
     RdsReader,
 )
 from functions.shared.adapters.queues import QueueReaders
+from functions.shared.adapters.caches import ElastiCacheReader
 from functions.shared.adapters.streams import KinesisReader
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.apis import api_findings, http_api_evidence, rest_api_evidence
@@ -78,6 +79,7 @@ from functions.shared.investigate.resources import (
     recent_ec2_launches_evidence,
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
+from functions.shared.investigate.caches import elasticache_evidence
 from functions.shared.investigate.streams import kinesis_stream_evidence
 from functions.shared.investigate.tables import dynamodb_table_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target
@@ -103,6 +105,14 @@ FACT_ORDER = (
     "compute.stream_consumer_errors",
     "compute.stream_consumer_throttles",
     "compute.stream_consumer_duration",
+    "compute.cache_memory_pressure",
+    "compute.cache_engine_cpu",
+    "compute.cache_connections",
+    "compute.cache_replication_lag",
+    "compute.cache_failover",
+    "compute.cache_key_growth",
+    "compute.cache_write_rise",
+    "compute.cache_command_mover",
     "compute.dynamodb_throttling",
     "compute.out_of_memory",
     "compute.lambda_mover",
@@ -153,6 +163,10 @@ FACT_ORDER = (
     "compute.metric.",
     "compute.queue_config",
     "compute.stream_config",
+    "compute.cache_config",
+    "compute.cache_policy",
+    "compute.cache_usage",
+    "compute.cache_event.",
     "compute.stream_incoming",
     "compute.table_config",
     "compute.lambda_config",
@@ -188,6 +202,7 @@ class ComputeReaders:
     metric_catalog: MetricCatalogReader = field(default_factory=MetricCatalogReader)
     queues: QueueReaders = field(default_factory=QueueReaders.default)
     kinesis: KinesisReader = field(default_factory=KinesisReader)
+    elasticache: ElastiCacheReader = field(default_factory=ElastiCacheReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -211,6 +226,7 @@ class ComputeReaders:
             metric_catalog=MetricCatalogReader(region=region),
             queues=QueueReaders.default(region),
             kinesis=KinesisReader(region=region),
+            elasticache=ElastiCacheReader(region=region),
         )
 
 
@@ -341,6 +357,9 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     ),
     "kinesis_stream": lambda readers, target, now: kinesis_stream_evidence(
         readers.kinesis, readers.queues.mappings, readers.lambdas, readers.cloudwatch, target, now=now
+    ),
+    "elasticache": lambda readers, target, now: elasticache_evidence(
+        readers.elasticache, readers.cloudwatch, target, now=now
     ),
     "dynamodb_table": lambda readers, target, now: dynamodb_table_evidence(
         readers.queues.dynamodb, readers.queues.mappings, readers.cloudwatch, target, now=now
