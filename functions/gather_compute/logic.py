@@ -22,6 +22,7 @@ from functools import partial
 from typing import Protocol
 
 from functions.shared import console_links
+from functions.shared.adapters.caches import ElastiCacheReader
 from functions.shared.adapters.cloudtrail import CloudTrailReader
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
@@ -35,7 +36,6 @@ from functions.shared.adapters.infrastructure import (
     RdsReader,
 )
 from functions.shared.adapters.queues import QueueReaders
-from functions.shared.adapters.caches import ElastiCacheReader
 from functions.shared.adapters.streams import KinesisReader
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.apis import api_findings, http_api_evidence, rest_api_evidence
@@ -48,6 +48,7 @@ from functions.shared.investigate.base import (
     skipped_section,
     time_budget,
 )
+from functions.shared.investigate.caches import elasticache_evidence
 from functions.shared.investigate.changes import TrailReader, change_subjects_of, what_changed_evidence
 from functions.shared.investigate.companions import companion_metrics_evidence, unregistered_resource_evidence
 from functions.shared.investigate.composite import composite_children_evidence
@@ -79,7 +80,6 @@ from functions.shared.investigate.resources import (
     recent_ec2_launches_evidence,
 )
 from functions.shared.investigate.security import finding_evidence, health_evidence
-from functions.shared.investigate.caches import elasticache_evidence
 from functions.shared.investigate.streams import kinesis_stream_evidence
 from functions.shared.investigate.tables import dynamodb_table_evidence
 from functions.shared.investigate.target import Target, alarm_metric, implicated_target

@@ -48,6 +48,7 @@ from functions.analyze.rules.alarms import (
     _false_alarm,
 )
 from functions.analyze.rules.auto_scaling import _asg_cannot_scale, _asg_cpu_saturation, _asg_diagnostics
+from functions.analyze.rules.caches import _cache_at_its_limit, _cluster_diagnostics, _group_diagnostics
 
 # The tests read what kind of change an event name is where they always have.
 from functions.analyze.rules.changes_and_noise import _change_kind as _change_kind
@@ -93,7 +94,6 @@ from functions.analyze.rules.queues import (
     _queue_consumer_stall,
     _sqs_diagnostics,
 )
-from functions.analyze.rules.caches import _cache_at_its_limit, _cluster_diagnostics, _group_diagnostics
 from functions.analyze.rules.streams import _kinesis_diagnostics, _stream_falling_behind
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand

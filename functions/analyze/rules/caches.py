@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from functions.analyze.rules.commands import _in_region, _target
-from functions.analyze.rules.facts import Facts, Finding, _after_colon, _alarm, _clean, with_facts
-from functions.shared.aws_commands import BuiltCommand, ValueKind, flag, kind_problem, opt
+from functions.analyze.rules.facts import Facts, Finding, _after_colon, _alarm, _clean, _region, with_facts
+from functions.shared.aws_commands import BuiltCommand, ValueKind, build_command, flag, kind_problem, opt
 from functions.shared.models import Alert, Fact
 
 NAMESPACE = "AWS/ElastiCache"
@@ -82,12 +82,12 @@ def _events_command(alert: Alert, source: str, source_type: str) -> BuiltCommand
 
 
 def _parameters_command(alert: Alert, group: str) -> BuiltCommand:
-    return _in_region(
-        alert,
+    return build_command(
         "elasticache",
         "describe-cache-parameters",
         opt("--cache-parameter-group-name", group),
-        query="Parameters[?ParameterName=='maxmemory-policy' || ParameterName=='maxclients']",
+        region=_region(alert),
+        query='Parameters[?contains(`["maxmemory-policy", "maxclients"]`, ParameterName)].[ParameterName, ParameterValue]',
     )
 
 

@@ -175,7 +175,9 @@ class ElastiCacheReader:
         Raises:
             GatherThrottledError, AwsReadDeniedError ("elasticache:DescribeCacheParameters").
         """
-        return cached(cache_key("elasticache.describe_cache_parameters", self._region, group), lambda: self._params(group))
+        return cached(
+            cache_key("elasticache.describe_cache_parameters", self._region, group), lambda: self._params(group)
+        )
 
     def _params(self, group: str) -> CacheParameters | None:
         found: dict[str, str] = {}
@@ -193,14 +195,16 @@ class ElastiCacheReader:
                     if name in READ_PARAMETERS and parameter.get("ParameterValue") is not None:
                         found[str(name)] = str(parameter["ParameterValue"])
                 marker = page.get("Marker")
-                if not marker or READ_PARAMETERS <= found.keys() | {"max_simultaneous_connections"}:
+                if not marker or found.keys() >= {"maxmemory-policy", "maxclients"}:
                     break
         except AwsReadUnavailableError:
             return None
         if not found:
             return None
         limit = found.get("maxclients") or found.get("max_simultaneous_connections")
-        return CacheParameters(group=group, maxmemory_policy=found.get("maxmemory-policy"), max_connections=int_or_none(limit))
+        return CacheParameters(
+            group=group, maxmemory_policy=found.get("maxmemory-policy"), max_connections=int_or_none(limit)
+        )
 
     def events(self, source_ids: list[str], *, start: datetime, end: datetime) -> list[CacheEvent] | None:
         """The events of these clusters and replication groups between `start` and `end`, newest first; None

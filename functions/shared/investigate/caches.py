@@ -277,8 +277,10 @@ def _config_text(cluster: CacheClusterInfo, role: str | None, failover: str | No
     if cluster.is_memcached and cluster.node_count is not None:
         parts.append(f"{cluster.node_count} node{'s' if cluster.node_count != 1 else ''}")
     if cluster.replication_group_id:
-        group = f"{role} of replication group {cluster.replication_group_id}" if role else (
-            f"in replication group {cluster.replication_group_id}"
+        group = (
+            f"{role} of replication group {cluster.replication_group_id}"
+            if role
+            else (f"in replication group {cluster.replication_group_id}")
         )
         if failover:
             group += f" (automatic failover {failover})"
@@ -398,7 +400,7 @@ def _cpu_fact(name: str, verdict: CacheVerdict, node_type: str | None, link: str
 def _mover_fact(name: str, mover: CommandMove, link: str) -> Fact:
     return Fact(
         key="compute.cache_command_mover",
-        text=f"Commands that moved on {name}: {mover.metric} {_n(mover.recent)} per 5 min, {mover.factor:.1f}× a "
+        text=f"Commands that moved on {name}: {mover.metric} {_n(mover.recent)} per 5 min, {mover.factor:.1f}x a "
         f"week before ({_n(mover.week_before)})",
         value=mover.metric,
         link=link,
@@ -533,9 +535,7 @@ def elasticache_evidence(
     parameters = None
     if cluster.parameter_group:
         parameter_group = cluster.parameter_group
-        parameters = evidence.read(
-            f"parameters of {parameter_group}", lambda: reader.parameters(parameter_group)
-        )
+        parameters = evidence.read(f"parameters of {parameter_group}", lambda: reader.parameters(parameter_group))
     if parameters is None and not cluster.is_memcached:
         evidence.notes.append(f"The maxmemory-policy of {cluster.cluster_id} was not read.")
     policy = _policy_text(parameters, cluster.parameter_group)
