@@ -35,6 +35,10 @@ MEMORY_METRICS = frozenset(
 CPU_METRICS = frozenset({"EngineCPUUtilization", "CPUUtilization"})
 CONNECTION_METRICS = frozenset({"CurrConnections", "NewConnections"})
 REPLICATION_METRICS = frozenset({"ReplicationLag", "ReplicationBytes", "IsMaster"})
+# Only the parameters the answer turns on, out of the group's hundred or so.
+PARAMETERS_QUERY = (
+    'Parameters[?contains(`["maxmemory-policy", "maxclients"]`, ParameterName)].[ParameterName, ParameterValue]'
+)
 # How far back `describe-events` looks, in minutes.
 EVENTS_MINUTES = 360
 # A cache id: letters, digits and hyphens (ElastiCache allows at most 40; a node's own id, "0001", is digits).
@@ -87,7 +91,7 @@ def _parameters_command(alert: Alert, group: str) -> BuiltCommand:
         "describe-cache-parameters",
         opt("--cache-parameter-group-name", group),
         region=_region(alert),
-        query='Parameters[?contains(`["maxmemory-policy", "maxclients"]`, ParameterName)].[ParameterName, ParameterValue]',
+        query=PARAMETERS_QUERY,
     )
 
 
