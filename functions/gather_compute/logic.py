@@ -113,6 +113,9 @@ FACT_ORDER = (
     "compute.cache_key_growth",
     "compute.cache_write_rise",
     "compute.cache_command_mover",
+    # The node's engine, type, role and maxmemory-policy: what the cause's next steps depend on.
+    "compute.cache_config",
+    "compute.cache_policy",
     "compute.dynamodb_throttling",
     "compute.out_of_memory",
     "compute.lambda_mover",
@@ -163,8 +166,6 @@ FACT_ORDER = (
     "compute.metric.",
     "compute.queue_config",
     "compute.stream_config",
-    "compute.cache_config",
-    "compute.cache_policy",
     "compute.cache_usage",
     "compute.cache_event.",
     "compute.stream_incoming",

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from functions.local_runner import seed_containers
 from functions.local_runner.cloudtrail_server import LOCAL_TRAIL
 from functions.local_runner.moto_elasticache import LOCAL_CACHE_EXTRAS
+from functions.local_runner.seed_caches import CacheClusterSeed, CacheEventSeed, seed_caches
 from functions.local_runner.seed_cloudtrail import CloudTrailEventSeed, seed_cloudtrail
 from functions.local_runner.seed_cost import NatGatewaySeed, seed_nat_gateways
 from functions.local_runner.seed_databases import (
@@ -46,7 +47,6 @@ from functions.local_runner.seed_queues import (
     SqsQueueSeed,
     seed_queues_and_tables,
 )
-from functions.local_runner.seed_caches import CacheClusterSeed, CacheEventSeed, seed_caches
 from functions.local_runner.seed_streams import KinesisStreamSeed, seed_kinesis_streams
 from functions.shared.adapters.aws import aws_client, reset_clients
 from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS as COST_DAYS

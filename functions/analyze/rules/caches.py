@@ -146,6 +146,8 @@ def _memory(alert: Alert, facts: Facts) -> Finding | None:
         lead += "; with noeviction, writes now fail with OOM errors instead of evicting keys"
     elif policy in VOLATILE_POLICIES:
         lead += f"; {policy} evicts only keys that have a TTL, so keys written without one are never evicted"
+    elif policy is not None and policy.startswith("allkeys-"):
+        lead += f"; with {policy}, live keys are evicted to make room, so callers miss data they just wrote"
     elif policy is None:
         lead += " (the maxmemory-policy was not read, so whether writes fail or keys are evicted is not known)"
     keys = ["compute.cache_memory_pressure", "compute.cache_config", "compute.cache_policy"]
@@ -306,8 +308,6 @@ FAMILIES: tuple[tuple[frozenset[str], Callable[[Alert, Facts], Finding | None]],
 def _cache_at_its_limit(alert: Alert, facts: Facts) -> Finding | None:
     """The limit the cache is at: the one the alarm watches first, then memory, engine CPU, connections and
     replication."""
-    if _own(facts, "compute.cache_config") is None:
-        return None
     metric = _alarm(alert).metric_name or ""
     ordered = sorted(FAMILIES, key=lambda family: metric not in family[0])
     for _, explain in ordered:

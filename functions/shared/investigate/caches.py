@@ -249,7 +249,7 @@ def cache_verdict(
 
 def _n(value: float) -> str:
     """A count as an SRE reads it off a graph: 41.2 M, 310 k, 950."""
-    if value >= 10_000_000:
+    if value >= 1_000_000:
         return f"{value / 1_000_000:.1f} M"
     if value >= 100_000:
         return f"{value / 1000:.0f} k"
@@ -552,7 +552,7 @@ def elasticache_evidence(
     evidence.facts.append(
         Fact(
             key="compute.cache_policy",
-            text=f"{cluster.cluster_id}: {policy}",
+            text=policy,
             value=(parameters.maxmemory_policy if parameters else None) or "not read",
             link=link,
             subject=cluster.parameter_group,
