@@ -269,7 +269,7 @@ def _change(recent: float, before: float) -> float | None:
     return round((recent - before) / before * 100, 1) if before else None
 
 
-def _config_text(cluster: CacheClusterInfo, role: str | None, failover: str | None, policy: str) -> str:
+def _config_text(cluster: CacheClusterInfo, role: str | None, failover: str | None) -> str:
     engine = " ".join(p for p in ((cluster.engine or "engine unknown"), cluster.engine_version) if p)
     parts = [cluster.status or "status unknown", engine]
     if cluster.node_type:
@@ -285,8 +285,6 @@ def _config_text(cluster: CacheClusterInfo, role: str | None, failover: str | No
         if failover:
             group += f" (automatic failover {failover})"
         parts.append(group)
-    if not cluster.is_memcached:
-        parts.append(policy)
     return f"ElastiCache {cluster.cluster_id}: " + ", ".join(parts)
 
 
@@ -536,28 +534,27 @@ def elasticache_evidence(
     if cluster.parameter_group:
         parameter_group = cluster.parameter_group
         parameters = evidence.read(f"parameters of {parameter_group}", lambda: reader.parameters(parameter_group))
-    if parameters is None and not cluster.is_memcached:
-        evidence.notes.append(f"The maxmemory-policy of {cluster.cluster_id} was not read.")
     policy = _policy_text(parameters, cluster.parameter_group)
     role = group.role_of(cluster.cluster_id) if group is not None else None
     evidence.facts.append(
         Fact(
             key="compute.cache_config",
-            text=_config_text(cluster, role, group.automatic_failover if group else None, policy),
+            text=_config_text(cluster, role, group.automatic_failover if group else None),
             value=cluster.replication_group_id,  # what the rules name the node's group by
             link=link,
             subject=cluster.cluster_id,
         )
     )
-    evidence.facts.append(
-        Fact(
-            key="compute.cache_policy",
-            text=policy,
-            value=(parameters.maxmemory_policy if parameters else None) or "not read",
-            link=link,
-            subject=cluster.parameter_group,
+    if not cluster.is_memcached:  # Memcached evicts by LRU, with no policy to choose
+        evidence.facts.append(
+            Fact(
+                key="compute.cache_policy",
+                text=policy,
+                value=(parameters.maxmemory_policy if parameters else None) or "not read",
+                link=link,
+                subject=cluster.parameter_group,
+            )
         )
-    )
     sources = [cluster.cluster_id, *([cluster.replication_group_id] if cluster.replication_group_id else [])]
     if group_id and group_id not in sources:
         sources.append(group_id)
