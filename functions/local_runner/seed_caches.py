@@ -69,6 +69,7 @@ def seed_caches(
             **({"ReplicationGroupId": cluster.replication_group} if cluster.replication_group else {}),
         )
         record = backend.cache_clusters[cluster.cluster_id]
+        record.replication_group_id = cluster.replication_group  # moto keeps it for engine "redis" only
         record.cache_parameter_group = {
             "CacheParameterGroupName": cluster.parameter_group,
             "ParameterApplyStatus": "in-sync",
