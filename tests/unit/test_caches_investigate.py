@@ -355,3 +355,32 @@ def test_a_cache_id_that_is_not_an_id_yields_no_command():
     context = GatheredContext(compute=ContextSection(name="compute", status="ok", facts=[]))
     analysis = analyze_with_rules(alert, context, now=NOW)
     assert not any("elasticache" in c for c in analysis.diagnostics)
+
+
+def test_an_elasticache_alarm_parses_into_the_node_with_its_arn():
+    from functions.shared.sources.cloudwatch import parse_cloudwatch_alarm
+
+    payload = {
+        "AlarmName": "carts-evictions",
+        "NewStateValue": "ALARM",
+        "NewStateReason": "Threshold Crossed",
+        "StateChangeTime": "2026-11-25T18:55:00.000+0000",
+        "Region": "EU (Ireland)",
+        "AWSAccountId": "123456789012",
+        "Trigger": {
+            "MetricName": "Evictions",
+            "Namespace": "AWS/ElastiCache",
+            "Statistic": "SUM",
+            "Dimensions": [{"name": "CacheClusterId", "value": NODE}, {"name": "CacheNodeId", "value": "0001"}],
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": 1000.0,
+        },
+    }
+    alert = parse_cloudwatch_alarm(payload, None)
+    assert alert is not None and alert.resource is not None
+    assert alert.resource.type == "AWS::ElastiCache::CacheCluster" and alert.resource.name == NODE
+    assert alert.resource.arn == f"arn:aws:elasticache:eu-west-1:123456789012:cluster:{NODE}"
+    label, _ = resource_console_link(alert.resource, "eu-west-1") or ("", "")
+    assert label == "ElastiCache cluster"
