@@ -3,9 +3,10 @@ groups they belong to, their parameter groups' maxmemory-policy and connection l
 
 Called by `functions.local_runner.seed.seed_account` inside the active moto mock. moto creates the clusters and
 groups; what it does not model (a cluster's parameter group and nodes in DescribeCacheClusters, a Valkey node's
-replication group, a group's members and their roles) is set on its records, and the parameters and events go to `moto_elasticache.LOCAL_CACHE_EXTRAS`,
-which the runner serves (`moto_elasticache.cache_reads`). A cluster with no `maxmemory_policy` has a parameter group
-whose parameters cannot be read: the answer then says "maxmemory-policy not read".
+replication group, a group's members and their roles) is set on its records, and the parameters and events go to
+`moto_elasticache.LOCAL_CACHE_EXTRAS`, which the runner serves (`moto_elasticache.cache_reads`). A cluster with no
+`maxmemory_policy` has a parameter group whose parameters cannot be read: the answer then says "maxmemory-policy
+not read".
 """
 
 from __future__ import annotations
