@@ -190,6 +190,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         cost_drill_reads(),
         *queue_and_table_reads(stack),
         stream_reads(stack),
+        *cache_reads(stack),
     ]
 
 
@@ -221,6 +222,26 @@ def stream_reads(stack: Stack) -> iam.PolicyStatement:
         actions=["kinesis:DescribeStreamSummary", "kinesis:ListStreamConsumers"],
         resources=[evidence_arn(stack, "kinesis", "stream/*")],
     )
+
+
+def cache_reads(stack: Stack) -> list[iam.PolicyStatement]:
+    """The ElastiCache investigation: a node (engine, node type, parameter group), its replication group (role,
+    failover), its parameter group's maxmemory-policy and connection limit, and the event log of the last hours."""
+    return [
+        iam.PolicyStatement(
+            actions=["elasticache:DescribeCacheClusters"], resources=[evidence_arn(stack, "elasticache", "cluster:*")]
+        ),
+        iam.PolicyStatement(
+            actions=["elasticache:DescribeReplicationGroups"],
+            resources=[evidence_arn(stack, "elasticache", "replicationgroup:*")],
+        ),
+        iam.PolicyStatement(
+            actions=["elasticache:DescribeCacheParameters"],
+            resources=[evidence_arn(stack, "elasticache", "parametergroup:*")],
+        ),
+        # DescribeEvents has no resource type: IAM authorises it against `*` only.
+        iam.PolicyStatement(actions=["elasticache:DescribeEvents"], resources=["*"]),
+    ]
 
 
 def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:

@@ -22,6 +22,7 @@ from functools import partial
 from typing import Protocol
 
 from functions.shared import console_links
+from functions.shared.adapters.caches import ElastiCacheReader
 from functions.shared.adapters.cloudtrail import CloudTrailReader
 from functions.shared.adapters.cloudwatch import CloudWatchReader
 from functions.shared.adapters.compute import Ec2Reader, LambdaReader
@@ -47,6 +48,7 @@ from functions.shared.investigate.base import (
     skipped_section,
     time_budget,
 )
+from functions.shared.investigate.caches import elasticache_evidence
 from functions.shared.investigate.changes import TrailReader, change_subjects_of, what_changed_evidence
 from functions.shared.investigate.companions import companion_metrics_evidence, unregistered_resource_evidence
 from functions.shared.investigate.composite import composite_children_evidence
@@ -103,6 +105,17 @@ FACT_ORDER = (
     "compute.stream_consumer_errors",
     "compute.stream_consumer_throttles",
     "compute.stream_consumer_duration",
+    "compute.cache_memory_pressure",
+    "compute.cache_engine_cpu",
+    "compute.cache_connections",
+    "compute.cache_replication_lag",
+    "compute.cache_failover",
+    "compute.cache_key_growth",
+    "compute.cache_write_rise",
+    "compute.cache_command_mover",
+    # The node's engine, type, role and maxmemory-policy: what the cause's next steps depend on.
+    "compute.cache_config",
+    "compute.cache_policy",
     "compute.dynamodb_throttling",
     "compute.out_of_memory",
     "compute.lambda_mover",
@@ -153,6 +166,8 @@ FACT_ORDER = (
     "compute.metric.",
     "compute.queue_config",
     "compute.stream_config",
+    "compute.cache_usage",
+    "compute.cache_event.",
     "compute.stream_incoming",
     "compute.table_config",
     "compute.lambda_config",
@@ -188,6 +203,7 @@ class ComputeReaders:
     metric_catalog: MetricCatalogReader = field(default_factory=MetricCatalogReader)
     queues: QueueReaders = field(default_factory=QueueReaders.default)
     kinesis: KinesisReader = field(default_factory=KinesisReader)
+    elasticache: ElastiCacheReader = field(default_factory=ElastiCacheReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -211,6 +227,7 @@ class ComputeReaders:
             metric_catalog=MetricCatalogReader(region=region),
             queues=QueueReaders.default(region),
             kinesis=KinesisReader(region=region),
+            elasticache=ElastiCacheReader(region=region),
         )
 
 
@@ -341,6 +358,9 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     ),
     "kinesis_stream": lambda readers, target, now: kinesis_stream_evidence(
         readers.kinesis, readers.queues.mappings, readers.lambdas, readers.cloudwatch, target, now=now
+    ),
+    "elasticache": lambda readers, target, now: elasticache_evidence(
+        readers.elasticache, readers.cloudwatch, target, now=now
     ),
     "dynamodb_table": lambda readers, target, now: dynamodb_table_evidence(
         readers.queues.dynamodb, readers.queues.mappings, readers.cloudwatch, target, now=now

@@ -107,12 +107,19 @@ def simulated_chat_account(scenario_name: str | None = None) -> Iterator[str]:
     from moto import mock_aws
 
     from functions.local_runner.cloudtrail_server import ENDPOINT_VARIABLE, LOCAL_TRAIL, LocalCloudTrail
+    from functions.local_runner.moto_elasticache import cache_reads
     from functions.local_runner.runner import configure_local_environment
 
     configure_local_environment()
     LOCAL_TRAIL.reset()
-    # moto has no CloudTrail LookupEvents: the seeded changes are served by the loopback endpoint, as in `run`.
-    with mock_aws(), LocalCloudTrail() as trail, mock.patch.dict(os.environ, {ENDPOINT_VARIABLE: trail.url}):
+    # moto has no CloudTrail LookupEvents: the seeded changes are served by the loopback endpoint, as in `run`;
+    # nor ElastiCache's parameters and events, which `cache_reads` serves from the seed.
+    with (
+        mock_aws(),
+        cache_reads(),
+        LocalCloudTrail() as trail,
+        mock.patch.dict(os.environ, {ENDPOINT_VARIABLE: trail.url}),
+    ):
         _reset_caches()
         try:
             yield _seed(scenario_name, datetime.now(UTC))

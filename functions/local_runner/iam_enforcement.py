@@ -329,6 +329,18 @@ def _names(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
+_ELASTICACHE_RESOURCES = {
+    "elasticache:DescribeCacheClusters": ("cluster", "CacheClusterId"),
+    "elasticache:DescribeReplicationGroups": ("replicationgroup", "ReplicationGroupId"),
+    "elasticache:DescribeCacheParameters": ("parametergroup", "CacheParameterGroupName"),
+}
+
+
+def _elasticache_arn(action: str, params: Mapping[str, Any], arn: str) -> str:
+    kind, parameter = _ELASTICACHE_RESOURCES[action]
+    return f"{arn}{kind}:{params.get(parameter) or '*'}"
+
+
 def _lambda_arn(name: str, region: str, account: str) -> str:
     if name.startswith("arn:"):
         return name
@@ -420,6 +432,8 @@ def _resources(
         return [f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"]
     if service == "kinesis":  # DescribeStreamSummary names the stream, ListStreamConsumers gives its ARN
         return [str(params["StreamARN"])] if "StreamARN" in params else [f"{arn}stream/{params['StreamName']}"]
+    if service == "elasticache":  # each describe names one cluster, group or parameter group, or all of them
+        return [_elasticache_arn(action, params, arn)]
     if service == "sqs":
         if "QueueName" in params and "QueueUrl" not in params:  # GetQueueUrl names the queue
             return [f"{arn}{params['QueueName']}"]

@@ -27,6 +27,7 @@ from moto import mock_aws
 
 from functions.local_runner.cloudtrail_server import ENDPOINT_VARIABLE as CLOUDTRAIL_ENDPOINT_VARIABLE
 from functions.local_runner.cloudtrail_server import LOCAL_TRAIL, LocalCloudTrail
+from functions.local_runner.moto_elasticache import cache_reads
 from functions.local_runner.moto_lambda import InProcessLambdas, in_process_lambdas
 from functions.local_runner.moto_wait import wall_clock_waits
 from functions.local_runner.slack_sink import SlackWebhookSink
@@ -429,6 +430,7 @@ def simulated_account(
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}),
         in_process_lambdas() as lambdas,
         wall_clock_waits(),
+        cache_reads(),
     ):
         reset_local_caches()
         if seed is not None:

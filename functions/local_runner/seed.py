@@ -30,6 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.local_runner import seed_containers
 from functions.local_runner.cloudtrail_server import LOCAL_TRAIL
+from functions.local_runner.moto_elasticache import LOCAL_CACHE_EXTRAS
+from functions.local_runner.seed_caches import CacheClusterSeed, CacheEventSeed, seed_caches
 from functions.local_runner.seed_cloudtrail import CloudTrailEventSeed, seed_cloudtrail
 from functions.local_runner.seed_cost import NatGatewaySeed, seed_nat_gateways
 from functions.local_runner.seed_databases import (
@@ -222,6 +224,8 @@ class AccountSeed(_Seed):
     dynamodb_tables: list[DynamoDbTableSeed] = Field(default_factory=list)
     event_source_mappings: list[EventSourceMappingSeed] = Field(default_factory=list)
     kinesis_streams: list[KinesisStreamSeed] = Field(default_factory=list)
+    elasticache_clusters: list[CacheClusterSeed] = Field(default_factory=list)
+    elasticache_events: list[CacheEventSeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -283,6 +287,11 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
             now=now,
         )
     LOCAL_TRAIL.reset()  # a new account: no event of a previous run may be served in this one
+    LOCAL_CACHE_EXTRAS.reset()
+    if seed.elasticache_clusters or seed.elasticache_events:
+        seed_caches(
+            seed.elasticache_clusters, seed.elasticache_events, account_id=seed.account_id, region=region, now=now
+        )
     seed_cloudtrail(seed.cloudtrail_events, account_id=seed.account_id, region=region, now=now)
     if seed.ecs_clusters or seed.ecs_services:
         seed_containers.seed_ecs(

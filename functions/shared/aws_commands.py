@@ -193,7 +193,10 @@ _READ_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
     "service-quotas": ("service-quotas", ("get-service-quota", "list-service-quotas")),
     "kinesis": ("kinesis", ("describe-stream-summary", "list-streams", "list-stream-consumers")),
     "events": ("events", ("list-rules", "describe-rule", "list-targets-by-rule")),
-    "elasticache": ("elasticache", ("describe-cache-clusters", "describe-replication-groups")),
+    "elasticache": (
+        "elasticache",
+        ("describe-cache-clusters", "describe-replication-groups", "describe-cache-parameters", "describe-events"),
+    ),
     "application-autoscaling": ("application-autoscaling", ("describe-scalable-targets", "describe-scaling-policies")),
     "ssm": ("ssm", ("describe-instance-information",)),
 }

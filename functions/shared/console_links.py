@@ -534,6 +534,18 @@ def kinesis_stream_page(resource: ResourceRef, region: str) -> str:
     return kinesis_stream_url(name.rsplit("/", 1)[-1], region)
 
 
+def elasticache_url(cache_id: str, region: str | None = None) -> str:
+    """The ElastiCache console page of one Redis OSS / Valkey cache (a replication group or a cache cluster: its
+    nodes, parameter group, events and metrics). The console routes every engine's detail page under `redis`."""
+    region = valid_region(region)
+    return f"{console_host(region)}/elasticache/home?region={region}#/redis/{_q(cache_id)}"
+
+
+def elasticache_page(resource: ResourceRef, region: str) -> str:
+    name = resource.name or resource.arn or ""
+    return elasticache_url(name.rsplit(":", 1)[-1], region)
+
+
 def dynamodb_table_url(table_name: str, region: str | None = None) -> str:
     """The DynamoDB console page of one table (its capacity, indexes and monitoring)."""
     region = valid_region(region)

@@ -25,7 +25,7 @@ the analysis. The detectors and their commands live in one module per resource f
 - `cost`, `cost_resources`: budgets, anomalies, billing alarms; the bill's resource per billing mechanism.
 - `alarms`: any CloudWatch alarm (false alarm, no longer firing, the logs, the fallback);
   `changes_and_noise`: what changed shortly before, and noisy alarms.
-- `ec2_instances`, `lambda_functions`, `databases`, `load_balancers`, `auto_scaling`, `queues`, `streams`,
+- `ec2_instances`, `lambda_functions`, `databases`, `load_balancers`, `auto_scaling`, `queues`, `streams`, `caches`,
   `dynamodb_tables`: one resource family each, its detectors and its `RESOURCE_DIAGNOSTICS` commands.
   ECS, Step Functions and API Gateway are in `functions.analyze.resource_rules`.
 - `other_sources`: AWS Health, GuardDuty / Security Hub, custom and unclassified alerts.
@@ -48,6 +48,7 @@ from functions.analyze.rules.alarms import (
     _false_alarm,
 )
 from functions.analyze.rules.auto_scaling import _asg_cannot_scale, _asg_cpu_saturation, _asg_diagnostics
+from functions.analyze.rules.caches import _cache_at_its_limit, _cluster_diagnostics, _group_diagnostics
 
 # The tests read what kind of change an event name is where they always have.
 from functions.analyze.rules.changes_and_noise import _change_kind as _change_kind
@@ -143,6 +144,7 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _dead_letter_arrivals,
         _queue_backlog,
         _stream_falling_behind,
+        _cache_at_its_limit,
         _dynamodb_throttling,
         _lambda_out_of_memory,
         _throttled_at_limit,
@@ -252,6 +254,8 @@ RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCom
     "log_group": _log_group_diagnostics,
     "sqs_queue": _sqs_diagnostics,
     "kinesis_stream": _kinesis_diagnostics,
+    "elasticache_cluster": _cluster_diagnostics,
+    "elasticache_replication_group": _group_diagnostics,
     "dynamodb_table": _dynamodb_diagnostics,
     "none": lambda alert, when: [],
 }

@@ -1,7 +1,7 @@
 """Detectors for alarms no specific playbook explains: honest answers instead of another type's playbook.
 
 - `unregistered_resource`: the alarm's namespace has no registered resource type (SNS, Firehose, EventBridge,
-  ElastiCache, CloudFront, a custom namespace). The compute stage said so (`compute.unregistered_resource`) and
+  CloudFront, a custom namespace). The compute stage said so (`compute.unregistered_resource`) and
   read the other metrics CloudWatch publishes for the alarm's dimensions (`compute.companion_summary`). The root
   cause names the metric, the resource and what moved with it, and says plainly that the cause is not
   established; the commands graph the metric and list its companions.

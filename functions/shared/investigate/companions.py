@@ -1,7 +1,7 @@
 """What an alarm's metric has beside it when no interpreter knows it.
 
-Two cases reach here. An alarm in a namespace of no registered type (SNS, Firehose, EventBridge, ElastiCache,
-CloudFront, a custom namespace): there is no playbook, so the honest answer is the metric, its dimensions, the
+Two cases reach here. An alarm in a namespace of no registered type (SNS, Firehose, EventBridge, CloudFront,
+a custom namespace): there is no playbook, so the honest answer is the metric, its dimensions, the
 other metrics CloudWatch publishes for the same dimensions and a plain "not a resource type we investigate yet".
 And an alarm on a registered type's metric that is not among its related metrics (RDS ReplicaLag, DynamoDB
 SystemErrors): the type's own investigation runs, and the resource's other published metrics are read too, since

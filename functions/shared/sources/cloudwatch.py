@@ -72,11 +72,19 @@ _RESOURCE_DIMENSIONS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "ServiceName": ("AWS::ECS::Service", None, _ECS),
     "ClusterName": ("AWS::ECS::Cluster", None, _ECS),
     "AutoScalingGroupName": ("AWS::AutoScaling::AutoScalingGroup", None, ("AWS/AutoScaling", "AWS/EC2", "CWAgent")),
-    "CacheClusterId": ("AWS::ElastiCache::CacheCluster", None, ("AWS/ElastiCache",)),
+    "CacheClusterId": (
+        "AWS::ElastiCache::CacheCluster",
+        "arn:aws:elasticache:{region}:{account}:cluster:{name}",
+        ("AWS/ElastiCache",),
+    ),
     "DistributionId": ("AWS::CloudFront::Distribution", None, ("AWS/CloudFront",)),
     "StreamName": ("AWS::Kinesis::Stream", "arn:aws:kinesis:{region}:{account}:stream/{name}", ("AWS/Kinesis",)),
     "RuleName": ("AWS::Events::Rule", "arn:aws:events:{region}:{account}:rule/{name}", ("AWS/Events",)),
-    "ReplicationGroupId": ("AWS::ElastiCache::ReplicationGroup", None, ("AWS/ElastiCache",)),
+    "ReplicationGroupId": (
+        "AWS::ElastiCache::ReplicationGroup",
+        "arn:aws:elasticache:{region}:{account}:replicationgroup:{name}",
+        ("AWS/ElastiCache",),
+    ),
 }
 # A dimension of no type above still names the resource when its name says it is a name or an id (a broker, a
 # file system, a domain, a custom namespace's "ServiceName"): the footer and the analysis then name that, not the
