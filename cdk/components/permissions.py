@@ -190,6 +190,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         cost_drill_reads(),
         *queue_and_table_reads(stack),
         stream_reads(stack),
+        search_domain_reads(stack),
     ]
 
 
@@ -220,6 +221,15 @@ def stream_reads(stack: Stack) -> iam.PolicyStatement:
     return iam.PolicyStatement(
         actions=["kinesis:DescribeStreamSummary", "kinesis:ListStreamConsumers"],
         resources=[evidence_arn(stack, "kinesis", "stream/*")],
+    )
+
+
+def search_domain_reads(stack: Stack) -> iam.PolicyStatement:
+    """The OpenSearch investigation: a domain's configuration (nodes, instance type, volume, engine, processing);
+    its metrics come through GetMetricData."""
+    return iam.PolicyStatement(
+        actions=["es:DescribeDomain"],
+        resources=[evidence_arn(stack, "es", "domain/*")],
     )
 
 

@@ -35,6 +35,7 @@ from functions.shared.adapters.infrastructure import (
     RdsReader,
 )
 from functions.shared.adapters.queues import QueueReaders
+from functions.shared.adapters.search import OpenSearchReader
 from functions.shared.adapters.streams import KinesisReader
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.apis import api_findings, http_api_evidence, rest_api_evidence
@@ -77,6 +78,7 @@ from functions.shared.investigate.resources import (
     lambda_function_evidence,
     recent_ec2_launches_evidence,
 )
+from functions.shared.investigate.search import opensearch_domain_evidence
 from functions.shared.investigate.security import finding_evidence, health_evidence
 from functions.shared.investigate.streams import kinesis_stream_evidence
 from functions.shared.investigate.tables import dynamodb_table_evidence
@@ -103,6 +105,19 @@ FACT_ORDER = (
     "compute.stream_consumer_errors",
     "compute.stream_consumer_throttles",
     "compute.stream_consumer_duration",
+    "compute.search_cluster_red",
+    "compute.search_cluster_yellow",
+    "compute.search_nodes_lost",
+    "compute.search_writes_blocked",
+    "compute.search_storage_low",
+    "compute.search_jvm_pressure",
+    "compute.search_search_rejected",
+    "compute.search_write_rejected",
+    "compute.search_gc_old_rising",
+    "compute.search_cpu_high",
+    "compute.search_indexing_growth",
+    "compute.search_query_growth",
+    "compute.search_snapshot_failed",
     "compute.dynamodb_throttling",
     "compute.out_of_memory",
     "compute.lambda_mover",
@@ -154,6 +169,10 @@ FACT_ORDER = (
     "compute.queue_config",
     "compute.stream_config",
     "compute.stream_incoming",
+    "compute.search_domain_config",
+    "compute.search_storage",
+    "compute.search_indexing_rate",
+    "compute.search_query_rate",
     "compute.table_config",
     "compute.lambda_config",
     "compute.ecs.log_group",
@@ -188,6 +207,7 @@ class ComputeReaders:
     metric_catalog: MetricCatalogReader = field(default_factory=MetricCatalogReader)
     queues: QueueReaders = field(default_factory=QueueReaders.default)
     kinesis: KinesisReader = field(default_factory=KinesisReader)
+    opensearch: OpenSearchReader = field(default_factory=OpenSearchReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -211,6 +231,7 @@ class ComputeReaders:
             metric_catalog=MetricCatalogReader(region=region),
             queues=QueueReaders.default(region),
             kinesis=KinesisReader(region=region),
+            opensearch=OpenSearchReader(region=region),
         )
 
 
@@ -341,6 +362,9 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     ),
     "kinesis_stream": lambda readers, target, now: kinesis_stream_evidence(
         readers.kinesis, readers.queues.mappings, readers.lambdas, readers.cloudwatch, target, now=now
+    ),
+    "opensearch_domain": lambda readers, target, now: opensearch_domain_evidence(
+        readers.opensearch, readers.cloudwatch, target, now=now
     ),
     "dynamodb_table": lambda readers, target, now: dynamodb_table_evidence(
         readers.queues.dynamodb, readers.queues.mappings, readers.cloudwatch, target, now=now

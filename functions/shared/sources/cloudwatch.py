@@ -77,6 +77,7 @@ _RESOURCE_DIMENSIONS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "StreamName": ("AWS::Kinesis::Stream", "arn:aws:kinesis:{region}:{account}:stream/{name}", ("AWS/Kinesis",)),
     "RuleName": ("AWS::Events::Rule", "arn:aws:events:{region}:{account}:rule/{name}", ("AWS/Events",)),
     "ReplicationGroupId": ("AWS::ElastiCache::ReplicationGroup", None, ("AWS/ElastiCache",)),
+    "DomainName": ("AWS::OpenSearchService::Domain", "arn:aws:es:{region}:{account}:domain/{name}", ("AWS/ES",)),
 }
 # A dimension of no type above still names the resource when its name says it is a name or an id (a broker, a
 # file system, a domain, a custom namespace's "ServiceName"): the footer and the analysis then name that, not the
