@@ -60,6 +60,12 @@ def _domain_commands(alert: Alert, domain: str, *metrics: tuple[str, str]) -> li
     return commands
 
 
+def _own(facts: Facts, domain: str, key: str) -> Fact | None:
+    """The domain's own fact `key` (not a neighbour's, not another domain's)."""
+    fact = facts.get(key)
+    return fact if fact is not None and fact.via is None and fact.subject == domain else None
+
+
 def _joined(facts: list[Fact | None]) -> str:
     return "; ".join(_clean(fact.text) for fact in facts if fact is not None)
 
@@ -73,14 +79,16 @@ def _grew(fact: Fact | None) -> bool:
 
 
 def _disk_full(alert: Alert, facts: Facts, domain: str) -> Finding | None:
-    storage = facts.get("compute.search_storage_low")
-    blocked = facts.get("compute.search_writes_blocked")
+    storage = _own(facts, domain, "compute.search_storage_low")
+    blocked = _own(facts, domain, "compute.search_writes_blocked")
     flood = storage is not None and storage.numbers is not None and bool(storage.numbers.crossed)
     if storage is None or not (flood or blocked is not None):
         return None
-    status = facts.get("compute.search_cluster_red") or facts.get("compute.search_cluster_yellow")
-    indexing = facts.get("compute.search_indexing_growth") or facts.get("compute.search_indexing_rate")
-    rejected = facts.get("compute.search_write_rejected")
+    status = _own(facts, domain, "compute.search_cluster_red") or _own(facts, domain, "compute.search_cluster_yellow")
+    indexing = _own(facts, domain, "compute.search_indexing_growth") or _own(
+        facts, domain, "compute.search_indexing_rate"
+    )
+    rejected = _own(facts, domain, "compute.search_write_rejected")
     sentence = f"OpenSearch domain {domain} ran out of disk: {_after_colon(storage)}"
     symptoms = _joined([blocked, status, rejected])
     if symptoms:
@@ -89,7 +97,7 @@ def _disk_full(alert: Alert, facts: Facts, domain: str) -> Finding | None:
         sentence += f"; the disk filled because ingest grew: {_clean(indexing.text)}"
     elif indexing is not None:
         sentence += f"; ingest did not grow ({_clean(indexing.text)}), so old indices are not being deleted"
-    config = facts.get("compute.search_domain_config")
+    config = _own(facts, domain, "compute.search_domain_config")
     if config is not None:
         sentence += f"; {_clean(config.text)}"
     recommendations = [
@@ -117,12 +125,12 @@ def _disk_full(alert: Alert, facts: Facts, domain: str) -> Finding | None:
 
 
 def _node_lost(alert: Alert, facts: Facts, domain: str) -> Finding | None:
-    lost = facts.get("compute.search_nodes_lost")
+    lost = _own(facts, domain, "compute.search_nodes_lost")
     if lost is None:
         return None
-    status = facts.get("compute.search_cluster_red") or facts.get("compute.search_cluster_yellow")
-    jvm = facts.get("compute.search_jvm_pressure")
-    config = facts.get("compute.search_domain_config")
+    status = _own(facts, domain, "compute.search_cluster_red") or _own(facts, domain, "compute.search_cluster_yellow")
+    jvm = _own(facts, domain, "compute.search_jvm_pressure")
+    config = _own(facts, domain, "compute.search_domain_config")
     sentence = f"OpenSearch domain {domain} lost a node, so its shards are unassigned: {_after_colon(lost)}"
     if status is not None:
         sentence += f"; {_clean(status.text)}"
@@ -154,17 +162,19 @@ def _node_lost(alert: Alert, facts: Facts, domain: str) -> Finding | None:
 
 
 def _heap_pressure(alert: Alert, facts: Facts, domain: str) -> Finding | None:
-    jvm = facts.get("compute.search_jvm_pressure")
+    jvm = _own(facts, domain, "compute.search_jvm_pressure")
     if jvm is None:
         return None
-    search_rejected = facts.get("compute.search_search_rejected")
-    write_rejected = facts.get("compute.search_write_rejected")
-    gc = facts.get("compute.search_gc_old_rising")
-    cpu = facts.get("compute.search_cpu_high")
-    queries = facts.get("compute.search_query_growth") or facts.get("compute.search_query_rate")
-    indexing = facts.get("compute.search_indexing_growth") or facts.get("compute.search_indexing_rate")
-    config = facts.get("compute.search_domain_config")
-    status = facts.get("compute.search_cluster_red") or facts.get("compute.search_cluster_yellow")
+    search_rejected = _own(facts, domain, "compute.search_search_rejected")
+    write_rejected = _own(facts, domain, "compute.search_write_rejected")
+    gc = _own(facts, domain, "compute.search_gc_old_rising")
+    cpu = _own(facts, domain, "compute.search_cpu_high")
+    queries = _own(facts, domain, "compute.search_query_growth") or _own(facts, domain, "compute.search_query_rate")
+    indexing = _own(facts, domain, "compute.search_indexing_growth") or _own(
+        facts, domain, "compute.search_indexing_rate"
+    )
+    config = _own(facts, domain, "compute.search_domain_config")
+    status = _own(facts, domain, "compute.search_cluster_red") or _own(facts, domain, "compute.search_cluster_yellow")
     sentence = f"OpenSearch domain {domain} is short of heap: {_after_colon(jvm)}"
     symptoms = _joined([search_rejected, write_rejected, gc, cpu, status])
     if symptoms:
@@ -219,11 +229,14 @@ def _heap_pressure(alert: Alert, facts: Facts, domain: str) -> Finding | None:
 
 def _unplaced_replicas(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     """A yellow (or red) cluster with every node there, no full disk and no heap pressure."""
-    red, yellow = facts.get("compute.search_cluster_red"), facts.get("compute.search_cluster_yellow")
+    red, yellow = (
+        _own(facts, domain, "compute.search_cluster_red"),
+        _own(facts, domain, "compute.search_cluster_yellow"),
+    )
     status = red or yellow
     if status is None:
         return None
-    config = facts.get("compute.search_domain_config")
+    config = _own(facts, domain, "compute.search_domain_config")
     data_nodes = config.numbers.value if config is not None and config.numbers is not None else None
     if yellow is not None and data_nodes is not None and data_nodes <= 1:
         sentence = (
@@ -242,7 +255,7 @@ def _unplaced_replicas(alert: Alert, facts: Facts, domain: str) -> Finding | Non
             ],
             diagnostics=_domain_commands(alert, domain, ("ClusterStatus.yellow", "Maximum")),
         )
-    storage = facts.get("compute.search_storage")
+    storage = _own(facts, domain, "compute.search_storage")
     sentence = (
         f"OpenSearch domain {domain}: {_clean(status.text)}; no node is lost, no disk is at the flood stage and the "
         "heap is not under pressure, so why the shards are unassigned is in the cluster itself (not read)"
@@ -267,10 +280,12 @@ def _unplaced_replicas(alert: Alert, facts: Facts, domain: str) -> Finding | Non
 
 
 def _storage_falling(alert: Alert, facts: Facts, domain: str) -> Finding | None:
-    storage = facts.get("compute.search_storage_low")
+    storage = _own(facts, domain, "compute.search_storage_low")
     if storage is None or _alarm(alert).metric_name != "FreeStorageSpace":
         return None
-    indexing = facts.get("compute.search_indexing_growth") or facts.get("compute.search_indexing_rate")
+    indexing = _own(facts, domain, "compute.search_indexing_growth") or _own(
+        facts, domain, "compute.search_indexing_rate"
+    )
     sentence = f"OpenSearch domain {domain} is running out of disk: {_after_colon(storage)}"
     if _grew(indexing) and indexing is not None:
         sentence += f"; ingest grew: {_clean(indexing.text)}"
@@ -288,7 +303,7 @@ def _storage_falling(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     return Finding(
         root_cause=sentence + ".",
         confidence="medium",
-        evidence_keys=_keys(storage, indexing, facts.get("compute.search_domain_config")),
+        evidence_keys=_keys(storage, indexing, _own(facts, domain, "compute.search_domain_config")),
         recommendations=[
             first,
             f"Before the fullest node reaches the 95 % flood stage (its indices become read-only), delete old indices "
@@ -299,11 +314,13 @@ def _storage_falling(alert: Alert, facts: Facts, domain: str) -> Finding | None:
 
 
 def _busy_cpu(alert: Alert, facts: Facts, domain: str) -> Finding | None:
-    cpu = facts.get("compute.search_cpu_high")
+    cpu = _own(facts, domain, "compute.search_cpu_high")
     if cpu is None:
         return None
-    queries = facts.get("compute.search_query_growth") or facts.get("compute.search_query_rate")
-    indexing = facts.get("compute.search_indexing_growth") or facts.get("compute.search_indexing_rate")
+    queries = _own(facts, domain, "compute.search_query_growth") or _own(facts, domain, "compute.search_query_rate")
+    indexing = _own(facts, domain, "compute.search_indexing_growth") or _own(
+        facts, domain, "compute.search_indexing_rate"
+    )
     grown = [fact for fact in (queries, indexing) if _grew(fact)]
     sentence = f"OpenSearch domain {domain} is CPU-bound: {_after_colon(cpu)}"
     if grown:
@@ -322,21 +339,21 @@ def _busy_cpu(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     return Finding(
         root_cause=sentence + ".",
         confidence="medium",
-        evidence_keys=_keys(cpu, queries, indexing, facts.get("compute.search_domain_config")),
+        evidence_keys=_keys(cpu, queries, indexing, _own(facts, domain, "compute.search_domain_config")),
         recommendations=[first, "Spread the load: enough primary shards for every data node to share the work."],
         diagnostics=_domain_commands(alert, domain, ("CPUUtilization", "Maximum"), ("SearchRate", "Average")),
     )
 
 
 def _snapshots_failing(alert: Alert, facts: Facts, domain: str) -> Finding | None:
-    failed = facts.get("compute.search_snapshot_failed")
+    failed = _own(facts, domain, "compute.search_snapshot_failed")
     if failed is None:
         return None
     return Finding(
         root_cause=f"OpenSearch domain {domain}: {_after_colon(failed)}; the cluster is not red, so the cause is in "
         "the snapshot itself (not read).",
         confidence="low",
-        evidence_keys=_keys(failed, facts.get("compute.search_domain_config")),
+        evidence_keys=_keys(failed, _own(facts, domain, "compute.search_domain_config")),
         recommendations=[
             "List the snapshot repository's recent snapshots (GET _snapshot/cs-automated/_all) and their failure "
             "reason; automated snapshots also fail while an index is red or read-only.",
@@ -347,10 +364,10 @@ def _snapshots_failing(alert: Alert, facts: Facts, domain: str) -> Finding | Non
 
 def _search_domain_trouble(alert: Alert, facts: Facts) -> Finding | None:
     """Why the alert's OpenSearch domain pages: the first cause its facts show, in the order above."""
-    config = facts.get("compute.search_domain_config")
-    if config is None or config.via is not None or not config.subject:
-        return None  # not the alert's own domain
-    domain = config.subject
+    domain = _target(alert, "opensearch_domain")
+    if domain is None or not any(_own(facts, domain, key) for key in facts.keys("compute.search_")):
+        return None  # no domain, or it was not investigated
+    config = _own(facts, domain, "compute.search_domain_config")
     metric = _alarm(alert).metric_name or ""
     for detect in (
         _disk_full,
@@ -368,9 +385,9 @@ def _search_domain_trouble(alert: Alert, facts: Facts) -> Finding | None:
         return None
     return Finding(
         root_cause=f"OpenSearch domain {domain}'s {metric or 'metric'} alarm fired, but its cluster status, nodes, "
-        "free storage, heap and request rates show no cause; " + _clean(config.text) + ".",
+        "free storage, heap and request rates show no cause" + (f"; {_clean(config.text)}." if config else "."),
         confidence="low",
-        evidence_keys=_keys(config, facts.get("compute.search_storage")),
+        evidence_keys=_keys(config, _own(facts, domain, "compute.search_storage")),
         recommendations=[
             f"Graph {metric or 'the metric'} per node (the NodeId dimension) to see whether one node is the outlier.",
             f"Check {domain}'s recent configuration changes and AWS Health events.",

@@ -355,7 +355,7 @@ def _jvm_fact(name: str, verdict: SearchVerdict, link: str) -> Fact | None:
     peak = verdict.jvm_peak
     if peak is None or not verdict.jvm_high:
         return None
-    text = f"JVM memory pressure on {name}: {peak:.0f} % at the peak"
+    text = f"The heap of {name} is under pressure: {JVM_PRESSURE} {peak:.0f} % at the peak"
     if verdict.jvm_usual is not None:
         text += f" (usual {verdict.jvm_usual:.0f} %)"
     if peak >= JVM_WRITES_BLOCKED:
@@ -392,7 +392,7 @@ def _gc_fact(name: str, verdict: SearchVerdict, link: str) -> Fact | None:
 def _rate_fact(name: str, rate: RateChange | None, link: str) -> Fact | None:
     if rate is None:
         return None
-    what = "Searches" if rate.metric == SEARCH_RATE else "Indexing"
+    what = "Search traffic" if rate.metric == SEARCH_RATE else "Indexing"
     since = "a week before" if rate.week_before else "usual"
     ratio = rate.ratio
     moved = f"grew {ratio:.1f}x" if rate.grew and ratio is not None else "is about as usual"
