@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from functions.analyze.rules import analyze_with_rules
 from functions.shared.adapters.cloudwatch import MetricSeries
-from functions.shared.adapters.search import SearchDomain, account_of_domain_id
+from functions.shared.adapters.search import OpenSearchReader, SearchDomain, account_of_domain_id
 from functions.shared.classification import classify_payload
 from functions.shared.investigate.base import Evidence
 from functions.shared.investigate.flow import FlowWindow, flow_window
@@ -300,6 +300,29 @@ def test_heap_pressure_with_flat_rates_is_heavier_requests():
     assert "did not grow" in analysis.root_cause and "aggregations" in analysis.root_cause
     assert analysis.recommendations[0].startswith("Find the expensive searches on orders-index")
     assert analysis.confidence == "high"
+
+
+def test_writes_blocked_by_a_heap_past_92_percent_are_the_heap_not_a_low_disk():
+    # A fifth of the disk free (low, not at the flood stage) and writes blocked, with the heap at 95 %
+    evidence = investigate(
+        metrics(
+            FreeStorageSpace=five_minute([17_000] * 36, []),
+            ClusterIndexWritesBlocked=five_minute([0] * 33, [1, 1, 1]),
+            JVMMemoryPressure=five_minute([60] * 30, [88, 93, 95]),
+        )
+    )
+    assert evidence.fact("compute.search_storage_low") is not None
+    analysis = analyse(evidence, "ClusterIndexWritesBlocked")
+    assert "short of heap" in analysis.root_cause and "ran out of disk" not in analysis.root_cause
+    assert "ClusterIndexWritesBlocked" in analysis.root_cause
+
+
+def test_a_name_no_domain_can_have_is_not_looked_up():
+    class Refusing:
+        def describe_domain(self, **_: object) -> object:
+            raise AssertionError("asked AWS about an impossible domain name")
+
+    assert OpenSearchReader(client=Refusing(), region="us-east-1").domain("Bad Name <!here>") is None
 
 
 def test_heap_pressure_after_search_traffic_grew_is_the_load():

@@ -20,6 +20,8 @@ from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem,
 from functions.shared.models import Alert, Fact
 
 NAMESPACE = "AWS/ES"
+# The heap share at which the service blocks writes (as the flood stage does for a disk).
+JVM_WRITES_BLOCKED = 92.0
 METRIC_WINDOW = timedelta(hours=3)
 ALLOCATION_EXPLAIN = "GET _cluster/allocation/explain"
 WATCH_STATUS = "Watch the cluster status return to green (ClusterStatus.green) before closing the page."
@@ -82,7 +84,10 @@ def _disk_full(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     storage = _own(facts, domain, "compute.search_storage_low")
     blocked = _own(facts, domain, "compute.search_writes_blocked")
     flood = storage is not None and storage.numbers is not None and bool(storage.numbers.crossed)
-    if storage is None or not (flood or blocked is not None):
+    jvm = _own(facts, domain, "compute.search_jvm_pressure")
+    # Writes are also blocked by a heap past 92 %: short of the flood stage, that block is the heap's.
+    heap_blocks = jvm is not None and jvm.numbers is not None and (jvm.numbers.value or 0) >= JVM_WRITES_BLOCKED
+    if storage is None or not (flood or (blocked is not None and not heap_blocks)):
         return None
     status = _own(facts, domain, "compute.search_cluster_red") or _own(facts, domain, "compute.search_cluster_yellow")
     indexing = _own(facts, domain, "compute.search_indexing_growth") or _own(
@@ -175,8 +180,9 @@ def _heap_pressure(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     )
     config = _own(facts, domain, "compute.search_domain_config")
     status = _own(facts, domain, "compute.search_cluster_red") or _own(facts, domain, "compute.search_cluster_yellow")
+    blocked = _own(facts, domain, "compute.search_writes_blocked")
     sentence = f"OpenSearch domain {domain} is short of heap: {_after_colon(jvm)}"
-    symptoms = _joined([search_rejected, write_rejected, gc, cpu, status])
+    symptoms = _joined([blocked, search_rejected, write_rejected, gc, cpu, status])
     if symptoms:
         sentence += f"; {symptoms}"
     if _grew(queries) and queries is not None:

@@ -77,6 +77,8 @@ class OpenSearchReader:
         return cached(cache_key("opensearch.describe_domain", self._region, name), lambda: self._domain(name))
 
     def _domain(self, name: str) -> SearchDomain | None:
+        if not DOMAIN_NAME.match(name):
+            return None  # no domain can have this name (it came from alarm text): nothing to ask AWS
         described = aws_read_or_none(
             "es:DescribeDomain", self._client.describe_domain, not_found=_NOT_FOUND, DomainName=name
         )

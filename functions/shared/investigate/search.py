@@ -272,7 +272,7 @@ def _status_fact(name: str, verdict: SearchVerdict, link: str) -> Fact | None:
         colour, latest, meaning = "yellow", verdict.yellow_latest, "replica shards are unassigned"
     else:
         return None
-    now = f"still {colour} now" if (latest or 0) >= 1 else "not any more at the last datapoint"
+    now = f"still {colour} now" if (latest or 0) >= 1 else f"no longer {colour} at the last datapoint"
     return Fact(
         key=f"compute.search_cluster_{colour}",
         text=f"Cluster status of {name} is {colour} ({meaning}) in the last 45 min, {now}",
