@@ -206,8 +206,8 @@ def _heap_pressure(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     recommendations = []
     if cause == "heavier requests":
         recommendations.append(
-            f"Find the expensive searches on {domain}: the slow logs and GET _tasks?actions=*search*&detailed show "
-            "what runs now; cap the aggregations (smaller size, narrower time range, no terms on high-cardinality "
+            f"Find the expensive searches on {domain}: its search slow logs and the tasks API show what runs "
+            "now; cap the aggregations (smaller size, narrower time range, no terms on high-cardinality "
             "fields) of whatever started querying it (a new dashboard or report)."
         )
     else:
@@ -339,7 +339,7 @@ def _busy_cpu(alert: Alert, facts: Facts, domain: str) -> Finding | None:
         moved = _joined([queries, indexing])
         sentence += f"; the request rates did not grow ({moved}), so each request costs more" if moved else ""
         first = (
-            f"Find the expensive searches on {domain} (the search slow logs, GET _tasks?detailed): heavy "
+            f"Find the expensive searches on {domain} (its search slow logs, the tasks API): heavy "
             "aggregations, wildcard or regex queries, scripts."
         )
     return Finding(

@@ -314,7 +314,7 @@ def _storage_fact(name: str, verdict: SearchVerdict, link: str) -> Fact | None:
         return None
     text = f"Free storage on {name}'s fullest node: {_gib(free)}"
     if volume and share is not None:
-        text += f" of its {_gib(volume)} volume ({share:.0%})"
+        text += f" free of its {_gib(volume)} volume ({share:.0%})"
         if verdict.flood_stage:
             text += ", under the 5 % flood stage where its indices become read-only"
     reference = verdict.free_mb_reference
