@@ -366,6 +366,34 @@ def test_free_storage_falling_without_ingest_growth_is_retention():
     assert analysis.confidence == "medium" and "ISM policy" in analysis.recommendations[0]
 
 
+def test_a_storage_alarm_is_answered_about_the_disk_even_with_a_busy_heap():
+    evidence = investigate(
+        metrics(
+            FreeStorageSpace=five_minute([16_000] * 30, [15_500, 15_200, 15_000])
+            + five_minute([30_000] * 36, [], ago=WEEK_MINUTES),
+            JVMMemoryPressure=five_minute([70] * 30, [84, 86, 85]),
+        )
+    )
+    assert evidence.fact("compute.search_jvm_pressure") is not None
+    storage = analyse(evidence, "FreeStorageSpace")
+    assert "running out of disk" in storage.root_cause and "short of heap" not in storage.root_cause
+    # The same facts under a heap alarm are the heap
+    assert "short of heap" in analyse(evidence, "JVMMemoryPressure").root_cause
+
+
+def test_a_yellow_cluster_beside_a_cpu_alarm_is_not_that_alarms_cause():
+    evidence = investigate(
+        metrics(
+            ClusterStatus_yellow=five_minute([0] * 33, [1, 1, 1]),
+            CPUUtilization=five_minute([40] * 30, [85, 91, 90]),
+            SearchRate=five_minute([120] * 27, [260] * 9) + five_minute([115] * 36, [], ago=WEEK_MINUTES),
+        )
+    )
+    analysis = analyse(evidence, "CPUUtilization")
+    assert "CPU-bound" in analysis.root_cause and "the load grew" in analysis.root_cause
+    assert "not read" not in analysis.root_cause
+
+
 def test_a_busy_but_healthy_domain_names_no_cause():
     # CPU at 70 %, heap at 74 %, searches up a third on a week before: busy, none of it past a threshold
     evidence = investigate(

@@ -20,6 +20,7 @@ from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem,
 from functions.shared.models import Alert, Fact
 
 NAMESPACE = "AWS/ES"
+FREE_STORAGE = "FreeStorageSpace"
 # The heap share at which the service blocks writes (as the flood stage does for a disk).
 JVM_WRITES_BLOCKED = 92.0
 METRIC_WINDOW = timedelta(hours=3)
@@ -240,8 +241,8 @@ def _unplaced_replicas(alert: Alert, facts: Facts, domain: str) -> Finding | Non
         _own(facts, domain, "compute.search_cluster_yellow"),
     )
     status = red or yellow
-    if status is None:
-        return None
+    if status is None or (red is None and not (_alarm(alert).metric_name or "").startswith("ClusterStatus.")):
+        return None  # a yellow cluster beside another alarm (CPU, a snapshot) is not that alarm's cause
     config = _own(facts, domain, "compute.search_domain_config")
     data_nodes = config.numbers.value if config is not None and config.numbers is not None else None
     if yellow is not None and data_nodes is not None and data_nodes <= 1:
@@ -287,7 +288,7 @@ def _unplaced_replicas(alert: Alert, facts: Facts, domain: str) -> Finding | Non
 
 def _storage_falling(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     storage = _own(facts, domain, "compute.search_storage_low")
-    if storage is None or _alarm(alert).metric_name != "FreeStorageSpace":
+    if storage is None or _alarm(alert).metric_name != FREE_STORAGE:
         return None
     indexing = _own(facts, domain, "compute.search_indexing_growth") or _own(
         facts, domain, "compute.search_indexing_rate"
@@ -361,8 +362,8 @@ def _snapshots_failing(alert: Alert, facts: Facts, domain: str) -> Finding | Non
         confidence="low",
         evidence_keys=_keys(failed, _own(facts, domain, "compute.search_domain_config")),
         recommendations=[
-            "List the snapshot repository's recent snapshots (GET _snapshot/cs-automated/_all) and their failure "
-            "reason; automated snapshots also fail while an index is red or read-only.",
+            "List the automated snapshots (the cs-automated repository, through the snapshot API) and why they "
+            "failed; automated snapshots also fail while an index is red or read-only.",
         ],
         diagnostics=_domain_commands(alert, domain, ("AutomatedSnapshotFailure", "Maximum")),
     )
@@ -375,9 +376,12 @@ def _search_domain_trouble(alert: Alert, facts: Facts) -> Finding | None:
         return None  # no domain, or it was not investigated
     config = _own(facts, domain, "compute.search_domain_config")
     metric = _alarm(alert).metric_name or ""
+    # A storage alarm asks about the disk first: a busy heap beside it is not why the disk fills.
+    storage_first = (_storage_falling,) if metric == FREE_STORAGE else ()
     for detect in (
         _disk_full,
         _node_lost,
+        *storage_first,
         _heap_pressure,
         _unplaced_replicas,
         _storage_falling,
