@@ -191,6 +191,7 @@ def compute_reads(stack: Stack) -> list[iam.PolicyStatement]:
         *queue_and_table_reads(stack),
         stream_reads(stack),
         *cache_reads(stack),
+        search_domain_reads(stack),
     ]
 
 
@@ -242,6 +243,13 @@ def cache_reads(stack: Stack) -> list[iam.PolicyStatement]:
         # DescribeEvents has no resource type: IAM authorises it against `*` only.
         iam.PolicyStatement(actions=["elasticache:DescribeEvents"], resources=["*"]),
     ]
+def search_domain_reads(stack: Stack) -> iam.PolicyStatement:
+    """The OpenSearch investigation: a domain's configuration (nodes, instance type, volume, engine, processing);
+    its metrics come through GetMetricData."""
+    return iam.PolicyStatement(
+        actions=["es:DescribeDomain"],
+        resources=[evidence_arn(stack, "es", "domain/*")],
+    )
 
 
 def logs_reads(stack: Stack) -> list[iam.PolicyStatement]:

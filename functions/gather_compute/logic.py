@@ -36,6 +36,7 @@ from functions.shared.adapters.infrastructure import (
     RdsReader,
 )
 from functions.shared.adapters.queues import QueueReaders
+from functions.shared.adapters.search import OpenSearchReader
 from functions.shared.adapters.streams import KinesisReader
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.investigate.apis import api_findings, http_api_evidence, rest_api_evidence
@@ -79,6 +80,7 @@ from functions.shared.investigate.resources import (
     lambda_function_evidence,
     recent_ec2_launches_evidence,
 )
+from functions.shared.investigate.search import opensearch_domain_evidence
 from functions.shared.investigate.security import finding_evidence, health_evidence
 from functions.shared.investigate.streams import kinesis_stream_evidence
 from functions.shared.investigate.tables import dynamodb_table_evidence
@@ -116,6 +118,22 @@ FACT_ORDER = (
     # The node's engine, type, role and maxmemory-policy: what the cause's next steps depend on.
     "compute.cache_config",
     "compute.cache_policy",
+    "compute.search_cluster_red",
+    "compute.search_cluster_yellow",
+    "compute.search_nodes_lost",
+    "compute.search_writes_blocked",
+    "compute.search_storage_low",
+    "compute.search_jvm_pressure",
+    "compute.search_search_rejected",
+    "compute.search_write_rejected",
+    "compute.search_gc_old_rising",
+    "compute.search_cpu_high",
+    "compute.search_indexing_growth",
+    "compute.search_query_growth",
+    "compute.search_indexing_rate",
+    "compute.search_query_rate",
+    "compute.search_snapshot_failed",
+    "compute.search_domain_config",
     "compute.dynamodb_throttling",
     "compute.out_of_memory",
     "compute.lambda_mover",
@@ -169,6 +187,7 @@ FACT_ORDER = (
     "compute.cache_usage",
     "compute.cache_event.",
     "compute.stream_incoming",
+    "compute.search_storage",
     "compute.table_config",
     "compute.lambda_config",
     "compute.ecs.log_group",
@@ -204,6 +223,7 @@ class ComputeReaders:
     queues: QueueReaders = field(default_factory=QueueReaders.default)
     kinesis: KinesisReader = field(default_factory=KinesisReader)
     elasticache: ElastiCacheReader = field(default_factory=ElastiCacheReader)
+    opensearch: OpenSearchReader = field(default_factory=OpenSearchReader)
 
     @classmethod
     def default(cls, region: str | None = None) -> ComputeReaders:
@@ -228,6 +248,7 @@ class ComputeReaders:
             queues=QueueReaders.default(region),
             kinesis=KinesisReader(region=region),
             elasticache=ElastiCacheReader(region=region),
+            opensearch=OpenSearchReader(region=region),
         )
 
 
@@ -361,6 +382,9 @@ RESOURCE_INVESTIGATORS: dict[str, ResourceInvestigator | None] = {
     ),
     "elasticache": lambda readers, target, now: elasticache_evidence(
         readers.elasticache, readers.cloudwatch, target, now=now
+    ),
+    "opensearch_domain": lambda readers, target, now: opensearch_domain_evidence(
+        readers.opensearch, readers.cloudwatch, target, now=now
     ),
     "dynamodb_table": lambda readers, target, now: dynamodb_table_evidence(
         readers.queues.dynamodb, readers.queues.mappings, readers.cloudwatch, target, now=now

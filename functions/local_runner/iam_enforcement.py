@@ -277,6 +277,7 @@ _IAM_PREFIX = {
     "monitoring": "cloudwatch",
     "elbv2": "elasticloadbalancing",
     "apigatewayv2": "apigateway",
+    "opensearch": "es",
 }
 # (IAM prefix, operation) -> the IAM action that authorises it, where it is not `prefix:Operation`.
 _ACTION_OVERRIDES = {
@@ -434,6 +435,8 @@ def _resources(
         return [str(params["StreamARN"])] if "StreamARN" in params else [f"{arn}stream/{params['StreamName']}"]
     if service == "elasticache":  # each describe names one cluster, group or parameter group, or all of them
         return [_elasticache_arn(action, params, arn)]
+    if service == "es":  # DescribeDomain names the domain
+        return [f"{arn}domain/{params['DomainName']}"]
     if service == "sqs":
         if "QueueName" in params and "QueueUrl" not in params:  # GetQueueUrl names the queue
             return [f"{arn}{params['QueueName']}"]

@@ -47,6 +47,7 @@ from functions.local_runner.seed_queues import (
     SqsQueueSeed,
     seed_queues_and_tables,
 )
+from functions.local_runner.seed_search import OpenSearchDomainSeed, seed_opensearch_domains
 from functions.local_runner.seed_streams import KinesisStreamSeed, seed_kinesis_streams
 from functions.shared.adapters.aws import aws_client, reset_clients
 from functions.shared.investigate.cost_plan import COST_WINDOW_DAYS as COST_DAYS
@@ -226,6 +227,7 @@ class AccountSeed(_Seed):
     kinesis_streams: list[KinesisStreamSeed] = Field(default_factory=list)
     elasticache_clusters: list[CacheClusterSeed] = Field(default_factory=list)
     elasticache_events: list[CacheEventSeed] = Field(default_factory=list)
+    opensearch_domains: list[OpenSearchDomainSeed] = Field(default_factory=list)
 
     @field_validator("account_id")
     @classmethod
@@ -260,6 +262,8 @@ def seed_account(seed: AccountSeed, *, now: datetime) -> None:
             region=region,
             kinesis_streams=streams,
         )
+    if seed.opensearch_domains:
+        seed_opensearch_domains(seed.opensearch_domains, region)
     if seed.ec2_instances:
         _seed_ec2(seed.ec2_instances, seed.account_id, region, now)
     if seed.nat_gateways:

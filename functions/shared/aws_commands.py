@@ -192,6 +192,7 @@ _READ_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "service-quotas": ("service-quotas", ("get-service-quota", "list-service-quotas")),
     "kinesis": ("kinesis", ("describe-stream-summary", "list-streams", "list-stream-consumers")),
+    "opensearch": ("opensearch", ("describe-domain", "describe-domain-config", "list-domain-names")),
     "events": ("events", ("list-rules", "describe-rule", "list-targets-by-rule")),
     "elasticache": (
         "elasticache",

@@ -544,6 +544,15 @@ def elasticache_url(cache_id: str, region: str | None = None) -> str:
 def elasticache_page(resource: ResourceRef, region: str) -> str:
     name = resource.name or resource.arn or ""
     return elasticache_url(name.rsplit(":", 1)[-1], region)
+def opensearch_domain_url(domain_name: str, region: str | None = None) -> str:
+    """The OpenSearch Service console page of one domain (its cluster health, instances and monitoring)."""
+    region = valid_region(region)
+    return f"{console_host(region)}/aos/home?region={region}#opensearch/domains/{_q(domain_name)}"
+
+
+def opensearch_domain_page(resource: ResourceRef, region: str) -> str:
+    name = resource.name or resource.arn or ""
+    return opensearch_domain_url(name.rsplit("/", 1)[-1], region)
 
 
 def dynamodb_table_url(table_name: str, region: str | None = None) -> str:

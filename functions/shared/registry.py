@@ -57,6 +57,9 @@ ResourceKind = Literal[
     "kinesis_stream",
     "elasticache_cluster",
     "elasticache_replication_group",
+    ),
+    ResourceTypeSpec(
+    "opensearch_domain",
     "dynamodb",
     "ecs_service",
     "ecs_cluster",
@@ -499,6 +502,27 @@ RESOURCE_TYPES: tuple[ResourceTypeSpec, ...] = (
         log_group=None,
         investigator="elasticache",
         diagnostics="elasticache_replication_group",
+    ),
+    ResourceTypeSpec(
+        kind="opensearch_domain",
+        label="OpenSearch domain",
+        cfn_type="AWS::OpenSearchService::Domain",
+        arn_pattern=r"^arn:aws[a-z-]*:es:[^:]*:[^:]*:domain/",
+        namespace="AWS/ES",
+        dimensions=("DomainName",),
+        qualifiers=("ClientId",),  # the account: every AWS/ES metric carries it
+        related_metrics=(
+            ("ClusterStatus.red", "Maximum"),
+            ("FreeStorageSpace", "Minimum"),
+            ("JVMMemoryPressure", "Maximum"),
+            ("CPUUtilization", "Maximum"),
+            ("SearchRate", "Average"),
+            ("IndexingRate", "Average"),
+        ),
+        console_link=console_links.opensearch_domain_page,
+        log_group=None,
+        investigator="opensearch_domain",
+        diagnostics="opensearch_domain",
     ),
     ResourceTypeSpec(
         kind="dynamodb",

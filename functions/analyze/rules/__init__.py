@@ -26,7 +26,7 @@ the analysis. The detectors and their commands live in one module per resource f
 - `alarms`: any CloudWatch alarm (false alarm, no longer firing, the logs, the fallback);
   `changes_and_noise`: what changed shortly before, and noisy alarms.
 - `ec2_instances`, `lambda_functions`, `databases`, `load_balancers`, `auto_scaling`, `queues`, `streams`, `caches`,
-  `dynamodb_tables`: one resource family each, its detectors and its `RESOURCE_DIAGNOSTICS` commands.
+  `search`, `dynamodb_tables`: one resource family each, its detectors and its `RESOURCE_DIAGNOSTICS` commands.
   ECS, Step Functions and API Gateway are in `functions.analyze.resource_rules`.
 - `other_sources`: AWS Health, GuardDuty / Security Hub, custom and unclassified alerts.
 - `generic`: alarms no specific detector explains (an unregistered namespace, a region-wide metric, a registered
@@ -94,6 +94,7 @@ from functions.analyze.rules.queues import (
     _queue_consumer_stall,
     _sqs_diagnostics,
 )
+from functions.analyze.rules.search import _opensearch_diagnostics, _search_domain_trouble
 from functions.analyze.rules.streams import _kinesis_diagnostics, _stream_falling_behind
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand
@@ -145,6 +146,7 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _queue_backlog,
         _stream_falling_behind,
         _cache_at_its_limit,
+        _search_domain_trouble,
         _dynamodb_throttling,
         _lambda_out_of_memory,
         _throttled_at_limit,
@@ -256,6 +258,7 @@ RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCom
     "kinesis_stream": _kinesis_diagnostics,
     "elasticache_cluster": _cluster_diagnostics,
     "elasticache_replication_group": _group_diagnostics,
+    "opensearch_domain": _opensearch_diagnostics,
     "dynamodb_table": _dynamodb_diagnostics,
     "none": lambda alert, when: [],
 }

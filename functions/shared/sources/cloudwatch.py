@@ -85,6 +85,7 @@ _RESOURCE_DIMENSIONS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
         "arn:aws:elasticache:{region}:{account}:replicationgroup:{name}",
         ("AWS/ElastiCache",),
     ),
+    "DomainName": ("AWS::OpenSearchService::Domain", "arn:aws:es:{region}:{account}:domain/{name}", ("AWS/ES",)),
 }
 # A dimension of no type above still names the resource when its name says it is a name or an id (a broker, a
 # file system, a domain, a custom namespace's "ServiceName"): the footer and the analysis then name that, not the
