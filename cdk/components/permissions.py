@@ -243,6 +243,8 @@ def cache_reads(stack: Stack) -> list[iam.PolicyStatement]:
         # DescribeEvents has no resource type: IAM authorises it against `*` only.
         iam.PolicyStatement(actions=["elasticache:DescribeEvents"], resources=["*"]),
     ]
+
+
 def search_domain_reads(stack: Stack) -> iam.PolicyStatement:
     """The OpenSearch investigation: a domain's configuration (nodes, instance type, volume, engine, processing);
     its metrics come through GetMetricData."""

@@ -544,6 +544,8 @@ def elasticache_url(cache_id: str, region: str | None = None) -> str:
 def elasticache_page(resource: ResourceRef, region: str) -> str:
     name = resource.name or resource.arn or ""
     return elasticache_url(name.rsplit(":", 1)[-1], region)
+
+
 def opensearch_domain_url(domain_name: str, region: str | None = None) -> str:
     """The OpenSearch Service console page of one domain (its cluster health, instances and monitoring)."""
     region = valid_region(region)

@@ -57,8 +57,6 @@ ResourceKind = Literal[
     "kinesis_stream",
     "elasticache_cluster",
     "elasticache_replication_group",
-    ),
-    ResourceTypeSpec(
     "opensearch_domain",
     "dynamodb",
     "ecs_service",
