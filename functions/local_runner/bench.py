@@ -306,6 +306,10 @@ def print_package_sizes() -> None:
 
 
 def main() -> int:
+    from functions.local_runner.runner import configure_local_environment
+
+    # As the CLI does first: dummy credentials, and the stages' loggers quiet before any of them is imported.
+    configure_local_environment()
     imports_ok = print_imports()
     ok = print_scenarios()
     print_package_sizes()
