@@ -450,9 +450,14 @@ def s3_bucket_url(bucket: str, region: str | None = None) -> str:
     return f"{console_host(region)}/s3/buckets/{_q(bucket)}?region={region}&tab=metrics"
 
 
-def nat_gateway_page(resource: ResourceRef, region: str) -> str:
+def _resource_id(resource: ResourceRef, separator: str) -> str:
+    """The resource's own id: its name, or the last part of its ARN after `separator` ("/" or ":")."""
     name = resource.name or resource.arn or ""
-    return nat_gateway_url(name.rsplit("/", 1)[-1], region)
+    return name.rsplit(separator, 1)[-1]
+
+
+def nat_gateway_page(resource: ResourceRef, region: str) -> str:
+    return nat_gateway_url(_resource_id(resource, "/"), region)
 
 
 def log_group_page(resource: ResourceRef, region: str) -> str:
@@ -530,8 +535,7 @@ def kinesis_stream_url(stream_name: str, region: str | None = None) -> str:
 
 
 def kinesis_stream_page(resource: ResourceRef, region: str) -> str:
-    name = resource.name or resource.arn or ""
-    return kinesis_stream_url(name.rsplit("/", 1)[-1], region)
+    return kinesis_stream_url(_resource_id(resource, "/"), region)
 
 
 def elasticache_url(cache_id: str, region: str | None = None) -> str:
@@ -542,8 +546,7 @@ def elasticache_url(cache_id: str, region: str | None = None) -> str:
 
 
 def elasticache_page(resource: ResourceRef, region: str) -> str:
-    name = resource.name or resource.arn or ""
-    return elasticache_url(name.rsplit(":", 1)[-1], region)
+    return elasticache_url(_resource_id(resource, ":"), region)
 
 
 def opensearch_domain_url(domain_name: str, region: str | None = None) -> str:
@@ -553,8 +556,7 @@ def opensearch_domain_url(domain_name: str, region: str | None = None) -> str:
 
 
 def opensearch_domain_page(resource: ResourceRef, region: str) -> str:
-    name = resource.name or resource.arn or ""
-    return opensearch_domain_url(name.rsplit("/", 1)[-1], region)
+    return opensearch_domain_url(_resource_id(resource, "/"), region)
 
 
 def dynamodb_table_url(table_name: str, region: str | None = None) -> str:
