@@ -59,6 +59,18 @@ def dummy_aws_credentials() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def no_metrics_carried_over() -> Iterator[None]:
+    """Powertools keeps one metric set per process, shared by every `Metrics()`: a test that adds metrics without a
+    flush (logic called without its handler's decorator) would otherwise hand them, and their dimensions, to the
+    next test that serializes a record."""
+    from aws_lambda_powertools import Metrics
+
+    Metrics().clear_metrics()
+    yield
+    Metrics().clear_metrics()
+
+
+@pytest.fixture(autouse=True)
 def forget_cached_sessions() -> Iterator[None]:
     """Forget the anthropic SDK's cached boto3 session before and after each test (see the module docstring)."""
     _forget_anthropic_sessions()
