@@ -182,7 +182,10 @@ def post_incident(
     now = now or ref.occurred_at or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     reads = _FirstReads(store)
-    key, record = find_open_incident(reads, ref.key, ref.resource_key, now)
+    try:
+        key, record = find_open_incident(reads, ref.key, ref.resource_key, now)
+    except Exception as exc:  # any failure: botocore's own retries are spent, and the analysis is ready to post
+        return _post_without_incident_memory(post_input, web, channel, store, memory, now, exc)
     if record is None:
         if ref.resolved:  # nothing open to close: the compact line on its own
             return _post_with_bot(post_input.model_copy(update={"thread": None}), web, channel, memory)
@@ -202,6 +205,46 @@ def post_incident(
     return PostResult(
         posted=True, route=post_input.route, status_code=200, channel=message_channel, ts=ts, thread_ts=ts
     )
+
+
+# Appended to a message posted while the incident memory could not be read. Our words, not the alert's.
+INCIDENT_MEMORY_UNREAD_NOTE = (
+    "⚠️ Incident memory could not be read: posted as a new message. An earlier message of this incident may be"
+    " in the channel."
+)
+
+
+def _post_without_incident_memory(
+    post_input: PostInput,
+    web: WebApiPoster,
+    channel: str,
+    store: IncidentStore,
+    memory: AlertMemory | None,
+    now: datetime,
+    error: Exception,
+) -> PostResult:
+    """The incident lookup failed: post the analysed message as a new one, with a note saying so, rather than fail
+    the state, whose Catch could then only post the raw alert. A resolution posts its compact line on its own.
+
+    The record is still written, conditionally on there being none (`replacing_ts=""`): a record that does exist
+    (the read failed, not the table) keeps its message, and a later alert of the incident joins that thread.
+    """
+    metrics.add_metric(name="IncidentLookupFailures", unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "Could not read the incident memory; posting a new message",
+        extra={"dedup_key": post_input.dedup_key, "error": f"{type(error).__name__}: {error}"[:300]},
+    )
+    message = post_input.message
+    if len(message.blocks) < MAX_BLOCKS:
+        note = {"type": "context", "elements": [{"type": "mrkdwn", "text": INCIDENT_MEMORY_UNREAD_NOTE}]}
+        message = message.model_copy(update={"blocks": [*message.blocks, note]})
+    ref = post_input.incident
+    assert ref is not None
+    if ref.resolved:
+        return _post_with_bot(post_input.model_copy(update={"message": message, "thread": None}), web, channel, memory)
+    result = _post_with_bot(post_input.model_copy(update={"message": message}), web, channel, memory)
+    _remember(store, ref.key, ref.resource_key, result, post_input, now, replacing_ts="")
+    return result
 
 
 class _FirstReads:

@@ -133,3 +133,65 @@ def test_post_message_routes_to_the_incident_flow_with_a_store(table, slack) -> 
     top_level = [c for c in slack.calls if c.method == "chat.postMessage" and not c.args.get("thread_ts")]
     assert len(top_level) == 1
     assert table.incident(f"alarm#{ALARM_ARN}") is not None
+
+
+class FlakyReads:
+    """The real table, whose reads fail `failures` times (a throttled or unreachable DynamoDB) and then work."""
+
+    def __init__(self, table: ConversationTable, failures: int) -> None:
+        self._table = table
+        self.failures = failures
+
+    def incident(self, key: str) -> dict[str, Any] | None:
+        if self.failures > 0:
+            self.failures -= 1
+            from functions.shared.adapters.conversations import ConversationStoreError
+
+            raise ConversationStoreError("get_item: ProvisionedThroughputExceededException")
+        return self._table.incident(key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+
+def test_an_unreadable_incident_memory_still_posts_the_analysed_message(table, slack) -> None:
+    from functions.post import logic
+
+    # Given the incident memory cannot be read when the first alarm is posted
+    store = FlakyReads(table, failures=1)
+    output = formatted("ALARM", FIRED)
+    post_input = PostInput.model_validate(output.model_dump(mode="json"))
+    web = SlackApi(TOKEN, slack.api_url)
+
+    # When Post runs
+    result = logic.post_incident(post_input, web, CHANNEL, store, now=FIRED)  # type: ignore[arg-type]
+
+    # Then the analysed message is posted as a new one, saying the memory was not read, with its thread
+    top_level = [c for c in slack.calls if c.method == "chat.postMessage" and not c.args.get("thread_ts")]
+    assert len(top_level) == 1 and result.posted and result.ts
+    blocks = top_level[0].args["blocks"]
+    assert blocks[0] == output.message.blocks[0]  # the analysed header, not the raw alert
+    assert blocks[-1]["elements"][0]["text"] == logic.INCIDENT_MEMORY_UNREAD_NOTE
+    assert [c.args.get("thread_ts") for c in slack.calls if c.method == "chat.postMessage"][1:] == [result.ts]
+
+    # And, the table itself being fine, the record was written: the next alarm joins that thread
+    again = post(formatted("ALARM", FIRED + timedelta(minutes=2)), table, slack, FIRED + timedelta(minutes=2))
+    assert again.ts == result.ts
+    top_level = [c for c in slack.calls if c.method == "chat.postMessage" and not c.args.get("thread_ts")]
+    assert len(top_level) == 1
+
+
+def test_an_unreadable_incident_memory_with_a_resolution_posts_the_compact_line(table, slack) -> None:
+    from functions.post import logic
+
+    store = FlakyReads(table, failures=1)
+    output = formatted("OK", FIRED)
+    post_input = PostInput.model_validate(output.model_dump(mode="json"))
+
+    result = logic.post_incident(post_input, SlackApi(TOKEN, slack.api_url), CHANNEL, store, now=FIRED)  # type: ignore[arg-type]
+
+    posts = [c for c in slack.calls if c.method == "chat.postMessage"]
+    assert len(posts) == 1 and not posts[0].args.get("thread_ts") and result.posted
+    assert posts[0].args["blocks"][-1]["elements"][0]["text"] == logic.INCIDENT_MEMORY_UNREAD_NOTE
+    assert output.incident is not None
+    assert table.incident(output.incident.key) is None  # a resolution opens no incident
