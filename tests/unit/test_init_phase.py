@@ -91,3 +91,32 @@ def test_check_incident_loads_botocore_at_init_only_in_bot_token_mode() -> None:
     assert _import_check_incident(AWS_LAMBDA_INITIALIZATION_TYPE="on-demand", **bot_token_mode)
     # And never when a test or the local runner imports the handler
     assert not _import_check_incident(**bot_token_mode)
+
+
+@pytest.mark.parametrize(
+    "expected", [("functions.analyze.handler", "anthropic"), ("functions.check_incident.handler", "botocore.session")]
+)
+def test_the_bench_measures_each_configured_init_with_its_warm_up(expected: tuple[str, str]) -> None:
+    # The bench's "Lambda init in the other configurations" lines time what they say: the SDK is in the import.
+    from functions.local_runner.bench import _deployed_configurations
+
+    module, sdk = expected
+    environment = next(env for _, handler, env in _deployed_configurations() if handler == module)
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"ALERT_INTEL_MODEL_ID", init_phase.INITIALIZATION_TYPE_ENV}
+    }
+    code = f"import sys, {module}\nprint({sdk!r} in sys.modules)"
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **base,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "t",
+            "AWS_SECRET_ACCESS_KEY": "t",
+            **environment,
+        },
+    )
+    assert completed.stdout.strip().splitlines()[-1] == "True"
