@@ -259,3 +259,71 @@ def test_an_unrecognised_alert_is_still_posted_raw(account: SimulatedAccount) ->
     assert result.status == "SUCCEEDED", result.cause
     posted = json.dumps(result.slack_posts[0])
     assert "disk almost full on host db-7" in posted
+
+
+def _real_handler(function_name: str) -> Any:
+    import importlib
+
+    from functions.local_runner.runner import PIPELINE_FUNCTIONS
+
+    handler = next(path for name, path in PIPELINE_FUNCTIONS.values() if name == function_name)
+    module, _, attribute = handler.rpartition(".")
+    return getattr(importlib.import_module(module), attribute)
+
+
+WARM_UPS = {
+    "Warm Up Analysis": "alert-intel-analyze",
+    "Warm Up Formatting": "alert-intel-format",
+    "Warm Up Posting": "alert-intel-post",
+}
+
+
+def test_the_stages_after_gathering_start_their_init_while_the_context_is_gathered(account: SimulatedAccount) -> None:
+    # Given a critical alert, and a record of what each function is sent
+    seen: list[tuple[str, Any]] = []
+    for function_name in WARM_UPS.values():
+        real = _real_handler(function_name)
+
+        def recording(event: Any, context: Any, real: Any = real, function_name: str = function_name) -> Any:
+            seen.append((function_name, event))
+            return real(event, context)
+
+        account.lambdas.overrides[function_name] = recording
+
+    # When it runs
+    result = _run(account, _input_from_event("cloudwatch_alarm_eventbridge.json"))
+
+    # Then each later stage got exactly one warm-up request inside "Gather Context", before its real input
+    assert result.succeeded, result.cause
+    names = _names(result)
+    for state, function_name in WARM_UPS.items():
+        assert names.index("Gather Context") < names.index(state) < names.index("Needs AI Analysis?")
+        assert _state(result, state).output == {"warmed_up": True}
+        events = [event for name, event in seen if name == function_name]
+        assert events[0] == {"warm_up": True} and all(e != {"warm_up": True} for e in events[1:]), function_name
+        assert len(events) >= 2, f"{function_name} was warmed up but never ran"
+    # And the gathered context holds the three evidence sections only
+    assert set(_state(result, "Gather Context").output["context"]) == {"cost", "compute", "logs"}
+    assert len(result.slack_posts) == 1
+
+
+def test_a_failing_warm_up_changes_nothing_but_the_stage_starting_cold(account: SimulatedAccount) -> None:
+    # Given an Analyze function whose warm-up fails (its init raised, say) but whose analysis works
+    real = _real_handler("alert-intel-analyze")
+
+    def failing_warm_up(event: Any, context: Any) -> Any:
+        if event == {"warm_up": True}:
+            raise RuntimeError("init failed")
+        return real(event, context)
+
+    account.lambdas.overrides["alert-intel-analyze"] = failing_warm_up
+
+    # When an alert runs
+    result = _run(account, _input_from_event("cloudwatch_alarm_eventbridge.json"))
+
+    # Then the run still analyses and posts one message, and says which warm-up did not happen
+    assert result.succeeded, result.cause
+    names = _names(result)
+    assert "Analysis Not Warmed Up" in names and "Analyze Alert" in names
+    assert "Post Minimal Message" not in names
+    assert len(result.slack_posts) == 1
