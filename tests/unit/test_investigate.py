@@ -114,6 +114,63 @@ def test_evidence_read_turns_denied_and_unavailable_into_notes_but_lets_throttli
         evidence.read("logs", throttled)
 
 
+def test_read_resource_returns_what_it_found_without_a_note():
+    evidence = Evidence()
+
+    found = evidence.read_resource("SQS queue orders", lambda: {"url": "q"}, missing="No SQS queue named orders")
+
+    assert found == {"url": "q"}
+    assert evidence.notes == []
+
+
+def test_read_resource_notes_a_resource_that_is_not_there():
+    evidence = Evidence()
+
+    found = evidence.read_resource("SQS queue orders", lambda: None, missing="No SQS queue named orders")
+
+    assert found is None
+    assert evidence.notes == ["No SQS queue named orders in this account and region."]
+
+
+def test_read_resource_that_is_denied_says_so_and_not_that_the_resource_is_missing():
+    evidence = Evidence()
+
+    def denied() -> None:
+        raise AwsReadDeniedError("sqs:GetQueueAttributes")
+
+    found = evidence.read_resource("SQS queue orders", denied, missing="No SQS queue named orders")
+
+    assert found is None
+    assert evidence.notes == ["Could not read SQS queue orders: missing permission sqs:GetQueueAttributes."]
+    assert evidence.missing_permissions == ["sqs:GetQueueAttributes"]
+
+
+def test_read_resource_after_the_time_budget_notes_only_the_budget():
+    # Given a 5 s budget whose clock has already moved on to 6 s
+    now = [0.0]
+    evidence = Evidence()
+    with time_budget(5, clock=lambda: now[0]):
+        now[0] = 6.0
+        found = evidence.read_resource("SQS queue orders", lambda: {"url": "q"}, missing="No SQS queue named orders")
+
+    assert found is None
+    assert evidence.notes == ["Not read: SQS queue orders (the time budget was used up)."]
+
+
+def test_read_resource_counts_only_its_own_notes_not_earlier_ones():
+    # Given evidence that already holds a note from an earlier, unrelated read
+    evidence = Evidence(notes=["Could not read logs: endpoint down"])
+
+    # When the resource is then not found
+    evidence.read_resource("SQS queue orders", lambda: None, missing="No SQS queue named orders")
+
+    # Then its absence is still said, after the earlier note
+    assert evidence.notes == [
+        "Could not read logs: endpoint down",
+        "No SQS queue named orders in this account and region.",
+    ]
+
+
 def test_cache_answers_repeats_for_five_minutes_then_recomputes():
     # Given a controllable clock
     now = [1000.0]

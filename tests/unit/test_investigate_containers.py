@@ -10,9 +10,9 @@ from typing import Any
 from functions.analyze.rules import analyze_with_rules
 from functions.local_runner.seed_containers import ExecutionFailureSeed, execution_history
 from functions.shared.alert_details import CloudWatchAlarmDetails
-from functions.shared.investigate.apis import api_findings
+from functions.shared.investigate.apis import api_findings, http_api_evidence
 from functions.shared.investigate.base import Evidence
-from functions.shared.investigate.containers import ecs_service_evidence
+from functions.shared.investigate.containers import ecs_cluster_evidence, ecs_service_evidence
 from functions.shared.investigate.log_sources import LOG_SOURCES
 from functions.shared.investigate.target import Target
 from functions.shared.investigate.workflows import failure_point, state_machine_evidence
@@ -359,3 +359,25 @@ def test_resources_without_a_log_group_log_where_their_configuration_says():
     machine = Target.of("state_machine", SM)
     # The failing event names no function (a plain Lambda ARN task without LambdaFunctionScheduled): none guessed
     assert LOG_SOURCES["state_machine"](readers, machine, evidence) is None  # type: ignore[arg-type]
+
+
+class FakeEcsCluster:
+    def __init__(self, described: dict[str, Any] | None) -> None:
+        self._described = described
+
+    def cluster(self, cluster: str) -> dict[str, Any] | None:
+        return self._described
+
+
+def test_a_deleted_or_absent_ecs_cluster_is_said_to_be_missing():
+    for described in (None, {"status": "INACTIVE", "runningTasksCount": 0}):
+        ecs = FakeEcsCluster(described)
+        evidence = ecs_cluster_evidence(ecs, "prod-web", now=NOW, region=None)  # type: ignore[arg-type]
+        assert evidence.facts == []
+        assert evidence.notes == ["No ECS cluster prod-web in this account and region."]
+
+
+def test_an_http_api_without_integrations_is_said_to_be_missing():
+    evidence = http_api_evidence(FakeApis(), "zzz", None, now=NOW, region=None)  # type: ignore[arg-type]
+    assert evidence.facts == []
+    assert evidence.notes == ["No HTTP API zzz (or no integrations) in this account and region."]

@@ -75,10 +75,10 @@ def rest_api_evidence(
     """A REST API (named as CloudWatch names it): its methods' integrations and its stage's settings."""
     evidence = Evidence()
     evidence.looked_at.append(f"API Gateway REST API {name}: integrations and stage {stage or '?'}")
-    api_id = evidence.read(f"REST API {name}", lambda: apis.rest_api_id(name))
+    api_id = evidence.read_resource(
+        f"REST API {name}", lambda: apis.rest_api_id(name), missing=f"No REST API named {name}"
+    )
     if api_id is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No REST API named {name} in this account and region.")
         return evidence
     integrations = evidence.read(f"integrations of {name}", lambda: apis.rest_integrations(api_id)) or []
     texts, timeouts, functions = [], [], []
@@ -120,11 +120,13 @@ def http_api_evidence(
     """An HTTP API (by id, as CloudWatch names it): its integrations and its stage's default route settings."""
     evidence = Evidence()
     evidence.looked_at.append(f"API Gateway HTTP API {api_id}: integrations and stage {stage or '$default'}")
-    integrations = evidence.read(f"integrations of HTTP API {api_id}", lambda: apis.http_integrations(api_id))
+    # An HTTP API that does not exist answers with no integrations, as does one without any: both are "missing".
+    integrations = evidence.read_resource(
+        f"integrations of HTTP API {api_id}",
+        lambda: apis.http_integrations(api_id) or None,
+        missing=f"No HTTP API {api_id} (or no integrations)",
+    )
     if integrations is None:
-        return evidence
-    if not integrations:
-        evidence.notes.append(f"No HTTP API {api_id} (or no integrations) in this account and region.")
         return evidence
     texts, timeouts, functions = [], [], []
     for integration in integrations:

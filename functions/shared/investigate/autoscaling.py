@@ -32,10 +32,10 @@ def asg_evidence(autoscaling: AutoScalingReader, target: Target, *, now: datetim
     evidence = Evidence()
     name = target.name
     evidence.looked_at.append(f"Auto Scaling group {name}: capacity and scaling activities")
-    group = evidence.read(f"Auto Scaling group {name}", lambda: autoscaling.group(name))
+    group = evidence.read_resource(
+        f"Auto Scaling group {name}", lambda: autoscaling.group(name), missing=f"No Auto Scaling group {name}"
+    )
     if group is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No Auto Scaling group {name} in this account and region.")
         return evidence
     desired, minimum, maximum = (int(group.get(k) or 0) for k in ("DesiredCapacity", "MinSize", "MaxSize"))
     instances = group.get("Instances") or []

@@ -78,6 +78,25 @@ class Evidence(BaseModel):
             self.notes.append(f"Could not read {what}: {exc}"[:200])
         return None
 
+    def read_resource(self, what: str, call: Callable[[], T | None], *, missing: str) -> T | None:
+        """Look one resource up like `read`; when the lookup answered None, note `missing` ("No SQS queue named
+        orders") followed by " in this account and region.".
+
+        A read that was denied, failed or skipped for the time budget already says why in its own note, and the
+        resource may well exist, so it gets no "missing" note. Only this read's notes count, not earlier ones: an
+        unrelated note from an earlier read must not hide that the resource is absent. Every investigator that
+        calls this starts from evidence with no notes yet, so this is the same as the `if not evidence.notes`
+        check each of them made before.
+
+        Raises:
+            GatherThrottledError: the read was throttled (the state machine retries the branch).
+        """
+        notes_before = len(self.notes)
+        found = self.read(what, call)
+        if found is None and len(self.notes) == notes_before:
+            self.notes.append(f"{missing} in this account and region.")
+        return found
+
 
 # The current time budget (its end on `_budget_clock`), set by `time_budget`; None means unbounded.
 _budget_end: ContextVar[float | None] = ContextVar("gather_budget_end", default=None)

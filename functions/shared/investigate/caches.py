@@ -518,10 +518,12 @@ def elasticache_evidence(
         if not evidence.notes:
             evidence.notes.append(f"No ElastiCache cache cluster or replication group named {target.name} here.")
         return evidence
-    cluster = evidence.read(f"ElastiCache cache cluster {cluster_id}", lambda: reader.cache_cluster(cluster_id))
+    cluster = evidence.read_resource(
+        f"ElastiCache cache cluster {cluster_id}",
+        lambda: reader.cache_cluster(cluster_id),
+        missing=f"No ElastiCache cache cluster named {cluster_id}",
+    )
     if cluster is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No ElastiCache cache cluster named {cluster_id} in this account and region.")
         return evidence
     link = console_links.elasticache_url(cluster.replication_group_id or cluster.cluster_id, target.region)
     group = None

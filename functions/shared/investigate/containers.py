@@ -65,10 +65,12 @@ def ecs_service_evidence(
     evidence = Evidence()
     cluster_name = cluster or "default"
     evidence.looked_at.append(f"ECS service {service} (cluster {cluster_name}): deployments, events, stopped tasks")
-    described = evidence.read(f"ECS service {service}", lambda: ecs.service(cluster_name, service))
+    described = evidence.read_resource(
+        f"ECS service {service}",
+        lambda: ecs.service(cluster_name, service),
+        missing=f"No ECS service {service} in cluster {cluster_name}",
+    )
     if described is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No ECS service {service} in cluster {cluster_name} in this account and region.")
         return evidence
     desired = _int(described.get("desiredCount")) or 0
     running = _int(described.get("runningCount")) or 0
@@ -108,10 +110,10 @@ def ecs_cluster_evidence(ecs: EcsReader, cluster: str, *, now: datetime, region:
     """The cluster's registered instances, running and pending tasks, capacity providers and stopped tasks."""
     evidence = Evidence()
     evidence.looked_at.append(f"ECS cluster {cluster}: capacity and stopped tasks")
-    described = evidence.read(f"ECS cluster {cluster}", lambda: ecs.cluster(cluster))
-    if described is None or described.get("status") == "INACTIVE":
-        if not evidence.notes:
-            evidence.notes.append(f"No ECS cluster {cluster} in this account and region.")
+    described = evidence.read_resource(
+        f"ECS cluster {cluster}", lambda: _active_cluster(ecs.cluster(cluster)), missing=f"No ECS cluster {cluster}"
+    )
+    if described is None:
         return evidence
     instances = _int(described.get("registeredContainerInstancesCount")) or 0
     running = _int(described.get("runningTasksCount")) or 0
@@ -135,6 +137,14 @@ def ecs_cluster_evidence(ecs: EcsReader, cluster: str, *, now: datetime, region:
     _interpret(evidence, cluster, None, stopped, None, running=running, desired=running + pending, now=now)
     _link(evidence, console_links.ecs_cluster_url(cluster, region))
     return evidence
+
+
+def _active_cluster(described: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The described cluster, or None for a deleted one: DescribeClusters still answers for a deleted cluster for a
+    while, as INACTIVE, and there is nothing left in it to investigate."""
+    if described is None or described.get("status") == "INACTIVE":
+        return None
+    return described
 
 
 def _link(evidence: Evidence, url: str) -> None:

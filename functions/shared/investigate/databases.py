@@ -152,10 +152,10 @@ def rds_instance_evidence(
     evidence = Evidence()
     identifier = target.name
     evidence.looked_at.append(f"RDS {identifier} configuration and events")
-    instance = evidence.read(f"RDS instance {identifier}", lambda: rds.db_instance(identifier))
+    instance = evidence.read_resource(
+        f"RDS instance {identifier}", lambda: rds.db_instance(identifier), missing=f"No RDS instance {identifier}"
+    )
     if instance is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No RDS instance {identifier} in this account and region.")
         return evidence
     engine = str(instance.get("Engine", "?"))
     instance_class = str(instance.get("DBInstanceClass", "?"))
@@ -219,10 +219,10 @@ def rds_cluster_evidence(
     evidence = Evidence()
     identifier = target.name
     evidence.looked_at.append(f"RDS cluster {identifier} members and events")
-    cluster = evidence.read(f"RDS cluster {identifier}", lambda: rds.db_cluster(identifier))
+    cluster = evidence.read_resource(
+        f"RDS cluster {identifier}", lambda: rds.db_cluster(identifier), missing=f"No RDS cluster {identifier}"
+    )
     if cluster is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No RDS cluster {identifier} in this account and region.")
         return evidence
     members = cluster.get("DBClusterMembers") or []
     writers = [str(m.get("DBInstanceIdentifier")) for m in members if m.get("IsClusterWriter")]

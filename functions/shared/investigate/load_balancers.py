@@ -66,10 +66,10 @@ def load_balancer_evidence(
     evidence = Evidence()
     name = _lb_name(target.name)
     evidence.looked_at.append(f"Load balancer {name}: listeners, target groups and target health")
-    balancer = evidence.read(f"load balancer {name}", lambda: elbv2.load_balancer(name))
+    balancer = evidence.read_resource(
+        f"load balancer {name}", lambda: elbv2.load_balancer(name), missing=f"No load balancer named {name}"
+    )
     if balancer is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No load balancer named {name} in this account and region.")
         return evidence
     arn = str(balancer.get("LoadBalancerArn", ""))
     groups = evidence.read(f"target groups of {name}", lambda: elbv2.target_groups(load_balancer_arn=arn)) or []
@@ -161,16 +161,22 @@ def target_group_evidence(elbv2: LoadBalancerReader, target: Target) -> Evidence
     evidence = Evidence()
     name = _tg_name(target.name)
     evidence.looked_at.append(f"Target group {name}: health check and target health")
-    groups = evidence.read(f"target group {name}", lambda: elbv2.target_groups(name=name))
-    if groups is None:
-        return evidence
-    group = next((g for g in groups if str(g.get("TargetGroupArn", "")).endswith(target.name)), None)
-    group = group or (groups[0] if groups else None)
+    group = evidence.read_resource(
+        f"target group {name}",
+        lambda: _target_group_of(elbv2.target_groups(name=name), target.name),
+        missing=f"No target group named {name}",
+    )
     if group is None:
-        evidence.notes.append(f"No target group named {name} in this account and region.")
         return evidence
     evidence.add(_group_health(elbv2, group, target.region))
     return evidence
+
+
+def _target_group_of(groups: list[dict[str, Any]], dimension: str) -> dict[str, Any] | None:
+    """The group whose ARN ends with the target's CloudWatch dimension ("targetgroup/<name>/<id>"), else the first
+    group found by its name; None when there is none."""
+    group = next((g for g in groups if str(g.get("TargetGroupArn", "")).endswith(dimension)), None)
+    return group or (groups[0] if groups else None)
 
 
 def _health_check(group: dict[str, Any]) -> str:

@@ -180,10 +180,8 @@ def sqs_queue_evidence(
     evidence = Evidence()
     name = target.name
     evidence.looked_at.append(f"SQS {name} attributes and event source mappings")
-    queue = evidence.read(f"SQS queue {name}", lambda: sqs.queue(name))
+    queue = evidence.read_resource(f"SQS queue {name}", lambda: sqs.queue(name), missing=f"No SQS queue named {name}")
     if queue is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No SQS queue named {name} in this account and region.")
         return evidence
     link = console_links.sqs_queue_url(queue.url, target.region)
     evidence.facts.append(

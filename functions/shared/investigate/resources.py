@@ -29,11 +29,11 @@ def lambda_function_evidence(lambdas: LambdaReader, name: str, *, now: datetime,
     """The function's runtime, memory, timeout, reserved concurrency and when it last changed."""
     evidence = Evidence()
     evidence.looked_at.append(f"Lambda {name} configuration")
-    configuration = evidence.read(f"Lambda function {name}", lambda: lambdas.function(name))
+    configuration = evidence.read_resource(
+        f"Lambda function {name}", lambda: lambdas.function(name), missing=f"No Lambda function named {name}"
+    )
     link = console_links.lambda_function_url(name, region)
     if configuration is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No Lambda function named {name} in this account and region.")
         return evidence
     reserved = configuration.get("ReservedConcurrentExecutions")
     parts = [
@@ -122,10 +122,10 @@ def ec2_instance_evidence(ec2: Ec2Reader, instance_id: str, *, now: datetime, re
     evidence = Evidence()
     evidence.looked_at.append(f"EC2 {instance_id} state and status checks")
     link = console_links.ec2_instance_url(instance_id, region)
-    instance = evidence.read(f"EC2 instance {instance_id}", lambda: ec2.instance(instance_id))
+    instance = evidence.read_resource(
+        f"EC2 instance {instance_id}", lambda: ec2.instance(instance_id), missing=f"No EC2 instance {instance_id}"
+    )
     if instance is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No EC2 instance {instance_id} in this account and region.")
         return evidence
     name = _tag(instance, "Name")
     state = (instance.get("State") or {}).get("Name", "unknown")

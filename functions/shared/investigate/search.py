@@ -494,10 +494,10 @@ def opensearch_domain_evidence(
     evidence = Evidence()
     name = target.name
     evidence.looked_at.append(f"OpenSearch domain {name} configuration (DescribeDomain)")
-    domain = evidence.read(f"OpenSearch domain {name}", lambda: reader.domain(name))
+    domain = evidence.read_resource(
+        f"OpenSearch domain {name}", lambda: reader.domain(name), missing=f"No OpenSearch domain named {name}"
+    )
     if domain is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No OpenSearch domain named {name} in this account and region.")
         return evidence
     link = console_links.opensearch_domain_url(name, target.region)
     evidence.facts.append(

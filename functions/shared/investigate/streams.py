@@ -340,10 +340,10 @@ def kinesis_stream_evidence(
     evidence = Evidence()
     name = target.name
     evidence.looked_at.append(f"Kinesis {name} summary, enhanced fan-out consumers and event source mappings")
-    stream = evidence.read(f"Kinesis stream {name}", lambda: kinesis.stream(name))
+    stream = evidence.read_resource(
+        f"Kinesis stream {name}", lambda: kinesis.stream(name), missing=f"No Kinesis data stream named {name}"
+    )
     if stream is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No Kinesis data stream named {name} in this account and region.")
         return evidence
     link = console_links.kinesis_stream_url(name, target.region)
     fan_out = None

@@ -155,10 +155,10 @@ def dynamodb_table_evidence(
     evidence = Evidence()
     name = target.name
     evidence.looked_at.append(f"DynamoDB {name} table description")
-    table = evidence.read(f"DynamoDB table {name}", lambda: dynamodb.table(name))
+    table = evidence.read_resource(
+        f"DynamoDB table {name}", lambda: dynamodb.table(name), missing=f"No DynamoDB table named {name}"
+    )
     if table is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No DynamoDB table named {name} in this account and region.")
         return evidence
     link = console_links.dynamodb_table_url(table.name, target.region)
     scaling = None

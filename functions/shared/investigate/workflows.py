@@ -149,10 +149,10 @@ def _state_machine_evidence(
     evidence: Evidence, workflows: WorkflowReader, arn: str, name: str, *, now: datetime, region: str | None
 ) -> Evidence:
     evidence.looked_at.append(f"Step Functions {name}: failed and timed-out executions")
-    machine = evidence.read(f"state machine {name}", lambda: workflows.state_machine(arn))
+    machine = evidence.read_resource(
+        f"state machine {name}", lambda: workflows.state_machine(arn), missing=f"No state machine {name}"
+    )
     if machine is None:
-        if not evidence.notes:
-            evidence.notes.append(f"No state machine {name} in this account and region.")
         return evidence
     created = parse_aws_time(machine.get("creationDate"))
     failed = evidence.read(f"failed executions of {name}", lambda: workflows.executions(arn, "FAILED")) or []
