@@ -27,7 +27,8 @@ the analysis. The detectors and their commands live in one module per resource f
   `changes_and_noise`: what changed shortly before, and noisy alarms.
 - `ec2_instances`, `lambda_functions`, `databases`, `load_balancers`, `auto_scaling`, `queues`, `streams`, `caches`,
   `search`, `dynamodb_tables`: one resource family each, its detectors and its `RESOURCE_DIAGNOSTICS` commands.
-  ECS, Step Functions and API Gateway are in `functions.analyze.resource_rules`.
+- `containers_workflows_apis`: ECS services and clusters, Step Functions state machines, API Gateway APIs; its
+  detectors answer with a `Verdict` read through a `FactLookup`, which `RULES` turns into a `Finding`.
 - `other_sources`: AWS Health, GuardDuty / Security Hub, custom and unclassified alerts.
 - `generic`: alarms no specific detector explains (an unregistered namespace, a region-wide metric, a registered
   type's metric no interpreter reads, decision 0019), run after every specific detector.
@@ -38,8 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from functions.analyze import resource_rules
-from functions.analyze.rules import generic
+from functions.analyze.rules import containers_workflows_apis, generic
 from functions.analyze.rules.alarms import (
     _alarm_diagnostics,
     _alarm_fallback,
@@ -102,8 +102,11 @@ from functions.shared.models import Alert, AnalysisBody, EvidenceClaim, Gathered
 from functions.shared.registry import RESOURCE_TYPES, source_spec
 
 
-def _resource_detector(detect: Callable[[Alert, resource_rules.FactLookup], resource_rules.Verdict | None]) -> Detector:
-    """A detector of `functions.analyze.resource_rules` (ECS, Step Functions, API Gateway) as one of this module."""
+def _resource_detector(
+    detect: Callable[[Alert, containers_workflows_apis.FactLookup], containers_workflows_apis.Verdict | None],
+) -> Detector:
+    """A detector of `containers_workflows_apis` (ECS, Step Functions, API Gateway) or `generic` as one of this
+    module."""
 
     def run(alert: Alert, facts: Facts) -> Finding | None:
         verdict = detect(alert, facts.get)
@@ -140,7 +143,7 @@ RULES: dict[str, tuple[Detector, ...]] = {
         _lb_5xx_origin,
         _lb_slow_targets,
         _status_check,
-        *(_resource_detector(detect) for detect in resource_rules.DETECTORS),
+        *(_resource_detector(detect) for detect in containers_workflows_apis.DETECTORS),
         _queue_consumer_stall,
         _dead_letter_arrivals,
         _queue_backlog,
@@ -247,11 +250,11 @@ RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCom
     "alb": _load_balancer_diagnostics("AWS/ApplicationELB"),
     "nlb": _load_balancer_diagnostics("AWS/NetworkELB"),
     "auto_scaling_group": _asg_diagnostics,
-    "ecs_service": resource_rules.ecs_service_diagnostics,
-    "ecs_cluster": resource_rules.ecs_cluster_diagnostics,
-    "state_machine": resource_rules.state_machine_diagnostics,
-    "rest_api": resource_rules.rest_api_diagnostics,
-    "http_api": resource_rules.http_api_diagnostics,
+    "ecs_service": containers_workflows_apis.ecs_service_diagnostics,
+    "ecs_cluster": containers_workflows_apis.ecs_cluster_diagnostics,
+    "state_machine": containers_workflows_apis.state_machine_diagnostics,
+    "rest_api": containers_workflows_apis.rest_api_diagnostics,
+    "http_api": containers_workflows_apis.http_api_diagnostics,
     "nat_gateway": _nat_gateway_diagnostics,
     "log_group": _log_group_diagnostics,
     "sqs_queue": _sqs_diagnostics,

@@ -12,8 +12,9 @@
 - `region_wide_metric`: an alarm without dimensions (Lambda ConcurrentExecutions for the whole region) watches a
   region, not a resource: the answer blames no resource, and its commands list the metric's per-resource series.
 
-`functions.analyze.rules` runs them after every specific detector (converting a `Verdict` to its `Finding`); this
-module imports nothing of it. Every command is built by `functions.shared.aws_commands.build_command`, and a
+The package's entry point (`functions/analyze/rules/__init__.py`) runs them after every specific detector
+(converting a `Verdict` to its `Finding`); this module imports nothing of it, and only `Verdict` and `FactLookup` of
+`containers_workflows_apis`. Every command is built by `functions.shared.aws_commands.build_command`, and a
 dimension that is not a plain name or id yields no command.
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, timedelta
 
-from functions.analyze.resource_rules import FactLookup, Verdict
+from functions.analyze.rules.containers_workflows_apis import FactLookup, Verdict
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand, ValueKind, build_command, opt
 from functions.shared.investigate.base import MOVED_PERCENT, change_words

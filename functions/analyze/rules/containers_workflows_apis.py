@@ -5,8 +5,8 @@ Each detector reads the structured findings the compute stage's interpreters wro
 playbook: a crash loop after a deploy is rolled back, an OOM-killed container gets memory (or its leak found), a
 placement failure gets capacity, a failing workflow task is fixed in the function it calls, a backend timeout
 behind an API gets timeouts and a circuit breaker in the caller and the backend fixed — never another type's
-playbook. `functions.analyze.rules` runs them among the alarm detectors (it converts a `Verdict` to its
-`Finding`); this module imports nothing of it, so the two stay free of a cycle.
+playbook. The package's entry point (`functions/analyze/rules/__init__.py`) runs them among the alarm detectors (it
+converts a `Verdict` to its `Finding`); this module imports nothing of the package, so the two stay free of a cycle.
 
 Every command is built by `functions.shared.aws_commands.build_command` from validated values.
 """
