@@ -104,6 +104,7 @@ def metric_peak(facts: Facts, alert: Alert, metric: str) -> float | None:
 
 
 def as_clause(text: str) -> str:
+    """A fact's sentence as a clause of another: without its closing full stop, so sentences join with "; "."""
     return text.rstrip(". ")
 
 
