@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand
+from functions.shared.investigate.base import MOVED_PERCENT
 from functions.shared.models import Alert, Confidence, ContextSection, EvidenceClaim, Fact, GatheredContext, Verdict
 
 _PEAK = re.compile(r"peak (?P<peak>[\d,.]+)")
@@ -70,6 +71,16 @@ def rose(fact: Fact) -> bool:
     if fact.numbers is not None:
         return fact.numbers.change_pct is not None and fact.numbers.change_pct >= 0
     return "+" in fact.text
+
+
+def rose_clearly(fact: Fact) -> bool:
+    """Whether a metric rose by at least MOVED_PERCENT (or from zero): "+0%" is not a rise."""
+    numbers = fact.numbers
+    if numbers is None or numbers.value is None:
+        return False
+    if numbers.change_pct is not None:
+        return numbers.change_pct >= MOVED_PERCENT
+    return numbers.baseline == 0 and numbers.value > 0
 
 
 def threshold_not_crossed(fact: Fact) -> bool:

@@ -40,16 +40,6 @@ METRIC_WINDOW_BEFORE = timedelta(hours=3)
 METRIC_WINDOW_AFTER = timedelta(minutes=30)
 
 
-def rose_clearly(fact: Fact) -> bool:
-    """Whether a metric rose by at least MOVED_PERCENT (or from zero): "+0%" is not a rise."""
-    numbers = fact.numbers
-    if numbers is None or numbers.value is None:
-        return False
-    if numbers.change_pct is not None:
-        return numbers.change_pct >= MOVED_PERCENT
-    return numbers.baseline == 0 and numbers.value > 0
-
-
 def _alarm(alert: Alert) -> CloudWatchAlarmDetails | None:
     return alert.details_of(CloudWatchAlarmDetails)
 

@@ -20,9 +20,9 @@ from functions.analyze.rules.facts import (
     metric_fact_text,
     metric_peak,
     rose,
+    rose_clearly,
     with_facts,
 )
-from functions.analyze.rules.generic import rose_clearly
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
 from functions.shared.models import Alert, Fact
 
