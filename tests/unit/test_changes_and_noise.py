@@ -423,14 +423,14 @@ def test_a_lowered_threshold_is_a_false_alarm_only_when_the_metric_is_at_its_usu
 
 
 def test_the_kind_of_recorded_change_is_named_from_its_api():
-    from functions.analyze.rules import _change_kind
+    from functions.analyze.rules.changes_and_noise import change_kind
 
-    assert _change_kind("UpdateFunctionCode20150331v2") == "a code deploy"
-    assert _change_kind("RegisterTaskDefinition") == "a code deploy"
-    assert _change_kind("ModifyDBInstance") == "a configuration change"
-    assert _change_kind("SetQueueAttributes") == "a configuration change"
-    assert _change_kind("RotateSecret") == "a change to a secret it reads"
-    assert _change_kind("CreateTags") == "a recorded change"
+    assert change_kind("UpdateFunctionCode20150331v2") == "a code deploy"
+    assert change_kind("RegisterTaskDefinition") == "a code deploy"
+    assert change_kind("ModifyDBInstance") == "a configuration change"
+    assert change_kind("SetQueueAttributes") == "a configuration change"
+    assert change_kind("RotateSecret") == "a change to a secret it reads"
+    assert change_kind("CreateTags") == "a recorded change"
 
 
 def test_a_latency_breach_after_a_memory_change_is_tied_to_it_without_errors():

@@ -27,7 +27,8 @@ the analysis. The detectors and their commands live in one module per resource f
   `changes_and_noise`: what changed shortly before, and noisy alarms.
 - `ec2_instances`, `lambda_functions`, `databases`, `load_balancers`, `auto_scaling`, `queues`, `streams`, `caches`,
   `search`, `dynamodb_tables`: one resource family each, its detectors and its `RESOURCE_DIAGNOSTICS` commands.
-  ECS, Step Functions and API Gateway are in `functions.analyze.resource_rules`.
+- `containers_workflows_apis`: ECS services and clusters, Step Functions state machines, API Gateway APIs; its
+  detectors answer with a `Verdict` read through a `FactLookup`, which `RULES` turns into a `Finding`.
 - `other_sources`: AWS Health, GuardDuty / Security Hub, custom and unclassified alerts.
 - `generic`: alarms no specific detector explains (an unregistered namespace, a region-wide metric, a registered
   type's metric no interpreter reads, decision 0019), run after every specific detector.
@@ -38,72 +39,71 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from functions.analyze import resource_rules
-from functions.analyze.rules import generic
+from functions.analyze.rules import containers_workflows_apis, generic
 from functions.analyze.rules.alarms import (
-    _alarm_diagnostics,
-    _alarm_fallback,
-    _alarm_no_longer_firing,
-    _errors_with_logs,
-    _false_alarm,
+    alarm_diagnostics,
+    alarm_fallback,
+    alarm_no_longer_firing,
+    errors_with_logs,
+    false_alarm,
 )
-from functions.analyze.rules.auto_scaling import _asg_cannot_scale, _asg_cpu_saturation, _asg_diagnostics
-from functions.analyze.rules.caches import _cache_at_its_limit, _cluster_diagnostics, _group_diagnostics
-
-# The tests read what kind of change an event name is where they always have.
-from functions.analyze.rules.changes_and_noise import _change_kind as _change_kind
+from functions.analyze.rules.auto_scaling import asg_cannot_scale, asg_cpu_saturation, asg_diagnostics
+from functions.analyze.rules.caches import cache_at_its_limit, cache_cluster_diagnostics, replication_group_diagnostics
 from functions.analyze.rules.changes_and_noise import (
-    _errors_after_change,
-    _failing_after_recorded_change,
-    _likely_noise,
-    _with_noise_note,
+    errors_after_change,
+    failing_after_recorded_change,
+    likely_noise,
+    with_noise_note,
 )
-from functions.analyze.rules.commands import _when
-from functions.analyze.rules.cost import COST_DETECTORS, _billing_alarm, _cost_diagnostics, _cost_fallback
-from functions.analyze.rules.cost_resources import _log_group_diagnostics, _nat_gateway_diagnostics
+from functions.analyze.rules.commands import diagnostics_moment
+from functions.analyze.rules.cost import COST_DETECTORS, billing_alarm, cost_diagnostics, cost_fallback
+from functions.analyze.rules.cost_resources import log_group_diagnostics, nat_gateway_diagnostics
 from functions.analyze.rules.databases import (
-    _db_connections_exhausted,
-    _db_cpu_credits,
-    _db_cpu_saturation,
-    _db_outage_event,
-    _db_storage_full,
-    _rds_cluster_diagnostics,
-    _rds_diagnostics,
+    db_connections_exhausted,
+    db_cpu_credits,
+    db_cpu_saturation,
+    db_outage_event,
+    db_storage_full,
+    rds_cluster_diagnostics,
+    rds_diagnostics,
 )
-from functions.analyze.rules.dynamodb_tables import _dynamodb_diagnostics, _dynamodb_throttling
-from functions.analyze.rules.ec2_instances import _cpu_saturation, _ec2_diagnostics, _status_check
+from functions.analyze.rules.dynamodb_tables import dynamodb_diagnostics, dynamodb_throttling
+from functions.analyze.rules.ec2_instances import cpu_saturation, ec2_diagnostics, status_check
 from functions.analyze.rules.facts import Detector, Facts, Finding
 from functions.analyze.rules.lambda_functions import (
-    _invocation_spike,
-    _lambda_diagnostics,
-    _lambda_out_of_memory,
-    _throttled_at_limit,
+    invocation_spike,
+    lambda_diagnostics,
+    lambda_out_of_memory,
+    throttled_at_limit,
 )
 from functions.analyze.rules.load_balancers import (
-    _lb_5xx_origin,
-    _lb_no_healthy_targets,
-    _lb_slow_targets,
-    _lb_targets_unhealthy,
-    _load_balancer_diagnostics,
-    _target_group_diagnostics,
+    lb_5xx_origin,
+    lb_no_healthy_targets,
+    lb_slow_targets,
+    lb_targets_unhealthy,
+    load_balancer_diagnostics,
+    target_group_diagnostics,
 )
-from functions.analyze.rules.other_sources import _custom, _health, _security, _unclassified
+from functions.analyze.rules.other_sources import custom_alert, health_event, security_finding, unclassified_alert
 from functions.analyze.rules.queues import (
-    _dead_letter_arrivals,
-    _queue_backlog,
-    _queue_consumer_stall,
-    _sqs_diagnostics,
+    dead_letter_arrivals,
+    queue_backlog,
+    queue_consumer_stall,
+    sqs_diagnostics,
 )
-from functions.analyze.rules.search import _opensearch_diagnostics, _search_domain_trouble
-from functions.analyze.rules.streams import _kinesis_diagnostics, _stream_falling_behind
+from functions.analyze.rules.search import opensearch_diagnostics, search_domain_trouble
+from functions.analyze.rules.streams import kinesis_diagnostics, stream_falling_behind
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand
 from functions.shared.models import Alert, AnalysisBody, EvidenceClaim, GatheredContext
 from functions.shared.registry import RESOURCE_TYPES, source_spec
 
 
-def _resource_detector(detect: Callable[[Alert, resource_rules.FactLookup], resource_rules.Verdict | None]) -> Detector:
-    """A detector of `functions.analyze.resource_rules` (ECS, Step Functions, API Gateway) as one of this module."""
+def _resource_detector(
+    detect: Callable[[Alert, containers_workflows_apis.FactLookup], containers_workflows_apis.Verdict | None],
+) -> Detector:
+    """A detector of `containers_workflows_apis` (ECS, Step Functions, API Gateway) or `generic` as one of this
+    module."""
 
     def run(alert: Alert, facts: Facts) -> Finding | None:
         verdict = detect(alert, facts.get)
@@ -124,37 +124,37 @@ def _resource_detector(detect: Callable[[Alert, resource_rules.FactLookup], reso
 RULES: dict[str, tuple[Detector, ...]] = {
     "cost": COST_DETECTORS,
     "alarm": (
-        _alarm_no_longer_firing,
-        _billing_alarm,
-        _false_alarm,
-        _likely_noise,
-        _lb_no_healthy_targets,
-        _db_storage_full,
-        _db_connections_exhausted,
-        _asg_cannot_scale,
-        _asg_cpu_saturation,
-        _db_outage_event,
-        _db_cpu_credits,
-        _db_cpu_saturation,
-        _lb_targets_unhealthy,
-        _lb_5xx_origin,
-        _lb_slow_targets,
-        _status_check,
-        *(_resource_detector(detect) for detect in resource_rules.DETECTORS),
-        _queue_consumer_stall,
-        _dead_letter_arrivals,
-        _queue_backlog,
-        _stream_falling_behind,
-        _cache_at_its_limit,
-        _search_domain_trouble,
-        _dynamodb_throttling,
-        _lambda_out_of_memory,
-        _throttled_at_limit,
-        _failing_after_recorded_change,
-        _errors_after_change,
-        _invocation_spike,
-        _cpu_saturation,
-        _errors_with_logs,
+        alarm_no_longer_firing,
+        billing_alarm,
+        false_alarm,
+        likely_noise,
+        lb_no_healthy_targets,
+        db_storage_full,
+        db_connections_exhausted,
+        asg_cannot_scale,
+        asg_cpu_saturation,
+        db_outage_event,
+        db_cpu_credits,
+        db_cpu_saturation,
+        lb_targets_unhealthy,
+        lb_5xx_origin,
+        lb_slow_targets,
+        status_check,
+        *(_resource_detector(detect) for detect in containers_workflows_apis.DETECTORS),
+        queue_consumer_stall,
+        dead_letter_arrivals,
+        queue_backlog,
+        stream_falling_behind,
+        cache_at_its_limit,
+        search_domain_trouble,
+        dynamodb_throttling,
+        lambda_out_of_memory,
+        throttled_at_limit,
+        failing_after_recorded_change,
+        errors_after_change,
+        invocation_spike,
+        cpu_saturation,
+        errors_with_logs,
         *(_resource_detector(detect) for detect in generic.DETECTORS),
     ),
     "none": (),
@@ -163,12 +163,12 @@ RULES: dict[str, tuple[Detector, ...]] = {
 
 # Per source (`next_steps`): the finding, with its next steps, when no detector fired.
 NEXT_STEPS: dict[str, Callable[[Alert, Facts], Finding]] = {
-    "cost": _cost_fallback,
-    "alarm": _alarm_fallback,
-    "security": _security,
-    "health": _health,
-    "custom": _custom,
-    "unclassified": _unclassified,
+    "cost": cost_fallback,
+    "alarm": alarm_fallback,
+    "security": security_finding,
+    "health": health_event,
+    "custom": custom_alert,
+    "unclassified": unclassified_alert,
 }
 
 
@@ -201,8 +201,8 @@ def _finding(alert: Alert, facts: Facts) -> Finding:
     for detect in RULES[spec.rules]:
         found = detect(alert, facts)
         if found is not None:
-            return _with_noise_note(found, facts)
-    return _with_noise_note(NEXT_STEPS[spec.next_steps](alert, facts), facts)
+            return with_noise_note(found, facts)
+    return with_noise_note(NEXT_STEPS[spec.next_steps](alert, facts), facts)
 
 
 def _evidence(finding: Finding, facts: Facts, context: GatheredContext, limit: int = 8) -> list[EvidenceClaim]:
@@ -231,42 +231,42 @@ def _unknowns(context: GatheredContext) -> list[str]:
 
 # Per source (`functions.shared.registry`, `diagnostics`): its commands, placed around the resources' commands.
 DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None, list[BuiltCommand]], list[BuiltCommand]]] = {
-    "cost": _cost_diagnostics,
-    "alarm": _alarm_diagnostics,
+    "cost": cost_diagnostics,
+    "alarm": alarm_diagnostics,
     "none": lambda alert, when, resources: resources,
 }
 
 
 # Per resource type (`diagnostics`): the commands for the alert's resource of that type, if it names one.
 RESOURCE_DIAGNOSTICS: dict[str, Callable[[Alert, datetime | None], list[BuiltCommand]]] = {
-    "lambda_function": _lambda_diagnostics,
-    "ec2_instance": _ec2_diagnostics,
-    "rds_instance": _rds_diagnostics,
-    "rds_cluster": _rds_cluster_diagnostics,
-    "target_group": _target_group_diagnostics,
-    "alb": _load_balancer_diagnostics("AWS/ApplicationELB"),
-    "nlb": _load_balancer_diagnostics("AWS/NetworkELB"),
-    "auto_scaling_group": _asg_diagnostics,
-    "ecs_service": resource_rules.ecs_service_diagnostics,
-    "ecs_cluster": resource_rules.ecs_cluster_diagnostics,
-    "state_machine": resource_rules.state_machine_diagnostics,
-    "rest_api": resource_rules.rest_api_diagnostics,
-    "http_api": resource_rules.http_api_diagnostics,
-    "nat_gateway": _nat_gateway_diagnostics,
-    "log_group": _log_group_diagnostics,
-    "sqs_queue": _sqs_diagnostics,
-    "kinesis_stream": _kinesis_diagnostics,
-    "elasticache_cluster": _cluster_diagnostics,
-    "elasticache_replication_group": _group_diagnostics,
-    "opensearch_domain": _opensearch_diagnostics,
-    "dynamodb_table": _dynamodb_diagnostics,
+    "lambda_function": lambda_diagnostics,
+    "ec2_instance": ec2_diagnostics,
+    "rds_instance": rds_diagnostics,
+    "rds_cluster": rds_cluster_diagnostics,
+    "target_group": target_group_diagnostics,
+    "alb": load_balancer_diagnostics("AWS/ApplicationELB"),
+    "nlb": load_balancer_diagnostics("AWS/NetworkELB"),
+    "auto_scaling_group": asg_diagnostics,
+    "ecs_service": containers_workflows_apis.ecs_service_diagnostics,
+    "ecs_cluster": containers_workflows_apis.ecs_cluster_diagnostics,
+    "state_machine": containers_workflows_apis.state_machine_diagnostics,
+    "rest_api": containers_workflows_apis.rest_api_diagnostics,
+    "http_api": containers_workflows_apis.http_api_diagnostics,
+    "nat_gateway": nat_gateway_diagnostics,
+    "log_group": log_group_diagnostics,
+    "sqs_queue": sqs_diagnostics,
+    "kinesis_stream": kinesis_diagnostics,
+    "elasticache_cluster": cache_cluster_diagnostics,
+    "elasticache_replication_group": replication_group_diagnostics,
+    "opensearch_domain": opensearch_diagnostics,
+    "dynamodb_table": dynamodb_diagnostics,
     "none": lambda alert, when: [],
 }
 
 
 def _diagnostics(alert: Alert, now: datetime | None) -> list[BuiltCommand]:
     """The commands every alert of its kind gets, whatever the detectors found."""
-    when = _when(alert, now)
+    when = diagnostics_moment(alert, now)
     resources = [command for spec in RESOURCE_TYPES for command in RESOURCE_DIAGNOSTICS[spec.diagnostics](alert, when)]
     return DIAGNOSTICS[source_spec(alert.source).diagnostics](alert, when, resources)
 

@@ -7,17 +7,17 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from functions.analyze.rules.commands import _in_region
+from functions.analyze.rules.commands import in_region
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
-    _alarm,
-    _clean,
-    _hits_timeout,
-    _log_errors,
-    _log_summary,
-    _not_crossed,
-    _resource_name,
+    alarm_details,
+    alert_resource_name,
+    as_clause,
+    hits_timeout,
+    log_error_count,
+    log_summary,
+    threshold_not_crossed,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
 from functions.shared.models import Alert
@@ -25,12 +25,12 @@ from functions.shared.models import Alert
 _MISSING_DATA_BREACHING = re.compile(r"missing datapoints? (?:was|were) treated as \[?breaching", re.IGNORECASE)
 
 
-def _false_alarm(alert: Alert, facts: Facts) -> Finding | None:
+def false_alarm(alert: Alert, facts: Facts) -> Finding | None:
     metric_fact = facts.get("compute.alarm_metric")
-    reason = _alarm(alert).state_reason or ""
+    reason = alarm_details(alert).state_reason or ""
     missing_data = bool(_MISSING_DATA_BREACHING.search(reason))
-    not_crossed = metric_fact is not None and _not_crossed(metric_fact)
-    errors = _log_errors(facts)
+    not_crossed = metric_fact is not None and threshold_not_crossed(metric_fact)
+    errors = log_error_count(facts)
     if not (missing_data or not_crossed):
         return None
     if errors:  # errors in the logs: something is wrong after all
@@ -40,11 +40,13 @@ def _false_alarm(alert: Alert, facts: Facts) -> Finding | None:
         return None
     if facts.get("compute.recent_change") is not None and not missing_data:
         return None
-    metric = _alarm(alert).metric_name or "the alarm's metric"
-    name = _resource_name(alert)
+    metric = alarm_details(alert).metric_name or "the alarm's metric"
+    name = alert_resource_name(alert)
     parts = [f"No sign of a problem on {name}"]
     if metric_fact is not None:
-        parts.append(f"{metric} stayed at its normal level ({_clean(metric_fact.text.replace('Alarm metric ', ''))})")
+        parts.append(
+            f"{metric} stayed at its normal level ({as_clause(metric_fact.text.replace('Alarm metric ', ''))})"
+        )
     if errors == 0:
         parts.append("the logs show no errors")
     cause = (
@@ -75,14 +77,14 @@ def _reason_shows_breach(reason: str) -> bool:
     return bool(match and match.group("points").strip() and not match.group("verdict"))
 
 
-def _errors_with_logs(alert: Alert, facts: Facts) -> Finding | None:
-    logs = _log_summary(facts)
+def errors_with_logs(alert: Alert, facts: Facts) -> Finding | None:
+    logs = log_summary(facts)
     if logs is None:
         return None
-    metric = _alarm(alert).metric_name or alert.alert_type
-    timeout = _hits_timeout(facts)
+    metric = alarm_details(alert).metric_name or alert.alert_type
+    timeout = hits_timeout(facts)
     return Finding(
-        root_cause=f"{metric} on {_resource_name(alert)} breached its threshold; {logs}"
+        root_cause=f"{metric} on {alert_resource_name(alert)} breached its threshold; {logs}"
         + (f"; {timeout}." if timeout else "."),
         confidence="medium",
         evidence_keys=["compute.alarm_metric", "logs.pattern.1", "logs.error_count"],
@@ -90,12 +92,12 @@ def _errors_with_logs(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _alarm_fallback(alert: Alert, facts: Facts) -> Finding:
-    metric = _alarm(alert).metric_name or alert.alert_type
+def alarm_fallback(alert: Alert, facts: Facts) -> Finding:
+    metric = alarm_details(alert).metric_name or alert.alert_type
     metric_fact = facts.get("compute.alarm_metric")
-    sentence = f"{metric} on {_resource_name(alert)} breached its threshold"
+    sentence = f"{metric} on {alert_resource_name(alert)} breached its threshold"
     if metric_fact is not None:
-        sentence += f": {_clean(metric_fact.text.replace('Alarm metric ', ''))}"
+        sentence += f": {as_clause(metric_fact.text.replace('Alarm metric ', ''))}"
     return Finding(
         root_cause=sentence + "; the gathered context does not show why.",
         confidence="low",
@@ -107,22 +109,23 @@ def _alarm_fallback(alert: Alert, facts: Facts) -> Finding:
     )
 
 
-def _alarm_no_longer_firing(alert: Alert, facts: Facts) -> Finding | None:
-    if alert.severity != "info" and (_alarm(alert).state or "ALARM").upper() == "ALARM":
+def alarm_no_longer_firing(alert: Alert, facts: Facts) -> Finding | None:
+    if alert.severity != "info" and (alarm_details(alert).state or "ALARM").upper() == "ALARM":
         return None
-    metric = _alarm(alert).metric_name or alert.alert_type
+    metric = alarm_details(alert).metric_name or alert.alert_type
+    name = alert_resource_name(alert)
     return Finding(
-        root_cause=f"The alarm on {metric} for {_resource_name(alert)} is no longer in ALARM; no action is needed.",
+        root_cause=f"The alarm on {metric} for {name} is no longer in ALARM; no action is needed.",
         confidence="high",
     )
 
 
-def _alarm_diagnostics(alert: Alert, when: datetime | None, resources: list[BuiltCommand]) -> list[BuiltCommand]:
+def alarm_diagnostics(alert: Alert, when: datetime | None, resources: list[BuiltCommand]) -> list[BuiltCommand]:
     """The resources' commands, then the alarm's state history."""
-    alarm_name = _alarm(alert).alarm_name
+    alarm_name = alarm_details(alert).alarm_name
     if not alarm_name:
         return resources
-    history = _in_region(
+    history = in_region(
         alert,
         "cloudwatch",
         "describe-alarm-history",

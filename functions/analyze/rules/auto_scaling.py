@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from functions.analyze.rules.commands import _asg_name, _in_region
+from functions.analyze.rules.commands import alert_asg_name, in_region
 from functions.analyze.rules.facts import (
     CPU_SATURATED_PERCENT,
     Facts,
     Finding,
-    _alarm,
-    _clean,
-    _metric_peak,
-    _metric_text,
-    _namespace,
+    alarm_details,
+    alarm_namespace,
+    as_clause,
+    metric_fact_text,
+    metric_peak,
     with_facts,
 )
 from functions.shared.aws_commands import BuiltCommand, opt
@@ -26,26 +26,26 @@ _CAPACITY_NAMESPACES = {None, "", "AWS/EC2", "AWS/AutoScaling"}
 _CAPACITY_METRICS = {"HealthyHostCount", "UnHealthyHostCount", "TargetResponseTime", "RequestCountPerTarget"}
 
 
-def _asg_cannot_scale(alert: Alert, facts: Facts) -> Finding | None:
+def asg_cannot_scale(alert: Alert, facts: Facts) -> Finding | None:
     failed = facts.get("compute.asg_launch_failed")
     at_max = facts.get("compute.asg_at_max")
     if failed is None and at_max is None:
         return None
-    metric_name = _alarm(alert).metric_name or ""
+    metric_name = alarm_details(alert).metric_name or ""
     if metric_name.startswith("StatusCheckFailed"):
         return None  # one instance's failed host: its own playbook, whatever its group is doing
-    if _namespace(alert) not in _CAPACITY_NAMESPACES and metric_name not in _CAPACITY_METRICS:
+    if alarm_namespace(alert) not in _CAPACITY_NAMESPACES and metric_name not in _CAPACITY_METRICS:
         return None  # e.g. a load balancer's 5XX: a group found two hops away is not why requests fail
     group = facts.get("compute.asg")
-    name = (group.subject if group else None) or _asg_name(alert) or "the Auto Scaling group"
-    metric = _alarm(alert).metric_name or alert.alert_type
+    name = (group.subject if group else None) or alert_asg_name(alert) or "the Auto Scaling group"
+    metric = alarm_details(alert).metric_name or alert.alert_type
     if failed is not None:
-        sentence = f"Auto Scaling group {name} cannot launch instances: {_clean(failed.text)}"
+        sentence = f"Auto Scaling group {name} cannot launch instances: {as_clause(failed.text)}"
     else:
-        sentence = f"Auto Scaling group {name} cannot scale out: {_clean(at_max.text)}"  # type: ignore[union-attr]
+        sentence = f"Auto Scaling group {name} cannot scale out: {as_clause(at_max.text)}"  # type: ignore[union-attr]
     if group is not None:
-        sentence += f"; {_clean(group.text)}"
-    metric_text = _metric_text(facts, alert, metric) if metric else None
+        sentence += f"; {as_clause(group.text)}"
+    metric_text = metric_fact_text(facts, alert, metric) if metric else None
     if metric_text:
         sentence += f"; meanwhile {metric_text}"
     return Finding(
@@ -62,15 +62,15 @@ def _asg_cannot_scale(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _asg_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
+def asg_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
     """CPU high across a group that can still scale: the group is short of capacity or its policy is too slow."""
-    name = _asg_name(alert)
-    if name is None or _alarm(alert).metric_name != "CPUUtilization":
+    name = alert_asg_name(alert)
+    if name is None or alarm_details(alert).metric_name != "CPUUtilization":
         return None
-    peak = _metric_peak(facts, alert, "CPUUtilization")
+    peak = metric_peak(facts, alert, "CPUUtilization")
     if peak is None or peak < CPU_SATURATED_PERCENT:
         return None
-    sentence = f"CPU saturation across Auto Scaling group {name}: {_metric_text(facts, alert, 'CPUUtilization')}"
+    sentence = f"CPU saturation across Auto Scaling group {name}: {metric_fact_text(facts, alert, 'CPUUtilization')}"
     sentence = with_facts(sentence, facts, ("compute.asg", "compute.asg_activity"))
     return Finding(
         root_cause=sentence + ".",
@@ -84,13 +84,13 @@ def _asg_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _asg_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    name = _asg_name(alert)
+def asg_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    name = alert_asg_name(alert)
     if name is None:
         return []
     return [
-        _in_region(
+        in_region(
             alert, "autoscaling", "describe-scaling-activities", opt("--auto-scaling-group-name", name), max_items=10
         ),
-        _in_region(alert, "autoscaling", "describe-auto-scaling-groups", opt("--auto-scaling-group-names", [name])),
+        in_region(alert, "autoscaling", "describe-auto-scaling-groups", opt("--auto-scaling-group-names", [name])),
     ]

@@ -14,8 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from functions.analyze.rules.commands import _in_region, _target
-from functions.analyze.rules.facts import Facts, Finding, _after_colon, _alarm, _clean, _region, with_facts
+from functions.analyze.rules.commands import alert_target, in_region
+from functions.analyze.rules.facts import (
+    Facts,
+    Finding,
+    alarm_details,
+    alert_region,
+    as_clause,
+    text_after_colon,
+    with_facts,
+)
 from functions.shared.aws_commands import BuiltCommand, ValueKind, build_command, flag, kind_problem, opt
 from functions.shared.models import Alert, Fact
 
@@ -56,7 +64,7 @@ def _valid_id(value: str | None) -> str | None:
 def _cluster_commands(alert: Alert, cluster: str, group: str | None = None) -> list[BuiltCommand]:
     """The node (type, engine, parameter group), its replication group, and the events of the last hours."""
     commands = [
-        _in_region(
+        in_region(
             alert,
             "elasticache",
             "describe-cache-clusters",
@@ -71,11 +79,11 @@ def _cluster_commands(alert: Alert, cluster: str, group: str | None = None) -> l
 
 
 def _group_command(alert: Alert, group: str) -> BuiltCommand:
-    return _in_region(alert, "elasticache", "describe-replication-groups", opt("--replication-group-id", group))
+    return in_region(alert, "elasticache", "describe-replication-groups", opt("--replication-group-id", group))
 
 
 def _events_command(alert: Alert, source: str, source_type: str) -> BuiltCommand:
-    return _in_region(
+    return in_region(
         alert,
         "elasticache",
         "describe-events",
@@ -90,7 +98,7 @@ def _parameters_command(alert: Alert, group: str) -> BuiltCommand:
         "elasticache",
         "describe-cache-parameters",
         opt("--cache-parameter-group-name", group),
-        region=_region(alert),
+        region=alert_region(alert),
         query=PARAMETERS_QUERY,
     )
 
@@ -112,11 +120,11 @@ def _policy(facts: Facts) -> tuple[str | None, str | None]:
 
 def _names(alert: Alert, facts: Facts) -> tuple[str, str | None]:
     config = _own(facts, "compute.cache_config")
-    cluster = (config.subject if config is not None else None) or _target(alert, "elasticache_cluster")
-    group = _target(alert, "elasticache_replication_group")
+    cluster = (config.subject if config is not None else None) or alert_target(alert, "elasticache_cluster")
+    group = alert_target(alert, "elasticache_replication_group")
     if group is None and config is not None and config.value:
         group = str(config.value)  # the replication group the node belongs to
-    return cluster or _target(alert, "elasticache_replication_group") or "the cache", _valid_id(group)
+    return cluster or alert_target(alert, "elasticache_replication_group") or "the cache", _valid_id(group)
 
 
 def _with_parameters(alert: Alert, facts: Facts, commands: list[BuiltCommand]) -> list[BuiltCommand]:
@@ -141,7 +149,7 @@ def _memory(alert: Alert, facts: Facts) -> Finding | None:
     policy, _group = _policy(facts)
     growth = _own(facts, "compute.cache_key_growth")
     writes = _own(facts, "compute.cache_write_rise")
-    lead = f"ElastiCache {cluster} is out of memory: {_after_colon(pressure)}"
+    lead = f"ElastiCache {cluster} is out of memory: {text_after_colon(pressure)}"
     if policy == "noeviction":
         lead += "; with noeviction, writes now fail with OOM errors instead of evicting keys"
     elif policy in VOLATILE_POLICIES:
@@ -157,7 +165,7 @@ def _memory(alert: Alert, facts: Facts) -> Finding | None:
     )
     if growth is not None:
         sentence = f"{lead}; more keys are kept than a week before while writes did not grow, so keys are not "
-        sentence += f"expiring (a key leak or keys written without a TTL): {_after_colon(growth)}"
+        sentence += f"expiring (a key leak or keys written without a TTL): {text_after_colon(growth)}"
         sentence = with_facts(sentence, facts, ("compute.recent_change",))
         recommendations = [
             "Find the keys that grow: sample key names by prefix (SCAN with a pattern, MEMORY USAGE, TTL on a few of "
@@ -175,7 +183,7 @@ def _memory(alert: Alert, facts: Facts) -> Finding | None:
             diagnostics=_commands(alert, facts),
         )
     if writes is not None:
-        sentence = f"{lead}; more is written than a week before: {_after_colon(writes)}"
+        sentence = f"{lead}; more is written than a week before: {text_after_colon(writes)}"
         sentence = with_facts(sentence, facts, ("compute.recent_change",))
         return Finding(
             root_cause=sentence + ".",
@@ -193,7 +201,7 @@ def _memory(alert: Alert, facts: Facts) -> Finding | None:
     usage = _own(facts, "compute.cache_usage")
     sentence = f"{lead}; neither the items nor the writes grew against a week before"
     if usage is not None:
-        sentence += f" ({_after_colon(usage)})"
+        sentence += f" ({text_after_colon(usage)})"
     sentence += ": look for larger values (a few big keys) or memory fragmentation"
     return Finding(
         root_cause=sentence + ".",
@@ -215,10 +223,10 @@ def _engine_cpu(alert: Alert, facts: Facts) -> Finding | None:
         return None
     cluster, _ = _names(alert, facts)
     mover = _own(facts, "compute.cache_command_mover")
-    sentence = f"The engine thread of ElastiCache {cluster} is saturated: {_after_colon(cpu)}"
+    sentence = f"The engine thread of ElastiCache {cluster} is saturated: {text_after_colon(cpu)}"
     keys = ["compute.cache_engine_cpu", "compute.cache_command_mover", "compute.cache_config"]
     if mover is not None:
-        sentence += f"; the command mix moved: {_after_colon(mover)}"
+        sentence += f"; the command mix moved: {text_after_colon(mover)}"
         sentence = with_facts(sentence, facts, ("compute.recent_change",))
         family = str(mover.value)
         recommendations = [
@@ -257,7 +265,7 @@ def _connections(alert: Alert, facts: Facts) -> Finding | None:
     cluster, _ = _names(alert, facts)
     near = bool(connections.numbers and connections.numbers.crossed)
     what = "is near its connection limit" if near else "is flooded with new connections"
-    sentence = f"ElastiCache {cluster} {what}: {_after_colon(connections)}"
+    sentence = f"ElastiCache {cluster} {what}: {text_after_colon(connections)}"
     sentence = with_facts(sentence, facts, ("compute.recent_change",))
     return Finding(
         root_cause=sentence + ".",
@@ -280,7 +288,7 @@ def _replication(alert: Alert, facts: Facts) -> Finding | None:
     if lag is None and failover is None:
         return None
     cluster, _ = _names(alert, facts)
-    parts = [_after_colon(f) if f is lag else _clean(f.text) for f in (lag, failover) if f is not None]
+    parts = [text_after_colon(f) if f is lag else as_clause(f.text) for f in (lag, failover) if f is not None]
     sentence = f"Replication of ElastiCache {cluster} is behind or moved: " + "; ".join(parts)
     return Finding(
         root_cause=sentence + ".",
@@ -305,10 +313,10 @@ FAMILIES: tuple[tuple[frozenset[str], Callable[[Alert, Facts], Finding | None]],
 )
 
 
-def _cache_at_its_limit(alert: Alert, facts: Facts) -> Finding | None:
+def cache_at_its_limit(alert: Alert, facts: Facts) -> Finding | None:
     """The limit the cache is at: the one the alarm watches first, then memory, engine CPU, connections and
     replication."""
-    metric = _alarm(alert).metric_name or ""
+    metric = alarm_details(alert).metric_name or ""
     ordered = sorted(FAMILIES, key=lambda family: metric not in family[0])
     for _, explain in ordered:
         found = explain(alert, facts)
@@ -317,13 +325,13 @@ def _cache_at_its_limit(alert: Alert, facts: Facts) -> Finding | None:
     return None
 
 
-def _cluster_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    cluster = _valid_id(_target(alert, "elasticache_cluster"))
+def cache_cluster_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    cluster = _valid_id(alert_target(alert, "elasticache_cluster"))
     return _cluster_commands(alert, cluster) if cluster else []
 
 
-def _group_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    group = _valid_id(_target(alert, "elasticache_replication_group"))
+def replication_group_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    group = _valid_id(alert_target(alert, "elasticache_replication_group"))
     if not group:
         return []
     return [_group_command(alert, group), _events_command(alert, group, "replication-group")]

@@ -9,17 +9,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from functions.analyze.rules.commands import _function, _function_name, _in_region, _when
+from functions.analyze.rules.commands import alert_function_name, diagnostics_moment, function_option, in_region
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
-    _alarm,
-    _clean,
-    _log_errors,
-    _log_summary,
-    _metric_peak,
-    _peak,
-    _resource_name,
+    alarm_details,
+    alert_resource_name,
+    as_clause,
+    fact_peak,
+    log_error_count,
+    log_summary,
+    metric_peak,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
 from functions.shared.models import Alert, Fact
@@ -57,7 +57,7 @@ def _noise_forms(facts: Facts) -> dict[str, Fact]:
 
 def _something_wrong(facts: Facts) -> str | None:
     """What in the evidence besides the alarm says something is wrong, in words; None when nothing does."""
-    if _log_errors(facts):
+    if log_error_count(facts):
         return "the logs show errors"
     if facts.get("compute.recent_change") is not None or _resource_change(facts) is not None:
         return "the resource changed recently"
@@ -80,7 +80,7 @@ def _usual_level(facts: Facts) -> bool:
     threshold, or it is within _USUAL_LEVEL_PERCENT of its baseline."""
     metric = facts.get("compute.alarm_metric")
     change = facts.get("compute.alarm_change")
-    peak = _peak(metric)
+    peak = fact_peak(metric)
     old = change.numbers.baseline if change is not None and change.numbers is not None else None
     new = change.numbers.threshold if change is not None and change.numbers is not None else None
     if peak is not None and old is not None and new is not None:
@@ -90,7 +90,7 @@ def _usual_level(facts: Facts) -> bool:
     return moved is not None and abs(moved) < _USUAL_LEVEL_PERCENT
 
 
-def _likely_noise(alert: Alert, facts: Facts) -> Finding | None:
+def likely_noise(alert: Alert, facts: Facts) -> Finding | None:
     """A noise form (1 of 1 datapoints, a marginal breach, a just-redefined alarm) and nothing else wrong."""
     forms = _noise_forms(facts)
     if not any(form in forms for form in _NOISE_VERDICT_FORMS) or _something_wrong(facts) is not None:
@@ -98,21 +98,23 @@ def _likely_noise(alert: Alert, facts: Facts) -> Finding | None:
     if set(forms) & set(_NOISE_VERDICT_FORMS) == {"reconfigured"} and not _usual_level(facts):
         return None  # redefined, but the metric is not at its usual level: the breach may be real
     name = _implicated_name(alert)
-    metric = _alarm(alert).metric_name or "the alarm's metric"
+    metric = alarm_details(alert).metric_name or "the alarm's metric"
     change = facts.get("compute.alarm_change")
-    reasons = [_clean(forms[form].text) for form in (*_NOISE_VERDICT_FORMS, "from_insufficient_data") if form in forms]
+    reasons = [
+        as_clause(forms[form].text) for form in (*_NOISE_VERDICT_FORMS, "from_insufficient_data") if form in forms
+    ]
     if "reconfigured" in forms and change is not None:
         sentence = f"Likely a false alarm from a threshold change, not a problem on {name}: "
-        sentence += _clean(change.text)
+        sentence += as_clause(change.text)
         # The change's own text says who and what; of the form, only its comparison with the old threshold is new.
         reasons[0] = "; ".join(forms["reconfigured"].text.split("; ")[1:])
     else:
         sentence = f"Likely a false alarm (noise) on {name}: no sign of a problem"
     metric_fact = facts.get("compute.alarm_metric")
     if metric_fact is not None:
-        sentence += f"; {metric} {_clean(metric_fact.text.replace('Alarm metric ', '').split(': ', 1)[-1])}"
-    sentence += "".join(f"; {reason[0].lower()}{_clean(reason[1:])}" for reason in reasons if reason)
-    if _log_errors(facts) == 0:
+        sentence += f"; {metric} {as_clause(metric_fact.text.replace('Alarm metric ', '').split(': ', 1)[-1])}"
+    sentence += "".join(f"; {reason[0].lower()}{as_clause(reason[1:])}" for reason in reasons if reason)
+    if log_error_count(facts) == 0:
         sentence += "; the logs show no errors"
     recommendations = []
     if "reconfigured" in forms:
@@ -126,8 +128,8 @@ def _likely_noise(alert: Alert, facts: Facts) -> Finding | None:
         recommendations.append("Move the threshold clear of the metric's normal peaks, or alarm on a longer period.")
     recommendations.append(f"No action is needed on {name} unless the alarm fires again with other symptoms.")
     old = change.numbers.baseline if change is not None and change.numbers is not None else None
-    peak = _peak(metric_fact)
-    clean_logs = _log_errors(facts) == 0
+    peak = fact_peak(metric_fact)
+    clean_logs = log_error_count(facts) == 0
     return Finding(
         root_cause=sentence + ".",
         confidence="high"
@@ -145,12 +147,12 @@ def _likely_noise(alert: Alert, facts: Facts) -> Finding | None:
 
 
 def _alarm_definition_diagnostics(alert: Alert) -> list[BuiltCommand]:
-    alarm_name = _alarm(alert).alarm_name
+    alarm_name = alarm_details(alert).alarm_name
     if not alarm_name:
         return []
     return [
-        _in_region(alert, "cloudwatch", "describe-alarms", opt("--alarm-names", [alarm_name], ValueKind.ALARM_NAME)),
-        _in_region(
+        in_region(alert, "cloudwatch", "describe-alarms", opt("--alarm-names", [alarm_name], ValueKind.ALARM_NAME)),
+        in_region(
             alert,
             "cloudwatch",
             "describe-alarm-history",
@@ -161,14 +163,14 @@ def _alarm_definition_diagnostics(alert: Alert) -> list[BuiltCommand]:
     ]
 
 
-def _with_noise_note(finding: Finding, facts: Facts) -> Finding:
+def with_noise_note(finding: Finding, facts: Facts) -> Finding:
     """A cause found while the alarm also shows a noise form: say so, and trust the cause a little less."""
     forms = _noise_forms(facts)
     if not forms or any(key.startswith(_NOISE_PREFIX) for key in finding.evidence_keys):
         return finding
     if any(form in forms for form in _NOISE_VERDICT_FORMS) and finding.confidence == "high":
         finding.confidence = "medium"
-    note = "; ".join(_clean(fact.text) for fact in forms.values())
+    note = "; ".join(as_clause(fact.text) for fact in forms.values())
     finding.recommendations.append(f"The alarm itself may be noisy: {note}.")
     return finding
 
@@ -177,8 +179,8 @@ def _implicated_name(alert: Alert) -> str:
     """The alert's resource, else the resource the alarm's first dimension names."""
     if alert.resource and alert.resource.name:
         return alert.resource.name
-    dimensions = _alarm(alert).dimensions or {}
-    return next(iter(dimensions.values()), None) or _resource_name(alert)
+    dimensions = alarm_details(alert).dimensions or {}
+    return next(iter(dimensions.values()), None) or alert_resource_name(alert)
 
 
 def _recorded_event_names(facts: Facts) -> list[str]:
@@ -195,7 +197,7 @@ _CONFIGURATION_EVENTS = re.compile(
 )
 
 
-def _change_kind(event_name: str) -> str:
+def change_kind(event_name: str) -> str:
     """What kind of change a CloudTrail event name is, in words."""
     if "Secret" in event_name:
         return "a change to a secret it reads"
@@ -219,41 +221,41 @@ def _breached(metric_fact: Fact | None) -> bool:
     return bool(numbers.value) and numbers.baseline == 0
 
 
-def _failing_after_recorded_change(alert: Alert, facts: Facts) -> Finding | None:
+def failing_after_recorded_change(alert: Alert, facts: Facts) -> Finding | None:
     """The alarm's metric rose (or errors appeared) shortly after someone changed the resource (CloudTrail)."""
     change = _resource_change(facts)
     if change is None:
         return None
     metric_fact = facts.get("compute.alarm_metric")
-    errors = bool(_metric_peak(facts, alert, "Errors") or _log_errors(facts))
+    errors = bool(metric_peak(facts, alert, "Errors") or log_error_count(facts))
     if not (errors or _breached(metric_fact)):
         return None
     name = _implicated_name(alert)
     minutes = int(change.numbers.value) if change.numbers and change.numbers.value is not None else None
-    kind = _change_kind(change.text.split(" ", 1)[0])
-    metric = _alarm(alert).metric_name or alert.alert_type
+    kind = change_kind(change.text.split(" ", 1)[0])
+    metric = alarm_details(alert).metric_name or alert.alert_type
     what = "started failing" if errors else f"breached its {metric} threshold"
-    sentence = f"{name} {what} {minutes} min after {kind}: {_clean(change.text)}"
+    sentence = f"{name} {what} {minutes} min after {kind}: {as_clause(change.text)}"
     if kind == "a configuration change" and not any(
-        _change_kind(e) == "a code deploy" for e in _recorded_event_names(facts)
+        change_kind(e) == "a code deploy" for e in _recorded_event_names(facts)
     ):
         sentence += " (no code deploy is recorded)"
     if metric_fact is not None:
-        sentence += f"; {metric}: {_clean(metric_fact.text.replace('Alarm metric ', '').split(': ', 1)[-1])}"
-    logs = _log_summary(facts)
+        sentence += f"; {metric}: {as_clause(metric_fact.text.replace('Alarm metric ', '').split(': ', 1)[-1])}"
+    logs = log_summary(facts)
     if logs:
         sentence += f"; {logs}"
     subject = change.subject or ""
     diagnostics = []
     if _PLAIN_NAME.fullmatch(subject):
-        when = _when(alert, None)
+        when = diagnostics_moment(alert, None)
         options = [
             opt("--lookup-attributes", [f"AttributeKey=ResourceName,AttributeValue={subject}"], ValueKind.SHORTHAND)
         ]
         if when is not None:
             start = (when - timedelta(minutes=CHANGE_BEFORE_ALERT_MINUTES)).strftime("%Y-%m-%dT%H:%M:%SZ")
             options.append(opt("--start-time", start, ValueKind.WORD))
-        diagnostics.append(_in_region(alert, "cloudtrail", "lookup-events", *options, max_items=20))
+        diagnostics.append(in_region(alert, "cloudtrail", "lookup-events", *options, max_items=20))
     return Finding(
         root_cause=sentence + ".",
         confidence="high" if logs or _breached(metric_fact) else "medium",
@@ -274,20 +276,20 @@ def _failing_after_recorded_change(alert: Alert, facts: Facts) -> Finding | None
     )
 
 
-def _errors_after_change(alert: Alert, facts: Facts) -> Finding | None:
+def errors_after_change(alert: Alert, facts: Facts) -> Finding | None:
     change = facts.get("compute.recent_change")
-    errors_peak = _metric_peak(facts, alert, "Errors")
-    log_errors = _log_errors(facts)
+    errors_peak = metric_peak(facts, alert, "Errors")
+    log_errors = log_error_count(facts)
     if change is None or not (errors_peak or log_errors):
         return None
-    name = _resource_name(alert)
+    name = alert_resource_name(alert)
     minutes = facts.number("compute.recent_change")
     when = f"{int(minutes)} min ago" if minutes is not None else "recently"
     sentence = f"{name} started failing after a deploy (code/configuration updated {when})"
     metric_fact = facts.get("compute.alarm_metric") or facts.get("compute.metric.Errors")
     if metric_fact is not None:
-        sentence += f": {_clean(metric_fact.text.replace('Alarm metric ', ''))}"
-    logs = _log_summary(facts)
+        sentence += f": {as_clause(metric_fact.text.replace('Alarm metric ', ''))}"
+    logs = log_summary(facts)
     if logs:
         sentence += f"; {logs}"
     return Finding(
@@ -300,7 +302,7 @@ def _errors_after_change(alert: Alert, facts: Facts) -> Finding | None:
         ],
         # The builder adds a --query that leaves each version's environment variables out.
         diagnostics=[
-            _in_region(alert, "lambda", "list-versions-by-function", _function(fn))
-            for fn in filter(None, [_function_name(alert)])
+            in_region(alert, "lambda", "list-versions-by-function", function_option(fn))
+            for fn in filter(None, [alert_function_name(alert)])
         ],
     )

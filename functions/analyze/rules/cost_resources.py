@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from functions.analyze.rules.commands import _in_region, _target, _when
-from functions.analyze.rules.facts import Facts, Finding, _clean, _log_summary
+from functions.analyze.rules.commands import alert_target, diagnostics_moment, in_region
+from functions.analyze.rules.facts import Facts, Finding, as_clause, log_summary
 from functions.shared.aws_commands import BuiltCommand, ValueKind, build_command, opt
 from functions.shared.investigate.usage_mechanisms import Mechanism, anomaly_usage, mechanisms_for
 from functions.shared.models import Alert, Fact
@@ -39,7 +39,7 @@ def _metric_statistics(
         return []
     named = [f"Name={name},Value={value}" for name, value in dimensions.items()]
     return [
-        _in_region(
+        in_region(
             alert,
             "cloudwatch",
             "get-metric-statistics",
@@ -56,11 +56,11 @@ def _metric_statistics(
 
 def _nat_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) -> list[BuiltCommand]:
     nat = top.subject or ""
-    commands = [_in_region(alert, "ec2", "describe-nat-gateways", opt("--nat-gateway-ids", [nat]))]
+    commands = [in_region(alert, "ec2", "describe-nat-gateways", opt("--nat-gateway-ids", [nat]))]
     vpc = _VPC_ID.search(top.text)
     if vpc is not None:
         commands.append(
-            _in_region(
+            in_region(
                 alert,
                 "ec2",
                 "describe-vpc-endpoints",
@@ -68,7 +68,7 @@ def _nat_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) 
             )
         )
         commands.append(
-            _in_region(
+            in_region(
                 alert,
                 "ec2",
                 "describe-flow-logs",
@@ -82,9 +82,9 @@ def _log_ingestion_commands(alert: Alert, top: Fact, facts: Facts, when: datetim
     group = top.subject or ""
     name = opt("--log-group-name", group, ValueKind.LOG_GROUP)
     return [
-        _in_region(alert, "logs", "describe-log-groups", opt("--log-group-name-prefix", group, ValueKind.LOG_GROUP)),
+        in_region(alert, "logs", "describe-log-groups", opt("--log-group-name-prefix", group, ValueKind.LOG_GROUP)),
         *_metric_statistics(alert, "AWS/Logs", "IncomingBytes", {"LogGroupName": group}, when),
-        _in_region(alert, "logs", "describe-subscription-filters", name),
+        in_region(alert, "logs", "describe-subscription-filters", name),
     ]
 
 
@@ -119,7 +119,7 @@ def _s3_advice(top: Fact) -> list[str]:
 def _ec2_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) -> list[BuiltCommand]:
     instance_type = top.subject or ""
     return [
-        _in_region(
+        in_region(
             alert,
             "ec2",
             "describe-instances",
@@ -129,7 +129,7 @@ def _ec2_commands(alert: Alert, top: Fact, facts: Facts, when: datetime | None) 
                 ValueKind.SHORTHAND,
             ),
         ),
-        _in_region(alert, "autoscaling", "describe-auto-scaling-groups", max_items=20),
+        in_region(alert, "autoscaling", "describe-auto-scaling-groups", max_items=20),
     ]
 
 
@@ -180,7 +180,7 @@ COST_MECHANISM_PLAYBOOKS: dict[str, CostMechanismPlaybook] = {
 _PLAYBOOK_OF: dict[Mechanism, CostMechanismPlaybook] = {p.mechanism: p for p in COST_MECHANISM_PLAYBOOKS.values()}
 
 
-def _mechanism_advice(causes: list[tuple[str | None, str | None]], fact: Fact) -> list[str] | None:
+def mechanism_advice(causes: list[tuple[str | None, str | None]], fact: Fact) -> list[str] | None:
     """The next steps of the mechanism billing these (service, usage type) pairs, when one has a playbook: what to
     do about NAT bytes even when no NAT gateway's metrics could be read."""
     playbook = next((_PLAYBOOK_OF[m] for m in mechanisms_for(causes) if m in _PLAYBOOK_OF), None)
@@ -200,39 +200,39 @@ def _billed_mechanisms(alert: Alert, facts: Facts) -> list[Mechanism] | None:
     return mechanisms_for([(mover.subject, usage.subject)])
 
 
-def _step_words(facts: Facts) -> str | None:
+def step_words(facts: Facts) -> str | None:
     """The cost's shape when it is a step or creep ("... stepped up on Nov 21 and stayed: ..."), else None."""
     onset = facts.get("cost.onset")
     if onset is None or onset.value not in ("step_up", "creep"):
         return None
-    return _clean(onset.text)
+    return as_clause(onset.text)
 
 
-def _cost_resource(alert: Alert, facts: Facts) -> Finding | None:
+def cost_resource(alert: Alert, facts: Facts) -> Finding | None:
     billed = _billed_mechanisms(alert, facts)
     for kind, playbook in COST_MECHANISM_PLAYBOOKS.items():
         top = facts.get(f"compute.cost_resource.{kind}")
         if top is None or (billed is not None and playbook.mechanism not in billed):
             continue
-        sentence = f"{playbook.what}: {_clean(top.text)}"
+        sentence = f"{playbook.what}: {as_clause(top.text)}"
         cause = facts.get("cost.anomaly_root_cause.1")
         usage = facts.get("cost.top_usage_type")
         if cause is not None:
-            sentence += f"; the anomaly names {_clean(cause.text.replace('Anomaly root cause 1: ', ''))}"
+            sentence += f"; the anomaly names {as_clause(cause.text.replace('Anomaly root cause 1: ', ''))}"
         elif usage is not None:
-            sentence += f"; the bill shows it as {_clean(usage.text.replace('Driven by usage type ', ''))}"
+            sentence += f"; the bill shows it as {as_clause(usage.text.replace('Driven by usage type ', ''))}"
         writer = next(
             (fact for fact, _ in facts.by_key.values() if fact.via and top.subject and top.subject in fact.via), None
         )
         if writer is not None:
-            sentence += f"; what writes it: {_clean(writer.text)}"
-        step = _step_words(facts)
+            sentence += f"; what writes it: {as_clause(writer.text)}"
+        step = step_words(facts)
         if step:
             sentence += f"; {step}"
         budget = facts.get("cost.budget_period")
         if budget is not None:
-            sentence += f"; {_clean(budget.text)}"
-        logs = _log_summary(facts)
+            sentence += f"; {as_clause(budget.text)}"
+        logs = log_summary(facts)
         if logs:
             sentence += f"; {logs}"
         return Finding(
@@ -247,23 +247,23 @@ def _cost_resource(alert: Alert, facts: Facts) -> Finding | None:
                 "logs.message.1",
             ],
             recommendations=playbook.recommendations(top),
-            diagnostics=playbook.diagnostics(alert, top, facts, _when(alert, None)),
+            diagnostics=playbook.diagnostics(alert, top, facts, diagnostics_moment(alert, None)),
         )
     return None
 
 
-def _steady_spend(alert: Alert, facts: Facts) -> Finding | None:
+def steady_spend(alert: Alert, facts: Facts) -> Finding | None:
     """A flat bill: the threshold was reached by the usual spend, not by anything new. Said as such."""
     steady = facts.get("cost.steady")
     if steady is None or facts.keys("compute.cost_resource.") or facts.get("compute.lambda_mover") is not None:
         return None
-    sentence = f"No sign of a cost problem: nothing new is being billed. {_clean(steady.text)}"
+    sentence = f"No sign of a cost problem: nothing new is being billed. {as_clause(steady.text)}"
     budget = facts.get("cost.budget_period") or facts.get("cost.month_to_date")
     if budget is not None:
-        sentence += f"; {_clean(budget.text)}"
+        sentence += f"; {as_clause(budget.text)}"
     forecast = facts.get("cost.forecast")
     if forecast is not None and facts.get("cost.budget_period") is None:
-        sentence += f"; {_clean(forecast.text)}"
+        sentence += f"; {as_clause(forecast.text)}"
     return Finding(
         root_cause=sentence + ". The threshold was reached by the usual spend.",
         confidence="medium",
@@ -276,17 +276,15 @@ def _steady_spend(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _nat_gateway_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    nat = _target(alert, "nat_gateway")
+def nat_gateway_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    nat = alert_target(alert, "nat_gateway")
     if nat is None:
         return []
-    return [_in_region(alert, "ec2", "describe-nat-gateways", opt("--nat-gateway-ids", [nat]))]
+    return [in_region(alert, "ec2", "describe-nat-gateways", opt("--nat-gateway-ids", [nat]))]
 
 
-def _log_group_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    group = _target(alert, "log_group")
+def log_group_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    group = alert_target(alert, "log_group")
     if group is None:
         return []
-    return [
-        _in_region(alert, "logs", "describe-log-groups", opt("--log-group-name-prefix", group, ValueKind.LOG_GROUP))
-    ]
+    return [in_region(alert, "logs", "describe-log-groups", opt("--log-group-name-prefix", group, ValueKind.LOG_GROUP))]

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from functions.analyze.rules.commands import LOG_WINDOW_AFTER, _in_region, _target
+from functions.analyze.rules.commands import LOG_WINDOW_AFTER, alert_target, in_region
 from functions.analyze.rules.fact_rule import FactRule
 from functions.analyze.rules.facts import (
     CPU_SATURATED_PERCENT,
     Facts,
     Finding,
-    _alarm,
-    _clean,
-    _fact_text,
-    _metric_peak,
-    _metric_text,
-    _namespace,
-    _resource_name,
-    _rose,
+    alarm_details,
+    alarm_namespace,
+    alert_resource_name,
+    as_clause,
+    fact_text,
+    metric_fact_text,
+    metric_peak,
+    rose,
 )
 from functions.shared.aws_commands import BuiltCommand, opt
 from functions.shared.models import Alert, Fact
@@ -34,28 +34,28 @@ _EVENT_WINDOW_DIAGNOSTICS = timedelta(hours=6)
 
 
 def _is_rds(alert: Alert) -> bool:
-    return _namespace(alert) == "AWS/RDS" or _db_identifier(alert) is not None
+    return alarm_namespace(alert) == "AWS/RDS" or _db_identifier(alert) is not None
 
 
 def _db_identifier(alert: Alert) -> tuple[str, str] | None:
     """("db-instance" | "db-cluster", identifier) of the alert's database, or None."""
-    instance = _target(alert, "rds_instance")
+    instance = alert_target(alert, "rds_instance")
     if instance:
         return "db-instance", instance
-    cluster = _target(alert, "rds_cluster")
+    cluster = alert_target(alert, "rds_cluster")
     return ("db-cluster", cluster) if cluster else None
 
 
-def _db_connections_exhausted(alert: Alert, facts: Facts) -> Finding | None:
+def db_connections_exhausted(alert: Alert, facts: Facts) -> Finding | None:
     near = facts.get("compute.db_connections_near_max")
     if near is None:
         return None
     callers = facts.get("compute.db_callers")
-    sentence = f"Database connections exhausted: {_clean(near.text)}"
+    sentence = f"Database connections exhausted: {as_clause(near.text)}"
     invocations = facts.get("compute.metric.Invocations")
     concurrency = facts.get("compute.metric.ConcurrentExecutions")
     if callers is not None:
-        sentence += f"; {_clean(callers.text)}"
+        sentence += f"; {as_clause(callers.text)}"
         numbers = callers.numbers
         if callers.subject and numbers is not None and numbers.value is not None and numbers.baseline is not None:
             if numbers.value >= 2 * max(numbers.baseline, 1):
@@ -64,9 +64,9 @@ def _db_connections_exhausted(alert: Alert, facts: Facts) -> Finding | None:
                     f"{numbers.baseline:,.0f}), each opening its own connection, exhausted them"
                 )
         else:
-            surge = next((f for f in (concurrency, invocations) if f is not None and _rose(f)), None)
+            surge = next((f for f in (concurrency, invocations) if f is not None and rose(f)), None)
             if surge is not None:
-                sentence += f", and its callers fanned out: {_clean(surge.text)}"
+                sentence += f", and its callers fanned out: {as_clause(surge.text)}"
     return Finding(
         root_cause=sentence + ".",
         confidence="high" if callers is not None else "medium",
@@ -86,7 +86,7 @@ def _db_connections_exhausted(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _db_storage_full(alert: Alert, facts: Facts) -> Finding | None:
+def db_storage_full(alert: Alert, facts: Facts) -> Finding | None:
     low = facts.get("compute.db_storage_low")
     event = facts.get("compute.db_event")
     storage_event = event is not None and event.value == "low storage"
@@ -94,9 +94,9 @@ def _db_storage_full(alert: Alert, facts: Facts) -> Finding | None:
         return None
     sentence = "The database is running out of storage"
     if low is not None:
-        sentence += f": {_clean(low.text)}"
+        sentence += f": {as_clause(low.text)}"
     if storage_event:
-        sentence += f"; {_clean(event.text)}"  # type: ignore[union-attr]
+        sentence += f"; {as_clause(event.text)}"  # type: ignore[union-attr]
     return Finding(
         root_cause=sentence + ".",
         confidence="high",
@@ -118,11 +118,12 @@ def _recent_outage_event(alert: Alert, event: Fact) -> bool:
 
 
 def _outage_event_cause(alert: Alert, event: Fact) -> str:
-    metric = _alarm(alert).metric_name or alert.alert_type
-    return f"An RDS {event.value} event explains the {metric} blip on {_resource_name(alert)}: {_clean(event.text)}"
+    metric = alarm_details(alert).metric_name or alert.alert_type
+    name = alert_resource_name(alert)
+    return f"An RDS {event.value} event explains the {metric} blip on {name}: {as_clause(event.text)}"
 
 
-_db_outage_event = FactRule(
+db_outage_event = FactRule(
     key="compute.db_event",
     applies=_recent_outage_event,
     cause=_outage_event_cause,
@@ -137,14 +138,14 @@ _db_outage_event = FactRule(
 )
 
 
-def _db_cpu_credits(alert: Alert, facts: Facts) -> Finding | None:
+def db_cpu_credits(alert: Alert, facts: Facts) -> Finding | None:
     """A burstable database out of CPU credits: whatever the alarm (CPU, latency), the instance is throttled."""
     credits = facts.get("compute.db_cpu_credits_exhausted")
     if credits is None or not _is_rds(alert):
         return None
-    metric = _alarm(alert).metric_name or alert.alert_type
-    sentence = f"CPU credits exhausted on database {_resource_name(alert)}: {_clean(credits.text)}"
-    shown = _metric_text(facts, alert, metric) if metric else None
+    metric = alarm_details(alert).metric_name or alert.alert_type
+    sentence = f"CPU credits exhausted on database {alert_resource_name(alert)}: {as_clause(credits.text)}"
+    shown = metric_fact_text(facts, alert, metric) if metric else None
     if shown:
         sentence += f"; {shown}"
     return Finding(
@@ -159,19 +160,21 @@ def _db_cpu_credits(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _db_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
-    if not _is_rds(alert) or _alarm(alert).metric_name != "CPUUtilization":
+def db_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
+    if not _is_rds(alert) or alarm_details(alert).metric_name != "CPUUtilization":
         return None
-    peak = _metric_peak(facts, alert, "CPUUtilization")
+    peak = metric_peak(facts, alert, "CPUUtilization")
     if peak is None or peak < CPU_SATURATED_PERCENT:
         return None
     database = facts.get("compute.db_instance") or facts.get("compute.db_cluster")
-    sentence = f"CPU saturation on database {_resource_name(alert)}: {_metric_text(facts, alert, 'CPUUtilization')}"
-    connections = _metric_text(facts, alert, "DatabaseConnections")
+    sentence = (
+        f"CPU saturation on database {alert_resource_name(alert)}: {metric_fact_text(facts, alert, 'CPUUtilization')}"
+    )
+    connections = metric_fact_text(facts, alert, "DatabaseConnections")
     if connections:
         sentence += f"; {connections}"
     if database is not None:
-        sentence += f"; {_fact_text(database)}"
+        sentence += f"; {fact_text(database)}"
     return Finding(
         root_cause=sentence + ".",
         confidence="medium",
@@ -184,22 +187,22 @@ def _db_cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _rds_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+def rds_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
     found = _db_identifier(alert)
     if found is None or found[0] != "db-instance":
         return []
     return [
-        _in_region(alert, "rds", "describe-db-instances", opt("--db-instance-identifier", found[1])),
+        in_region(alert, "rds", "describe-db-instances", opt("--db-instance-identifier", found[1])),
         _rds_events_command(alert, found, when),
     ]
 
 
-def _rds_cluster_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+def rds_cluster_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
     found = _db_identifier(alert)
     if found is None or found[0] != "db-cluster":
         return []
     return [
-        _in_region(alert, "rds", "describe-db-clusters", opt("--db-cluster-identifier", found[1])),
+        in_region(alert, "rds", "describe-db-clusters", opt("--db-cluster-identifier", found[1])),
         _rds_events_command(alert, found, when),
     ]
 
@@ -211,7 +214,7 @@ def _rds_events_command(alert: Alert, found: tuple[str, str], when: datetime | N
         start = (when - _EVENT_WINDOW_DIAGNOSTICS).strftime("%Y-%m-%dT%H:%M:%SZ")
         end = (when + LOG_WINDOW_AFTER).strftime("%Y-%m-%dT%H:%M:%SZ")
         window = [opt("--start-time", start), opt("--end-time", end)]
-    return _in_region(
+    return in_region(
         alert,
         "rds",
         "describe-events",

@@ -7,32 +7,32 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from functions.analyze.rules.commands import _in_region, _target
-from functions.analyze.rules.facts import Facts, Finding, _clean, _log_summary, _resource_name
+from functions.analyze.rules.commands import alert_target, in_region
+from functions.analyze.rules.facts import Facts, Finding, alert_resource_name, as_clause, log_summary
 from functions.shared.aws_commands import BuiltCommand, opt
 from functions.shared.models import Alert
 
 
-def _dynamodb_throttling(alert: Alert, facts: Facts) -> Finding | None:
+def dynamodb_throttling(alert: Alert, facts: Facts) -> Finding | None:
     throttling = facts.get("compute.dynamodb_throttling")
     if throttling is None:
         return None
-    table = throttling.subject or _resource_name(alert)
+    table = throttling.subject or alert_resource_name(alert)
     mechanism = str(throttling.value or "unknown")
-    logs = _log_summary(facts)
+    logs = log_summary(facts)
     # A table next to the failing resource throttles, but nothing ties its errors to the table: another cause.
     unrelated = throttling.via is not None and not (logs and _THROTTLED_CALL.search(logs))
     if unrelated and (facts.get("compute.recent_change") is not None or mechanism != "at_capacity"):
         return None
-    sentence = f"DynamoDB table {table} is throttling: {_clean(throttling.text)}"
+    sentence = f"DynamoDB table {table} is throttling: {as_clause(throttling.text)}"
     if throttling.via is not None:
-        sentence = f"{_resource_name(alert)} fails because its {throttling.via.split(' named in ')[0]} throttles: "
-        sentence += _clean(throttling.text)
+        sentence = f"{alert_resource_name(alert)} fails because its {throttling.via.split(' named in ')[0]} throttles: "
+        sentence += as_clause(throttling.text)
     if logs:
         sentence += f"; {logs}"
     config = facts.get("compute.table_config")
     if config is not None:
-        sentence += f"; {_clean(config.text)}"
+        sentence += f"; {as_clause(config.text)}"
     if mechanism == "hot_key":
         recommendations = [
             f"Find the hot partition key on {table} (CloudWatch Contributor Insights for DynamoDB) and spread its "
@@ -55,13 +55,13 @@ def _dynamodb_throttling(alert: Alert, facts: Facts) -> Finding | None:
         confidence="high" if mechanism in ("at_capacity", "hot_key") else "medium",
         evidence_keys=["compute.dynamodb_throttling", "compute.table_config", "logs.pattern.1", "compute.alarm_metric"],
         recommendations=recommendations,
-        diagnostics=[_in_region(alert, "dynamodb", "describe-table", opt("--table-name", table))],
+        diagnostics=[in_region(alert, "dynamodb", "describe-table", opt("--table-name", table))],
     )
 
 
 _THROTTLED_CALL = re.compile(r"ProvisionedThroughputExceeded|ThrottlingException|RequestLimitExceeded|throttl", re.I)
 
 
-def _dynamodb_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    table = _target(alert, "dynamodb")
-    return [_in_region(alert, "dynamodb", "describe-table", opt("--table-name", table))] if table else []
+def dynamodb_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    table = alert_target(alert, "dynamodb")
+    return [in_region(alert, "dynamodb", "describe-table", opt("--table-name", table))] if table else []

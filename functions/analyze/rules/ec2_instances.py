@@ -6,38 +6,40 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from functions.analyze.rules.commands import _asg_name, _in_region, _instance_id
+from functions.analyze.rules.commands import alert_asg_name, alert_instance_id, in_region
 from functions.analyze.rules.facts import (
     CPU_SATURATED_PERCENT,
     Facts,
     Finding,
-    _alarm,
-    _clean,
-    _instance_label,
-    _metric_peak,
-    _resource_name,
-    _rose,
+    alarm_details,
+    alert_resource_name,
+    as_clause,
+    instance_label,
+    metric_peak,
+    rose,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, flag, opt
 from functions.shared.models import Alert
 
 
-def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
-    peak = _metric_peak(facts, alert, "CPUUtilization")
-    if _alarm(alert).metric_name != "CPUUtilization" or peak is None or peak < CPU_SATURATED_PERCENT:
+def cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
+    peak = metric_peak(facts, alert, "CPUUtilization")
+    if alarm_details(alert).metric_name != "CPUUtilization" or peak is None or peak < CPU_SATURATED_PERCENT:
         return None
-    if _alarm(alert).namespace not in _EC2_NAMESPACES or (_instance_id(alert) is None and _asg_name(alert)):
+    if alarm_details(alert).namespace not in _EC2_NAMESPACES or (
+        alert_instance_id(alert) is None and alert_asg_name(alert)
+    ):
         return None  # a database's or a group's CPU: their own detectors, never the one-instance playbook
     instance = facts.get("compute.instance")
-    label = _instance_label(instance) if instance else _resource_name(alert)
+    label = instance_label(instance) if instance else alert_resource_name(alert)
     metric_fact = facts.get("compute.alarm_metric")
-    sentence = f"CPU saturation on {label}: " + _clean(
+    sentence = f"CPU saturation on {label}: " + as_clause(
         (metric_fact.text if metric_fact else "").replace("Alarm metric ", "")
     )
     network = facts.get("compute.metric.NetworkIn")
-    if network is not None and _rose(network):
+    if network is not None and rose(network):
         sentence += (
-            f"; inbound traffic rose with it ({_clean(network.text)}), so load, not a runaway process, drives it"
+            f"; inbound traffic rose with it ({as_clause(network.text)}), so load, not a runaway process, drives it"
         )
     return Finding(
         root_cause=sentence + ".",
@@ -51,21 +53,21 @@ def _cpu_saturation(alert: Alert, facts: Facts) -> Finding | None:
             else "Put the instance behind an Auto Scaling group with a CPU target so the next surge scales by itself.",
         ],
         diagnostics=[
-            _in_region(alert, "ec2", "describe-instance-status", opt("--instance-ids", [i], ValueKind.EC2_INSTANCE))
-            for i in filter(None, [_instance_id(alert)])
+            in_region(alert, "ec2", "describe-instance-status", opt("--instance-ids", [i], ValueKind.EC2_INSTANCE))
+            for i in filter(None, [alert_instance_id(alert)])
         ],
     )
 
 
-def _status_check(alert: Alert, facts: Facts) -> Finding | None:
-    metric = _alarm(alert).metric_name or ""
-    if not metric.startswith("StatusCheckFailed") or _alarm(alert).namespace not in _EC2_NAMESPACES:
+def status_check(alert: Alert, facts: Facts) -> Finding | None:
+    metric = alarm_details(alert).metric_name or ""
+    if not metric.startswith("StatusCheckFailed") or alarm_details(alert).namespace not in _EC2_NAMESPACES:
         return None
-    peak = _metric_peak(facts, alert, metric)
+    peak = metric_peak(facts, alert, metric)
     if peak is not None and peak < 1:
         return None
     instance = facts.get("compute.instance")
-    label = _instance_label(instance) if instance else _resource_name(alert)
+    label = instance_label(instance) if instance else alert_resource_name(alert)
     if metric == "StatusCheckFailed_System":
         sentence = (
             f"The system status check failed on {label}: the underlying AWS host (hardware, network or power) has "
@@ -83,7 +85,7 @@ def _status_check(alert: Alert, facts: Facts) -> Finding | None:
         action = "Check which status check fails (system or instance) and act on that."
     cpu = facts.get("compute.metric.CPUUtilization")
     if cpu is not None and (cpu.numbers.latest is not None if cpu.numbers else "now" in cpu.text):
-        sentence += f"; {_clean(cpu.text)}"
+        sentence += f"; {as_clause(cpu.text)}"
     return Finding(
         root_cause=sentence + ".",
         confidence="high",
@@ -94,28 +96,28 @@ def _status_check(alert: Alert, facts: Facts) -> Finding | None:
 
 
 def _status_check_diagnostics(alert: Alert) -> list[BuiltCommand]:
-    instance = _instance_id(alert)
+    instance = alert_instance_id(alert)
     if instance is None:
         return []
     return [
-        _in_region(
+        in_region(
             alert,
             "ec2",
             "describe-instance-status",
             opt("--instance-ids", [instance], ValueKind.EC2_INSTANCE),
             flag("--include-all-instances"),
         ),
-        _in_region(alert, "ec2", "get-console-output", opt("--instance-id", instance, ValueKind.EC2_INSTANCE)),
+        in_region(alert, "ec2", "get-console-output", opt("--instance-id", instance, ValueKind.EC2_INSTANCE)),
     ]
 
 
 _EC2_NAMESPACES = {None, "", "AWS/EC2"}
 
 
-def _ec2_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    instance = _instance_id(alert)
+def ec2_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    instance = alert_instance_id(alert)
     if instance is None:
         return []
     return [
-        _in_region(alert, "ec2", "describe-instance-status", opt("--instance-ids", [instance], ValueKind.EC2_INSTANCE))
+        in_region(alert, "ec2", "describe-instance-status", opt("--instance-ids", [instance], ValueKind.EC2_INSTANCE))
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from functions.analyze.rules.facts import Facts, Finding, _log_summary, with_facts
+from functions.analyze.rules.facts import Facts, Finding, log_summary, with_facts
 from functions.shared.aws_commands import BuiltCommand
 from functions.shared.models import Alert, Confidence, Fact
 
@@ -49,7 +49,7 @@ class FactRule:
         if fact is None or not self.applies(alert, fact):
             return None
         sentence = with_facts(self.cause(alert, fact), facts, self.context_keys)
-        logs = _log_summary(facts) if self.with_logs else None
+        logs = log_summary(facts) if self.with_logs else None
         if logs:
             sentence += f"; {logs}"
         next_steps = list(self.next_steps) if isinstance(self.next_steps, tuple) else self.next_steps(alert, fact)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand
+from functions.shared.investigate.base import MOVED_PERCENT
 from functions.shared.models import Alert, Confidence, ContextSection, EvidenceClaim, Fact, GatheredContext, Verdict
 
 _PEAK = re.compile(r"peak (?P<peak>[\d,.]+)")
@@ -55,7 +56,7 @@ class Facts:
         return [k for k in self.by_key if k.startswith(prefix)]
 
 
-def _peak(fact: Fact | None) -> float | None:
+def fact_peak(fact: Fact | None) -> float | None:
     """A metric fact's peak (its measured value)."""
     if fact is None:
         return None
@@ -65,21 +66,31 @@ def _peak(fact: Fact | None) -> float | None:
     return float(match.group("peak").replace(",", "")) if match else None
 
 
-def _rose(fact: Fact) -> bool:
+def rose(fact: Fact) -> bool:
     """Whether the value is at or above its baseline by a known percentage (the sentence's "+N%")."""
     if fact.numbers is not None:
         return fact.numbers.change_pct is not None and fact.numbers.change_pct >= 0
     return "+" in fact.text
 
 
-def _not_crossed(fact: Fact) -> bool:
+def rose_clearly(fact: Fact) -> bool:
+    """Whether a metric rose by at least MOVED_PERCENT (or from zero): "+0%" is not a rise."""
+    numbers = fact.numbers
+    if numbers is None or numbers.value is None:
+        return False
+    if numbers.change_pct is not None:
+        return numbers.change_pct >= MOVED_PERCENT
+    return numbers.baseline == 0 and numbers.value > 0
+
+
+def threshold_not_crossed(fact: Fact) -> bool:
     """Whether the alarm's metric stayed on the safe side of its threshold in the window read."""
     if fact.numbers is not None:
         return fact.numbers.crossed is False
     return "not crossed" in fact.text
 
 
-def _subject(fact: Fact, pattern: re.Pattern[str], group: str) -> str | None:
+def fact_subject(fact: Fact, pattern: re.Pattern[str], group: str) -> str | None:
     """What the fact is about (a function, a service, a usage type)."""
     if fact.subject:
         return fact.subject
@@ -87,23 +98,24 @@ def _subject(fact: Fact, pattern: re.Pattern[str], group: str) -> str | None:
     return match.group(group) if match else None
 
 
-def _instance_label(instance: Fact) -> str:
+def instance_label(instance: Fact) -> str:
     return instance.subject or instance.text.split(":", 1)[0].replace("EC2 ", "")
 
 
-def _alarm(alert: Alert) -> CloudWatchAlarmDetails:
+def alarm_details(alert: Alert) -> CloudWatchAlarmDetails:
     """The alarm's details; empty ones (every field None) for an alert of another source."""
     return alert.details_of(CloudWatchAlarmDetails) or CloudWatchAlarmDetails()
 
 
-def _metric_peak(facts: Facts, alert: Alert, metric: str) -> float | None:
+def metric_peak(facts: Facts, alert: Alert, metric: str) -> float | None:
     """The peak of `metric`: the alarm's own metric fact when the alarm watches it, else the related metric."""
-    if _alarm(alert).metric_name == metric:
-        return _peak(facts.get("compute.alarm_metric"))
-    return _peak(facts.get(f"compute.metric.{metric}"))
+    if alarm_details(alert).metric_name == metric:
+        return fact_peak(facts.get("compute.alarm_metric"))
+    return fact_peak(facts.get(f"compute.metric.{metric}"))
 
 
-def _clean(text: str) -> str:
+def as_clause(text: str) -> str:
+    """A fact's sentence as a clause of another: without its closing full stop, so sentences join with "; "."""
     return text.rstrip(". ")
 
 
@@ -126,11 +138,11 @@ class Finding:
 Detector = Callable[[Alert, Facts], Finding | None]
 
 
-def _resource_name(alert: Alert) -> str:
+def alert_resource_name(alert: Alert) -> str:
     return alert.resource.name if alert.resource and alert.resource.name else "the affected resource"
 
 
-def _region(alert: Alert) -> str:
+def alert_region(alert: Alert) -> str:
     return alert.region or (alert.resource.region if alert.resource and alert.resource.region else None) or "us-east-1"
 
 
@@ -139,23 +151,23 @@ def with_facts(sentence: str, facts: Facts, keys: Iterable[str]) -> str:
     for key in keys:
         fact = facts.get(key)
         if fact is not None:
-            sentence += f"; {_clean(fact.text)}"
+            sentence += f"; {as_clause(fact.text)}"
     return sentence
 
 
-def _log_summary(facts: Facts) -> str | None:
+def log_summary(facts: Facts) -> str | None:
     top = facts.get("logs.pattern.1")
     if top is None:  # any other log fact that is not the error count
         top = next((facts.get(k) for k in facts.keys("logs.") if k != "logs.error_count"), None)
     if top is None:
         return None
-    return f"the logs show {_clean(top.text)}"
+    return f"the logs show {as_clause(top.text)}"
 
 
 _TIMEOUT = re.compile(r"timeout (?P<seconds>\d+) s")
 
 
-def _hits_timeout(facts: Facts) -> str | None:
+def hits_timeout(facts: Facts) -> str | None:
     """ "invocations run into the function's 30 s timeout" when Duration peaks at the configured timeout."""
     config = facts.get("compute.lambda_config")
     seconds: float | None = None
@@ -163,7 +175,7 @@ def _hits_timeout(facts: Facts) -> str | None:
         seconds = config.numbers.value
     elif config is not None and (match := _TIMEOUT.search(config.text)):
         seconds = float(match.group("seconds"))
-    duration = _peak(facts.get("compute.metric.Duration"))
+    duration = fact_peak(facts.get("compute.metric.Duration"))
     if seconds is None or duration is None:
         return None
     if duration < seconds * 1000 * 0.95:
@@ -171,28 +183,28 @@ def _hits_timeout(facts: Facts) -> str | None:
     return f"invocations run into the function's {seconds:g} s timeout (Duration peak {duration:,.0f} ms)"
 
 
-def _log_errors(facts: Facts) -> float | None:
+def log_error_count(facts: Facts) -> float | None:
     return facts.number("logs.error_count")
 
 
-def _namespace(alert: Alert) -> str | None:
-    return _alarm(alert).namespace
+def alarm_namespace(alert: Alert) -> str | None:
+    return alarm_details(alert).namespace
 
 
-def _fact_text(fact: Fact | None) -> str:
-    return _clean(fact.text) if fact is not None else ""
+def fact_text(fact: Fact | None) -> str:
+    return as_clause(fact.text) if fact is not None else ""
 
 
-def _metric_text(facts: Facts, alert: Alert, metric: str) -> str | None:
-    fact = facts.get("compute.alarm_metric") if _alarm(alert).metric_name == metric else None
+def metric_fact_text(facts: Facts, alert: Alert, metric: str) -> str | None:
+    fact = facts.get("compute.alarm_metric") if alarm_details(alert).metric_name == metric else None
     fact = fact or facts.get(f"compute.metric.{metric}")
-    return _clean(fact.text.replace("Alarm metric ", "")) if fact is not None else None
+    return as_clause(fact.text.replace("Alarm metric ", "")) if fact is not None else None
 
 
-def _after_colon(fact: Fact) -> str:
-    return _clean(fact.text.split(": ", 1)[-1])
+def text_after_colon(fact: Fact) -> str:
+    return as_clause(fact.text.split(": ", 1)[-1])
 
 
-def _neighbour_text(fact: Fact) -> str:
+def neighbour_text(fact: Fact) -> str:
     """A neighbour's fact as a clause (its text already starts with the neighbour's name)."""
-    return _clean(fact.text.replace("Alarm metric ", ""))
+    return as_clause(fact.text.replace("Alarm metric ", ""))

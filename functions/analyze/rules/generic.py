@@ -12,9 +12,10 @@
 - `region_wide_metric`: an alarm without dimensions (Lambda ConcurrentExecutions for the whole region) watches a
   region, not a resource: the answer blames no resource, and its commands list the metric's per-resource series.
 
-`functions.analyze.rules` runs them after every specific detector (converting a `Verdict` to its `Finding`); this
-module imports nothing of it. Every command is built by `functions.shared.aws_commands.build_command`, and a
-dimension that is not a plain name or id yields no command.
+The package's entry point (`functions/analyze/rules/__init__.py`) runs them after every specific detector
+(converting a `Verdict` to its `Finding`); this module imports nothing of it, only `Verdict` and `FactLookup` of
+`containers_workflows_apis` and the shared readers of `facts`. Every command is built by
+`functions.shared.aws_commands.build_command`, and a dimension that is not a plain name or id yields no command.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, timedelta
 
-from functions.analyze.resource_rules import FactLookup, Verdict
+from functions.analyze.rules.containers_workflows_apis import FactLookup, Verdict
+from functions.analyze.rules.facts import alert_region, as_clause
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand, ValueKind, build_command, opt
 from functions.shared.investigate.base import MOVED_PERCENT, change_words
@@ -38,36 +40,18 @@ METRIC_WINDOW_BEFORE = timedelta(hours=3)
 METRIC_WINDOW_AFTER = timedelta(minutes=30)
 
 
-def rose_clearly(fact: Fact) -> bool:
-    """Whether a metric rose by at least MOVED_PERCENT (or from zero): "+0%" is not a rise."""
-    numbers = fact.numbers
-    if numbers is None or numbers.value is None:
-        return False
-    if numbers.change_pct is not None:
-        return numbers.change_pct >= MOVED_PERCENT
-    return numbers.baseline == 0 and numbers.value > 0
-
-
-def _clean(text: str) -> str:
-    return text.rstrip(". ")
-
-
 def _alarm(alert: Alert) -> CloudWatchAlarmDetails | None:
     return alert.details_of(CloudWatchAlarmDetails)
 
 
-def _region(alert: Alert) -> str:
-    return alert.region or (alert.resource.region if alert.resource and alert.resource.region else None) or "us-east-1"
-
-
 def _metric_clause(get: FactLookup) -> str:
     fact = get("compute.alarm_metric")
-    return f": {_clean(fact.text.replace('Alarm metric ', ''))}" if fact is not None else ""
+    return f": {as_clause(fact.text.replace('Alarm metric ', ''))}" if fact is not None else ""
 
 
 def _companions_clause(get: FactLookup) -> str:
     summary = get("compute.companion_summary")
-    return f"; {_clean(summary.text)}" if summary is not None else ""
+    return f"; {as_clause(summary.text)}" if summary is not None else ""
 
 
 def _shorthand_dimensions(dimensions: dict[str, str]) -> list[str] | None:
@@ -86,7 +70,7 @@ def metric_diagnostics(alert: Alert) -> list[BuiltCommand]:
     named = _shorthand_dimensions(dict(alarm.dimensions or {}))
     if named is None:
         return []
-    region = _region(alert)
+    region = alert_region(alert)
     dimensions = [opt("--dimensions", named, ValueKind.SHORTHAND)] if named else []
     # With dimensions: the resource's other metrics. Without (a region-wide metric): the metric's per-resource series.
     listing = dimensions or [opt("--metric-name", alarm.metric_name)]
@@ -234,7 +218,7 @@ def region_wide_metric(alert: Alert, get: FactLookup) -> Verdict | None:
         return None
     metric = alarm.metric_name
     sentence = (
-        f"{metric} across all of {alarm.namespace} in {_region(alert)} breached its threshold{_metric_clause(get)}"
+        f"{metric} across all of {alarm.namespace} in {alert_region(alert)} breached its threshold{_metric_clause(get)}"
         ". The alarm has no dimensions: it watches the whole region, not one resource, so no resource was investigated."
     )
     return Verdict(

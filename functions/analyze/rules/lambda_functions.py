@@ -9,36 +9,36 @@ from datetime import datetime
 from functions.analyze.rules.commands import (
     LOG_WINDOW_AFTER,
     LOG_WINDOW_BEFORE,
-    _epoch_ms,
-    _function,
-    _function_name,
-    _in_region,
-    _log_group,
-    _recent_errors,
-    _when,
+    alert_function_name,
+    diagnostics_moment,
+    epoch_ms,
+    function_log_group,
+    function_option,
+    in_region,
+    recent_errors,
 )
 from functions.analyze.rules.fact_rule import FactRule
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
-    _alarm,
-    _clean,
-    _log_summary,
-    _metric_peak,
-    _resource_name,
-    _rose,
+    alarm_details,
+    alert_resource_name,
+    as_clause,
+    log_summary,
+    metric_peak,
+    rose,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem, opt
 from functions.shared.models import Alert, Fact
 
 
-def _throttled_at_limit(alert: Alert, facts: Facts) -> Finding | None:
-    throttles = _metric_peak(facts, alert, "Throttles")
+def throttled_at_limit(alert: Alert, facts: Facts) -> Finding | None:
+    throttles = metric_peak(facts, alert, "Throttles")
     if not throttles:
         return None
-    name = _resource_name(alert)
+    name = alert_resource_name(alert)
     reserved = facts.number("compute.reserved_concurrency")
-    concurrency = _metric_peak(facts, alert, "ConcurrentExecutions")
+    concurrency = metric_peak(facts, alert, "ConcurrentExecutions")
     invocations = facts.get("compute.metric.Invocations")
     if reserved is not None:
         sentence = f"{name} is throttled at its reserved concurrency limit of {int(reserved)}"
@@ -46,8 +46,8 @@ def _throttled_at_limit(alert: Alert, facts: Facts) -> Finding | None:
             sentence += f": ConcurrentExecutions peaked at {concurrency:g}"
     else:
         sentence = f"{name} is throttled: it hit the account's concurrency limit (no reserved concurrency is set)"
-    if invocations is not None and _rose(invocations):
-        sentence += f" while traffic rose ({_clean(invocations.text)})"
+    if invocations is not None and rose(invocations):
+        sentence += f" while traffic rose ({as_clause(invocations.text)})"
     sentence += f"; {throttles:,.0f} throttles at the peak"
     return Finding(
         root_cause=sentence + ".",
@@ -70,25 +70,25 @@ def _throttled_at_limit(alert: Alert, facts: Facts) -> Finding | None:
 
 
 def _throttle_diagnostics(alert: Alert) -> list[BuiltCommand]:
-    name = _function_name(alert)
+    name = alert_function_name(alert)
     if name is None:
         return []
     return [
-        _in_region(alert, "lambda", "get-function-concurrency", _function(name)),
-        _in_region(alert, "lambda", "get-account-settings"),
+        in_region(alert, "lambda", "get-function-concurrency", function_option(name)),
+        in_region(alert, "lambda", "get-account-settings"),
     ]
 
 
-def _invocation_spike(alert: Alert, facts: Facts) -> Finding | None:
-    if _alarm(alert).metric_name != "Invocations":
+def invocation_spike(alert: Alert, facts: Facts) -> Finding | None:
+    if alarm_details(alert).metric_name != "Invocations":
         return None
     metric_fact = facts.get("compute.alarm_metric")
     ratio = facts.number("compute.alarm_metric")
     if metric_fact is None or (ratio is not None and ratio < 2):
         return None
-    name = _resource_name(alert)
-    sentence = f"Invocation storm on {name}: {_clean(metric_fact.text.replace('Alarm metric ', ''))}"
-    logs = _log_summary(facts)
+    name = alert_resource_name(alert)
+    sentence = f"Invocation storm on {name}: {as_clause(metric_fact.text.replace('Alarm metric ', ''))}"
+    logs = log_summary(facts)
     if logs:
         sentence += f"; {logs}"
     return Finding(
@@ -103,13 +103,13 @@ _OOM_PATTERN = '"Runtime.OutOfMemory"'
 
 
 def _out_of_memory_function(alert: Alert, oom: Fact) -> str:
-    return oom.subject or _resource_name(alert)
+    return oom.subject or alert_resource_name(alert)
 
 
 def _out_of_memory_cause(alert: Alert, oom: Fact) -> str:
     if oom.via is not None:  # the alert's resource calls the function that runs out of memory
-        return f"{_resource_name(alert)}'s {oom.via.split(' (')[0]} fails: {_clean(oom.text)}"
-    return _clean(oom.text)
+        return f"{alert_resource_name(alert)}'s {oom.via.split(' (')[0]} fails: {as_clause(oom.text)}"
+    return as_clause(oom.text)
 
 
 def _out_of_memory_advice(alert: Alert, oom: Fact) -> list[str]:
@@ -126,24 +126,24 @@ def _out_of_memory_advice(alert: Alert, oom: Fact) -> list[str]:
 def _out_of_memory_log_lines(alert: Alert, oom: Fact) -> list[BuiltCommand]:
     """The function's out-of-memory lines around the alert."""
     function = _out_of_memory_function(alert, oom)
-    when = _when(alert, None)
+    when = diagnostics_moment(alert, None)
     if kind_problem(function, ValueKind.LAMBDA_FUNCTION) or when is None:
         return []
     return [
-        _in_region(
+        in_region(
             alert,
             "logs",
             "filter-log-events",
-            opt("--log-group-name", _log_group(function), ValueKind.LOG_GROUP),
-            opt("--start-time", _epoch_ms(when - LOG_WINDOW_BEFORE), ValueKind.EPOCH_MS),
-            opt("--end-time", _epoch_ms(when + LOG_WINDOW_AFTER), ValueKind.EPOCH_MS),
+            opt("--log-group-name", function_log_group(function), ValueKind.LOG_GROUP),
+            opt("--start-time", epoch_ms(when - LOG_WINDOW_BEFORE), ValueKind.EPOCH_MS),
+            opt("--end-time", epoch_ms(when + LOG_WINDOW_AFTER), ValueKind.EPOCH_MS),
             opt("--filter-pattern", _OOM_PATTERN, ValueKind.PATTERN),
             max_items=20,
         )
     ]
 
 
-_lambda_out_of_memory = FactRule(
+lambda_out_of_memory = FactRule(
     key="compute.out_of_memory",
     cause=_out_of_memory_cause,
     context_keys=("compute.recent_change",),
@@ -154,12 +154,12 @@ _lambda_out_of_memory = FactRule(
 )
 
 
-def _lambda_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    function = _function_name(alert)
+def lambda_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    function = alert_function_name(alert)
     if function is None:
         return []
     # The builder adds a --query that leaves the function's environment variables (often secrets) out.
-    commands = [_in_region(alert, "lambda", "get-function-configuration", _function(function))]
+    commands = [in_region(alert, "lambda", "get-function-configuration", function_option(function))]
     if not kind_problem(function, ValueKind.LAMBDA_FUNCTION):
-        commands.append(_recent_errors(alert, _log_group(function), when))
+        commands.append(recent_errors(alert, function_log_group(function), when))
     return commands

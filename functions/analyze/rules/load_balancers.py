@@ -7,22 +7,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from functions.analyze.rules.commands import _in_region, _target
+from functions.analyze.rules.commands import alert_target, in_region
 from functions.analyze.rules.fact_rule import FactRule
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
-    _alarm,
-    _clean,
-    _metric_peak,
-    _metric_text,
-    _namespace,
-    _region,
-    _resource_name,
-    _rose,
+    alarm_details,
+    alarm_namespace,
+    alert_region,
+    alert_resource_name,
+    as_clause,
+    metric_fact_text,
+    metric_peak,
+    rose,
+    rose_clearly,
     with_facts,
 )
-from functions.analyze.rules.generic import rose_clearly
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
 from functions.shared.models import Alert, Fact
 
@@ -30,16 +30,16 @@ from functions.shared.models import Alert, Fact
 def _target_health_command(alert: Alert, unhealthy: Fact) -> list[BuiltCommand]:
     """The health of the targets of the group the fact names (a load balancer's ARN gets no command)."""
     return [
-        _in_region(alert, "elbv2", "describe-target-health", opt("--target-group-arn", arn, ValueKind.ARN))
+        in_region(alert, "elbv2", "describe-target-health", opt("--target-group-arn", arn, ValueKind.ARN))
         for arn in filter(None, [_elb_arn(alert, unhealthy.subject or "")])
         if ":targetgroup/" in arn
     ]
 
 
-_lb_no_healthy_targets = FactRule(
+lb_no_healthy_targets = FactRule(
     key="compute.lb_all_targets_unhealthy",
     cause=lambda alert, unhealthy: (
-        f"{_clean(unhealthy.text)}, so the load balancer has no target to route to and answers errors itself"
+        f"{as_clause(unhealthy.text)}, so the load balancer has no target to route to and answers errors itself"
     ),
     context_keys=("compute.lb_5xx_origin", "compute.recent_change"),
     evidence_keys=(
@@ -58,10 +58,10 @@ _lb_no_healthy_targets = FactRule(
 )
 
 
-def _lb_targets_unhealthy(alert: Alert, facts: Facts) -> Finding | None:
+def lb_targets_unhealthy(alert: Alert, facts: Facts) -> Finding | None:
     """An UnHealthyHostCount / HealthyHostCount alarm while some (not all) targets fail their health check: name
     them, with the reason their target group reports."""
-    if _alarm(alert).metric_name not in ("UnHealthyHostCount", "HealthyHostCount"):
+    if alarm_details(alert).metric_name not in ("UnHealthyHostCount", "HealthyHostCount"):
         return None
     health = facts.get("compute.lb_target_health")
     numbers = health.numbers if health is not None else None
@@ -69,10 +69,10 @@ def _lb_targets_unhealthy(alert: Alert, facts: Facts) -> Finding | None:
         return None
     if numbers.value >= numbers.baseline:
         return None  # every target is healthy now: nothing to name (the alarm may have recovered)
-    sentence = f"Targets fail their health check: {_clean(health.text)}"
+    sentence = f"Targets fail their health check: {as_clause(health.text)}"
     neighbour = facts.get("compute.instance")
     if neighbour is not None and neighbour.via and "unhealthy" in neighbour.via:
-        sentence += f"; {_clean(neighbour.text)}"
+        sentence += f"; {as_clause(neighbour.text)}"
         checks = facts.get("compute.status_checks")
         if checks is not None and checks.via == neighbour.via and checks.value == "ok/ok":
             sentence += "; it passes its EC2 status checks, so the service on it fails, not the host"
@@ -88,28 +88,28 @@ def _lb_targets_unhealthy(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _lb_5xx_origin(alert: Alert, facts: Facts) -> Finding | None:
+def lb_5xx_origin(alert: Alert, facts: Facts) -> Finding | None:
     """A load balancer's 5XX alarm: whether the load balancer or the application returns them (the investigation's
     `compute.lb_5xx_origin`, else the two metrics' peaks)."""
-    metric = _alarm(alert).metric_name
+    metric = alarm_details(alert).metric_name
     if metric not in ("HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"):
         return None
     origin_fact = facts.get("compute.lb_5xx_origin")
     origin = origin_fact.value if origin_fact is not None else None
     if origin is None:
-        elb = _metric_peak(facts, alert, "HTTPCode_ELB_5XX_Count") or 0.0
-        app = _metric_peak(facts, alert, "HTTPCode_Target_5XX_Count") or 0.0
+        elb = metric_peak(facts, alert, "HTTPCode_ELB_5XX_Count") or 0.0
+        app = metric_peak(facts, alert, "HTTPCode_Target_5XX_Count") or 0.0
         origin = "load_balancer" if elb >= 5 * max(app, 1) else "targets" if app >= 5 * max(elb, 1) else None
     if origin is None:
         return None
-    name = _resource_name(alert)
-    shown = _clean(origin_fact.text) if origin_fact is not None else _metric_text(facts, alert, metric) or metric
+    name = alert_resource_name(alert)
+    shown = as_clause(origin_fact.text) if origin_fact is not None else metric_fact_text(facts, alert, metric) or metric
     keys = ["compute.lb_5xx_origin", "compute.alarm_metric", "compute.lb_target_health"]
     if origin == "load_balancer":
         sentence = f"The load balancer {name} itself returns the 5XX, not the application: {shown}"
         health = facts.get("compute.lb_target_health")
         if health is not None:
-            sentence += f"; {_clean(health.text)}"
+            sentence += f"; {as_clause(health.text)}"
         advice = (
             "Check the targets' health and whether they close connections early (keep-alive shorter than the load "
             "balancer's idle timeout) or take longer than it to answer."
@@ -119,7 +119,7 @@ def _lb_5xx_origin(alert: Alert, facts: Facts) -> Finding | None:
         advice = "Read the targets' application logs around the breach for the failing request path."
     change = facts.get("compute.recent_change")
     if change is not None:
-        sentence += f"; {_clean(change.text)}"
+        sentence += f"; {as_clause(change.text)}"
         keys.append("compute.recent_change")
     return Finding(
         root_cause=sentence + ".",
@@ -129,18 +129,17 @@ def _lb_5xx_origin(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _lb_slow_targets(alert: Alert, facts: Facts) -> Finding | None:
-    if _alarm(alert).metric_name != "TargetResponseTime":
+def lb_slow_targets(alert: Alert, facts: Facts) -> Finding | None:
+    if alarm_details(alert).metric_name != "TargetResponseTime":
         return None
     fact = facts.get("compute.alarm_metric")
-    if fact is None or not _rose(fact):
+    if fact is None or not rose(fact):
         return None
-    sentence = (
-        f"The targets behind {_resource_name(alert)} respond slowly: {_metric_text(facts, alert, 'TargetResponseTime')}"
-    )
+    latency = metric_fact_text(facts, alert, "TargetResponseTime")
+    sentence = f"The targets behind {alert_resource_name(alert)} respond slowly: {latency}"
     requests = facts.get("compute.metric.RequestCount")
     if requests is not None and rose_clearly(requests):
-        sentence += f"; traffic rose with it ({_clean(requests.text)})"
+        sentence += f"; traffic rose with it ({as_clause(requests.text)})"
     sentence = with_facts(sentence, facts, ("compute.metric.CPUUtilization",))
     return Finding(
         root_cause=sentence + ".",
@@ -159,28 +158,28 @@ def _elb_arn(alert: Alert, dimension_value: str) -> str | None:
     if not alert.account_id:
         return None
     prefix = "" if dimension_value.startswith("targetgroup/") else "loadbalancer/"
-    return f"arn:aws:elasticloadbalancing:{_region(alert)}:{alert.account_id}:{prefix}{dimension_value}"
+    return f"arn:aws:elasticloadbalancing:{alert_region(alert)}:{alert.account_id}:{prefix}{dimension_value}"
 
 
-def _target_group_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    group = (_alarm(alert).dimensions or {}).get("TargetGroup") or _target(alert, "target_group")
+def target_group_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    group = (alarm_details(alert).dimensions or {}).get("TargetGroup") or alert_target(alert, "target_group")
     arn = _elb_arn(alert, group) if group else None
     if arn is None:
         return []
-    return [_in_region(alert, "elbv2", "describe-target-health", opt("--target-group-arn", arn, ValueKind.ARN))]
+    return [in_region(alert, "elbv2", "describe-target-health", opt("--target-group-arn", arn, ValueKind.ARN))]
 
 
-def _load_balancer_diagnostics(namespace: str) -> Callable[[Alert, datetime | None], list[BuiltCommand]]:
+def load_balancer_diagnostics(namespace: str) -> Callable[[Alert, datetime | None], list[BuiltCommand]]:
     def diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-        if _namespace(alert) != namespace:
+        if alarm_namespace(alert) != namespace:
             return []
-        balancer = (_alarm(alert).dimensions or {}).get("LoadBalancer")
+        balancer = (alarm_details(alert).dimensions or {}).get("LoadBalancer")
         arn = _elb_arn(alert, balancer) if balancer else None
         if arn is None:
             return []
         commands = [
-            _in_region(alert, "elbv2", "describe-target-groups", opt("--load-balancer-arn", arn, ValueKind.ARN)),
-            _in_region(alert, "elbv2", "describe-listeners", opt("--load-balancer-arn", arn, ValueKind.ARN)),
+            in_region(alert, "elbv2", "describe-target-groups", opt("--load-balancer-arn", arn, ValueKind.ARN)),
+            in_region(alert, "elbv2", "describe-listeners", opt("--load-balancer-arn", arn, ValueKind.ARN)),
         ]
         return commands
 

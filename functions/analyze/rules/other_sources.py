@@ -7,24 +7,24 @@ from __future__ import annotations
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
-    _clean,
-    _hits_timeout,
-    _instance_label,
-    _log_summary,
-    _resource_name,
+    alert_resource_name,
+    as_clause,
+    hits_timeout,
+    instance_label,
+    log_summary,
 )
 from functions.shared.alert_details import GuardDutyDetails, HealthDetails, SecurityHubDetails
 from functions.shared.aws_commands import ValueKind, build_command, opt
 from functions.shared.models import Alert
 
 
-def _health(alert: Alert, facts: Facts) -> Finding:
+def health_event(alert: Alert, facts: Facts) -> Finding:
     event = alert.details_of(HealthDetails) or HealthDetails()
     code = event.event_type_code or alert.alert_type
     readable = code.replace("AWS_", "", 1).replace("_", " ").lower()
-    name = _resource_name(alert)
+    name = alert_resource_name(alert)
     instance = facts.get("compute.instance")
-    label = _instance_label(instance) if instance else name
+    label = instance_label(instance) if instance else name
     start = event.start_time
     sentence = f"AWS Health: {readable} for {label}"
     if start:
@@ -60,12 +60,12 @@ def _health(alert: Alert, facts: Facts) -> Finding:
     )
 
 
-def _security(alert: Alert, facts: Facts) -> Finding:
-    name = _resource_name(alert)
+def security_finding(alert: Alert, facts: Facts) -> Finding:
+    name = alert_resource_name(alert)
     similar = facts.get("security.similar_findings")
     if (guardduty := alert.details_of(GuardDutyDetails)) is not None:
         kind = guardduty.finding_type or alert.alert_type
-        sentence = f"GuardDuty {kind} on {name}: {_clean(alert.summary or alert.title)}"
+        sentence = f"GuardDuty {kind} on {name}: {as_clause(alert.summary or alert.title)}"
         recommendations = [
             f"Close the exposed port on {name} (restrict its security group to known addresses) or put it behind a "
             "bastion/SSM Session Manager.",
@@ -74,12 +74,12 @@ def _security(alert: Alert, facts: Facts) -> Finding:
     else:
         hub = alert.details_of(SecurityHubDetails) or SecurityHubDetails()
         control = hub.security_control_id or alert.alert_type
-        sentence = f"Security Hub control {control} failed on {name}: {_clean(alert.title.split(': ', 1)[-1])}"
+        sentence = f"Security Hub control {control} failed on {name}: {as_clause(alert.title.split(': ', 1)[-1])}"
         recommendations = [
             "Apply the control's remediation to the resource, then let Security Hub re-evaluate it.",
         ]
     if similar is not None:
-        sentence += f"; {_clean(similar.text)}"
+        sentence += f"; {as_clause(similar.text)}"
         if (facts.number("security.similar_findings") or 0) > 1:
             recommendations.append("Fix the other resources with the same finding as well: it is a pattern.")
     return Finding(
@@ -90,16 +90,16 @@ def _security(alert: Alert, facts: Facts) -> Finding:
     )
 
 
-def _custom(alert: Alert, facts: Facts) -> Finding:
+def custom_alert(alert: Alert, facts: Facts) -> Finding:
     who = f"The application {alert.resource.name}" if alert.resource and alert.resource.name else "The application"
-    sentence = f"{who} reported an error: {_clean(alert.summary or alert.title)}"
+    sentence = f"{who} reported an error: {as_clause(alert.summary or alert.title)}"
     change = facts.get("compute.recent_change")
     if change is not None:
-        sentence += f"; {_clean(change.text)}"
-    timeout = _hits_timeout(facts)
+        sentence += f"; {as_clause(change.text)}"
+    timeout = hits_timeout(facts)
     if timeout:
         sentence += f"; {timeout}"
-    logs = _log_summary(facts)
+    logs = log_summary(facts)
     if logs:
         sentence += f"; {logs}"
     return Finding(
@@ -109,5 +109,5 @@ def _custom(alert: Alert, facts: Facts) -> Finding:
     )
 
 
-def _unclassified(alert: Alert, facts: Facts) -> Finding:
+def unclassified_alert(alert: Alert, facts: Facts) -> Finding:
     return Finding(root_cause="The alert could not be classified; its raw text is shown below.", confidence="low")

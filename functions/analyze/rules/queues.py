@@ -7,24 +7,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from functions.analyze.rules.commands import (
-    _account_arn,
-    _event_source_mappings,
-    _function,
-    _in_region,
-    _log_group,
-    _recent_errors,
-    _target,
-    _when,
+    account_arn,
+    alert_target,
+    diagnostics_moment,
+    event_source_mappings,
+    function_log_group,
+    function_option,
+    in_region,
+    recent_errors,
 )
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
-    _after_colon,
-    _clean,
-    _log_summary,
-    _neighbour_text,
-    _peak,
-    _resource_name,
+    alert_resource_name,
+    as_clause,
+    fact_peak,
+    log_summary,
+    neighbour_text,
+    text_after_colon,
     with_facts,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem, opt
@@ -32,44 +32,44 @@ from functions.shared.models import Alert, Fact
 
 
 def _sqs_queue_arn(alert: Alert, name: str) -> str | None:
-    return _account_arn(alert, "sqs", name)
+    return account_arn(alert, "sqs", name)
 
 
 def _queue_commands(alert: Alert, name: str) -> list[BuiltCommand]:
     """The queue's URL (its attributes need it) and its event source mappings (its consumers' state)."""
-    commands = [_in_region(alert, "sqs", "get-queue-url", opt("--queue-name", name))]
+    commands = [in_region(alert, "sqs", "get-queue-url", opt("--queue-name", name))]
     arn = _sqs_queue_arn(alert, name)
     if arn:
-        commands.append(_event_source_mappings(alert, arn))
+        commands.append(event_source_mappings(alert, arn))
     return commands
 
 
 def _consumer_errors(facts: Facts) -> Fact | None:
     errors = facts.get("compute.metric.Errors")
-    if errors is not None and (_peak(errors) or 0) > 0:
+    if errors is not None and (fact_peak(errors) or 0) > 0:
         return errors
     return None
 
 
-def _queue_consumer_stall(alert: Alert, facts: Facts) -> Finding | None:
+def queue_consumer_stall(alert: Alert, facts: Facts) -> Finding | None:
     stall = facts.get("compute.queue_stall")
     if stall is None:
         return None
-    queue = stall.subject or _resource_name(alert)
+    queue = stall.subject or alert_resource_name(alert)
     consumer_fact = facts.get("compute.queue_consumer")
     consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
-    sentence = f"The consumer of SQS queue {queue} has stalled: {_after_colon(stall)}"
+    sentence = f"The consumer of SQS queue {queue} has stalled: {text_after_colon(stall)}"
     errors = _consumer_errors(facts)
     if errors is not None:
-        sentence += f"; {_neighbour_text(errors)}"
+        sentence += f"; {neighbour_text(errors)}"
     sentence = with_facts(sentence, facts, ("compute.out_of_memory", "compute.recent_change"))
     change = facts.get("compute.recent_change")
-    logs = _log_summary(facts)
+    logs = log_summary(facts)
     if logs:
         sentence += f"; {logs}"
     dlq = facts.get("compute.dead_letter_queue")
     if dlq is not None and (facts.number("compute.dead_letter_queue") or 0) > 0:
-        sentence += f"; {_clean(dlq.text)}"
+        sentence += f"; {as_clause(dlq.text)}"
     who = f"Lambda {consumer}" if consumer else "the consumer"
     fix = f"Fix {who}'s failure first: "
     fix += "roll back the recent deploy" if change is not None else "the error in its logs is what stops it"
@@ -85,7 +85,7 @@ def _queue_consumer_stall(alert: Alert, facts: Facts) -> Finding | None:
     )
     diagnostics = _queue_commands(alert, queue)
     if consumer and not kind_problem(consumer, ValueKind.LAMBDA_FUNCTION):
-        diagnostics.append(_recent_errors(alert, _log_group(consumer), _when(alert, None)))
+        diagnostics.append(recent_errors(alert, function_log_group(consumer), diagnostics_moment(alert, None)))
     return Finding(
         root_cause=sentence + ".",
         confidence="high" if errors is not None or logs else "medium",
@@ -102,29 +102,29 @@ def _queue_consumer_stall(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _dead_letter_arrivals(alert: Alert, facts: Facts) -> Finding | None:
+def dead_letter_arrivals(alert: Alert, facts: Facts) -> Finding | None:
     """Messages arrive in a dead-letter queue: the failure is its source queue's consumer, not the DLQ."""
     arrivals = facts.get("compute.dead_letter_sources")
     if arrivals is None or arrivals.via is not None or not (arrivals.numbers and arrivals.numbers.value):
         return None
-    dlq = arrivals.subject or _resource_name(alert)
+    dlq = arrivals.subject or alert_resource_name(alert)
     source = str(arrivals.value or "its source queue")
     consumer_fact = facts.get("compute.queue_consumer")
     consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
     who = f"Lambda {consumer}" if consumer else "the consumer"
-    sentence = f"Messages from SQS queue {source} are failing: {_clean(arrivals.text)}"
+    sentence = f"Messages from SQS queue {source} are failing: {as_clause(arrivals.text)}"
     if consumer_fact is not None:
-        sentence += f"; {_clean(consumer_fact.text)}"
+        sentence += f"; {as_clause(consumer_fact.text)}"
     errors = _consumer_errors(facts)
     if errors is not None:
-        sentence += f"; {_neighbour_text(errors)}"
+        sentence += f"; {neighbour_text(errors)}"
     sentence = with_facts(sentence, facts, ("compute.out_of_memory", "compute.recent_change"))
-    logs = _log_summary(facts)
+    logs = log_summary(facts)
     if logs:
         sentence += f"; {logs}"
     diagnostics = _queue_commands(alert, dlq)
     if consumer and not kind_problem(consumer, ValueKind.LAMBDA_FUNCTION):
-        diagnostics.append(_recent_errors(alert, _log_group(consumer), _when(alert, None)))
+        diagnostics.append(recent_errors(alert, function_log_group(consumer), diagnostics_moment(alert, None)))
     return Finding(
         root_cause=sentence + ".",
         confidence="high" if errors is not None or logs else "medium",
@@ -145,21 +145,21 @@ def _dead_letter_arrivals(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _queue_backlog(alert: Alert, facts: Facts) -> Finding | None:
+def queue_backlog(alert: Alert, facts: Facts) -> Finding | None:
     backlog = facts.get("compute.queue_backlog")
     if backlog is None:
         return None
-    queue = backlog.subject or _resource_name(alert)
+    queue = backlog.subject or alert_resource_name(alert)
     consumer_fact = facts.get("compute.queue_consumer")
     consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
     who = f"Lambda {consumer}" if consumer else "the consumer"
     errors = _consumer_errors(facts)
     reserved = facts.number("compute.reserved_concurrency")
-    concurrency = _peak(facts.get("compute.metric.ConcurrentExecutions"))
-    throttles = _peak(facts.get("compute.metric.Throttles"))
-    sentence = f"SQS queue {queue} is backing up: {_after_colon(backlog)}"
+    concurrency = fact_peak(facts.get("compute.metric.ConcurrentExecutions"))
+    throttles = fact_peak(facts.get("compute.metric.Throttles"))
+    sentence = f"SQS queue {queue} is backing up: {text_after_colon(backlog)}"
     if errors is not None:
-        sentence += f"; {who} also fails ({_neighbour_text(errors)})"
+        sentence += f"; {who} also fails ({neighbour_text(errors)})"
     else:
         sentence += f"; {who} is healthy (no errors) but lacks throughput"
     if reserved is not None:
@@ -169,7 +169,7 @@ def _queue_backlog(alert: Alert, facts: Facts) -> Finding | None:
     if throttles:
         sentence += f"; {throttles:,.0f} throttles at the peak"
     if consumer_fact is not None:
-        sentence += f"; {_clean(consumer_fact.text)}"
+        sentence += f"; {as_clause(consumer_fact.text)}"
     recommendations = [
         f"Raise {who}'s concurrency: its reserved concurrency"
         + (f" (now {int(reserved)})" if reserved is not None else "")
@@ -181,7 +181,7 @@ def _queue_backlog(alert: Alert, facts: Facts) -> Finding | None:
         recommendations.insert(0, f"Fix {who}'s errors first: failed batches return to the queue and add to it.")
     diagnostics = _queue_commands(alert, queue)
     if consumer and not kind_problem(consumer, ValueKind.LAMBDA_FUNCTION):
-        diagnostics.append(_in_region(alert, "lambda", "get-function-concurrency", _function(consumer)))
+        diagnostics.append(in_region(alert, "lambda", "get-function-concurrency", function_option(consumer)))
     return Finding(
         root_cause=sentence + ".",
         confidence="high" if reserved is not None or throttles else "medium",
@@ -197,6 +197,6 @@ def _queue_backlog(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _sqs_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    queue = _target(alert, "sqs")
+def sqs_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    queue = alert_target(alert, "sqs")
     return _queue_commands(alert, queue) if queue else []

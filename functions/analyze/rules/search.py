@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from functions.analyze.rules.commands import _in_region, _target, _when
-from functions.analyze.rules.facts import Facts, Finding, _after_colon, _alarm, _clean
+from functions.analyze.rules.commands import alert_target, diagnostics_moment, in_region
+from functions.analyze.rules.facts import Facts, Finding, alarm_details, as_clause, text_after_colon
 from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem, opt
 from functions.shared.models import Alert, Fact
 
@@ -30,13 +30,13 @@ WATCH_STATUS = "Watch the cluster status return to green (ClusterStatus.green) b
 
 def _domain_metric(alert: Alert, domain: str, metric: str, statistic: str) -> list[BuiltCommand]:
     """The domain's `metric` over the three hours before the alert, when the alert names its account (ClientId)."""
-    when = _when(alert, None)
+    when = diagnostics_moment(alert, None)
     account = alert.account_id
     if when is None or not account or kind_problem(account, ValueKind.ACCOUNT_ID):
         return []
     when = when.astimezone(UTC)
     return [
-        _in_region(
+        in_region(
             alert,
             "cloudwatch",
             "get-metric-statistics",
@@ -57,7 +57,7 @@ def _domain_metric(alert: Alert, domain: str, metric: str, statistic: str) -> li
 
 def _domain_commands(alert: Alert, domain: str, *metrics: tuple[str, str]) -> list[BuiltCommand]:
     """The domain's configuration and processing state, then the metrics the cause rests on."""
-    commands = [_in_region(alert, "opensearch", "describe-domain", opt("--domain-name", domain))]
+    commands = [in_region(alert, "opensearch", "describe-domain", opt("--domain-name", domain))]
     for metric, statistic in metrics:
         commands.extend(_domain_metric(alert, domain, metric, statistic))
     return commands
@@ -70,7 +70,7 @@ def _own(facts: Facts, domain: str, key: str) -> Fact | None:
 
 
 def _joined(facts: list[Fact | None]) -> str:
-    return "; ".join(_clean(fact.text) for fact in facts if fact is not None)
+    return "; ".join(as_clause(fact.text) for fact in facts if fact is not None)
 
 
 def _keys(*facts: Fact | None) -> list[str]:
@@ -95,17 +95,17 @@ def _disk_full(alert: Alert, facts: Facts, domain: str) -> Finding | None:
         facts, domain, "compute.search_indexing_rate"
     )
     rejected = _own(facts, domain, "compute.search_write_rejected")
-    sentence = f"OpenSearch domain {domain} ran out of disk: {_after_colon(storage)}"
+    sentence = f"OpenSearch domain {domain} ran out of disk: {text_after_colon(storage)}"
     symptoms = _joined([blocked, status, rejected])
     if symptoms:
         sentence += f"; {symptoms}"
     if _grew(indexing) and indexing is not None:
-        sentence += f"; the disk filled because ingest grew: {_clean(indexing.text)}"
+        sentence += f"; the disk filled because ingest grew: {as_clause(indexing.text)}"
     elif indexing is not None:
-        sentence += f"; ingest did not grow ({_clean(indexing.text)}), so old indices are not being deleted"
+        sentence += f"; ingest did not grow ({as_clause(indexing.text)}), so old indices are not being deleted"
     config = _own(facts, domain, "compute.search_domain_config")
     if config is not None:
-        sentence += f"; {_clean(config.text)}"
+        sentence += f"; {as_clause(config.text)}"
     recommendations = [
         f"Free disk on {domain} now: delete the oldest indices you can lose (DELETE /<old-index>) or raise the EBS "
         "volume size (UpdateDomainConfig, EBSOptions; a blue/green change) or add data nodes.",
@@ -137,13 +137,13 @@ def _node_lost(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     status = _own(facts, domain, "compute.search_cluster_red") or _own(facts, domain, "compute.search_cluster_yellow")
     jvm = _own(facts, domain, "compute.search_jvm_pressure")
     config = _own(facts, domain, "compute.search_domain_config")
-    sentence = f"OpenSearch domain {domain} lost a node, so its shards are unassigned: {_after_colon(lost)}"
+    sentence = f"OpenSearch domain {domain} lost a node, so its shards are unassigned: {text_after_colon(lost)}"
     if status is not None:
-        sentence += f"; {_clean(status.text)}"
+        sentence += f"; {as_clause(status.text)}"
     if jvm is not None:
-        sentence += f"; the heap was under pressure before it left ({_after_colon(jvm)}), a node out of memory"
+        sentence += f"; the heap was under pressure before it left ({text_after_colon(jvm)}), a node out of memory"
     if config is not None:
-        sentence += f"; {_clean(config.text)}"
+        sentence += f"; {as_clause(config.text)}"
     recommendations = [
         f"Check {domain}'s health in the console (and AWS Health) for a replaced instance; the service replaces a "
         "failed node itself, and the shards reassign once it joins.",
@@ -182,16 +182,16 @@ def _heap_pressure(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     config = _own(facts, domain, "compute.search_domain_config")
     status = _own(facts, domain, "compute.search_cluster_red") or _own(facts, domain, "compute.search_cluster_yellow")
     blocked = _own(facts, domain, "compute.search_writes_blocked")
-    sentence = f"OpenSearch domain {domain} is short of heap: {_after_colon(jvm)}"
+    sentence = f"OpenSearch domain {domain} is short of heap: {text_after_colon(jvm)}"
     symptoms = _joined([blocked, search_rejected, write_rejected, gc, cpu, status])
     if symptoms:
         sentence += f"; {symptoms}"
     if _grew(queries) and queries is not None:
         cause = "search traffic"
-        sentence += f"; the load grew: {_clean(queries.text)}"
+        sentence += f"; the load grew: {as_clause(queries.text)}"
     elif _grew(indexing) and indexing is not None:
         cause = "indexing traffic"
-        sentence += f"; the load grew: {_clean(indexing.text)}"
+        sentence += f"; the load grew: {as_clause(indexing.text)}"
     else:
         cause = "heavier requests"
         moved = _joined([queries, indexing])
@@ -203,7 +203,7 @@ def _heap_pressure(alert: Alert, facts: Facts, domain: str) -> Finding | None:
             else "; heavy queries or aggregations, or more shards than the heap holds"
         )
     if config is not None:
-        sentence += f"; {_clean(config.text)}"
+        sentence += f"; {as_clause(config.text)}"
     recommendations = []
     if cause == "heavier requests":
         recommendations.append(
@@ -241,16 +241,16 @@ def _unplaced_replicas(alert: Alert, facts: Facts, domain: str) -> Finding | Non
         _own(facts, domain, "compute.search_cluster_yellow"),
     )
     status = red or yellow
-    if status is None or (red is None and not (_alarm(alert).metric_name or "").startswith("ClusterStatus.")):
+    if status is None or (red is None and not (alarm_details(alert).metric_name or "").startswith("ClusterStatus.")):
         return None  # a yellow cluster beside another alarm (CPU, a snapshot) is not that alarm's cause
     config = _own(facts, domain, "compute.search_domain_config")
     data_nodes = config.numbers.value if config is not None and config.numbers is not None else None
     if yellow is not None and data_nodes is not None and data_nodes <= 1:
         sentence = (
-            f"OpenSearch domain {domain} cannot place its replica shards: {_after_colon(yellow)}; it has a single "
+            f"OpenSearch domain {domain} cannot place its replica shards: {text_after_colon(yellow)}; it has a single "
             "data node, and a replica is never placed on the node that holds its primary"
         )
-        sentence += f" ({_clean(config.text)})" if config is not None else ""
+        sentence += f" ({as_clause(config.text)})" if config is not None else ""
         return Finding(
             root_cause=sentence + ".",
             confidence="high",
@@ -264,11 +264,11 @@ def _unplaced_replicas(alert: Alert, facts: Facts, domain: str) -> Finding | Non
         )
     storage = _own(facts, domain, "compute.search_storage")
     sentence = (
-        f"OpenSearch domain {domain}: {_clean(status.text)}; no node is lost, no disk is at the flood stage and the "
+        f"OpenSearch domain {domain}: {as_clause(status.text)}; no node is lost, no disk is at the flood stage and the "
         "heap is not under pressure, so why the shards are unassigned is in the cluster itself (not read)"
     )
     if storage is not None:
-        sentence += f"; {_clean(storage.text)}"
+        sentence += f"; {as_clause(storage.text)}"
     return Finding(
         root_cause=sentence + ".",
         confidence="low",
@@ -288,21 +288,21 @@ def _unplaced_replicas(alert: Alert, facts: Facts, domain: str) -> Finding | Non
 
 def _storage_falling(alert: Alert, facts: Facts, domain: str) -> Finding | None:
     storage = _own(facts, domain, "compute.search_storage_low")
-    if storage is None or _alarm(alert).metric_name != FREE_STORAGE:
+    if storage is None or alarm_details(alert).metric_name != FREE_STORAGE:
         return None
     indexing = _own(facts, domain, "compute.search_indexing_growth") or _own(
         facts, domain, "compute.search_indexing_rate"
     )
-    sentence = f"OpenSearch domain {domain} is running out of disk: {_after_colon(storage)}"
+    sentence = f"OpenSearch domain {domain} is running out of disk: {text_after_colon(storage)}"
     if _grew(indexing) and indexing is not None:
-        sentence += f"; ingest grew: {_clean(indexing.text)}"
+        sentence += f"; ingest grew: {as_clause(indexing.text)}"
         first = (
             "Find which producer writes more (a new log source, debug logging, a backfill) and whether the level is "
             "the new normal; size the storage for it."
         )
     else:
         sentence += (
-            f"; ingest did not grow ({_clean(indexing.text)}), so the indices are kept longer than the disk holds"
+            f"; ingest did not grow ({as_clause(indexing.text)}), so the indices are kept longer than the disk holds"
             if indexing is not None
             else "; the indices are kept longer than the disk holds"
         )
@@ -329,7 +329,7 @@ def _busy_cpu(alert: Alert, facts: Facts, domain: str) -> Finding | None:
         facts, domain, "compute.search_indexing_rate"
     )
     grown = [fact for fact in (queries, indexing) if _grew(fact)]
-    sentence = f"OpenSearch domain {domain} is CPU-bound: {_after_colon(cpu)}"
+    sentence = f"OpenSearch domain {domain} is CPU-bound: {text_after_colon(cpu)}"
     if grown:
         sentence += "; the load grew: " + _joined(list(grown))
         first = (
@@ -357,8 +357,8 @@ def _snapshots_failing(alert: Alert, facts: Facts, domain: str) -> Finding | Non
     if failed is None:
         return None
     return Finding(
-        root_cause=f"OpenSearch domain {domain}: {_after_colon(failed)}; the cluster is not red, so the cause is in "
-        "the snapshot itself (not read).",
+        root_cause=f"OpenSearch domain {domain}: {text_after_colon(failed)}; the cluster is not red, so the cause "
+        "is in the snapshot itself (not read).",
         confidence="low",
         evidence_keys=_keys(failed, _own(facts, domain, "compute.search_domain_config")),
         recommendations=[
@@ -369,13 +369,13 @@ def _snapshots_failing(alert: Alert, facts: Facts, domain: str) -> Finding | Non
     )
 
 
-def _search_domain_trouble(alert: Alert, facts: Facts) -> Finding | None:
+def search_domain_trouble(alert: Alert, facts: Facts) -> Finding | None:
     """Why the alert's OpenSearch domain pages: the first cause its facts show, in the order above."""
-    domain = _target(alert, "opensearch_domain")
+    domain = alert_target(alert, "opensearch_domain")
     if domain is None or not any(_own(facts, domain, key) for key in facts.keys("compute.search_")):
         return None  # no domain, or it was not investigated
     config = _own(facts, domain, "compute.search_domain_config")
-    metric = _alarm(alert).metric_name or ""
+    metric = alarm_details(alert).metric_name or ""
     # A storage alarm asks about the disk first: a busy heap beside it is not why the disk fills.
     storage_first = (_storage_falling,) if metric == FREE_STORAGE else ()
     for detect in (
@@ -391,11 +391,11 @@ def _search_domain_trouble(alert: Alert, facts: Facts) -> Finding | None:
         found = detect(alert, facts, domain)
         if found is not None:
             return found
-    if _alarm(alert).namespace != NAMESPACE:
+    if alarm_details(alert).namespace != NAMESPACE:
         return None
     return Finding(
         root_cause=f"OpenSearch domain {domain}'s {metric or 'metric'} alarm fired, but its cluster status, nodes, "
-        "free storage, heap and request rates show no cause" + (f"; {_clean(config.text)}." if config else "."),
+        "free storage, heap and request rates show no cause" + (f"; {as_clause(config.text)}." if config else "."),
         confidence="low",
         evidence_keys=_keys(config, _own(facts, domain, "compute.search_storage")),
         recommendations=[
@@ -406,6 +406,6 @@ def _search_domain_trouble(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _opensearch_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    domain = _target(alert, "opensearch_domain")
+def opensearch_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    domain = alert_target(alert, "opensearch_domain")
     return _domain_commands(alert, domain) if domain else []

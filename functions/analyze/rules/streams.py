@@ -13,25 +13,25 @@ from __future__ import annotations
 from datetime import datetime
 
 from functions.analyze.rules.commands import (
-    _account_arn,
-    _event_source_mappings,
-    _function,
-    _in_region,
-    _log_group,
-    _recent_errors,
-    _target,
-    _when,
+    account_arn,
+    alert_target,
+    diagnostics_moment,
+    event_source_mappings,
+    function_log_group,
+    function_option,
+    in_region,
+    recent_errors,
 )
 from functions.analyze.rules.facts import (
     Facts,
     Finding,
-    _after_colon,
-    _alarm,
-    _clean,
-    _log_summary,
-    _neighbour_text,
-    _peak,
-    _resource_name,
+    alarm_details,
+    alert_resource_name,
+    as_clause,
+    fact_peak,
+    log_summary,
+    neighbour_text,
+    text_after_colon,
     with_facts,
 )
 from functions.shared.aws_commands import BuiltCommand, ValueKind, kind_problem, opt
@@ -45,23 +45,23 @@ LAMBDA_ITERATOR_AGE = "IteratorAge"
 
 
 def _stream_arn(alert: Alert, name: str) -> str | None:
-    return _account_arn(alert, "kinesis", f"stream/{name}")
+    return account_arn(alert, "kinesis", f"stream/{name}")
 
 
 def _stream_commands(alert: Alert, name: str) -> list[BuiltCommand]:
     """The stream's shards and retention, its Lambda consumers' mappings, and its enhanced fan-out consumers."""
-    commands = [_in_region(alert, "kinesis", "describe-stream-summary", opt("--stream-name", name))]
+    commands = [in_region(alert, "kinesis", "describe-stream-summary", opt("--stream-name", name))]
     arn = _stream_arn(alert, name)
     if arn:
-        commands.append(_event_source_mappings(alert, arn))
-        commands.append(_in_region(alert, "kinesis", "list-stream-consumers", opt("--stream-arn", arn, ValueKind.ARN)))
+        commands.append(event_source_mappings(alert, arn))
+        commands.append(in_region(alert, "kinesis", "list-stream-consumers", opt("--stream-arn", arn, ValueKind.ARN)))
     return commands
 
 
 def _consumer_metric(facts: Facts, metric: str) -> Fact | None:
     """The consumer's metric (a neighbour's fact, reached through the mapping) when it is above zero."""
     fact = facts.get(f"compute.metric.{metric}")
-    if fact is not None and fact.via is not None and (_peak(fact) or 0) > 0:
+    if fact is not None and fact.via is not None and (fact_peak(fact) or 0) > 0:
         return fact
     return None
 
@@ -82,7 +82,7 @@ def _near_timeout(facts: Facts) -> Fact | None:
     duration = facts.get("compute.metric.Duration")
     config = facts.get("compute.lambda_config")
     timeout = config.numbers.value if config is not None and config.numbers is not None else None
-    peak = _peak(duration)
+    peak = fact_peak(duration)
     if duration is None or duration.via is None or not timeout or peak is None:
         return None
     return duration if peak >= NEAR_TIMEOUT_SHARE * timeout * 1000 else None
@@ -91,20 +91,20 @@ def _near_timeout(facts: Facts) -> Fact | None:
 def _consumer_lag_alarm(alert: Alert, consumer: str | None) -> bool:
     """Whether the alert is the stream consumer's own lag alarm (AWS/Lambda IteratorAge of that function): the same
     question as the stream's iterator age, asked from the consumer's side."""
-    alarm = _alarm(alert)
+    alarm = alarm_details(alert)
     return (
         consumer is not None
         and alarm.namespace == "AWS/Lambda"
         and alarm.metric_name == LAMBDA_ITERATOR_AGE
-        and _target(alert, "lambda") == consumer
+        and alert_target(alert, "lambda") == consumer
     )
 
 
-def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
+def stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
     behind = facts.get("compute.stream_falling_behind")
     if behind is None:
         return None
-    stream = behind.subject or _resource_name(alert)
+    stream = behind.subject or alert_resource_name(alert)
     consumer_fact = facts.get("compute.stream_consumer")
     consumer = str(consumer_fact.value) if consumer_fact is not None and consumer_fact.value else None
     if behind.via is not None and not _consumer_lag_alarm(alert, consumer):
@@ -119,13 +119,13 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
     slow = _near_timeout(facts)
     diagnostics = _stream_commands(alert, stream)
     named = consumer is not None and not kind_problem(consumer, ValueKind.LAMBDA_FUNCTION)
-    lead = f"The consumer of Kinesis stream {stream} falls behind: {_after_colon(behind)}"
+    lead = f"The consumer of Kinesis stream {stream} falls behind: {text_after_colon(behind)}"
     related = ["compute.stream_falling_behind", "compute.stream_consumer", "compute.stream_config"]
     if errors is not None:
         sentence = f"{lead}; {who} fails, and a failed batch is retried, so its shard does not advance: "
-        sentence += _neighbour_text(errors)
+        sentence += neighbour_text(errors)
         sentence = with_facts(sentence, facts, ("compute.out_of_memory", "compute.recent_change"))
-        logs = _log_summary(facts)
+        logs = log_summary(facts)
         if logs:
             sentence += f"; {logs}"
         change = facts.get("compute.recent_change")
@@ -138,7 +138,7 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
             f"Watch {stream}'s iterator age: records older than the retention period expire unread.",
         ]
         if named and consumer:
-            diagnostics.append(_recent_errors(alert, _log_group(consumer), _when(alert, None)))
+            diagnostics.append(recent_errors(alert, function_log_group(consumer), diagnostics_moment(alert, None)))
         return Finding(
             root_cause=sentence + ".",
             confidence="high",
@@ -147,10 +147,10 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
             diagnostics=diagnostics,
         )
     if throttles is not None:
-        sentence = f"{lead}; {who} is throttled, so its batches wait: {_neighbour_text(throttles)}"
+        sentence = f"{lead}; {who} is throttled, so its batches wait: {neighbour_text(throttles)}"
         sentence = with_facts(sentence, facts, ("compute.reserved_concurrency",))
         if named and consumer:
-            diagnostics.append(_in_region(alert, "lambda", "get-function-concurrency", _function(consumer)))
+            diagnostics.append(in_region(alert, "lambda", "get-function-concurrency", function_option(consumer)))
         return Finding(
             root_cause=sentence + ".",
             confidence="high",
@@ -165,9 +165,9 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
     throttled = [fact for fact in (write_throttled, read_throttled) if fact is not None]
     if throttled:
         sentence = f"Kinesis stream {stream} is at its shards' capacity"
-        sentence += f" after a producer spike: {_after_colon(spike)}" if spike is not None else ""
-        sentence += "; " + "; ".join(_clean(fact.text) for fact in throttled)
-        sentence += f"; {who} is healthy (no errors, no throttles) but reads behind: {_after_colon(behind)}"
+        sentence += f" after a producer spike: {text_after_colon(spike)}" if spike is not None else ""
+        sentence += "; " + "; ".join(as_clause(fact.text) for fact in throttled)
+        sentence += f"; {who} is healthy (no errors, no throttles) but reads behind: {text_after_colon(behind)}"
         recommendations = [
             f"Add shards to {stream} (UpdateShardCount; each shard adds 1,000 records/s in and 2 MB/s out) or switch "
             "it to on-demand capacity: the consumer cannot read faster than the shards serve.",
@@ -200,16 +200,16 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
     if slow is not None or spike is not None:
         sentence = f"{lead}; {who} is healthy (no errors, no throttles) but too slow for the traffic"
         if spike is not None:
-            sentence += f": a producer spike, {_after_colon(spike)}"
+            sentence += f": a producer spike, {text_after_colon(spike)}"
         if slow is not None:
             config = facts.get("compute.lambda_config")
             own = slow.key == "compute.stream_consumer_duration"
             sentence += "; its slowest batches take most of its timeout: "
-            sentence += _after_colon(slow) if own else _neighbour_text(slow)
+            sentence += text_after_colon(slow) if own else neighbour_text(slow)
             if config is not None and not own:
-                sentence += f" ({_clean(config.text)})"
+                sentence += f" ({as_clause(config.text)})"
         if consumer_fact is not None:
-            sentence += f"; {_clean(consumer_fact.text)}"
+            sentence += f"; {as_clause(consumer_fact.text)}"
         current = f" (now {factor:g})" if factor is not None else ""
         recommendations = [
             f"Raise the event source mapping's ParallelizationFactor{current}, up to "
@@ -219,7 +219,7 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
             f"Watch {stream}'s iterator age until it drains, well inside the retention period.",
         ]
         if named and consumer:
-            diagnostics.append(_in_region(alert, "lambda", "get-function-configuration", _function(consumer)))
+            diagnostics.append(in_region(alert, "lambda", "get-function-configuration", function_option(consumer)))
         return Finding(
             root_cause=sentence + ".",
             confidence="high" if slow is not None and factor is not None else "medium",
@@ -247,6 +247,6 @@ def _stream_falling_behind(alert: Alert, facts: Facts) -> Finding | None:
     )
 
 
-def _kinesis_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
-    stream = _target(alert, "kinesis_stream")
+def kinesis_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
+    stream = alert_target(alert, "kinesis_stream")
     return _stream_commands(alert, stream) if stream else []

@@ -5,8 +5,9 @@ Each detector reads the structured findings the compute stage's interpreters wro
 playbook: a crash loop after a deploy is rolled back, an OOM-killed container gets memory (or its leak found), a
 placement failure gets capacity, a failing workflow task is fixed in the function it calls, a backend timeout
 behind an API gets timeouts and a circuit breaker in the caller and the backend fixed — never another type's
-playbook. `functions.analyze.rules` runs them among the alarm detectors (it converts a `Verdict` to its
-`Finding`); this module imports nothing of it, so the two stay free of a cycle.
+playbook. The package's entry point (`functions/analyze/rules/__init__.py`) runs them among the alarm detectors (it
+converts a `Verdict` to its `Finding`); this module imports nothing of it (only the shared readers of `facts` and
+`commands`), so the two stay free of a cycle.
 
 Every command is built by `functions.shared.aws_commands.build_command` from validated values.
 """
@@ -17,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from functions.analyze.rules.commands import in_region
+from functions.analyze.rules.facts import as_clause
 from functions.shared.alert_details import CloudWatchAlarmDetails
-from functions.shared.aws_commands import BuiltCommand, Opt, ValueKind, build_command, opt
+from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
 from functions.shared.models import Alert, Confidence, Fact
 
 FactLookup = Callable[[str], Fact | None]
@@ -33,21 +36,9 @@ class Verdict:
     diagnostics: list[BuiltCommand] = field(default_factory=list)
 
 
-def _clean(text: str) -> str:
-    return text.rstrip(". ")
-
-
-def _region(alert: Alert) -> str:
-    return alert.region or (alert.resource.region if alert.resource and alert.resource.region else None) or "us-east-1"
-
-
 def _dimensions(alert: Alert) -> dict[str, str]:
     alarm = alert.details_of(CloudWatchAlarmDetails)
     return dict(alarm.dimensions or {}) if alarm else {}
-
-
-def _command(alert: Alert, service: str, operation: str, *options: Opt, max_items: int | None = None) -> BuiltCommand:
-    return build_command(service, operation, *options, region=_region(alert), max_items=max_items)
 
 
 # --- ECS -------------------------------------------------------------------------------------------------------
@@ -63,17 +54,17 @@ def _ecs_commands(alert: Alert, get: FactLookup) -> list[BuiltCommand]:
     commands = []
     if cluster and service:
         commands.append(
-            _command(alert, "ecs", "describe-services", opt("--cluster", cluster), opt("--services", [service]))
+            in_region(alert, "ecs", "describe-services", opt("--cluster", cluster), opt("--services", [service]))
         )
     if cluster:
         options = [opt("--cluster", cluster), opt("--desired-status", "STOPPED")]
         if service:
             options.append(opt("--service-name", service))
-        commands.append(_command(alert, "ecs", "list-tasks", *options))
+        commands.append(in_region(alert, "ecs", "list-tasks", *options))
     log_group = get("compute.ecs.log_group")
     if log_group is not None and isinstance(log_group.value, str):
         commands.append(
-            _command(
+            in_region(
                 alert,
                 "logs",
                 "filter-log-events",
@@ -88,7 +79,7 @@ def _ecs_commands(alert: Alert, get: FactLookup) -> list[BuiltCommand]:
 def _logs(get: FactLookup) -> str | None:
     """ "the logs show <the most frequent error pattern>", when the logs stage found one."""
     top = get("logs.pattern.1")
-    return f"the logs show {_clean(top.text)}" if top is not None else None
+    return f"the logs show {as_clause(top.text)}" if top is not None else None
 
 
 def _owner(alert: Alert) -> str:
@@ -101,13 +92,13 @@ def ecs_crash_loop(alert: Alert, get: FactLookup) -> Verdict | None:
     if finding is None:
         return None
     name = _owner(alert)
-    sentence = f"ECS service {name} is crash-looping after a deploy: {_clean(finding.text.split(': ', 1)[-1])}"
+    sentence = f"ECS service {name} is crash-looping after a deploy: {as_clause(finding.text.split(': ', 1)[-1])}"
     logs = _logs(get)
     stopped = get("compute.ecs.stopped_tasks")
     if logs is not None:
         sentence += f"; {logs}"
     elif stopped is not None:
-        sentence += f"; {_clean(stopped.text)}"
+        sentence += f"; {as_clause(stopped.text)}"
     return Verdict(
         root_cause=sentence + ".",
         confidence="high",
@@ -134,10 +125,10 @@ def ecs_oom_killed(alert: Alert, get: FactLookup) -> Verdict | None:
     if finding is None:
         return None
     name = _owner(alert)
-    sentence = f"ECS service {name}'s containers are being OOM-killed: {_clean(finding.text.split(': ', 1)[-1])}"
+    sentence = f"ECS service {name}'s containers are being OOM-killed: {as_clause(finding.text.split(': ', 1)[-1])}"
     change = get("compute.recent_change")
     if change is not None:
-        sentence += f"; {_clean(change.text)}"
+        sentence += f"; {as_clause(change.text)}"
     return Verdict(
         root_cause=sentence + ".",
         confidence="high",
@@ -164,10 +155,10 @@ def ecs_placement_failure(alert: Alert, get: FactLookup) -> Verdict | None:
     name = finding.subject or _owner(alert)
     cluster, _ = _ecs_names(alert)
     where = f" on cluster {cluster}" if cluster and cluster != name else ""
-    sentence = f"ECS cannot place {name}'s tasks{where}: {_clean(finding.text.split(': ', 1)[-1])}"
+    sentence = f"ECS cannot place {name}'s tasks{where}: {as_clause(finding.text.split(': ', 1)[-1])}"
     diagnostics = _ecs_commands(alert, get)
     if cluster:
-        diagnostics.insert(0, _command(alert, "ecs", "describe-clusters", opt("--clusters", [cluster])))
+        diagnostics.insert(0, in_region(alert, "ecs", "describe-clusters", opt("--clusters", [cluster])))
     return Verdict(
         root_cause=sentence + ".",
         confidence="high",
@@ -194,7 +185,7 @@ def ecs_failed_to_start(alert: Alert, get: FactLookup) -> Verdict | None:
         return None
     name = _owner(alert)
     change = get("compute.recent_change")
-    after = f" since {_clean(change.text.removeprefix('Recent change: '))}" if change is not None else ""
+    after = f" since {as_clause(change.text.removeprefix('Recent change: '))}" if change is not None else ""
     recommendations = [
         "Fix what the stop reason names: an image tag that does not exist or a registry the task cannot reach "
         "(CannotPullContainerError), or a secret / network path missing for the task "
@@ -203,7 +194,7 @@ def ecs_failed_to_start(alert: Alert, get: FactLookup) -> Verdict | None:
     if change is not None:
         recommendations.insert(0, f"Roll {name} back to its previous task definition revision while you fix it.")
     return Verdict(
-        root_cause=f"ECS service {name}'s tasks fail to start{after}: {_clean(finding.text.split(': ', 1)[-1])}.",
+        root_cause=f"ECS service {name}'s tasks fail to start{after}: {as_clause(finding.text.split(': ', 1)[-1])}.",
         confidence="high",
         evidence_keys=[
             "compute.finding.failed_to_start",
@@ -222,7 +213,7 @@ def ecs_tasks_exiting(alert: Alert, get: FactLookup) -> Verdict | None:
         return None
     name = _owner(alert)
     return Verdict(
-        root_cause=f"ECS service {name}'s tasks keep exiting: {_clean(finding.text.split(': ', 1)[-1])}.",
+        root_cause=f"ECS service {name}'s tasks keep exiting: {as_clause(finding.text.split(': ', 1)[-1])}.",
         confidence="medium",
         evidence_keys=["compute.finding.tasks_exiting", "compute.ecs.stopped_tasks", "compute.ecs.service"],
         recommendations=[
@@ -255,7 +246,7 @@ def ecs_utilization_high(alert: Alert, get: FactLookup) -> Verdict | None:
     resource = "CPU" if metric == "CPUUtilization" else "memory"
     sentence = (
         f"ECS service {name} is short of {resource}: {metric} peaks at {peak:,.0f} % of what its tasks reserve, "
-        f"and no task crashed or was OOM-killed; {_clean(service.text.split(': ', 1)[-1])}"
+        f"and no task crashed or was OOM-killed; {as_clause(service.text.split(': ', 1)[-1])}"
     )
     return Verdict(
         root_cause=sentence + ".",
@@ -282,7 +273,7 @@ def _workflow_commands(alert: Alert, status: str) -> list[BuiltCommand]:
     if arn is None:
         return []
     return [
-        _command(
+        in_region(
             alert,
             "stepfunctions",
             "list-executions",
@@ -300,10 +291,10 @@ def workflow_task_failed(alert: Alert, get: FactLookup) -> Verdict | None:
     arn = _state_machine_arn(alert) or ""
     name = arn.rsplit(":", 1)[-1] or "the state machine"
     function = finding.subject if finding.subject and finding.subject != name else None
-    sentence = f"State machine {name}'s executions fail: {_clean(finding.text)}"
+    sentence = f"State machine {name}'s executions fail: {as_clause(finding.text)}"
     change = get("compute.recent_change")
     if change is not None:
-        sentence += f"; {_clean(change.text)}"
+        sentence += f"; {as_clause(change.text)}"
     if (logs := _logs(get)) is not None:
         sentence += f"; {logs}"
     recommendations = [
@@ -315,7 +306,7 @@ def workflow_task_failed(alert: Alert, get: FactLookup) -> Verdict | None:
     diagnostics = _workflow_commands(alert, "FAILED")
     if function:
         diagnostics.append(
-            _command(
+            in_region(
                 alert,
                 "lambda",
                 "get-function-configuration",
@@ -342,7 +333,7 @@ def workflow_timed_out(alert: Alert, get: FactLookup) -> Verdict | None:
         return None
     name = (_state_machine_arn(alert) or "").rsplit(":", 1)[-1] or "the state machine"
     return Verdict(
-        root_cause=f"State machine {name}'s executions time out: {_clean(finding.text)}.",
+        root_cause=f"State machine {name}'s executions time out: {as_clause(finding.text)}.",
         confidence="medium",
         evidence_keys=["compute.finding.execution_timed_out", "compute.sfn.failed_executions"],
         recommendations=[
@@ -361,11 +352,11 @@ def _api_commands(alert: Alert) -> list[BuiltCommand]:
     if dims.get("ApiId"):
         api_id = opt("--api-id", dims["ApiId"])
         return [
-            _command(alert, "apigatewayv2", "get-integrations", api_id),
-            _command(alert, "apigatewayv2", "get-stages", api_id),
+            in_region(alert, "apigatewayv2", "get-integrations", api_id),
+            in_region(alert, "apigatewayv2", "get-stages", api_id),
         ]
     if dims.get("ApiName"):
-        return [_command(alert, "apigateway", "get-rest-apis")]
+        return [in_region(alert, "apigateway", "get-rest-apis")]
     return []
 
 
@@ -382,14 +373,14 @@ def api_backend_timeout(alert: Alert, get: FactLookup) -> Verdict | None:
     named = f"its backend {backend}" if backend != "its integration" else "its integration's backend"
     sentence = (
         f"API {_api_name(alert)}'s errors come from {named} timing out, not from API Gateway: "
-        f"{_clean(finding.text.split(': ', 1)[-1])}"
+        f"{as_clause(finding.text.split(': ', 1)[-1])}"
     )
     if (logs := _logs(get)) is not None:
         sentence += f"; {logs}"
     diagnostics = _api_commands(alert)
     if get("compute.lambda_config") is not None:  # a Lambda integration (an HTTP backend has no such command)
         diagnostics.append(
-            _command(
+            in_region(
                 alert,
                 "lambda",
                 "get-function-configuration",
@@ -425,15 +416,15 @@ def api_backend_errors(alert: Alert, get: FactLookup) -> Verdict | None:
     sentence = f"API {_api_name(alert)}'s 5xx come from its backend {backend} failing, not from API Gateway"
     change = get("compute.recent_change")
     if change is not None:
-        sentence += f"; {_clean(change.text)}"
+        sentence += f"; {as_clause(change.text)}"
     diagnostics = _api_commands(alert)
     diagnostics.append(
-        _command(
+        in_region(
             alert, "lambda", "get-function-configuration", opt("--function-name", backend, ValueKind.LAMBDA_FUNCTION)
         )
     )
     return Verdict(
-        root_cause=f"{sentence}: {_clean(finding.text.split(': ', 1)[-1])}.",
+        root_cause=f"{sentence}: {as_clause(finding.text.split(': ', 1)[-1])}.",
         confidence="high" if change is not None else "medium",
         evidence_keys=[
             "compute.finding.backend_errors",
@@ -456,7 +447,7 @@ def api_backend_slow(alert: Alert, get: FactLookup) -> Verdict | None:
     if finding is None:
         return None
     return Verdict(
-        root_cause=f"{_clean(finding.text)}.",
+        root_cause=f"{as_clause(finding.text)}.",
         confidence="medium",
         evidence_keys=["compute.finding.backend_slow", "compute.metric.Latency", "compute.metric.IntegrationLatency"],
         recommendations=[
@@ -471,7 +462,7 @@ def api_gateway_latency(alert: Alert, get: FactLookup) -> Verdict | None:
     if finding is None:
         return None
     return Verdict(
-        root_cause=f"{_clean(finding.text)}.",
+        root_cause=f"{as_clause(finding.text)}.",
         confidence="medium",
         evidence_keys=[
             "compute.finding.gateway_latency",
@@ -491,7 +482,7 @@ def api_client_errors(alert: Alert, get: FactLookup) -> Verdict | None:
     if finding is None:
         return None
     return Verdict(
-        root_cause=f"{_clean(finding.text)}.",
+        root_cause=f"{as_clause(finding.text)}.",
         confidence="medium",
         evidence_keys=["compute.finding.client_errors", "compute.alarm_metric", "compute.metric.Count"],
         recommendations=[
@@ -528,8 +519,8 @@ def ecs_service_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCo
     if not (cluster and service):
         return []
     return [
-        _command(alert, "ecs", "describe-services", opt("--cluster", cluster), opt("--services", [service])),
-        _command(
+        in_region(alert, "ecs", "describe-services", opt("--cluster", cluster), opt("--services", [service])),
+        in_region(
             alert,
             "ecs",
             "list-tasks",
@@ -544,7 +535,7 @@ def ecs_cluster_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCo
     cluster, service = _ecs_names(alert)
     if not cluster or service:  # a service's alarm gets the service's commands
         return []
-    return [_command(alert, "ecs", "describe-clusters", opt("--clusters", [cluster]))]
+    return [in_region(alert, "ecs", "describe-clusters", opt("--clusters", [cluster]))]
 
 
 def state_machine_diagnostics(alert: Alert, when: datetime | None) -> list[BuiltCommand]:
