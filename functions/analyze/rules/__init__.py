@@ -28,7 +28,7 @@ the analysis. The detectors and their commands live in one module per resource f
 - `ec2_instances`, `lambda_functions`, `databases`, `load_balancers`, `auto_scaling`, `queues`, `streams`, `caches`,
   `search`, `dynamodb_tables`: one resource family each, its detectors and its `RESOURCE_DIAGNOSTICS` commands.
 - `containers_workflows_apis`: ECS services and clusters, Step Functions state machines, API Gateway APIs; its
-  detectors answer with a `Verdict` read through a `FactLookup`, which `RULES` turns into a `Finding`.
+  detectors read facts through a `FactLookup` (`Facts.get`).
 - `other_sources`: AWS Health, GuardDuty / Security Hub, custom and unclassified alerts.
 - `generic`: alarms no specific detector explains (an unregistered namespace, a region-wide metric, a registered
   type's metric no interpreter reads, decision 0019), run after every specific detector.
@@ -69,7 +69,7 @@ from functions.analyze.rules.databases import (
 )
 from functions.analyze.rules.dynamodb_tables import dynamodb_diagnostics, dynamodb_throttling
 from functions.analyze.rules.ec2_instances import cpu_saturation, ec2_diagnostics, status_check
-from functions.analyze.rules.facts import Detector, Facts, Finding
+from functions.analyze.rules.facts import Detector, FactLookup, Facts, Finding
 from functions.analyze.rules.lambda_functions import (
     invocation_spike,
     lambda_diagnostics,
@@ -100,22 +100,13 @@ from functions.shared.registry import RESOURCE_TYPES, source_spec
 
 
 def _resource_detector(
-    detect: Callable[[Alert, containers_workflows_apis.FactLookup], containers_workflows_apis.Verdict | None],
+    detect: Callable[[Alert, FactLookup], Finding | None],
 ) -> Detector:
-    """A detector of `containers_workflows_apis` (ECS, Step Functions, API Gateway) or `generic` as one of this
-    module."""
+    """A detector of `containers_workflows_apis` (ECS, Step Functions, API Gateway) or `generic`, which read facts
+    by key only, as one of this module."""
 
     def run(alert: Alert, facts: Facts) -> Finding | None:
-        verdict = detect(alert, facts.get)
-        if verdict is None:
-            return None
-        return Finding(
-            root_cause=verdict.root_cause,
-            confidence=verdict.confidence,
-            evidence_keys=verdict.evidence_keys,
-            recommendations=verdict.recommendations,
-            diagnostics=verdict.diagnostics,
-        )
+        return detect(alert, facts.get)
 
     return run
 

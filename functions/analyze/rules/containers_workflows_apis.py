@@ -5,9 +5,9 @@ Each detector reads the structured findings the compute stage's interpreters wro
 playbook: a crash loop after a deploy is rolled back, an OOM-killed container gets memory (or its leak found), a
 placement failure gets capacity, a failing workflow task is fixed in the function it calls, a backend timeout
 behind an API gets timeouts and a circuit breaker in the caller and the backend fixed — never another type's
-playbook. The package's entry point (`functions/analyze/rules/__init__.py`) runs them among the alarm detectors (it
-converts a `Verdict` to its `Finding`); this module imports nothing of it (only the shared readers of `facts` and
-`commands`), so the two stay free of a cycle.
+playbook. The package's entry point (`functions/analyze/rules/__init__.py`) runs them among the alarm detectors,
+passing the facts' lookup; this module imports nothing of it (only the shared readers of `facts` and `commands`), so
+the two stay free of a cycle.
 
 Every command is built by `functions.shared.aws_commands.build_command` from validated values.
 """
@@ -15,25 +15,13 @@ Every command is built by `functions.shared.aws_commands.build_command` from val
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from functions.analyze.rules.commands import in_region
-from functions.analyze.rules.facts import as_clause
+from functions.analyze.rules.facts import FactLookup, Finding, as_clause
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand, ValueKind, opt
-from functions.shared.models import Alert, Confidence, Fact
-
-FactLookup = Callable[[str], Fact | None]
-
-
-@dataclass
-class Verdict:
-    root_cause: str
-    confidence: Confidence
-    evidence_keys: list[str] = field(default_factory=list)
-    recommendations: list[str] = field(default_factory=list)
-    diagnostics: list[BuiltCommand] = field(default_factory=list)
+from functions.shared.models import Alert
 
 
 def _dimensions(alert: Alert) -> dict[str, str]:
@@ -87,7 +75,7 @@ def _owner(alert: Alert) -> str:
     return service or cluster or (alert.resource.name if alert.resource and alert.resource.name else "the service")
 
 
-def ecs_crash_loop(alert: Alert, get: FactLookup) -> Verdict | None:
+def ecs_crash_loop(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.crash_loop")
     if finding is None:
         return None
@@ -99,7 +87,7 @@ def ecs_crash_loop(alert: Alert, get: FactLookup) -> Verdict | None:
         sentence += f"; {logs}"
     elif stopped is not None:
         sentence += f"; {as_clause(stopped.text)}"
-    return Verdict(
+    return Finding(
         root_cause=sentence + ".",
         confidence="high",
         evidence_keys=[
@@ -120,7 +108,7 @@ def ecs_crash_loop(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def ecs_oom_killed(alert: Alert, get: FactLookup) -> Verdict | None:
+def ecs_oom_killed(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.oom_killed")
     if finding is None:
         return None
@@ -129,7 +117,7 @@ def ecs_oom_killed(alert: Alert, get: FactLookup) -> Verdict | None:
     change = get("compute.recent_change")
     if change is not None:
         sentence += f"; {as_clause(change.text)}"
-    return Verdict(
+    return Finding(
         root_cause=sentence + ".",
         confidence="high",
         evidence_keys=[
@@ -148,7 +136,7 @@ def ecs_oom_killed(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def ecs_placement_failure(alert: Alert, get: FactLookup) -> Verdict | None:
+def ecs_placement_failure(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.placement_failure")
     if finding is None:
         return None
@@ -159,7 +147,7 @@ def ecs_placement_failure(alert: Alert, get: FactLookup) -> Verdict | None:
     diagnostics = _ecs_commands(alert, get)
     if cluster:
         diagnostics.insert(0, in_region(alert, "ecs", "describe-clusters", opt("--clusters", [cluster])))
-    return Verdict(
+    return Finding(
         root_cause=sentence + ".",
         confidence="high",
         evidence_keys=[
@@ -179,7 +167,7 @@ def ecs_placement_failure(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def ecs_failed_to_start(alert: Alert, get: FactLookup) -> Verdict | None:
+def ecs_failed_to_start(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.failed_to_start")
     if finding is None:
         return None
@@ -193,7 +181,7 @@ def ecs_failed_to_start(alert: Alert, get: FactLookup) -> Verdict | None:
     ]
     if change is not None:
         recommendations.insert(0, f"Roll {name} back to its previous task definition revision while you fix it.")
-    return Verdict(
+    return Finding(
         root_cause=f"ECS service {name}'s tasks fail to start{after}: {as_clause(finding.text.split(': ', 1)[-1])}.",
         confidence="high",
         evidence_keys=[
@@ -207,12 +195,12 @@ def ecs_failed_to_start(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def ecs_tasks_exiting(alert: Alert, get: FactLookup) -> Verdict | None:
+def ecs_tasks_exiting(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.tasks_exiting")
     if finding is None:
         return None
     name = _owner(alert)
-    return Verdict(
+    return Finding(
         root_cause=f"ECS service {name}'s tasks keep exiting: {as_clause(finding.text.split(': ', 1)[-1])}.",
         confidence="medium",
         evidence_keys=["compute.finding.tasks_exiting", "compute.ecs.stopped_tasks", "compute.ecs.service"],
@@ -228,7 +216,7 @@ def ecs_tasks_exiting(alert: Alert, get: FactLookup) -> Verdict | None:
 SATURATED_PERCENT = 85
 
 
-def ecs_utilization_high(alert: Alert, get: FactLookup) -> Verdict | None:
+def ecs_utilization_high(alert: Alert, get: FactLookup) -> Finding | None:
     """CPU or memory high on a service whose tasks neither crash nor get OOM-killed: load, not a fault."""
     alarm = alert.details_of(CloudWatchAlarmDetails)
     metric = alarm.metric_name if alarm else None
@@ -248,7 +236,7 @@ def ecs_utilization_high(alert: Alert, get: FactLookup) -> Verdict | None:
         f"ECS service {name} is short of {resource}: {metric} peaks at {peak:,.0f} % of what its tasks reserve, "
         f"and no task crashed or was OOM-killed; {as_clause(service.text.split(': ', 1)[-1])}"
     )
-    return Verdict(
+    return Finding(
         root_cause=sentence + ".",
         confidence="medium",
         evidence_keys=["compute.alarm_metric", "compute.ecs.service", "compute.metric.CPUUtilization"],
@@ -284,7 +272,7 @@ def _workflow_commands(alert: Alert, status: str) -> list[BuiltCommand]:
     ]
 
 
-def workflow_task_failed(alert: Alert, get: FactLookup) -> Verdict | None:
+def workflow_task_failed(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.task_failed")
     if finding is None:
         return None
@@ -313,7 +301,7 @@ def workflow_task_failed(alert: Alert, get: FactLookup) -> Verdict | None:
                 opt("--function-name", function, ValueKind.LAMBDA_FUNCTION),
             )
         )
-    return Verdict(
+    return Finding(
         root_cause=sentence + ".",
         confidence="high" if change is not None else "medium",
         evidence_keys=[
@@ -327,12 +315,12 @@ def workflow_task_failed(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def workflow_timed_out(alert: Alert, get: FactLookup) -> Verdict | None:
+def workflow_timed_out(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.execution_timed_out")
     if finding is None:
         return None
     name = (_state_machine_arn(alert) or "").rsplit(":", 1)[-1] or "the state machine"
-    return Verdict(
+    return Finding(
         root_cause=f"State machine {name}'s executions time out: {as_clause(finding.text)}.",
         confidence="medium",
         evidence_keys=["compute.finding.execution_timed_out", "compute.sfn.failed_executions"],
@@ -365,7 +353,7 @@ def _api_name(alert: Alert) -> str:
     return dims.get("ApiName") or dims.get("ApiId") or "the API"
 
 
-def api_backend_timeout(alert: Alert, get: FactLookup) -> Verdict | None:
+def api_backend_timeout(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.backend_timeout")
     if finding is None:
         return None
@@ -387,7 +375,7 @@ def api_backend_timeout(alert: Alert, get: FactLookup) -> Verdict | None:
                 opt("--function-name", backend, ValueKind.LAMBDA_FUNCTION),
             )
         )
-    return Verdict(
+    return Finding(
         root_cause=sentence + ".",
         confidence="high",
         evidence_keys=[
@@ -408,7 +396,7 @@ def api_backend_timeout(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def api_backend_errors(alert: Alert, get: FactLookup) -> Verdict | None:
+def api_backend_errors(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.backend_errors")
     if finding is None:
         return None
@@ -423,7 +411,7 @@ def api_backend_errors(alert: Alert, get: FactLookup) -> Verdict | None:
             alert, "lambda", "get-function-configuration", opt("--function-name", backend, ValueKind.LAMBDA_FUNCTION)
         )
     )
-    return Verdict(
+    return Finding(
         root_cause=f"{sentence}: {as_clause(finding.text.split(': ', 1)[-1])}.",
         confidence="high" if change is not None else "medium",
         evidence_keys=[
@@ -442,11 +430,11 @@ def api_backend_errors(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def api_backend_slow(alert: Alert, get: FactLookup) -> Verdict | None:
+def api_backend_slow(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.backend_slow")
     if finding is None:
         return None
-    return Verdict(
+    return Finding(
         root_cause=f"{as_clause(finding.text)}.",
         confidence="medium",
         evidence_keys=["compute.finding.backend_slow", "compute.metric.Latency", "compute.metric.IntegrationLatency"],
@@ -457,11 +445,11 @@ def api_backend_slow(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def api_gateway_latency(alert: Alert, get: FactLookup) -> Verdict | None:
+def api_gateway_latency(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.gateway_latency")
     if finding is None:
         return None
-    return Verdict(
+    return Finding(
         root_cause=f"{as_clause(finding.text)}.",
         confidence="medium",
         evidence_keys=[
@@ -477,11 +465,11 @@ def api_gateway_latency(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def api_client_errors(alert: Alert, get: FactLookup) -> Verdict | None:
+def api_client_errors(alert: Alert, get: FactLookup) -> Finding | None:
     finding = get("compute.finding.client_errors")
     if finding is None:
         return None
-    return Verdict(
+    return Finding(
         root_cause=f"{as_clause(finding.text)}.",
         confidence="medium",
         evidence_keys=["compute.finding.client_errors", "compute.alarm_metric", "compute.metric.Count"],
@@ -494,7 +482,7 @@ def api_client_errors(alert: Alert, get: FactLookup) -> Verdict | None:
 
 
 # The detectors, most specific first (`functions.analyze.rules` runs them among the alarm's).
-DETECTORS: tuple[Callable[[Alert, FactLookup], Verdict | None], ...] = (
+DETECTORS: tuple[Callable[[Alert, FactLookup], Finding | None], ...] = (
     ecs_placement_failure,
     ecs_failed_to_start,
     ecs_oom_killed,

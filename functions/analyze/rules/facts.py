@@ -136,6 +136,8 @@ class Finding:
 
 
 Detector = Callable[[Alert, Facts], Finding | None]
+# What the detectors of `containers_workflows_apis` and `generic` read facts through: `Facts.get`.
+FactLookup = Callable[[str], Fact | None]
 
 
 def alert_resource_name(alert: Alert) -> str:

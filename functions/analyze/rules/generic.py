@@ -13,9 +13,9 @@
   region, not a resource: the answer blames no resource, and its commands list the metric's per-resource series.
 
 The package's entry point (`functions/analyze/rules/__init__.py`) runs them after every specific detector
-(converting a `Verdict` to its `Finding`); this module imports nothing of it, only `Verdict` and `FactLookup` of
-`containers_workflows_apis` and the shared readers of `facts`. Every command is built by
-`functions.shared.aws_commands.build_command`, and a dimension that is not a plain name or id yields no command.
+(passing the facts' lookup); this module imports nothing of it, only the shared readers of `facts`. Every command
+is built by `functions.shared.aws_commands.build_command`, and a dimension that is not a plain name or id yields no
+command.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, timedelta
 
-from functions.analyze.rules.containers_workflows_apis import FactLookup, Verdict
-from functions.analyze.rules.facts import alert_region, as_clause
+from functions.analyze.rules.facts import FactLookup, Finding, alert_region, as_clause
 from functions.shared.alert_details import CloudWatchAlarmDetails
 from functions.shared.aws_commands import BuiltCommand, ValueKind, build_command, opt
 from functions.shared.investigate.base import MOVED_PERCENT, change_words
@@ -112,7 +111,7 @@ def _service(namespace: str) -> str:
     return namespace.removeprefix("AWS/") or namespace
 
 
-def unregistered_resource(alert: Alert, get: FactLookup) -> Verdict | None:
+def unregistered_resource(alert: Alert, get: FactLookup) -> Finding | None:
     fact: Fact | None = get("compute.unregistered_resource")
     alarm = _alarm(alert)
     if fact is None or alarm is None:
@@ -126,7 +125,7 @@ def unregistered_resource(alert: Alert, get: FactLookup) -> Verdict | None:
         f". {namespace} is not a resource type alert-intel investigates yet, so only its metrics were read and the "
         "cause is not established."
     )
-    return Verdict(
+    return Finding(
         root_cause=sentence,
         confidence="low",
         evidence_keys=["compute.alarm_metric", "compute.unregistered_resource", "compute.companion_summary"],
@@ -176,7 +175,7 @@ def _moved(fact: Fact) -> bool:
     return numbers.baseline == 0 and numbers.value > 0
 
 
-def uninterpreted_metric(alert: Alert, get: FactLookup) -> Verdict | None:
+def uninterpreted_metric(alert: Alert, get: FactLookup) -> Finding | None:
     """A registered type's alarm no specific detector explained: what moved with its metric, not an invented cause."""
     alarm = _alarm(alert)
     if alarm is None or get("compute.unregistered_resource") is not None or get("compute.alarm_metric") is None:
@@ -196,7 +195,7 @@ def uninterpreted_metric(alert: Alert, get: FactLookup) -> Verdict | None:
         if movers
         else f"Nothing else read on {name} moved with {metric}: look at what calls it or what it depends on."
     )
-    return Verdict(
+    return Finding(
         root_cause=sentence,
         confidence="low",
         evidence_keys=["compute.alarm_metric", "compute.companion_summary"],
@@ -208,7 +207,7 @@ def uninterpreted_metric(alert: Alert, get: FactLookup) -> Verdict | None:
     )
 
 
-def region_wide_metric(alert: Alert, get: FactLookup) -> Verdict | None:
+def region_wide_metric(alert: Alert, get: FactLookup) -> Finding | None:
     """An alarm on a metric with no dimensions (account-level Lambda ConcurrentExecutions): it watches a whole
     region, so no one resource is to blame."""
     alarm = _alarm(alert)
@@ -221,7 +220,7 @@ def region_wide_metric(alert: Alert, get: FactLookup) -> Verdict | None:
         f"{metric} across all of {alarm.namespace} in {alert_region(alert)} breached its threshold{_metric_clause(get)}"
         ". The alarm has no dimensions: it watches the whole region, not one resource, so no resource was investigated."
     )
-    return Verdict(
+    return Finding(
         root_cause=sentence,
         confidence="low",
         evidence_keys=["compute.alarm_metric"],
