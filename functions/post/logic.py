@@ -182,17 +182,19 @@ def post_incident(
     now = now or ref.occurred_at or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     reads = _FirstReads(store)
+    posted = post_input
     try:
         key, record = find_open_incident(reads, ref.key, ref.resource_key, now)
     except Exception as exc:  # any failure: botocore's own retries are spent, and the analysis is ready to post
-        return _post_without_incident_memory(post_input, web, channel, store, memory, now, exc)
+        posted, record = _incident_memory_unread(post_input, exc), None
     if record is None:
         if ref.resolved:  # nothing open to close: the compact line on its own
-            return _post_with_bot(post_input.model_copy(update={"thread": None}), web, channel, memory)
+            return _post_with_bot(posted.model_copy(update={"thread": None}), web, channel, memory)
         # The key's own record as read before the post (absent, or out of its window): the new record may replace
-        # only that one, not one another message of this incident wrote while this one was being posted.
+        # only that one, not one another message of this incident wrote while this one was being posted. After a
+        # failed lookup that is "none": a record that does exist keeps its message.
         earlier = reads.seen.get(ref.key)
-        result = _post_with_bot(post_input, web, channel, memory)
+        result = _post_with_bot(posted, web, channel, memory)
         _remember(store, ref.key, ref.resource_key, result, post_input, now, replacing_ts=_ts_of(earlier))
         return result
     ts, message_channel = str(record["ts"]), str(record["channel"])
@@ -214,37 +216,19 @@ INCIDENT_MEMORY_UNREAD_NOTE = (
 )
 
 
-def _post_without_incident_memory(
-    post_input: PostInput,
-    web: WebApiPoster,
-    channel: str,
-    store: IncidentStore,
-    memory: AlertMemory | None,
-    now: datetime,
-    error: Exception,
-) -> PostResult:
-    """The incident lookup failed: post the analysed message as a new one, with a note saying so, rather than fail
-    the state, whose Catch could then only post the raw alert. A resolution posts its compact line on its own.
-
-    The record is still written, conditionally on there being none (`replacing_ts=""`): a record that does exist
-    (the read failed, not the table) keeps its message, and a later alert of the incident joins that thread.
-    """
+def _incident_memory_unread(post_input: PostInput, error: Exception) -> PostInput:
+    """The incident lookup failed: the analysed message is posted as a new one with a note saying so, rather than
+    failing the state, whose Catch could then only post the raw alert (a resolution: its compact line)."""
     metrics.add_metric(name="IncidentLookupFailures", unit=MetricUnit.Count, value=1)
     logger.warning(
         "Could not read the incident memory; posting a new message",
         extra={"dedup_key": post_input.dedup_key, "error": f"{type(error).__name__}: {error}"[:300]},
     )
     message = post_input.message
-    if len(message.blocks) < MAX_BLOCKS:
-        note = {"type": "context", "elements": [{"type": "mrkdwn", "text": INCIDENT_MEMORY_UNREAD_NOTE}]}
-        message = message.model_copy(update={"blocks": [*message.blocks, note]})
-    ref = post_input.incident
-    assert ref is not None
-    if ref.resolved:
-        return _post_with_bot(post_input.model_copy(update={"message": message, "thread": None}), web, channel, memory)
-    result = _post_with_bot(post_input.model_copy(update={"message": message}), web, channel, memory)
-    _remember(store, ref.key, ref.resource_key, result, post_input, now, replacing_ts="")
-    return result
+    if len(message.blocks) >= MAX_BLOCKS:
+        return post_input
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": INCIDENT_MEMORY_UNREAD_NOTE}]}
+    return post_input.model_copy(update={"message": message.model_copy(update={"blocks": [*message.blocks, note]})})
 
 
 class _FirstReads:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.parser import parse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from functions.shared.errors import AlertIntelError, InvalidStageInputError
 from functions.shared.observability import logger
@@ -66,33 +66,20 @@ def _same_name_error(exc: Exception, message: str) -> Exception:
     return cls(message)
 
 
-class WarmUpRequest(BaseModel):
-    """What the state machine sends a later stage while the context is gathered ("Warm Up …" branches of "Gather
-    Context", decision 0026): exactly `{"warm_up": true}`, so no stage input can be mistaken for it."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    warm_up: Literal[True]
-
-
 WARMED_UP: dict[str, bool] = {"warmed_up": True}
 
 
 def is_warm_up(event: Any) -> bool:
-    # `is True` as well: pydantic's Literal[True] takes 1 too (1 == True), and the request is exactly the JSON flag.
-    if not isinstance(event, dict) or event.keys() != {"warm_up"} or event["warm_up"] is not True:
-        return False
-    try:
-        WarmUpRequest.model_validate(event)
-    except ValidationError:
-        return False
-    return True
+    """What the state machine sends a later stage while the context is gathered ("Warm Up …" branches of "Gather
+    Context", decision 0026): exactly `{"warm_up": true}` — the JSON flag, not 1 or "true", and no other key — so
+    no stage input can be mistaken for it."""
+    return isinstance(event, dict) and event.keys() == {"warm_up"} and event["warm_up"] is True
 
 
 def bounded_stage(max_output_bytes: int = MAX_STATE_OUTPUT_BYTES) -> Callable[[Handler], Handler]:
     """Decorate a pipeline stage's handler (outermost, so Powertools still sees the original error):
 
-    * a warm-up request (`WarmUpRequest`) returns at once: the Lambda init, which imported the stage and ran its
+    * a warm-up request (`is_warm_up`) returns at once: the Lambda init, which imported the stage and ran its
       warm-ups, was the point; nothing is read, logged or counted;
     * an exception leaves as `bounded_error(exc)`: same name for the ASL, bounded message, short trace;
     * a result larger than `max_output_bytes` is shrunk structurally (see `shrink_json`) and a warning logged.
